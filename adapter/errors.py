@@ -1,0 +1,157 @@
+"""The adapter's error tree. Only ``adapter.http.errors`` turns these into HTTP statuses.
+
+::
+
+    AdapterError
+    ├── InvalidJson                       # the body is not JSON
+    ├── PayloadTooLarge                   # the body is over the limit
+    ├── InvalidRequest(message, param)    # the input breaks the contract
+    │   ├── UnknownModel(model)
+    │   └── MediaUnreachable              # a media URL could not be read
+    ├── MissingApiKey / InvalidApiKey / ApiKeyDisabled
+    ├── TaskNotFound(task_id)
+    ├── IdempotencyKeyReused              # same key, other request
+    ├── IdempotencyInProgress(retry_after)
+    ├── StoreUnavailable                  # Redis could not be reached
+    └── ProviderError(provider, message, status, code)
+        ├── ProviderUnavailable           # not accepted: connect failure, 502/503, upstream auth
+        │   └── ProviderRateLimited(retry_after)
+        ├── ProviderRejected              # a definite "no" to this request (4xx)
+        └── ProviderOutcomeUnknown        # sent, no definite answer (timeout, reset, 504)
+    AllProvidersFailed(errors)            # every candidate provider was unavailable
+
+Foreign exceptions (httpx, redis) are translated into these once, at the adapter boundary.
+"""
+
+from __future__ import annotations
+
+
+class AdapterError(Exception):
+    """Base of every error the adapter raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidJson(AdapterError):
+    """The request body is not valid JSON."""
+
+
+class PayloadTooLarge(AdapterError):
+    """The request body is larger than the configured limit."""
+
+
+class InvalidRequest(AdapterError):
+    """The request breaks the input contract."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        #: The field at fault, as ``input.mode``; ``None`` when no single field is.
+        self.param = param
+
+
+class UnknownModel(InvalidRequest):
+    """The requested model slug is not served."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"Unknown model {model!r}.", "model")
+        self.model = model
+
+
+class MediaUnreachable(InvalidRequest):
+    """A media URL could not be read (network error, HTTP error, no range support)."""
+
+
+class MissingApiKey(AdapterError):
+    """No ``Authorization: Bearer`` header."""
+
+
+class InvalidApiKey(AdapterError):
+    """The key is not known (never issued, or deleted)."""
+
+
+class ApiKeyDisabled(AdapterError):
+    """The key exists but was disabled."""
+
+
+class TaskNotFound(AdapterError):
+    """No task with this id belongs to the caller."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"No task {task_id!r}.")
+        self.task_id = task_id
+
+
+class IdempotencyKeyReused(AdapterError):
+    """The Idempotency-Key was already used with a different request."""
+
+
+class IdempotencyInProgress(AdapterError):
+    """The first request with this Idempotency-Key is still being submitted."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(AdapterError):
+    """The task store (Redis) could not be reached or answered with an error."""
+
+
+class ProviderError(AdapterError):
+    """An upstream provider did not do what was asked."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        #: The provider's configured name.
+        self.provider = provider
+        #: The upstream's HTTP status, when it answered.
+        self.status = status
+        #: The upstream's own error code, when it sent one.
+        self.code = code
+
+
+class ProviderUnavailable(ProviderError):
+    """The upstream did not accept the request and nothing was created: safe to try elsewhere."""
+
+
+class ProviderRateLimited(ProviderUnavailable):
+    """The upstream refused for load or quota reasons (429)."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(provider, message, status=status, code=code)
+        #: Seconds to wait, when the upstream said.
+        self.retry_after = retry_after
+
+
+class ProviderRejected(ProviderError):
+    """The upstream definitely refused this request (bad input, content policy, not found)."""
+
+
+class ProviderOutcomeUnknown(ProviderError):
+    """The request may or may not have been acted on (timeout or reset after sending, 504)."""
+
+
+class AllProvidersFailed(AdapterError):
+    """Every provider that serves the model was unavailable or rate-limited."""
+
+    def __init__(self, errors: list[ProviderError]) -> None:
+        reasons = "; ".join(f"{e.provider}: {e.message}" for e in errors)
+        super().__init__(f"No provider could take the task ({reasons}).")
+        self.errors = errors

@@ -1,0 +1,153 @@
+"""Provider-neutral domain values shared by every layer.
+
+Everything here is a frozen ``msgspec.Struct``; a change is a new value made with
+``msgspec.structs.replace``. Nothing in this module does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+
+class TaskStatus(enum.StrEnum):
+    """The five statuses a MindVideo client can see."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+
+class Video(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One generated video."""
+
+    url: str
+    #: Length in seconds, when the upstream reports it.
+    duration: float | None = None
+
+
+class TaskError(msgspec.Struct, frozen=True):
+    """Why a task failed: a snake_case code and the upstream's reason."""
+
+    code: str
+    message: str
+
+
+class Notice(msgspec.Struct, frozen=True):
+    """Something the client should know about how its task was handled."""
+
+    code: str
+    message: str
+
+
+class Event(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One entry in a task's event log.
+
+    ``id`` is assigned by the store when the event is appended; it is opaque and ordered.
+    """
+
+    type: str
+    at: datetime
+    status: TaskStatus | None = None
+    message: str | None = None
+    id: str = ""
+
+
+SubmitState = Literal["submitting", "accepted", "unknown"]
+
+
+class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A task as the adapter stores it: the public task plus what routing and refresh need."""
+
+    task_id: str
+    owner: str
+    model: str
+    #: The validated input with defaults applied, as canonical JSON.
+    input: msgspec.Raw
+    status: TaskStatus
+    cost_estimate: Decimal
+    created_at: datetime
+    updated_at: datetime
+    #: Bumped by every stored change; the store compares it before writing.
+    version: int = 0
+    cost_actual: Decimal | None = None
+    videos: tuple[Video, ...] | None = None
+    error: TaskError | None = None
+    notices: tuple[Notice, ...] = ()
+    #: The provider that accepted the task; every later query goes to it.
+    provider: str | None = None
+    upstream_id: str | None = None
+    #: Provider-defined: which upstream family of paths created the task.
+    upstream_route: str | None = None
+    submit_state: SubmitState = "submitting"
+    refreshed_at: datetime | None = None
+
+
+class VideoJob(msgspec.Struct, frozen=True):
+    """What a provider is asked to make."""
+
+    #: The MindVideo model slug.
+    model: str
+    #: The model's typed input (see ``adapter.inputs``).
+    input: msgspec.Struct
+    #: Our task id, sent upstream as ``external_task_id`` so a lost answer can be reconciled.
+    external_id: str
+    callback_url: str | None = None
+
+
+class UpstreamState(msgspec.Struct, frozen=True):
+    """What an upstream said about one task, in our vocabulary."""
+
+    upstream_id: str
+    status: TaskStatus
+    #: Provider-defined route the task was created on; queries must use the same one.
+    route: str = ""
+    videos: tuple[Video, ...] = ()
+    #: The upstream's reason, on failure.
+    message: str | None = None
+
+
+class ImageInfo(msgspec.Struct, frozen=True):
+    """What was learnt about an input image."""
+
+    #: ``"url"`` or ``"data"``.
+    source: Literal["url", "data"]
+    #: ``"jpg"``/``"png"`` when known (always for data URIs).
+    format: str | None = None
+    size_bytes: int | None = None
+
+
+class VideoInfo(msgspec.Struct, frozen=True):
+    """What was learnt about an input video by probing its container header."""
+
+    source: Literal["url", "data"]
+    #: ``"mp4"`` or ``"mov"``.
+    format: str
+    duration_s: float
+    size_bytes: int | None = None
+
+
+class ApiKey(msgspec.Struct, frozen=True):
+    """An API key as stored: never the key itself, only its SHA-256."""
+
+    id: str
+    name: str
+    owner: str
+    key_hash: str
+    status: Literal["active", "disabled"]
+    created_at: datetime
+    #: ``mv_live_`` or ``mv_test_`` and the first characters, for humans.
+    prefix: str = ""
