@@ -1,0 +1,156 @@
+"""The composition root: the only module that imports concrete adapters."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from adapter import __version__
+from adapter.clock import utc_now
+from adapter.http.errors import EXCEPTION_HANDLERS
+from adapter.http.metrics import Metrics
+from adapter.http.middleware import RequestContextMiddleware
+from adapter.http.openapi import build_openapi
+from adapter.http.routes import ROUTES
+from adapter.http.services import Services
+from adapter.media.inspector import HttpMediaInspector
+from adapter.ports import KeyStore, MediaInspector, TaskStore, VideoProvider
+from adapter.providers._http import build_http_client
+from adapter.providers.kling import KlingProvider
+from adapter.service.catalog import Catalog
+from adapter.service.keys import KeyService
+from adapter.service.routing import Router
+from adapter.service.tasks import TaskService
+from adapter.settings import Settings
+from adapter.simulator.config import SimulatorConfig
+
+log = logging.getLogger(__name__)
+
+#: The simulator's gateway token, used when the embedded default points Kling at it.
+SIMULATOR_KEY = SimulatorConfig().api_key
+
+
+def make_redis(settings: Settings) -> aioredis.Redis:
+    """A real Redis from ``REDIS_URL``, or fakeredis in-process (with Lua) when it is unset."""
+    if settings.redis_url:
+        return aioredis.Redis.from_url(settings.redis_url)
+    import fakeredis  # the embedded default only
+
+    redis: aioredis.Redis = fakeredis.FakeAsyncRedis()
+    return redis
+
+
+def make_providers(settings: Settings, simulator_url: str | None) -> list[VideoProvider]:
+    """The Kling provider, aimed at the configured upstream or at the simulator."""
+    http = build_http_client(
+        timeout_s=settings.upstream_timeout_s,
+        max_connections=settings.upstream_max_connections,
+    )
+    if settings.uses_simulator:
+        if simulator_url is None:
+            raise ValueError("no upstream configured: set KLING_BASE_URL or run the simulator")
+        return [KlingProvider("kling", base_url=simulator_url, http=http, dialect="gateway",
+                              api_key=SIMULATOR_KEY)]
+    assert settings.kling_base_url is not None
+    return [
+        KlingProvider(
+            "kling",
+            base_url=settings.kling_base_url,
+            http=http,
+            dialect=settings.kling_dialect,
+            api_key=str(settings.kling_api_key) if settings.kling_api_key else None,
+            access_key=settings.kling_access_key,
+            secret_key=str(settings.kling_secret_key) if settings.kling_secret_key else None,
+        )
+    ]
+
+
+def make_media(settings: Settings, simulator_url: str | None) -> HttpMediaInspector:
+    rewrites = dict(settings.media_rewrites)
+    allow = set(settings.media_allow_hosts)
+    if simulator_url is not None:
+        # example.com is reserved for documentation (RFC 2606): the seeds' media URLs live
+        # there, so the embedded default serves them from the simulator's test media.
+        rewrites.setdefault("example.com", f"{simulator_url}/media")
+        allow.add(urlsplit(simulator_url).hostname or "127.0.0.1")
+    http = httpx.AsyncClient(timeout=settings.media_timeout_s, follow_redirects=False)
+    return HttpMediaInspector(http=http, allow_hosts=frozenset(allow), rewrites=rewrites)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    simulator_url: str | None = None,
+    redis: aioredis.Redis | None = None,
+    store: TaskStore | None = None,
+    key_store: KeyStore | None = None,
+    providers: Sequence[VideoProvider] | None = None,
+    media: MediaInspector | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    on_ready: Callable[[Services], object] | None = None,
+) -> Starlette:
+    """Build the app. Anything injected is used as is and left for the caller to close."""
+    settings = settings or Settings.from_env(os.environ)
+    from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+
+    owned_redis = redis is None and (store is None or key_store is None)
+    redis = redis if redis is not None else (make_redis(settings) if owned_redis else None)
+    if store is None:
+        assert redis is not None
+        store = RedisTaskStore(redis, task_ttl_s=settings.task_ttl_s)
+    if key_store is None:
+        assert redis is not None
+        key_store = RedisKeyStore(redis)
+    owned_router = providers is None
+    router = Router(providers if providers is not None
+                    else make_providers(settings, simulator_url))
+    owned_media = media is None
+    inspector: MediaInspector = media if media is not None else make_media(settings, simulator_url)
+    catalog = Catalog.load(settings.schemas_dir)
+    keys = KeyService(key_store, clock=clock)
+    tasks = TaskService(
+        store=store, catalog=catalog, router=router, media=inspector,
+        probe=settings.media_probe, clock=clock,
+        idempotency_ttl_s=settings.idempotency_ttl_s,
+        idempotency_wait_s=settings.idempotency_wait_s,
+        refresh_interval_s=settings.refresh_interval_s,
+        poll_timeout_s=settings.poll_timeout_s,
+        submit_stale_s=settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10,
+    )
+    metrics = Metrics()
+    services = Services(tasks=tasks, keys=keys, store=store, metrics=metrics,
+                        openapi=build_openapi(catalog, __version__))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.bootstrap_key is not None:
+            await keys.register(str(settings.bootstrap_key), name="bootstrap")
+        if on_ready is not None:
+            on_ready(services)
+        try:
+            yield
+        finally:
+            if owned_router:
+                await router.aclose()
+            if owned_media and isinstance(inspector, HttpMediaInspector):
+                await inspector.aclose()
+            if owned_redis and redis is not None:
+                await redis.aclose()
+
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(RequestContextMiddleware, metrics=metrics)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,1 @@
+"""The HTTP surface: routes, thin endpoints, error mapping, middleware."""

@@ -1,0 +1,92 @@
+"""The one place that knows HTTP statuses: adapter errors -> MindVideo error bodies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapter import errors
+from adapter.http.middleware import request_id_of
+from adapter.http.responses import MsgspecResponse
+from adapter.http.wire import ErrorBody, ErrorDetail
+
+log = logging.getLogger(__name__)
+
+#: Most specific class first; the first ``isinstance`` match wins.
+STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
+    (errors.InvalidJson, 400, "invalid_json"),
+    (errors.PayloadTooLarge, 413, "payload_too_large"),
+    (errors.UnknownModel, 422, "unknown_model"),
+    (errors.InvalidRequest, 422, "invalid_request"),
+    (errors.MissingApiKey, 401, "missing_api_key"),
+    (errors.InvalidApiKey, 401, "invalid_api_key"),
+    (errors.ApiKeyDisabled, 401, "api_key_disabled"),
+    (errors.TaskNotFound, 404, "task_not_found"),
+    (errors.IdempotencyKeyReused, 409, "idempotency_key_reused"),
+    (errors.IdempotencyInProgress, 409, "idempotency_request_in_progress"),
+    (errors.StoreUnavailable, 503, "store_unavailable"),
+    (errors.ProviderRejected, 422, "upstream_rejected"),
+    (errors.AllProvidersFailed, 503, "upstream_unavailable"),
+    (errors.ProviderOutcomeUnknown, 504, "upstream_unavailable"),
+    (errors.ProviderUnavailable, 502, "upstream_unavailable"),
+]
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, *,
+    param: str | None = None, headers: Mapping[str, str] | None = None,
+) -> Response:
+    body = ErrorBody(ErrorDetail(code, message, param), request_id_of(request.scope))
+    return MsgspecResponse(body, status_code=status, headers=headers)
+
+
+def _retry_after(exc: errors.AdapterError) -> str | None:
+    if isinstance(exc, errors.IdempotencyInProgress):
+        return str(exc.retry_after)
+    if isinstance(exc, errors.AllProvidersFailed):
+        waits = [
+            e.retry_after for e in exc.errors
+            if isinstance(e, errors.ProviderRateLimited) and e.retry_after is not None
+        ]
+        return str(min(waits)) if waits else "1"
+    return None
+
+
+async def adapter_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.AdapterError)
+    for kind, status, code in STATUS_CODES:
+        if isinstance(exc, kind):
+            break
+    else:
+        status, code = 500, "internal_error"
+    wait = _retry_after(exc)
+    return error_response(
+        request, status, code, exc.message,
+        param=exc.param if isinstance(exc, errors.InvalidRequest) else None,
+        headers={"Retry-After": wait} if wait else None,
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "invalid_request")
+    return error_response(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    # Logged with its traceback; the client sees only the request id to quote.
+    log.exception("http.internal_error request_id=%s", request_id_of(request.scope))
+    return error_response(request, 500, "internal_error", "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS = {
+    errors.AdapterError: adapter_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

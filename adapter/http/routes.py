@@ -1,0 +1,17 @@
+"""The whole HTTP surface at a glance."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from adapter.http import endpoints
+
+ROUTES = [
+    Route("/api/v1/tasks", endpoints.submit_task, methods=["POST"]),
+    Route("/api/v1/tasks/{task_id}", endpoints.get_task, methods=["GET"]),
+    Route("/api/v1/tasks/{task_id}/events", endpoints.list_events, methods=["GET"]),
+    Route("/healthz", endpoints.healthz, methods=["GET"]),
+    Route("/readyz", endpoints.readyz, methods=["GET"]),
+    Route("/metrics", endpoints.metrics, methods=["GET"]),
+    Route("/openapi.json", endpoints.openapi, methods=["GET"]),
+]

@@ -1,0 +1,20 @@
+"""What the endpoints reach through ``app.state.services``: built in ``adapter.app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from adapter.http.metrics import Metrics
+from adapter.ports import TaskStore
+from adapter.service.keys import KeyService
+from adapter.service.tasks import TaskService
+
+
+class Services(msgspec.Struct, frozen=True):
+    tasks: TaskService
+    keys: KeyService
+    store: TaskStore
+    metrics: Metrics
+    openapi: dict[str, Any]

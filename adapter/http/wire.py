@@ -1,0 +1,108 @@
+"""MindVideo's JSON shapes (and the adapter-defined ones), as msgspec Structs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from adapter.model import Event, TaskRecord
+
+#: Money renders as a JSON number with no float noise: 0.06426, never 0.06425999999.
+encode = msgspec.json.Encoder(decimal_format="number").encode
+
+
+class VideoBody(msgspec.Struct, omit_defaults=True):
+    url: str
+    duration: float | None = None
+
+
+class OutputBody(msgspec.Struct):
+    videos: list[VideoBody]
+
+
+class ErrorInfo(msgspec.Struct):
+    code: str
+    message: str
+
+
+class NoticeBody(msgspec.Struct):
+    code: str
+    message: str
+
+
+class TaskBody(msgspec.Struct, omit_defaults=True):
+    """The task object: the body of GET /api/v1/tasks/{id} and of a successful submit."""
+
+    request_id: str
+    task_id: str
+    model: str
+    status: str
+    cost_estimate: Decimal
+    cost_actual: Decimal | None
+    output: OutputBody | None
+    error: ErrorInfo | None
+    created_at: datetime
+    updated_at: datetime
+    #: Adapter-defined: how the task was handled (e.g. an estimated video length).
+    notices: list[NoticeBody] = []
+
+
+class EventBody(msgspec.Struct, omit_defaults=True):
+    id: str
+    type: str
+    at: datetime
+    status: str | None = None
+    message: str | None = None
+
+
+class EventsBody(msgspec.Struct):
+    task_id: str
+    events: list[EventBody]
+
+
+class ErrorDetail(msgspec.Struct, omit_defaults=True):
+    code: str
+    message: str
+    param: str | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+    request_id: str
+
+
+def task_body(record: TaskRecord, request_id: str) -> TaskBody:
+    output = None
+    if record.videos is not None:
+        output = OutputBody([VideoBody(v.url, v.duration) for v in record.videos])
+    return TaskBody(
+        request_id=request_id,
+        task_id=record.task_id,
+        model=record.model,
+        status=record.status.value,
+        cost_estimate=record.cost_estimate,
+        cost_actual=record.cost_actual,
+        output=output,
+        error=None if record.error is None else ErrorInfo(record.error.code, record.error.message),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        notices=[NoticeBody(n.code, n.message) for n in record.notices],
+    )
+
+
+def events_body(task_id: str, events: list[Event]) -> EventsBody:
+    return EventsBody(
+        task_id=task_id,
+        events=[
+            EventBody(
+                id=e.id,
+                type=e.type,
+                at=e.at,
+                status=None if e.status is None else e.status.value,
+                message=e.message,
+            )
+            for e in events
+        ],
+    )

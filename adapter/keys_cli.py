@@ -1,0 +1,49 @@
+"""``mindvideo-adapter keys ...``: manage API keys in the Redis named by ``REDIS_URL``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from adapter.clock import utc_now
+from adapter.service.keys import KeyService
+from adapter.settings import Settings, SettingsError
+
+
+async def run_keys(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.redis_url:
+        raise SettingsError(
+            "keys commands need REDIS_URL: the embedded store lives inside the serve process "
+            "(set MVA_BOOTSTRAP_KEY there to use a known key)."
+        )
+    from adapter.app import make_redis
+    from adapter.stores.redis import RedisKeyStore
+
+    redis = make_redis(settings)
+    keys = KeyService(RedisKeyStore(redis), clock=utc_now)
+    out = sys.stdout.write
+    try:
+        if args.keys_command == "create":
+            key, secret = await keys.create(
+                name=args.name, owner=args.owner, kind="test" if args.test else "live"
+            )
+            out(f"id:     {key.id}\nowner:  {key.owner}\nkey:    {secret}\n"
+                "Store the key now: it is not shown again.\n")
+            return 0
+        if args.keys_command == "list":
+            out(f"{'ID':<22} {'NAME':<20} {'STATUS':<9} CREATED\n")
+            for key in await keys.list():
+                out(f"{key.id:<22} {key.name:<20} {key.status:<9} "
+                    f"{key.created_at.isoformat()}\n")
+            return 0
+        if args.keys_command == "delete":
+            done = await keys.delete(args.id)
+        else:
+            done = await keys.set_enabled(args.id, args.keys_command == "enable")
+        if not done:
+            sys.stderr.write(f"mindvideo-adapter: no key with id {args.id!r}\n")
+            return 1
+        out(f"{args.keys_command}d {args.id}\n")
+        return 0
+    finally:
+        await redis.aclose()

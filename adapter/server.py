@@ -1,0 +1,75 @@
+"""Running the API in one process, with the simulator beside it when no upstream is set."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+
+import uvicorn
+import uvloop
+
+from adapter.app import create_app
+from adapter.settings import Settings
+from adapter.simulator.app import create_simulator_app
+from adapter.simulator.config import SimulatorConfig
+
+
+def banner(settings: Settings, url: str, *, workers: int = 1, simulator_url: str = "") -> str:
+    store = settings.redis_url or "in-process fakeredis (tasks vanish when it stops)"
+    upstream = (
+        f"built-in simulator {simulator_url}".rstrip()
+        if settings.uses_simulator
+        else f"{settings.kling_base_url} ({settings.kling_dialect} dialect)"
+    )
+    lines = [
+        f"mindvideo-adapter on {url}  (workers: {workers})",
+        f"  upstream: {upstream}",
+        f"  store:    {store}",
+        f"  media:    probe {settings.media_probe}",
+    ]
+    if settings.bootstrap_key is not None:
+        lines.append(f"  API key:  {settings.bootstrap_key!s}")
+    else:
+        lines.append("  API keys: mindvideo-adapter keys create --name NAME")
+    return "\n".join(lines) + "\n"
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}"
+
+
+async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.socket) -> None:
+    servers: list[tuple[uvicorn.Server, socket.socket]] = []
+    simulator_url = None
+    if settings.uses_simulator:
+        simulator_url = _url(sim_sock)
+        sim_app = create_simulator_app(
+            SimulatorConfig(queue_s=settings.sim_queue_s, process_s=settings.sim_process_s)
+        )
+        config = uvicorn.Config(sim_app, access_log=False, log_level="warning", lifespan="off")
+        servers.append((uvicorn.Server(config), sim_sock))
+    else:
+        sim_sock.close()
+    url = _url(api_sock)
+
+    def ready(_: object) -> None:
+        sys.stdout.write(banner(settings, url, simulator_url=simulator_url or ""))
+        sys.stdout.flush()
+
+    app = create_app(settings, simulator_url=simulator_url, on_ready=ready)
+    config = uvicorn.Config(app, http="httptools", access_log=False, log_level=settings.log_level)
+    api = uvicorn.Server(config)
+    servers.append((api, api_sock))
+    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in servers]
+    await tasks[-1]
+    for server, _ in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks)
+
+
+def serve_in_process(settings: Settings, api_sock: socket.socket, sim_sock: socket.socket) -> None:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(settings, api_sock, sim_sock))

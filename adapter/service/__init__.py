@@ -1,0 +1,1 @@
+"""The task lifecycle: validation, idempotency, routing, pricing. No httpx, no redis here."""

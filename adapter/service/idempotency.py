@@ -1,0 +1,36 @@
+"""Idempotency keys: their rules, their scope, and the request fingerprint (DESIGN.md 2)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+
+from adapter.errors import InvalidRequest
+
+# Sorted keys and no whitespace: the canonical encoding the fingerprint is taken over.
+_canonical = msgspec.json.Encoder(order="sorted").encode
+
+
+def canonical_json(value: Any) -> bytes:
+    return _canonical(value)
+
+
+def check_key(key: str) -> None:
+    """Keys are 1-255 visible ASCII characters (no spaces, no control characters)."""
+    if not 1 <= len(key) <= 255 or not all("!" <= ch <= "~" for ch in key):
+        raise InvalidRequest(
+            "Idempotency-Key must be 1-255 visible ASCII characters (no spaces).",
+            "Idempotency-Key",
+        )
+
+
+def scope(owner: str, key: str) -> str:
+    """Where a key is remembered: per key owner, by the SHA-256 of the key."""
+    return f"{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def fingerprint(model: str, values: dict[str, Any]) -> str:
+    """SHA-256 of ``{model, input}`` after defaults, so an omitted default is the same request."""
+    return hashlib.sha256(canonical_json({"model": model, "input": values})).hexdigest()

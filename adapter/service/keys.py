@@ -1,0 +1,83 @@
+"""API keys: ``mv_live_...`` / ``mv_test_...``, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from adapter.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
+from adapter.model import ApiKey
+from adapter.ports import KeyStore
+
+PREFIXES = ("mv_live_", "mv_test_")
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyService:
+    """Issues, checks and manages API keys. No key is cached: a disabled key is refused at once."""
+
+    __slots__ = ("_clock", "_store")
+
+    def __init__(self, store: KeyStore, *, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def create(
+        self, *, name: str, owner: str | None = None, kind: Literal["live", "test"] = "live"
+    ) -> tuple[ApiKey, str]:
+        """Issue a new key; returns it and the secret, which is never stored or shown again."""
+        secret = f"mv_{kind}_{secrets.token_hex(20)}"
+        return await self.register(secret, name=name, owner=owner), secret
+
+    async def register(self, secret: str, *, name: str, owner: str | None = None) -> ApiKey:
+        """Store a key whose secret is already known (``MVA_BOOTSTRAP_KEY``); idempotent."""
+        if not secret.startswith(PREFIXES):
+            raise ValueError("API keys start with mv_live_ or mv_test_")
+        existing = await self._store.key_by_hash(hash_key(secret))
+        if existing is not None:
+            return existing
+        key = ApiKey(
+            id=f"key_{secrets.token_hex(8)}",
+            name=name,
+            owner=owner or name,
+            key_hash=hash_key(secret),
+            status="active",
+            created_at=self._clock(),
+            prefix=secret[:12],
+        )
+        await self._store.add_key(key)
+        return key
+
+    async def authenticate(self, authorization: str | None) -> ApiKey:
+        """The active key named by an ``Authorization: Bearer`` header value.
+
+        Raises:
+            MissingApiKey: no bearer token.
+            InvalidApiKey: unknown (never issued, or deleted).
+            ApiKeyDisabled: known but disabled.
+        """
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise MissingApiKey("Send your API key as 'Authorization: Bearer mv_live_...'.")
+        key = await self._store.key_by_hash(hash_key(token))
+        if key is None:
+            raise InvalidApiKey("The API key is not valid.")
+        if key.status != "active":
+            raise ApiKeyDisabled("The API key is disabled.")
+        return key
+
+    async def list(self) -> list[ApiKey]:
+        return await self._store.list_keys()
+
+    async def set_enabled(self, key_id: str, enabled: bool) -> bool:
+        return await self._store.set_key_status(key_id, "active" if enabled else "disabled")
+
+    async def delete(self, key_id: str) -> bool:
+        return await self._store.delete_key(key_id)

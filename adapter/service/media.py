@@ -1,0 +1,78 @@
+"""Input media checks: the upstream's limits, and the reference video's real length."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import msgspec
+
+from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.model import Notice
+from adapter.ports import MediaInspector
+from adapter.service.catalog import ModelSpec
+
+
+class MediaFacts(msgspec.Struct, frozen=True):
+    """What the checks learnt: the reference video's seconds, and notices for the task."""
+
+    video_seconds: float | None = None
+    notices: tuple[Notice, ...] = ()
+
+
+async def check_media(
+    spec: ModelSpec,
+    values: Mapping[str, Any],
+    inspector: MediaInspector,
+    probe: Literal["required", "best_effort"],
+) -> MediaFacts:
+    """Check every media field of ``values``; probe and bound the reference video."""
+    images = [
+        inspector.inspect_image(values[f], param=f"input.{f}")
+        for f in spec.media.images
+        if values.get(f)
+    ]
+    videos = [
+        _video_seconds(spec, values, f, inspector, probe)
+        for f in spec.media.videos
+        if values.get(f)
+    ]
+    _, probed = await asyncio.gather(asyncio.gather(*images), asyncio.gather(*videos))
+    seconds = max((duration for duration, _ in probed), default=None)
+    notices = tuple(notice for _, notice in probed if notice is not None)
+    return MediaFacts(video_seconds=seconds, notices=notices)
+
+
+async def _video_seconds(
+    spec: ModelSpec,
+    values: Mapping[str, Any],
+    field: str,
+    inspector: MediaInspector,
+    probe: Literal["required", "best_effort"],
+) -> tuple[float, Notice | None]:
+    param = f"input.{field}"
+    bounds = spec.media.video_bounds(values)
+    try:
+        info = await inspector.inspect_video(values[field], param=param)
+    except MediaUnreachable as exc:
+        if probe == "required" or bounds is None:
+            raise
+        longest = bounds[1]
+        return longest, Notice(
+            code="video_duration_estimated",
+            message=(
+                f"{param} could not be probed ({exc.message}); the cost estimate assumes the "
+                f"longest video allowed here, {longest:g} s."
+            ),
+        )
+    if bounds is not None and not bounds[0] <= info.duration_s <= bounds[1]:
+        low, high = bounds
+        by = spec.media.video_seconds_by or ""
+        picked = f"{by} {values.get(by)!r}"
+        raise InvalidRequest(
+            f"{param} is {info.duration_s:.2f} s long; {picked} needs a "
+            f"{low:g}-{high:g} s reference video.",
+            param,
+        )
+    return info.duration_s, None

@@ -1,0 +1,76 @@
+"""Prices from ``schemas/pricing.toml``: exact decimals, cost = rate x billed seconds."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import msgspec
+
+
+class PricingError(ValueError):
+    """The pricing table is malformed; the message names the model and field."""
+
+
+class PriceRule(msgspec.Struct, frozen=True):
+    """How one model is priced."""
+
+    rate_by: tuple[str, ...]
+    seconds: str
+    rounding: Literal["ceil", "exact"]
+    rates: dict[str, Decimal]
+
+    def rate_key(self, values: Mapping[str, Any]) -> str:
+        return "+".join(str(values.get(field, "")) for field in self.rate_by)
+
+    def rate(self, values: Mapping[str, Any]) -> Decimal:
+        key = self.rate_key(values)
+        try:
+            return self.rates[key]
+        except KeyError:
+            raise PricingError(f"no rate for {key!r} in the pricing table") from None
+
+    def billed_seconds(self, seconds: float) -> Decimal:
+        exact = Decimal(str(seconds))
+        return Decimal(math.ceil(exact)) if self.rounding == "ceil" else exact
+
+    def cost(self, values: Mapping[str, Any], seconds: float) -> Decimal:
+        return money(self.rate(values) * self.billed_seconds(seconds))
+
+    def input_seconds(self, values: Mapping[str, Any]) -> float | None:
+        """The billed seconds named by an input field, or None when they come from media."""
+        if not self.seconds.startswith("input:"):
+            return None
+        return float(values[self.seconds.removeprefix("input:")])
+
+
+def money(value: Decimal) -> Decimal:
+    """Drop trailing zeros so 0.0642600 renders as 0.06426; whole numbers stay plain."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
+
+
+def load_pricing(text: str) -> dict[str, PriceRule]:
+    """Parse the TOML pricing table into one ``PriceRule`` per model."""
+    table = tomllib.loads(text).get("models", {})
+    rules: dict[str, PriceRule] = {}
+    for model, entry in table.items():
+        try:
+            rates = {k: Decimal(str(v)) for k, v in entry["rates"].items()}
+            rule = PriceRule(
+                rate_by=tuple(entry["rate_by"]),
+                seconds=entry["seconds"],
+                rounding=entry.get("rounding", "ceil"),
+                rates=rates,
+            )
+        except (KeyError, InvalidOperation, TypeError) as exc:
+            raise PricingError(f"pricing for {model!r} is malformed: {exc!r}") from exc
+        if rule.rounding not in ("ceil", "exact"):
+            raise PricingError(f"pricing for {model!r}: rounding must be 'ceil' or 'exact'")
+        if rule.seconds != "reference_video" and not rule.seconds.startswith("input:"):
+            raise PricingError(f"pricing for {model!r}: unknown seconds source {rule.seconds!r}")
+        rules[model] = rule
+    return rules

@@ -1,0 +1,178 @@
+"""Refresh on read: advance a task from its upstream, at most once per interval, anywhere.
+
+The lease in the store makes a refresh single-flight across processes; polling errors
+(429, 5xx, timeouts) leave the task as it is, they never fail it. A task whose submit
+answer was lost is reconciled by its ``external_task_id``: found upstream, it is adopted;
+still not found once the submit window has passed, it is submitted again under the same id
+(the upstream refuses a duplicate ``external_task_id``, so it cannot be made twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from adapter.errors import AllProvidersFailed, ProviderError, ProviderRejected
+from adapter.model import Event, TaskError, TaskRecord, TaskStatus, UpstreamState, VideoJob
+from adapter.ports import TaskStore
+from adapter.service.catalog import Catalog
+from adapter.service.routing import Router
+from adapter.service.transitions import can_move
+
+log = logging.getLogger(__name__)
+
+_decode_values = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+class Refresher:
+    """Brings stored tasks up to date with their upstream."""
+
+    def __init__(
+        self,
+        *,
+        store: TaskStore,
+        catalog: Catalog,
+        router: Router,
+        clock: Callable[[], datetime],
+        interval_s: float,
+        poll_timeout_s: float,
+        submit_stale_s: float,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._router = router
+        self._clock = clock
+        self._interval_ms = int(interval_s * 1000)
+        self._poll_timeout_s = poll_timeout_s
+        self._submit_stale = timedelta(seconds=submit_stale_s)
+
+    async def refreshed(self, record: TaskRecord) -> TaskRecord:
+        """``record``, advanced from the upstream if it is due and nobody else is on it."""
+        if record.status.is_terminal:
+            return record
+        if record.submit_state == "submitting" and not self._is_stale(record):
+            return record  # its submit is still in flight in some process
+        hold_ms = int(self._poll_timeout_s * 1000) + self._interval_ms
+        if not await self._store.acquire_refresh(record.task_id, hold_ms):
+            return record
+        try:
+            return await self._refresh(record)
+        finally:
+            await self._store.extend_refresh(record.task_id, self._interval_ms)
+
+    def _is_stale(self, record: TaskRecord) -> bool:
+        return self._clock() - record.created_at > self._submit_stale
+
+    async def _refresh(self, record: TaskRecord) -> TaskRecord:
+        try:
+            async with asyncio.timeout(self._poll_timeout_s):
+                if record.upstream_id is None:
+                    return await self._reconcile(record)
+                assert record.provider is not None and record.upstream_route is not None
+                provider = self._router.pinned(record.provider)
+                state = await provider.query(record.upstream_route, record.upstream_id)
+        except (ProviderError, AllProvidersFailed, TimeoutError) as exc:
+            log.warning("task.refresh_failed task_id=%s reason=%s", record.task_id, exc)
+            return record
+        return await self.apply(record, state, provider=record.provider)
+
+    async def _reconcile(self, record: TaskRecord) -> TaskRecord:
+        spec = self._catalog.get(record.model)
+        job = VideoJob(
+            model=record.model,
+            input=spec.typed(_decode_values(record.input)),
+            external_id=record.task_id,
+        )
+        names = [record.provider] if record.provider else [
+            p.name for p in self._router.candidates(record.model)
+        ]
+        for name in names:
+            found = await self._router.pinned(name).lookup(job)
+            if found is not None:
+                log.info("task.reconciled task_id=%s provider=%s", record.task_id, name)
+                return await self.apply(record, found, provider=name)
+        if not self._is_stale(record):
+            return record  # give a slow upstream time to register it before sending it again
+        try:
+            provider, state = await self._router.submit(job)
+        except ProviderRejected as exc:
+            return await self._fail(record, "upstream_rejected", exc.message)
+        log.info("task.resubmitted task_id=%s provider=%s", record.task_id, provider.name)
+        return await self.apply(record, state, provider=provider.name)
+
+    async def apply(
+        self, record: TaskRecord, state: UpstreamState, *, provider: str | None
+    ) -> TaskRecord:
+        """Record what the upstream said: adopt its id, and move the status if allowed.
+
+        A lost compare-and-set race is retried on the winner's version, so an adoption or a
+        status move is never dropped, and never recorded twice.
+        """
+        for _ in range(5):
+            changes: dict[str, Any] = {}
+            if record.upstream_id is None:
+                changes.update(provider=provider, upstream_id=state.upstream_id,
+                               upstream_route=state.route, submit_state="accepted")
+            event = None
+            if state.status != record.status and can_move(record.status, state.status):
+                changes.update(self._outcome(record, state))
+                event = Event(type="status", status=state.status, at=self._clock(),
+                              message=state.message if state.status is TaskStatus.FAILED else None)
+            if not changes:
+                return record
+            new = self._changed(record, changes)
+            if await self._store.update_task(new, event):
+                return new
+            current = await self._store.get_task(record.task_id)
+            if current is None:
+                return record
+            record = current
+        return record
+
+    def _outcome(self, record: TaskRecord, state: UpstreamState) -> dict[str, Any]:
+        if state.status is TaskStatus.SUCCEEDED:
+            if not state.videos:
+                return {"status": TaskStatus.FAILED, "cost_actual": Decimal(0),
+                        "error": TaskError("upstream_no_output",
+                                           "The upstream reported success but sent no video.")}
+            return {"status": state.status, "videos": state.videos,
+                    "cost_actual": self._actual_cost(record, state)}
+        if state.status is TaskStatus.FAILED:
+            reason = state.message or "The upstream failed the task without a reason."
+            return {"status": state.status, "cost_actual": Decimal(0),
+                    "error": TaskError("generation_failed", reason)}
+        if state.status is TaskStatus.CANCELLED:
+            return {"status": state.status, "cost_actual": Decimal(0)}
+        return {"status": state.status}
+
+    def _actual_cost(self, record: TaskRecord, state: UpstreamState) -> Decimal:
+        seconds = state.videos[0].duration
+        if seconds is None:
+            return record.cost_estimate
+        rule = self._catalog.get(record.model).price
+        return rule.cost(_decode_values(record.input), seconds)
+
+    async def _fail(self, record: TaskRecord, code: str, message: str) -> TaskRecord:
+        event = Event(type="status", status=TaskStatus.FAILED, at=self._clock(), message=message)
+        return await self.save(record, event=event, status=TaskStatus.FAILED,
+                               cost_actual=Decimal(0), error=TaskError(code, message),
+                               submit_state="accepted")
+
+    async def save(self, record: TaskRecord, *, event: Event | None = None, **changes: Any) -> TaskRecord:
+        """Compare-and-set ``changes`` onto the stored task; on a lost race, return the winner's."""
+        new = self._changed(record, changes)
+        if await self._store.update_task(new, event):
+            return new
+        current = await self._store.get_task(record.task_id)
+        return current if current is not None else record
+
+    def _changed(self, record: TaskRecord, changes: dict[str, Any]) -> TaskRecord:
+        return msgspec.structs.replace(
+            record, version=record.version + 1, updated_at=self._clock(), **changes
+        )

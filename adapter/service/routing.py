@@ -1,0 +1,48 @@
+"""Model -> ordered providers; fall through only when a provider is unavailable or busy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from adapter.errors import AllProvidersFailed, ProviderError, ProviderUnavailable
+from adapter.model import UpstreamState, VideoJob
+from adapter.ports import VideoProvider
+
+log = logging.getLogger(__name__)
+
+
+class Router:
+    """Picks providers for a model, in order of preference, and pins follow-ups to one."""
+
+    __slots__ = ("_by_name", "_providers")
+
+    def __init__(self, providers: Sequence[VideoProvider]) -> None:
+        self._providers = list(providers)
+        self._by_name = {p.name: p for p in self._providers}
+
+    def candidates(self, model: str) -> list[VideoProvider]:
+        return [p for p in self._providers if p.serves(model)]
+
+    def pinned(self, name: str) -> VideoProvider:
+        """The provider that accepted a task; every later query goes to it."""
+        return self._by_name[name]
+
+    async def submit(self, job: VideoJob) -> tuple[VideoProvider, UpstreamState]:
+        """Submit to the first provider that takes the job.
+
+        Falls through on ``ProviderUnavailable`` (incl. rate-limited) only: a definite
+        rejection or an unknown outcome is raised at once, so a task is never made twice.
+        """
+        errors: list[ProviderError] = []
+        for provider in self.candidates(job.model):
+            try:
+                return provider, await provider.submit(job)
+            except ProviderUnavailable as exc:
+                log.warning("provider.fallback provider=%s reason=%s", provider.name, exc.message)
+                errors.append(exc)
+        raise AllProvidersFailed(errors)
+
+    async def aclose(self) -> None:
+        for provider in self._providers:
+            await provider.aclose()

@@ -1,0 +1,210 @@
+"""``TaskService``: submit, get (refresh on read) and events, with idempotency.
+
+Submit order, so that nothing is charged twice and nothing is lost:
+
+1. validate, fingerprint, and claim the Idempotency-Key (one atomic round trip);
+2. check media, price, and store the task as ``queued`` *before* calling the upstream;
+3. submit with our task id as ``external_task_id``. A definite "no" deletes the task and
+   releases the key; an unknown outcome keeps both, and the task is reconciled on read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import msgspec
+
+from adapter.errors import (
+    AllProvidersFailed,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    TaskNotFound,
+)
+from adapter.model import Event, TaskRecord, TaskStatus, VideoJob
+from adapter.ports import MediaInspector, TaskStore
+from adapter.service import idempotency
+from adapter.service.catalog import Catalog, ModelSpec
+from adapter.service.media import check_media
+from adapter.service.refresh import Refresher
+from adapter.service.routing import Router
+
+log = logging.getLogger(__name__)
+
+
+def new_task_id() -> str:
+    return f"task_{secrets.token_hex(12)}"
+
+
+class Submission(msgspec.Struct, frozen=True):
+    record: TaskRecord
+    #: True when an Idempotency-Key matched an earlier request and its task is returned.
+    replayed: bool
+
+
+class TaskService:
+    """The task lifecycle. Knows ports, never httpx or redis."""
+
+    def __init__(
+        self,
+        *,
+        store: TaskStore,
+        catalog: Catalog,
+        router: Router,
+        media: MediaInspector,
+        probe: Literal["required", "best_effort"],
+        clock: Callable[[], datetime],
+        idempotency_ttl_s: int,
+        idempotency_wait_s: float,
+        refresh_interval_s: float,
+        poll_timeout_s: float,
+        submit_stale_s: float,
+        new_id: Callable[[], str] = new_task_id,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._router = router
+        self._media = media
+        self._probe: Literal["required", "best_effort"] = probe
+        self._clock = clock
+        self._idem_ttl_s = idempotency_ttl_s
+        self._idem_wait_s = idempotency_wait_s
+        self._submit_stale = timedelta(seconds=submit_stale_s)
+        self._new_id = new_id
+        self._sleep = sleep
+        self._refresher = Refresher(
+            store=store,
+            catalog=catalog,
+            router=router,
+            clock=clock,
+            interval_s=refresh_interval_s,
+            poll_timeout_s=poll_timeout_s,
+            submit_stale_s=submit_stale_s,
+        )
+
+    async def submit(
+        self, *, owner: str, model: str, values: Any, idempotency_key: str | None
+    ) -> Submission:
+        """Create a task, or return the one an earlier request with the same key made.
+
+        Raises:
+            InvalidRequest: the input breaks the model's schema or media rules.
+            IdempotencyKeyReused: the key was used with a different request.
+            IdempotencyInProgress: the first request with the key is still submitting.
+            ProviderRejected: the upstream refused the task (nothing was created).
+            AllProvidersFailed: no provider could take it (nothing was created).
+        """
+        spec = self._catalog.get(model)
+        checked = spec.validate(values)
+        if idempotency_key is None:
+            record = await self._create(owner, spec, checked, self._new_id(), None)
+            return Submission(record=record, replayed=False)
+        idempotency.check_key(idempotency_key)
+        scope = idempotency.scope(owner, idempotency_key)
+        fingerprint = idempotency.fingerprint(model, checked)
+        deadline = time.monotonic() + self._idem_wait_s
+        while True:
+            task_id = self._new_id()
+            claim = await self._store.claim_idempotency(
+                scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
+            )
+            if claim.is_new:
+                record = await self._create(owner, spec, checked, task_id, scope)
+                return Submission(record=record, replayed=False)
+            if claim.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was already used with a different request; "
+                    "use a new key for a new request."
+                )
+            is_stale = self._clock() - claim.claimed_at > self._submit_stale
+            if claim.state == "done" or is_stale:
+                original = await self._store.get_task(claim.task_id)
+                if original is not None:
+                    refreshed = await self._refresher.refreshed(original)
+                    return Submission(record=refreshed, replayed=True)
+                # The claim outlived its task (a crash before the task was stored): drop it.
+                await self._store.release_idempotency(scope, claim.task_id)
+                continue
+            if time.monotonic() >= deadline:
+                raise IdempotencyInProgress(
+                    "A request with this Idempotency-Key is still being submitted; "
+                    "retry shortly to get its task.",
+                    retry_after=1,
+                )
+            await self._sleep(0.05)
+
+    async def get(self, *, owner: str, task_id: str) -> TaskRecord:
+        """The caller's task, refreshed from the upstream when it is due."""
+        return await self._refresher.refreshed(await self._owned(owner, task_id))
+
+    async def events(self, *, owner: str, task_id: str) -> list[Event]:
+        """The caller's task's events, oldest first."""
+        await self._owned(owner, task_id)
+        return await self._store.list_events(task_id)
+
+    async def _owned(self, owner: str, task_id: str) -> TaskRecord:
+        record = await self._store.get_task(task_id)
+        # Another owner's task is "not found", never "forbidden": ids leak nothing.
+        if record is None or record.owner != owner:
+            raise TaskNotFound(task_id)
+        return record
+
+    async def _create(
+        self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str, scope: str | None
+    ) -> TaskRecord:
+        try:
+            record = await self._store_new(owner, spec, values, task_id)
+        except BaseException:
+            if scope is not None:
+                await self._store.release_idempotency(scope, task_id)
+            raise
+        job = VideoJob(model=spec.slug, input=spec.typed(values), external_id=task_id)
+        try:
+            provider, state = await self._router.submit(job)
+        except ProviderOutcomeUnknown as exc:
+            log.warning("task.submit_unknown task_id=%s provider=%s", task_id, exc.provider)
+            record = await self._refresher.save(record, provider=exc.provider,
+                                                submit_state="unknown")
+        except (ProviderRejected, AllProvidersFailed):
+            await self._store.delete_task(task_id)
+            if scope is not None:
+                await self._store.release_idempotency(scope, task_id)
+            raise
+        else:
+            record = await self._refresher.apply(record, state, provider=provider.name)
+        if scope is not None:
+            await self._store.settle_idempotency(scope, task_id)
+        return record
+
+    async def _store_new(
+        self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str
+    ) -> TaskRecord:
+        facts = await check_media(spec, values, self._media, self._probe)
+        seconds = spec.price.input_seconds(values)
+        if seconds is None:
+            seconds = facts.video_seconds if facts.video_seconds is not None else 0.0
+        now = self._clock()
+        record = TaskRecord(
+            task_id=task_id,
+            owner=owner,
+            model=spec.slug,
+            input=msgspec.Raw(idempotency.canonical_json(values)),
+            status=TaskStatus.QUEUED,
+            cost_estimate=spec.price.cost(values, seconds),
+            created_at=now,
+            updated_at=now,
+            version=1,
+            notices=facts.notices,
+        )
+        await self._store.create_task(
+            record, Event(type="status", status=TaskStatus.QUEUED, at=now)
+        )
+        return record

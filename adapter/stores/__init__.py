@@ -1,0 +1,1 @@
+"""Storage backends. There is one: Redis (a real server, or fakeredis in-process)."""

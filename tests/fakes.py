@@ -1,0 +1,117 @@
+"""Fakes for the ports: a scripted upstream, canned media facts, a clock you move."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from datetime import UTC, datetime, timedelta
+
+from adapter.errors import MediaUnreachable
+from adapter.model import ImageInfo, TaskStatus, UpstreamState, Video, VideoInfo, VideoJob
+
+MODEL = "kling-v2-6-motion-control"
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class ScriptedProvider:
+    """A VideoProvider whose answers the test scripts, recording every call (like llm's MockModel).
+
+    ``submit_outcomes`` are used in order (an exception is raised); with none left a submit is
+    accepted as ``queued``. ``states`` answers queries per upstream id; ``landed`` lists
+    external ids the upstream knows although its submit answer was lost.
+    """
+
+    def __init__(self, name: str = "kling", models: tuple[str, ...] = (MODEL,)) -> None:
+        self.name = name
+        self.models = models
+        self.submits: list[VideoJob] = []
+        self.queries: list[str] = []
+        self.lookups: list[str] = []
+        self.submit_outcomes: deque[Exception | UpstreamState] = deque()
+        self.states: dict[str, UpstreamState | Exception] = {}
+        self.by_external: dict[str, UpstreamState] = {}
+        self.gate: asyncio.Event | None = None
+        self.closed = False
+        self._ids = itertools.count(1)
+
+    def serves(self, model: str) -> bool:
+        return model in self.models
+
+    async def submit(self, job: VideoJob) -> UpstreamState:
+        self.submits.append(job)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.submit_outcomes:
+            outcome = self.submit_outcomes.popleft()
+            if isinstance(outcome, Exception):
+                raise outcome
+            state = outcome
+        else:
+            state = UpstreamState(f"up_{next(self._ids)}", TaskStatus.QUEUED, route="motion-control")
+        self.states[state.upstream_id] = state
+        self.by_external[job.external_id] = state
+        return state
+
+    async def query(self, route: str, upstream_id: str) -> UpstreamState:
+        self.queries.append(upstream_id)
+        state = self.states[upstream_id]
+        if isinstance(state, Exception):
+            raise state
+        return state
+
+    async def lookup(self, job: VideoJob) -> UpstreamState | None:
+        self.lookups.append(job.external_id)
+        return self.by_external.get(job.external_id)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    def set_state(self, upstream_id: str, status: TaskStatus, *, seconds: float | None = None,
+                  message: str | None = None) -> None:
+        videos = (Video(f"https://cdn.test/{upstream_id}.mp4", seconds),) if seconds else ()
+        self.states[upstream_id] = UpstreamState(
+            upstream_id, status, route="motion-control", videos=videos, message=message
+        )
+
+
+class FakeMedia:
+    """A MediaInspector that knows every video's length without fetching anything."""
+
+    def __init__(self, video_seconds: float = 8.0) -> None:
+        self.video_seconds = video_seconds
+        self.unreachable = False
+        self.videos: list[str] = []
+
+    async def inspect_image(self, value: str, *, param: str) -> ImageInfo:
+        return ImageInfo(source="url")
+
+    async def inspect_video(self, value: str, *, param: str) -> VideoInfo:
+        self.videos.append(value)
+        if self.unreachable:
+            raise MediaUnreachable("the server answered 404", param)
+        return VideoInfo(source="url", format="mp4", duration_s=self.video_seconds)
+
+
+def seed_input(**changes: object) -> dict[str, object]:
+    """The input of seed 000's curl example."""
+    values: dict[str, object] = {
+        "prompt": "保持人物面部特征一致,按参考视频完成转身挥手动作,电影感光影",
+        "character_orientation": "image",
+        "image_url": "https://example.com/ref-image.png",
+        "keep_original_sound": "yes",
+        "mode": "std",
+        "video_url": "https://example.com/ref-video-8s.mp4",
+    }
+    values.update(changes)
+    return values

@@ -1,0 +1,54 @@
+"""A TaskService on the real store (fakeredis / Redis) with a scripted upstream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapter.service.catalog import Catalog
+from adapter.service.routing import Router
+from adapter.service.tasks import TaskService
+from adapter.stores.redis import RedisTaskStore
+from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load(SCHEMAS)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def provider() -> ScriptedProvider:
+    return ScriptedProvider()
+
+
+@pytest.fixture
+def media() -> FakeMedia:
+    return FakeMedia()
+
+
+@pytest.fixture
+def make_service(store: RedisTaskStore, catalog: Catalog, clock: FakeClock, media: FakeMedia):  # type: ignore[no-untyped-def]
+    def make(*providers: ScriptedProvider, probe: str = "best_effort",
+             wait_s: float = 0.3) -> TaskService:
+        return TaskService(
+            store=store, catalog=catalog, router=Router(list(providers)), media=media,
+            probe=probe,  # type: ignore[arg-type]
+            clock=clock, idempotency_ttl_s=3600, idempotency_wait_s=wait_s,
+            refresh_interval_s=0.05, poll_timeout_s=1.0, submit_stale_s=60,
+        )
+
+    return make
+
+
+@pytest.fixture
+def service(make_service, provider: ScriptedProvider) -> TaskService:  # type: ignore[no-untyped-def]
+    return make_service(provider)
