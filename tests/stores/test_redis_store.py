@@ -1,0 +1,121 @@
+"""The store's contract, on fakeredis and (when REDIS_URL is set) on a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import msgspec
+import pytest
+import redis.asyncio as aioredis
+
+from adapter.errors import StoreUnavailable
+from adapter.model import ApiKey, Event, TaskRecord, TaskStatus
+from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+
+pytestmark = pytest.mark.anyio
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def record(task_id: str = "task_1") -> TaskRecord:
+    return TaskRecord(
+        task_id=task_id, owner="alice", model="m", input=msgspec.Raw(b'{"mode":"std"}'),
+        status=TaskStatus.QUEUED, cost_estimate=Decimal("0.06426"), created_at=NOW,
+        updated_at=NOW, version=1,
+    )
+
+
+def queued() -> Event:
+    return Event(type="status", status=TaskStatus.QUEUED, at=NOW)
+
+
+async def test_a_created_task_reads_back_with_its_first_event(store: RedisTaskStore) -> None:
+    """Create stores the record and its first event together."""
+    await store.create_task(record(), queued())
+    got = await store.get_task("task_1")
+    assert got is not None and got.cost_estimate == Decimal("0.06426")
+    events = await store.list_events("task_1")
+    assert [e.status for e in events] == [TaskStatus.QUEUED] and events[0].id
+
+
+async def test_update_is_compare_and_set_on_the_version(store: RedisTaskStore) -> None:
+    """Of two writers from the same version, one wins and only its event is appended."""
+    await store.create_task(record(), queued())
+    moved = msgspec.structs.replace(record(), version=2, status=TaskStatus.PROCESSING)
+    event = Event(type="status", status=TaskStatus.PROCESSING, at=NOW)
+    results = await asyncio.gather(*(store.update_task(moved, event) for _ in range(5)))
+    assert results.count(True) == 1
+    assert [e.status for e in await store.list_events("task_1")] == ["queued", "processing"]
+
+
+async def test_every_task_key_has_a_ttl(
+    store: RedisTaskStore, redis: aioredis.Redis, namespace: str
+) -> None:
+    """Tasks and events expire; nothing is kept forever."""
+    await store.create_task(record(), queued())
+    await store.acquire_refresh("task_1", 1000)
+    await store.claim_idempotency("alice:abc", "fp", "task_1", NOW, 60)
+    keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
+    assert len(keys) == 4
+    for key in keys:
+        assert await redis.pttl(key) > 0, key
+
+
+async def test_an_idempotency_claim_is_made_once(store: RedisTaskStore) -> None:
+    """The first claim wins; later ones see its task id and fingerprint."""
+    first = await store.claim_idempotency("s", "fp1", "task_a", NOW, 60)
+    second = await store.claim_idempotency("s", "fp2", "task_b", NOW, 60)
+    assert first.is_new and not second.is_new
+    assert (second.task_id, second.fingerprint, second.state) == ("task_a", "fp1", "submitting")
+    await store.settle_idempotency("s", "task_a")
+    assert (await store.claim_idempotency("s", "fp1", "task_c", NOW, 60)).state == "done"
+
+
+async def test_only_the_claims_own_task_can_release_it(store: RedisTaskStore) -> None:
+    """A stale releaser cannot drop a claim that now belongs to another task."""
+    await store.claim_idempotency("s", "fp", "task_a", NOW, 60)
+    await store.release_idempotency("s", "task_other")
+    assert not (await store.claim_idempotency("s", "fp", "task_b", NOW, 60)).is_new
+    await store.release_idempotency("s", "task_a")
+    assert (await store.claim_idempotency("s", "fp", "task_b", NOW, 60)).is_new
+
+
+async def test_the_refresh_lease_is_held_by_one(store: RedisTaskStore) -> None:
+    """acquire_refresh succeeds once until the lease lapses."""
+    assert await store.acquire_refresh("t", 5000)
+    assert not await store.acquire_refresh("t", 5000)
+    await store.extend_refresh("t", 1)
+    await asyncio.sleep(0.01)
+    assert await store.acquire_refresh("t", 5000)
+
+
+async def test_delete_forgets_the_task_and_its_events(store: RedisTaskStore) -> None:
+    """A task that was never accepted leaves nothing behind."""
+    await store.create_task(record(), queued())
+    await store.delete_task("task_1")
+    assert await store.get_task("task_1") is None
+    assert await store.list_events("task_1") == []
+
+
+async def test_redis_errors_become_store_unavailable() -> None:
+    """An unreachable Redis is a StoreUnavailable, not a redis-py exception."""
+    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    store = RedisTaskStore(dead, task_ttl_s=60)
+    with pytest.raises(StoreUnavailable):
+        await store.get_task("t")
+    await dead.aclose()
+
+
+async def test_keys_are_found_by_hash_listed_disabled_and_deleted(key_store: RedisKeyStore) -> None:
+    """The key store's whole life cycle."""
+    key = ApiKey(id="key_1", name="ci", owner="ci", key_hash="h1", status="active",
+                 created_at=NOW)
+    await key_store.add_key(key)
+    assert await key_store.key_by_hash("h1") == key
+    assert [k.id for k in await key_store.list_keys()] == ["key_1"]
+    assert await key_store.set_key_status("key_1", "disabled")
+    assert (await key_store.key_by_hash("h1")).status == "disabled"  # type: ignore[union-attr]
+    assert await key_store.delete_key("key_1")
+    assert await key_store.key_by_hash("h1") is None
+    assert not await key_store.delete_key("key_1")
