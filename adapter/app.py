@@ -58,8 +58,11 @@ def make_providers(settings: Settings, simulator_url: str | None) -> list[VideoP
     if settings.uses_simulator:
         if simulator_url is None:
             raise ValueError("no upstream configured: set KLING_BASE_URL or run the simulator")
-        return [KlingProvider("kling", base_url=simulator_url, http=http, dialect="gateway",
-                              api_key=SIMULATOR_KEY)]
+        return [
+            KlingProvider(
+                "kling", base_url=simulator_url, http=http, dialect="gateway", api_key=SIMULATOR_KEY
+            )
+        ]
     assert settings.kling_base_url is not None
     return [
         KlingProvider(
@@ -74,7 +77,9 @@ def make_providers(settings: Settings, simulator_url: str | None) -> list[VideoP
     ]
 
 
-def make_media(settings: Settings, simulator_url: str | None) -> HttpMediaInspector:
+def make_media(
+    settings: Settings, simulator_url: str | None
+) -> tuple[HttpMediaInspector, httpx.AsyncClient]:
     rewrites = dict(settings.media_rewrites)
     allow = set(settings.media_allow_hosts)
     if simulator_url is not None:
@@ -83,7 +88,10 @@ def make_media(settings: Settings, simulator_url: str | None) -> HttpMediaInspec
         rewrites.setdefault("example.com", f"{simulator_url}/media")
         allow.add(urlsplit(simulator_url).hostname or "127.0.0.1")
     http = httpx.AsyncClient(timeout=settings.media_timeout_s, follow_redirects=False)
-    return HttpMediaInspector(http=http, allow_hosts=frozenset(allow), rewrites=rewrites)
+    inspector = HttpMediaInspector(
+        http, allow_hosts=frozenset(allow), rewrites=rewrites, timeout=settings.media_timeout_s
+    )
+    return inspector, http
 
 
 def create_app(
@@ -111,15 +119,19 @@ def create_app(
         assert redis is not None
         key_store = RedisKeyStore(redis)
     owned_router = providers is None
-    router = Router(providers if providers is not None
-                    else make_providers(settings, simulator_url))
-    owned_media = media is None
-    inspector: MediaInspector = media if media is not None else make_media(settings, simulator_url)
+    router = Router(providers if providers is not None else make_providers(settings, simulator_url))
+    media_http = None
+    if media is None:
+        media, media_http = make_media(settings, simulator_url)
     catalog = Catalog.load(settings.schemas_dir)
     keys = KeyService(key_store, clock=clock)
     tasks = TaskService(
-        store=store, catalog=catalog, router=router, media=inspector,
-        probe=settings.media_probe, clock=clock,
+        store=store,
+        catalog=catalog,
+        router=router,
+        media=media,
+        probe=settings.media_probe,
+        clock=clock,
         idempotency_ttl_s=settings.idempotency_ttl_s,
         idempotency_wait_s=settings.idempotency_wait_s,
         refresh_interval_s=settings.refresh_interval_s,
@@ -127,8 +139,13 @@ def create_app(
         submit_stale_s=settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10,
     )
     metrics = Metrics()
-    services = Services(tasks=tasks, keys=keys, store=store, metrics=metrics,
-                        openapi=build_openapi(catalog, __version__))
+    services = Services(
+        tasks=tasks,
+        keys=keys,
+        store=store,
+        metrics=metrics,
+        openapi=build_openapi(catalog, __version__),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -141,8 +158,8 @@ def create_app(
         finally:
             if owned_router:
                 await router.aclose()
-            if owned_media and isinstance(inspector, HttpMediaInspector):
-                await inspector.aclose()
+            if media_http is not None:
+                await media_http.aclose()
             if owned_redis and redis is not None:
                 await redis.aclose()
 

@@ -75,8 +75,13 @@ def _simulate(settings: Settings, host: str, port: int) -> int:
         f"{config.secret_key}\n"
     )
     sys.stdout.flush()
-    uvicorn.run(create_simulator_app(config), host=host, port=port, access_log=False,
-                log_level=settings.log_level)
+    uvicorn.run(
+        create_simulator_app(config),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level=settings.log_level,
+    )
     return 0
 
 
@@ -107,7 +112,7 @@ def _serve_workers(
         sim_sock = _bind("127.0.0.1", settings.sim_port)
         sim_port = sim_sock.getsockname()[1]
         sim_sock.close()
-        simulator = subprocess.Popen(  # noqa: S603 - our own console entry point
+        simulator = subprocess.Popen(
             [sys.executable, "-m", "adapter", "simulate", "--port", str(sim_port)], env=env
         )
         sim_url = f"http://127.0.0.1:{sim_port}"
@@ -117,10 +122,12 @@ def _serve_workers(
             KLING_BASE_URL=sim_url,
             KLING_API_KEY=SIMULATOR_KEY,
             MVA_MEDIA_PROBE=env.get("MVA_MEDIA_PROBE") or "best_effort",
-            MVA_MEDIA_REWRITES=",".join(filter(None, [env.get("MVA_MEDIA_REWRITES"),
-                                                      f"example.com={sim_url}/media"])),
-            MVA_MEDIA_ALLOW_HOSTS=",".join(filter(None, [env.get("MVA_MEDIA_ALLOW_HOSTS"),
-                                                         "127.0.0.1"])),
+            MVA_MEDIA_REWRITES=",".join(
+                filter(None, [env.get("MVA_MEDIA_REWRITES"), f"example.com={sim_url}/media"])
+            ),
+            MVA_MEDIA_ALLOW_HOSTS=",".join(
+                filter(None, [env.get("MVA_MEDIA_ALLOW_HOSTS"), "127.0.0.1"])
+            ),
         )
     os.environ.update(env)  # the workers build their settings from the environment
     from adapter.server import banner
@@ -128,9 +135,17 @@ def _serve_workers(
     sys.stdout.write(banner(settings, f"http://{host}:{port}", workers=workers))
     sys.stdout.flush()
     try:
-        uvicorn.run("adapter.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, loop="uvloop", http="httptools", access_log=False,
-                    log_level=settings.log_level)
+        uvicorn.run(
+            "adapter.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level=settings.log_level,
+        )
     finally:
         if simulator is not None:
             simulator.terminate()

@@ -27,14 +27,15 @@ async def run_keys(settings: Settings, args: argparse.Namespace) -> int:
             key, secret = await keys.create(
                 name=args.name, owner=args.owner, kind="test" if args.test else "live"
             )
-            out(f"id:     {key.id}\nowner:  {key.owner}\nkey:    {secret}\n"
-                "Store the key now: it is not shown again.\n")
+            out(
+                f"id:     {key.id}\nowner:  {key.owner}\nkey:    {secret}\n"
+                "Store the key now: it is not shown again.\n"
+            )
             return 0
         if args.keys_command == "list":
             out(f"{'ID':<22} {'NAME':<20} {'STATUS':<9} CREATED\n")
             for key in await keys.list():
-                out(f"{key.id:<22} {key.name:<20} {key.status:<9} "
-                    f"{key.created_at.isoformat()}\n")
+                out(f"{key.id:<22} {key.name:<20} {key.status:<9} {key.created_at.isoformat()}\n")
             return 0
         if args.keys_command == "delete":
             done = await keys.delete(args.id)

@@ -88,7 +88,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             bootstrap_key=Secret(bootstrap) if bootstrap else None,
             media_probe=probe,  # type: ignore[arg-type]  # checked just above
             media_allow_hosts=frozenset(
-                h.strip().lower() for h in (env.text("MVA_MEDIA_ALLOW_HOSTS") or "").split(",")
+                h.strip().lower()
+                for h in (env.text("MVA_MEDIA_ALLOW_HOSTS") or "").split(",")
                 if h.strip()
             ),
             media_rewrites=env.pairs("MVA_MEDIA_REWRITES"),

@@ -58,7 +58,9 @@ class ScriptedProvider:
                 raise outcome
             state = outcome
         else:
-            state = UpstreamState(f"up_{next(self._ids)}", TaskStatus.QUEUED, route="motion-control")
+            state = UpstreamState(
+                f"up_{next(self._ids)}", TaskStatus.QUEUED, route="motion-control"
+            )
         self.states[state.upstream_id] = state
         self.by_external[job.external_id] = state
         return state
@@ -77,8 +79,14 @@ class ScriptedProvider:
     async def aclose(self) -> None:
         self.closed = True
 
-    def set_state(self, upstream_id: str, status: TaskStatus, *, seconds: float | None = None,
-                  message: str | None = None) -> None:
+    def set_state(
+        self,
+        upstream_id: str,
+        status: TaskStatus,
+        *,
+        seconds: float | None = None,
+        message: str | None = None,
+    ) -> None:
         videos = (Video(f"https://cdn.test/{upstream_id}.mp4", seconds),) if seconds else ()
         self.states[upstream_id] = UpstreamState(
             upstream_id, status, route="motion-control", videos=videos, message=message

@@ -44,8 +44,9 @@ def _submit_fields(body: Any) -> tuple[str, Any]:
             raise InvalidRequest(f"{name} is not a known field (known: model, input).", name)
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        raise InvalidRequest("model is required: a model slug such as "
-                             "'kling-v2-6-motion-control'.", "model")
+        raise InvalidRequest(
+            "model is required: a model slug such as 'kling-v2-6-motion-control'.", "model"
+        )
     if "input" not in body:
         raise InvalidRequest("input is required: the model's input object.", "input")
     return model, body["input"]
@@ -55,18 +56,20 @@ async def submit_task(request: Request) -> Response:
     owner = await _owner(request)
     model, values = _submit_fields(await _json_body(request))
     submission = await _services(request).tasks.submit(
-        owner=owner, model=model, values=values,
+        owner=owner,
+        model=model,
+        values=values,
         idempotency_key=request.headers.get("idempotency-key"),
     )
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else None
-    return MsgspecResponse(task_body(submission.record, request_id_of(request.scope)),
-                           headers=headers)
+    return MsgspecResponse(
+        task_body(submission.record, request_id_of(request.scope)), headers=headers
+    )
 
 
 async def get_task(request: Request) -> Response:
     owner = await _owner(request)
-    record = await _services(request).tasks.get(owner=owner,
-                                                 task_id=request.path_params["task_id"])
+    record = await _services(request).tasks.get(owner=owner, task_id=request.path_params["task_id"])
     return MsgspecResponse(task_body(record, request_id_of(request.scope)))
 
 
@@ -90,8 +93,9 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(_services(request).metrics.render(),
-                             media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(
+        _services(request).metrics.render(), media_type="text/plain; version=0.0.4"
+    )
 
 
 async def openapi(request: Request) -> Response:

@@ -39,8 +39,13 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, *,
-    param: str | None = None, headers: Mapping[str, str] | None = None,
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    param: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = ErrorBody(ErrorDetail(code, message, param), request_id_of(request.scope))
     return MsgspecResponse(body, status_code=status, headers=headers)
@@ -51,7 +56,8 @@ def _retry_after(exc: errors.AdapterError) -> str | None:
         return str(exc.retry_after)
     if isinstance(exc, errors.AllProvidersFailed):
         waits = [
-            e.retry_after for e in exc.errors
+            e.retry_after
+            for e in exc.errors
             if isinstance(e, errors.ProviderRateLimited) and e.retry_after is not None
         ]
         return str(min(waits)) if waits else "1"
@@ -60,14 +66,15 @@ def _retry_after(exc: errors.AdapterError) -> str | None:
 
 async def adapter_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AdapterError)
-    for kind, status, code in STATUS_CODES:
-        if isinstance(exc, kind):
-            break
-    else:
-        status, code = 500, "internal_error"
+    status, code = next(
+        ((s, c) for kind, s, c in STATUS_CODES if isinstance(exc, kind)), (500, "internal_error")
+    )
     wait = _retry_after(exc)
     return error_response(
-        request, status, code, exc.message,
+        request,
+        status,
+        code,
+        exc.message,
         param=exc.param if isinstance(exc, errors.InvalidRequest) else None,
         headers={"Retry-After": wait} if wait else None,
     )

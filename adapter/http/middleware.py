@@ -68,7 +68,7 @@ class RequestContextMiddleware:
                 async def refuse() -> Message:
                     raise PayloadTooLarge(f"The request body is over {self.max_body} bytes.")
 
-                limited_receive = refuse  # noqa: F811
+                limited_receive = refuse
                 break
         try:
             await self.app(scope, limited_receive, send_with_id)
@@ -80,5 +80,9 @@ class RequestContextMiddleware:
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "http.request request_id=%s method=%s path=%s status=%d ms=%.2f",
-                    rid, scope["method"], scope["path"], status, elapsed * 1000,
+                    rid,
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
                 )

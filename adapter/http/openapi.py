@@ -20,15 +20,27 @@ def _op(summary: str, ok: str, *, body: bool = False, params: Iterable[str] = ()
         ],
         "responses": {
             "200": {"description": ok},
-            "default": {"description": "An error", "content": {"application/json":
-                                                              {"schema": _ERROR}}},
+            "default": {
+                "description": "An error",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
         },
     }
     if body:
-        op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
-                                 "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
-        op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/SubmitRequest"}}}}
+        op["parameters"].append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SubmitRequest"}}
+            },
+        }
     return op
 
 
@@ -37,27 +49,47 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
     inputs = {f"{m.slug}.input": m.schema for m in specs}
     submit = {
         "oneOf": [
-            {"type": "object", "required": ["model", "input"], "additionalProperties": False,
-             "properties": {"model": {"const": m.slug},
-                            "input": {"$ref": f"#/components/schemas/{m.slug}.input"}}}
+            {
+                "type": "object",
+                "required": ["model", "input"],
+                "additionalProperties": False,
+                "properties": {
+                    "model": {"const": m.slug},
+                    "input": {"$ref": f"#/components/schemas/{m.slug}.input"},
+                },
+            }
             for m in specs
         ]
     }
-    error = {"type": "object", "required": ["error", "request_id"], "properties": {
-        "error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"},
-            "param": {"type": "string"}}},
-        "request_id": {"type": "string"}}}
+    error = {
+        "type": "object",
+        "required": ["error", "request_id"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "param": {"type": "string"},
+                },
+            },
+            "request_id": {"type": "string"},
+        },
+    }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "mindvideo-adapter", "version": version,
-                 "description": "A MindVideo-compatible video generation task API."},
+        "info": {
+            "title": "mindvideo-adapter",
+            "version": version,
+            "description": "A MindVideo-compatible video generation task API.",
+        },
         "paths": {
             "/api/v1/tasks": {"post": _op("Submit a task", "The task", body=True)},
-            "/api/v1/tasks/{task_id}": {"get": _op("Get a task", "The task",
-                                                   params=["task_id"])},
-            "/api/v1/tasks/{task_id}/events": {"get": _op("List a task's events", "The events",
-                                                          params=["task_id"])},
+            "/api/v1/tasks/{task_id}": {"get": _op("Get a task", "The task", params=["task_id"])},
+            "/api/v1/tasks/{task_id}/events": {
+                "get": _op("List a task's events", "The events", params=["task_id"])
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -14,6 +14,7 @@ from adapter.inputs import INPUT_TYPES
 from adapter.service.pricing import PriceRule, load_pricing
 from adapter.service.schema import compile_schema
 
+
 class MediaRules(msgspec.Struct, frozen=True):
     """Which input fields hold media, and how long a reference video may be."""
 
@@ -28,6 +29,7 @@ class MediaRules(msgspec.Struct, frozen=True):
             return None
         return self.video_seconds.get(str(values.get(self.video_seconds_by)))
 
+
 #: Per-model media rules: Kling motion control's limits (upstream page, seed 000).
 MEDIA_RULES: dict[str, MediaRules] = {
     "kling-v2-6-motion-control": MediaRules(
@@ -37,6 +39,7 @@ MEDIA_RULES: dict[str, MediaRules] = {
         video_seconds={"image": (3.0, 10.0), "video": (3.0, 30.0)},
     ),
 }
+
 
 class ModelSpec(msgspec.Struct, frozen=True):
     """Everything the service knows about one model."""
@@ -59,6 +62,7 @@ class ModelSpec(msgspec.Struct, frozen=True):
     def typed(self, values: dict[str, Any]) -> msgspec.Struct:
         """The validated input as the model's Struct (``adapter.inputs``)."""
         return msgspec.convert(values, self.input_type)
+
 
 class Catalog:
     """The served models by slug."""
@@ -96,4 +100,3 @@ class Catalog:
 
     def __iter__(self) -> Any:
         return iter(self._specs.values())
-

@@ -74,9 +74,9 @@ class Refresher:
             async with asyncio.timeout(self._poll_timeout_s):
                 if record.upstream_id is None:
                     return await self._reconcile(record)
-                assert record.provider is not None and record.upstream_route is not None
-                provider = self._router.pinned(record.provider)
-                state = await provider.query(record.upstream_route, record.upstream_id)
+                # An adopted upstream id always comes with its provider and route.
+                provider = self._router.pinned(record.provider or "")
+                state = await provider.query(record.upstream_route or "", record.upstream_id)
         except (ProviderError, AllProvidersFailed, TimeoutError) as exc:
             log.warning("task.refresh_failed task_id=%s reason=%s", record.task_id, exc)
             return record
@@ -89,9 +89,11 @@ class Refresher:
             input=spec.typed(_decode_values(record.input)),
             external_id=record.task_id,
         )
-        names = [record.provider] if record.provider else [
-            p.name for p in self._router.candidates(record.model)
-        ]
+        names = (
+            [record.provider]
+            if record.provider
+            else [p.name for p in self._router.candidates(record.model)]
+        )
         for name in names:
             found = await self._router.pinned(name).lookup(job)
             if found is not None:
@@ -117,13 +119,21 @@ class Refresher:
         for _ in range(5):
             changes: dict[str, Any] = {}
             if record.upstream_id is None:
-                changes.update(provider=provider, upstream_id=state.upstream_id,
-                               upstream_route=state.route, submit_state="accepted")
+                changes.update(
+                    provider=provider,
+                    upstream_id=state.upstream_id,
+                    upstream_route=state.route,
+                    submit_state="accepted",
+                )
             event = None
             if state.status != record.status and can_move(record.status, state.status):
                 changes.update(self._outcome(record, state))
-                event = Event(type="status", status=state.status, at=self._clock(),
-                              message=state.message if state.status is TaskStatus.FAILED else None)
+                event = Event(
+                    type="status",
+                    status=state.status,
+                    at=self._clock(),
+                    message=state.message if state.status is TaskStatus.FAILED else None,
+                )
             if not changes:
                 return record
             new = self._changed(record, changes)
@@ -138,15 +148,25 @@ class Refresher:
     def _outcome(self, record: TaskRecord, state: UpstreamState) -> dict[str, Any]:
         if state.status is TaskStatus.SUCCEEDED:
             if not state.videos:
-                return {"status": TaskStatus.FAILED, "cost_actual": Decimal(0),
-                        "error": TaskError("upstream_no_output",
-                                           "The upstream reported success but sent no video.")}
-            return {"status": state.status, "videos": state.videos,
-                    "cost_actual": self._actual_cost(record, state)}
+                return {
+                    "status": TaskStatus.FAILED,
+                    "cost_actual": Decimal(0),
+                    "error": TaskError(
+                        "upstream_no_output", "The upstream reported success but sent no video."
+                    ),
+                }
+            return {
+                "status": state.status,
+                "videos": state.videos,
+                "cost_actual": self._actual_cost(record, state),
+            }
         if state.status is TaskStatus.FAILED:
             reason = state.message or "The upstream failed the task without a reason."
-            return {"status": state.status, "cost_actual": Decimal(0),
-                    "error": TaskError("generation_failed", reason)}
+            return {
+                "status": state.status,
+                "cost_actual": Decimal(0),
+                "error": TaskError("generation_failed", reason),
+            }
         if state.status is TaskStatus.CANCELLED:
             return {"status": state.status, "cost_actual": Decimal(0)}
         return {"status": state.status}
@@ -160,11 +180,18 @@ class Refresher:
 
     async def _fail(self, record: TaskRecord, code: str, message: str) -> TaskRecord:
         event = Event(type="status", status=TaskStatus.FAILED, at=self._clock(), message=message)
-        return await self.save(record, event=event, status=TaskStatus.FAILED,
-                               cost_actual=Decimal(0), error=TaskError(code, message),
-                               submit_state="accepted")
+        return await self.save(
+            record,
+            event=event,
+            status=TaskStatus.FAILED,
+            cost_actual=Decimal(0),
+            error=TaskError(code, message),
+            submit_state="accepted",
+        )
 
-    async def save(self, record: TaskRecord, *, event: Event | None = None, **changes: Any) -> TaskRecord:
+    async def save(
+        self, record: TaskRecord, *, event: Event | None = None, **changes: Any
+    ) -> TaskRecord:
         """Compare-and-set ``changes`` onto the stored task; on a lost race, return the winner's."""
         new = self._changed(record, changes)
         if await self._store.update_task(new, event):

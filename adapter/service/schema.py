@@ -20,14 +20,31 @@ Check = Callable[[Any, str], Any]
 #: Keywords that only describe (never constrain) a value.
 ANNOTATIONS = frozenset({"title", "description", "default", "examples"})
 #: Keywords that constrain a value, each enforced below.
-ASSERTIONS = frozenset({
-    "type", "enum", "minLength", "maxLength", "minimum", "maximum", "items", "minItems",
-    "maxItems", "properties", "required", "additionalProperties",
-})
+ASSERTIONS = frozenset(
+    {
+        "type",
+        "enum",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "items",
+        "minItems",
+        "maxItems",
+        "properties",
+        "required",
+        "additionalProperties",
+    }
+)
 
 _TYPE_NAMES = {
-    "string": "a string", "integer": "an integer", "number": "a number",
-    "boolean": "a boolean", "object": "an object", "array": "an array", "null": "null",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
 }
 
 
@@ -148,8 +165,9 @@ def _number_steps(schema: Mapping[str, Any]) -> list[Check]:
         if keyword in schema:
             bound = schema[keyword]
 
-            def bounded(value: Any, path: str, bound: Any = bound, ok: Any = ok,
-                        words: str = words) -> Any:
+            def bounded(
+                value: Any, path: str, bound: Any = bound, ok: Any = ok, words: str = words
+            ) -> Any:
                 if _is_type(value, "number") and not ok(value, bound):
                     raise _fail(path, f"must be {words} {bound} (got {_show(value)})")
                 return value

@@ -171,8 +171,9 @@ class TaskService:
             provider, state = await self._router.submit(job)
         except ProviderOutcomeUnknown as exc:
             log.warning("task.submit_unknown task_id=%s provider=%s", task_id, exc.provider)
-            record = await self._refresher.save(record, provider=exc.provider,
-                                                submit_state="unknown")
+            record = await self._refresher.save(
+                record, provider=exc.provider, submit_state="unknown"
+            )
         except (ProviderRejected, AllProvidersFailed):
             await self._store.delete_task(task_id)
             if scope is not None:

@@ -42,7 +42,9 @@ def build_mp4(
     major, compatible = _BRANDS[container]
     ftyp = box(b"ftyp", major + struct.pack(">I", 0x200) + b"".join(compatible))
     # A trak-less moov is enough for a probe; a free box mimics encoders' padding.
-    moov = box(b"moov", box(b"free", bytes(8)) + mvhd(duration_s, timescale=timescale,
-                                                      version=mvhd_version))
+    moov = box(
+        b"moov",
+        box(b"free", bytes(8)) + mvhd(duration_s, timescale=timescale, version=mvhd_version),
+    )
     mdat = box(b"mdat", bytes(max(0, mdat_size)))
     return ftyp + mdat + moov if moov_at_end else ftyp + moov + mdat

@@ -132,8 +132,12 @@ class RedisTaskStore:
         with map_redis_errors():
             done = await self._update(
                 keys=self._task_keys(record.task_id),
-                args=[record.version, _encode(record), b"" if event is None else _encode(event),
-                      self._ttl_ms],
+                args=[
+                    record.version,
+                    _encode(record),
+                    b"" if event is None else _encode(event),
+                    self._ttl_ms,
+                ],
             )
         return bool(done)
 

@@ -37,13 +37,21 @@ def media() -> FakeMedia:
 
 @pytest.fixture
 def make_service(store: RedisTaskStore, catalog: Catalog, clock: FakeClock, media: FakeMedia):  # type: ignore[no-untyped-def]
-    def make(*providers: ScriptedProvider, probe: str = "best_effort",
-             wait_s: float = 0.3) -> TaskService:
+    def make(
+        *providers: ScriptedProvider, probe: str = "best_effort", wait_s: float = 0.3
+    ) -> TaskService:
         return TaskService(
-            store=store, catalog=catalog, router=Router(list(providers)), media=media,
+            store=store,
+            catalog=catalog,
+            router=Router(list(providers)),
+            media=media,
             probe=probe,  # type: ignore[arg-type]
-            clock=clock, idempotency_ttl_s=3600, idempotency_wait_s=wait_s,
-            refresh_interval_s=0.05, poll_timeout_s=1.0, submit_stale_s=60,
+            clock=clock,
+            idempotency_ttl_s=3600,
+            idempotency_wait_s=wait_s,
+            refresh_interval_s=0.05,
+            poll_timeout_s=1.0,
+            submit_stale_s=60,
         )
 
     return make

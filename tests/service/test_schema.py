@@ -47,7 +47,7 @@ def test_schema_files_are_the_seed_pages_schemas_verbatim(model: str) -> None:
     if not SEEDS.is_dir():
         pytest.skip("the seed pages live in ../shared (present in CI)")
     text = (SEEDS / SEED_FILES[model]).read_text(encoding="utf-8")
-    seed, _ = json.JSONDecoder().raw_decode(text[text.index('{\n"type": "object"'):])
+    seed, _ = json.JSONDecoder().raw_decode(text[text.index('{\n"type": "object"') :])
     assert schema_of(model) == seed
 
 
@@ -140,8 +140,11 @@ def test_a_keyword_the_validator_does_not_enforce_fails_compilation() -> None:
         ({"type": "integer"}, 5.0, 5.5),
         ({"type": "integer"}, 3, True),
         ({"type": "string", "maxLength": 3}, "abc", "abcd"),
-        ({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
-         ["a"], ["a", "b", "c"]),
+        (
+            {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
+            ["a"],
+            ["a", "b", "c"],
+        ),
         ({"type": "array", "items": {"type": "string"}}, ["a"], ["a", 1]),
         ({"enum": [1, 2]}, 1, True),
     ],

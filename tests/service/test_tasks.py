@@ -28,8 +28,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def submit(service: TaskService, key: str | None = "k1", owner: str = "alice", **changes):  # type: ignore[no-untyped-def]
-    return await service.submit(owner=owner, model=MODEL, values=seed_input(**changes),
-                                idempotency_key=key)
+    return await service.submit(
+        owner=owner, model=MODEL, values=seed_input(**changes), idempotency_key=key
+    )
 
 
 async def test_submit_stores_a_queued_task_priced_from_the_probed_video(
@@ -177,7 +178,8 @@ async def test_a_submit_that_never_arrived_is_sent_again_under_the_same_id(
 
 
 async def test_submit_falls_through_to_the_next_provider_only_when_unavailable(
-    make_service, provider: ScriptedProvider  # type: ignore[no-untyped-def]
+    make_service,
+    provider: ScriptedProvider,  # type: ignore[no-untyped-def]
 ) -> None:
     """A busy first provider hands the task to the second; polling then stays there."""
     second = ScriptedProvider(name="backup")
@@ -191,7 +193,8 @@ async def test_submit_falls_through_to_the_next_provider_only_when_unavailable(
 
 
 async def test_a_rejection_is_never_retried_on_another_provider(
-    make_service, provider: ScriptedProvider  # type: ignore[no-untyped-def]
+    make_service,
+    provider: ScriptedProvider,  # type: ignore[no-untyped-def]
 ) -> None:
     """A definite rejection stops the chain: the backup is not asked."""
     second = ScriptedProvider(name="backup")
@@ -295,8 +298,9 @@ async def test_a_reference_video_too_long_for_the_orientation_is_refused(
     assert "3-10 s" in caught.value.message
     assert provider.submits == []
     media.video_seconds = 12.0
-    assert (await submit(service, key="k2", character_orientation="video")).record.cost_estimate \
-        == Decimal("0.096390")
+    assert (
+        await submit(service, key="k2", character_orientation="video")
+    ).record.cost_estimate == Decimal("0.096390")
 
 
 async def test_an_unreachable_video_is_estimated_at_the_longest_allowed_in_best_effort(
@@ -310,7 +314,9 @@ async def test_an_unreachable_video_is_estimated_at_the_longest_allowed_in_best_
 
 
 async def test_an_unreachable_video_is_refused_when_probing_is_required(
-    make_service, media: FakeMedia, provider: ScriptedProvider  # type: ignore[no-untyped-def]
+    make_service,
+    media: FakeMedia,
+    provider: ScriptedProvider,  # type: ignore[no-untyped-def]
 ) -> None:
     """required: a 422 on input.video_url, and the key is free for a fixed retry."""
     service = make_service(provider, probe="required")

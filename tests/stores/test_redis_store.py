@@ -20,9 +20,15 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 def record(task_id: str = "task_1") -> TaskRecord:
     return TaskRecord(
-        task_id=task_id, owner="alice", model="m", input=msgspec.Raw(b'{"mode":"std"}'),
-        status=TaskStatus.QUEUED, cost_estimate=Decimal("0.06426"), created_at=NOW,
-        updated_at=NOW, version=1,
+        task_id=task_id,
+        owner="alice",
+        model="m",
+        input=msgspec.Raw(b'{"mode":"std"}'),
+        status=TaskStatus.QUEUED,
+        cost_estimate=Decimal("0.06426"),
+        created_at=NOW,
+        updated_at=NOW,
+        version=1,
     )
 
 
@@ -109,8 +115,7 @@ async def test_redis_errors_become_store_unavailable() -> None:
 
 async def test_keys_are_found_by_hash_listed_disabled_and_deleted(key_store: RedisKeyStore) -> None:
     """The key store's whole life cycle."""
-    key = ApiKey(id="key_1", name="ci", owner="ci", key_hash="h1", status="active",
-                 created_at=NOW)
+    key = ApiKey(id="key_1", name="ci", owner="ci", key_hash="h1", status="active", created_at=NOW)
     await key_store.add_key(key)
     assert await key_store.key_by_hash("h1") == key
     assert [k.id for k in await key_store.list_keys()] == ["key_1"]

@@ -1,0 +1,118 @@
+"""``HttpMediaInspector``: the ``MediaInspector`` port, checking media by URL or data URI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import httpx
+
+from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.media.addresses import AddressGuard, Resolver, system_resolve
+from adapter.media.datauri import decode_data_uri, image_format, is_data_uri
+from adapter.media.httpfile import HttpFile
+from adapter.media.isobmff import ContainerError
+from adapter.media.limits import IMAGE_MAX_BYTES, VIDEO_MAX_BYTES
+from adapter.media.probe import ByteSource, BytesSource, Container, probe_container
+from adapter.media.urls import UrlPolicy
+from adapter.model import ImageInfo, VideoInfo
+
+_IMAGE_FORMATS = frozenset({"jpg", "png"})
+#: Data URIs longer than this are decoded on a worker thread, off the event loop.
+_INLINE_DECODE_CHARS = 1024 * 1024
+
+
+class HttpMediaInspector:
+    """Checks input media against the upstream's limits (Kling motion control).
+
+    Images: jpg/png up to 10 MB; URLs are checked for form only, data URIs are decoded.
+    Videos: mp4/mov up to 100 MB; the container header is probed for the duration, by a few
+    HTTP Range requests for URLs (never the whole file), in memory for data URIs.
+
+    Args:
+        http: the client to fetch with; redirects are followed here, not by the client.
+        allow_hosts: hosts exempt from the public-address rule, and allowed over plain http.
+        rewrites: host -> base URL; such URLs are fetched from the base, path and query kept.
+        resolve: ``host -> addresses``, for the SSRF check (default: ``getaddrinfo``).
+        timeout: seconds one video probe may take in all (resolving, redirects, ranges).
+        max_requests: range requests one video probe may make.
+        max_unranged: bytes read from a server that ignores Range before giving up.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        allow_hosts: frozenset[str] = frozenset(),
+        rewrites: Mapping[str, str] | None = None,
+        resolve: Resolver = system_resolve,
+        timeout: float = 10.0,
+        max_requests: int = 8,
+        max_unranged: int = 8 * 1024 * 1024,
+    ) -> None:
+        self._http = http
+        self._policy = UrlPolicy(allow_hosts, rewrites or {})
+        self._guard = AddressGuard(resolve)
+        self._timeout = timeout
+        self._max_requests = max_requests
+        self._max_unranged = max_unranged
+
+    async def inspect_image(self, value: str, *, param: str) -> ImageInfo:
+        """Check an image: a jpg/png data URI of at most 10 MB, or an https URL (not fetched)."""
+        if is_data_uri(value):
+            data = await _decoded(value, param=param, max_bytes=IMAGE_MAX_BYTES, kind="image")
+            found = image_format(data)
+            if found not in _IMAGE_FORMATS:
+                what = f"a {found.upper()} image" if found else "not a recognised image"
+                raise InvalidRequest(
+                    f"{param} is {what}; only JPEG and PNG images are accepted.", param
+                )
+            return ImageInfo(source="data", format=found, size_bytes=len(data))
+        url, trusted = self._policy.admit(value, param=param)
+        if not trusted:
+            # Not fetched here, so no DNS; an internal IP literal is wrong on its face.
+            host = url.raw_host.decode("ascii")
+            await self._guard.check(host, param=param, what="points to", resolve=False)
+        return ImageInfo(source="url")
+
+    async def inspect_video(self, value: str, *, param: str) -> VideoInfo:
+        """Check an mp4/mov video of at most 100 MB and read its duration."""
+        if is_data_uri(value):
+            data = await _decoded(value, param=param, max_bytes=VIDEO_MAX_BYTES, kind="video")
+            found = await _probe(BytesSource(data), param=param)
+            return VideoInfo("data", found.format, found.duration_s, size_bytes=len(data))
+        target = self._policy.admit(value, param=param)
+        file = HttpFile(
+            self._http,
+            target,
+            policy=self._policy,
+            guard=self._guard,
+            param=param,
+            max_size=VIDEO_MAX_BYTES,
+            max_requests=self._max_requests,
+            max_unranged=self._max_unranged,
+        )
+        try:
+            async with asyncio.timeout(self._timeout), file:
+                found = await _probe(file, param=param)
+        except TimeoutError as exc:
+            raise MediaUnreachable(
+                f"{param} could not be read within {self._timeout:g} s.", param
+            ) from exc
+        return VideoInfo("url", found.format, found.duration_s, size_bytes=file.size)
+
+
+async def _probe(source: ByteSource, *, param: str) -> Container:
+    try:
+        return await probe_container(source)
+    except ContainerError as exc:
+        raise InvalidRequest(f"{param}: the video {exc}.", param) from exc
+
+
+async def _decoded(value: str, *, param: str, max_bytes: int, kind: str) -> bytes:
+    # Decoding 100 MB of base64 takes long enough to stall every other request.
+    if len(value) <= _INLINE_DECODE_CHARS:
+        return decode_data_uri(value, param=param, max_bytes=max_bytes, kind=kind)
+    return await asyncio.to_thread(
+        decode_data_uri, value, param=param, max_bytes=max_bytes, kind=kind
+    )

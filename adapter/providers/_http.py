@@ -1,0 +1,115 @@
+"""The providers' one HTTP boundary: the shared client and the translation of httpx errors.
+
+Whether a failed call is *unavailable* (nothing reached the upstream: safe to retry elsewhere)
+or *outcome unknown* (the request may have been acted on: reconcile, never resubmit) is the
+distinction the idempotency design rests on, so it is decided here, once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
+
+import aiohttp
+import httpx
+import httpx_aiohttp
+
+from adapter.errors import ProviderOutcomeUnknown, ProviderUnavailable
+
+# Raised before a byte of the request left this process.
+_NOT_SENT: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+
+# httpx-aiohttp maps *every* ``aiohttp.ClientConnectionError`` to ``httpx.ConnectTimeout``,
+# including a server that hangs up after reading the request. Only these causes really are
+# connect-phase failures; any other cause of a "connect" error is treated as after-sending.
+# https://github.com/karpetrosyan/httpx-aiohttp/blob/main/src/httpx_aiohttp/transport.py
+_AIOHTTP_CONNECT_PHASE: tuple[type[Exception], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
+
+
+def _was_sent(exc: httpx.HTTPError) -> bool:
+    if not isinstance(exc, _NOT_SENT):
+        return True
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(
+        cause, _AIOHTTP_CONNECT_PHASE
+    )
+
+
+@contextmanager
+def map_httpx_errors(provider: str) -> Iterator[None]:
+    """Translate httpx exceptions raised in the block into the ``ProviderError`` family.
+
+    Connect failures and pool timeouts become ``ProviderUnavailable``; anything that can happen
+    after the request was sent (read/write timeouts, resets, protocol errors) becomes
+    ``ProviderOutcomeUnknown``. Works around ``await`` in async code like any ``with`` block.
+    """
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        kind = type(exc).__name__
+        if _was_sent(exc):
+            raise ProviderOutcomeUnknown(
+                provider, f"no answer from the upstream after sending ({kind})"
+            ) from exc
+        raise ProviderUnavailable(provider, f"could not reach the upstream ({kind})") from exc
+
+
+def build_http_client(
+    *,
+    timeout_s: float = 30.0,
+    connect_timeout_s: float = 5.0,
+    pool_timeout_s: float = 10.0,
+    max_connections: int = 512,
+    keepalive_expiry_s: float = 60.0,
+) -> httpx.AsyncClient:
+    """The production client for one upstream: aiohttp transport, explicit timeouts, a pool.
+
+    ``max_connections`` should sit above the expected concurrency: every connection is kept
+    alive for reuse. The caller owns the client and closes it with ``aclose()``.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=keepalive_expiry_s,
+    )
+    # aiohttp's "connect" budget covers waiting for a pooled connection and connecting, so the
+    # transport receives the pool timeout there; keep it at least the connect timeout.
+    timeout = httpx.Timeout(
+        timeout_s,
+        connect=connect_timeout_s,
+        pool=max(pool_timeout_s, connect_timeout_s),
+    )
+    return httpx.AsyncClient(
+        transport=httpx_aiohttp.AiohttpTransport(limits=limits),
+        timeout=timeout,
+        headers={"Accept": "application/json", "User-Agent": "mindvideo-adapter"},
+    )
+
+
+def retry_after_s(value: str | None, now: float) -> int | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are UTC
+        when = when.replace(tzinfo=UTC)
+    return max(0, math.ceil(when.timestamp() - now))

@@ -1,0 +1,250 @@
+"""``KlingProvider``: Kling video tasks over either of the two dialects a Kling upstream speaks.
+
+- ``gateway``: a new-api-style reseller (e.g. ezmodel). ``Authorization: Bearer <api key>``,
+  submit ``POST {base}/kling/v1/videos/{route}``, query ``GET {base}/v1/video/generations/{id}``.
+- ``official``: the Kling API itself. A short-lived HS256 JWT as the bearer (``kling_auth``),
+  submit ``POST {base}/v1/videos/{route}``, query ``GET {base}/v1/videos/{route}/{id}``: there
+  is no generic query path, so a task is always queried on the family it was created on, and
+  that family (the *route*) is returned in ``UpstreamState.route`` for the caller to keep.
+
+Answers are read tolerantly (``kling_shapes``) and refusals classified (``kling_errors``), since
+gateways answer in four shapes and three error families (upstream-contracts.md 2.3, 1.7).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Mapping
+from types import MappingProxyType
+from typing import Literal, NamedTuple
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from adapter.errors import (
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from adapter.inputs import MotionControlInput
+from adapter.model import TaskStatus, UpstreamState, VideoJob
+from adapter.providers import kling_wire
+from adapter.providers._http import map_httpx_errors, retry_after_s
+from adapter.providers.kling_auth import KlingTokenSigner
+from adapter.providers.kling_errors import classify, decode_error, is_error, is_not_found
+from adapter.providers.kling_shapes import read_task, task_id_of
+from adapter.providers.kling_wire import TaskBody
+
+_log = logging.getLogger(__name__)
+
+Dialect = Literal["gateway", "official"]
+
+
+class ModelRoute(NamedTuple):
+    """How one MindVideo model is made upstream."""
+
+    #: The Kling path family (``/v1/videos/{route}``); queries must use the same one.
+    route: str
+    #: Kling's ``model_name``.
+    model_name: str
+    #: Maps a job to the request body.
+    build: Callable[[VideoJob, str], msgspec.Struct]
+
+
+def raw_media(value: str) -> str:
+    """Kling takes media as a URL or as *raw* base64: a data URI loses its ``data:`` header."""
+    if value[:5].lower() == "data:":
+        header, sep, payload = value.partition(",")
+        if sep and header.lower().endswith(";base64"):
+            return payload
+    return value
+
+
+def motion_control_body(job: VideoJob, model_name: str) -> kling_wire.MotionControlRequest:
+    params = job.input
+    if not isinstance(params, MotionControlInput):
+        raise TypeError(f"{job.model} needs a MotionControlInput, got {type(params).__name__}")
+    watermark = params.watermark_info
+    return kling_wire.MotionControlRequest(
+        model_name=model_name,
+        image_url=raw_media(params.image_url),
+        video_url=raw_media(params.video_url),
+        character_orientation=params.character_orientation,
+        mode=params.mode,
+        keep_original_sound=params.keep_original_sound,
+        prompt=params.prompt,
+        watermark_info=kling_wire.WatermarkInfo(watermark.enabled) if watermark else None,
+        callback_url=job.callback_url,
+        external_task_id=job.external_id,
+    )
+
+
+#: Every MindVideo model this provider can make. A new family is a new row (and body builder).
+MODELS: Mapping[str, ModelRoute] = MappingProxyType(
+    {
+        "kling-v2-6-motion-control": ModelRoute(
+            "motion-control", "kling-v2-6", motion_control_body
+        ),
+    }
+)
+ROUTES = frozenset(model.route for model in MODELS.values())
+
+
+class KlingProvider:
+    """One Kling upstream; implements ``adapter.ports.VideoProvider``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        base_url: str,
+        http: httpx.AsyncClient,
+        dialect: Dialect,
+        api_key: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        models: Collection[str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("KLING_BASE_URL must be an http(s) URL")
+        self._signer: KlingTokenSigner | None = None
+        if dialect == "gateway":
+            if not api_key:
+                raise ValueError("the gateway Kling dialect needs KLING_API_KEY")
+        elif dialect == "official":
+            if not access_key or not secret_key:
+                raise ValueError(
+                    "the official Kling dialect needs KLING_ACCESS_KEY and KLING_SECRET_KEY"
+                )
+            self._signer = KlingTokenSigner(access_key, secret_key, clock=clock)
+        else:
+            raise ValueError(f"unknown Kling dialect {dialect!r}: use 'gateway' or 'official'")
+        served = frozenset(MODELS if models is None else models)
+        if unknown := served - MODELS.keys():
+            raise ValueError(f"Kling cannot make {sorted(unknown)}; it makes {sorted(MODELS)}")
+        self._name = name
+        self._base = base_url.rstrip("/")
+        self._http = http
+        self._dialect = dialect
+        self._api_key = api_key
+        self._models = served
+        self._clock = clock
+        self._secrets = tuple(s for s in (api_key, secret_key) if s)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def serves(self, model: str) -> bool:
+        return model in self._models
+
+    async def submit(self, job: VideoJob) -> UpstreamState:
+        model = self._model(job.model)
+        content = kling_wire.encode(model.build(job, model.model_name))
+        response = await self._send("POST", self._submit_url(model.route), content)
+        body = self._read(response)
+        upstream_id = task_id_of(body) if body else None
+        if body is None or upstream_id is None:
+            # Something answered 2xx, but we cannot tell whether a task was created.
+            raise ProviderOutcomeUnknown(
+                self._name, "unrecognizable answer to a submit", status=response.status_code
+            )
+        view = read_task(body)
+        if view is None:
+            return UpstreamState(upstream_id, TaskStatus.QUEUED, route=model.route)
+        return UpstreamState(upstream_id, view.status, model.route, view.videos, view.message)
+
+    async def query(self, route: str, upstream_id: str) -> UpstreamState:
+        if route not in ROUTES:
+            raise ValueError(f"unknown Kling route {route!r}; known: {sorted(ROUTES)}")
+        return await self._fetch(route, upstream_id)
+
+    async def lookup(self, job: VideoJob) -> UpstreamState | None:
+        """Query by our ``external_task_id``: Kling accepts it in place of its own task id."""
+        model = self._model(job.model)
+        try:
+            return await self._fetch(model.route, job.external_id)
+        except ProviderRejected as exc:
+            if is_not_found(exc):
+                return None
+            raise
+
+    async def aclose(self) -> None:
+        """Nothing to close: the HTTP client was injected, and its owner closes it."""
+
+    def __repr__(self) -> str:
+        return f"KlingProvider(name={self._name!r}, dialect={self._dialect!r})"
+
+    async def _fetch(self, route: str, task_id: str) -> UpstreamState:
+        response = await self._send("GET", self._query_url(route, task_id))
+        body = self._read(response)
+        view = read_task(body) if body else None
+        if view is None:
+            raise ProviderUnavailable(
+                self._name, "unrecognizable answer to a query", status=response.status_code
+            )
+        upstream_id = view.upstream_id or task_id
+        return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
+
+    def _model(self, model: str) -> ModelRoute:
+        if model not in self._models:
+            raise ValueError(f"provider {self._name!r} does not serve {model!r}")
+        return MODELS[model]
+
+    def _submit_url(self, route: str) -> str:
+        prefix = "/kling" if self._dialect == "gateway" else ""
+        return f"{self._base}{prefix}/v1/videos/{route}"
+
+    def _query_url(self, route: str, task_id: str) -> str:
+        task_id = quote(task_id, safe="")
+        if self._dialect == "gateway":
+            return f"{self._base}/v1/video/generations/{task_id}"
+        return f"{self._base}/v1/videos/{route}/{task_id}"
+
+    def _bearer(self) -> str:
+        if self._signer is not None:
+            return self._signer.token()
+        return self._api_key or ""
+
+    async def _send(self, method: str, url: str, content: bytes | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._bearer()}", "Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        with map_httpx_errors(self._name):
+            return await self._http.request(method, url, content=content, headers=headers)
+
+    def _read(self, response: httpx.Response) -> TaskBody | None:
+        """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
+        if not response.is_success:
+            raise self._refusal(response, decode_error(response.content))
+        try:
+            body = kling_wire.decode_task(response.content)
+        except msgspec.DecodeError:
+            # Not a task; maybe still a readable refusal (a 200 with an odd ``data``).
+            error = decode_error(response.content)
+            if error is not None and is_error(TaskBody(code=error.code, error=error.error)):
+                raise self._refusal(response, error) from None
+            return None
+        if is_error(body):
+            raise self._refusal(response, body)
+        return body
+
+    def _refusal(
+        self, response: httpx.Response, body: kling_wire.ErrorBody | None
+    ) -> ProviderError:
+        retry_after = retry_after_s(response.headers.get("Retry-After"), self._clock())
+        error = classify(
+            self._name, response.status_code, body, retry_after=retry_after, redact=self._secrets
+        )
+        _log.info(
+            "provider.refused provider=%s status=%s code=%s kind=%s",
+            self._name,
+            response.status_code,
+            error.code,
+            type(error).__name__,
+        )
+        return error

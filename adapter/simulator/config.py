@@ -1,0 +1,35 @@
+"""The simulated Kling upstream's settings."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class SimulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """How the simulated Kling upstream authenticates and how fast its tasks move.
+
+    Attributes:
+        api_key: the gateway dialect's Bearer token (``/kling/v1/...``, ``/v1/video/...``).
+        access_key: the official dialect's JWT issuer (``iss``).
+        secret_key: the official dialect's HS256 signing secret.
+        queue_s: seconds a task stays ``submitted``.
+        process_s: seconds a task then stays ``processing`` before it ends.
+        public_url: base URL of the output video links; empty means the request's own base URL.
+        require_auth: ``False`` accepts any (or no) ``Authorization`` header.
+        max_tasks: tasks kept in memory; the oldest are dropped beyond it.
+    """
+
+    api_key: str = "sim-key"
+    access_key: str = "sim-ak"
+    secret_key: str = "sim-sk"
+    queue_s: float = 0.5
+    process_s: float = 1.5
+    public_url: str = ""
+    require_auth: bool = True
+    max_tasks: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.queue_s < 0 or self.process_s < 0:
+            raise ValueError("queue_s and process_s must be >= 0")
+        if self.max_tasks < 1:
+            raise ValueError("max_tasks must be >= 1")
