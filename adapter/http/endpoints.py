@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapter.errors import InvalidJson, InvalidRequest, StoreUnavailable
-from adapter.http.middleware import request_id_of
+from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
 from adapter.http.wire import events_body, task_body

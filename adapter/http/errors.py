@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
@@ -10,11 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapter import errors
-from adapter.http.middleware import request_id_of
+from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
-from adapter.http.wire import ErrorBody, ErrorDetail
-
-log = logging.getLogger(__name__)
+from adapter.http.wire import ErrorBody, ErrorDetail, encode
 
 #: Most specific class first; the first ``isinstance`` match wins.
 STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
@@ -86,14 +83,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
-async def internal_error(request: Request, exc: Exception) -> Response:
-    # Logged with its traceback; the client sees only the request id to quote.
-    log.exception("http.internal_error request_id=%s", request_id_of(request.scope))
-    return error_response(request, 500, "internal_error", "Something went wrong on our side.")
+def internal_error_body(request_id: str) -> bytes:
+    detail = ErrorDetail("internal_error", "Something went wrong on our side.")
+    return encode(ErrorBody(detail, request_id))
 
 
 EXCEPTION_HANDLERS = {
     errors.AdapterError: adapter_error,
     HTTPException: http_error,
-    Exception: internal_error,
 }

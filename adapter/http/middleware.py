@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapter.errors import PayloadTooLarge
+from adapter.http.errors import internal_error_body
 from adapter.http.metrics import Metrics
+from adapter.http.request_id import request_id_of
 
 log = logging.getLogger("adapter.access")
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def new_request_id() -> str:
-    return f"req_{secrets.token_hex(12)}"
-
-
-def request_id_of(scope: Scope) -> str:
-    state = scope.setdefault("state", {})
-    rid = state.get("request_id")
-    if rid is None:
-        rid = state["request_id"] = new_request_id()
-    return str(rid)
-
-
 class RequestContextMiddleware:
-    """Gives every request an id (``X-Request-ID``), caps its body, logs and counts it."""
+    """Gives every request an id (``X-Request-ID``), caps its body, logs and counts it.
+
+    It also turns an unexpected exception into a 500 ``internal_error`` body, so even a bug's
+    answer carries the request id to quote and never a traceback.
+    """
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -43,17 +36,7 @@ class RequestContextMiddleware:
             return
         rid = request_id_of(scope)
         started = time.perf_counter()
-        status = 500
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise PayloadTooLarge(f"The request body is over {self.max_body} bytes.")
-            return message
+        status = 0
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -62,27 +45,59 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message).append("X-Request-ID", rid)
             await send(message)
 
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                # Refuse before reading a byte; the endpoint raises through the handler.
-                async def refuse() -> Message:
-                    raise PayloadTooLarge(f"The request body is over {self.max_body} bytes.")
-
-                limited_receive = refuse
-                break
         try:
-            await self.app(scope, limited_receive, send_with_id)
+            await self.app(scope, self._limited(scope, receive), send_with_id)
+        except Exception:
+            # The one top-level handler: logged with its traceback, answered without it.
+            log.exception("http.internal_error request_id=%s", rid)
+            if status:
+                raise  # the response had started; nothing sane can be sent now
+            status = 500
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"x-request-id", rid.encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": internal_error_body(rid)})
         finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            self.metrics.observe(scope["method"], path, status, elapsed)
-            if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "http.request request_id=%s method=%s path=%s status=%d ms=%.2f",
-                    rid,
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    elapsed * 1000,
-                )
+            self._record(scope, rid, status, time.perf_counter() - started)
+
+    def _limited(self, scope: Scope, receive: Receive) -> Receive:
+        """``receive``, refusing bodies over the limit: at once when declared, else as read."""
+        too_large = PayloadTooLarge(f"The request body is over {self.max_body} bytes.")
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+
+            async def refuse() -> Message:
+                raise too_large
+
+            return refuse
+        received = 0
+
+        async def counting() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body:
+                raise too_large
+            return message
+
+        return counting
+
+    def _record(self, scope: Scope, rid: str, status: int, elapsed: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.metrics.observe(scope["method"], route, status, elapsed)
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "http.request request_id=%s method=%s path=%s status=%d ms=%.2f",
+                rid,
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
+            )

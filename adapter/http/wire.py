@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
@@ -11,6 +11,11 @@ from adapter.model import Event, TaskRecord
 
 #: Money renders as a JSON number with no float noise: 0.06426, never 0.06425999999.
 encode = msgspec.json.Encoder(decimal_format="number").encode
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-23T08:00:00.123Z``: UTC, to the millisecond."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class VideoBody(msgspec.Struct, omit_defaults=True):
@@ -43,8 +48,8 @@ class TaskBody(msgspec.Struct, omit_defaults=True):
     cost_actual: Decimal | None
     output: OutputBody | None
     error: ErrorInfo | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: str
+    updated_at: str
     #: Adapter-defined: how the task was handled (e.g. an estimated video length).
     notices: list[NoticeBody] = []
 
@@ -52,7 +57,7 @@ class TaskBody(msgspec.Struct, omit_defaults=True):
 class EventBody(msgspec.Struct, omit_defaults=True):
     id: str
     type: str
-    at: datetime
+    at: str
     status: str | None = None
     message: str | None = None
 
@@ -86,8 +91,8 @@ def task_body(record: TaskRecord, request_id: str) -> TaskBody:
         cost_actual=record.cost_actual,
         output=output,
         error=None if record.error is None else ErrorInfo(record.error.code, record.error.message),
-        created_at=record.created_at,
-        updated_at=record.updated_at,
+        created_at=rfc3339(record.created_at),
+        updated_at=rfc3339(record.updated_at),
         notices=[NoticeBody(n.code, n.message) for n in record.notices],
     )
 
@@ -99,7 +104,7 @@ def events_body(task_id: str, events: list[Event]) -> EventsBody:
             EventBody(
                 id=e.id,
                 type=e.type,
-                at=e.at,
+                at=rfc3339(e.at),
                 status=None if e.status is None else e.status.value,
                 message=e.message,
             )

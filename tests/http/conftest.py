@@ -1,0 +1,62 @@
+"""The app in-process over ASGITransport, on the real store, with a scripted upstream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapter.app import create_app
+from adapter.service.keys import KeyService
+from adapter.settings import Settings
+from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
+
+KEY = "mv_test_http_suite"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@pytest.fixture
+def provider() -> ScriptedProvider:
+    return ScriptedProvider()
+
+
+@pytest.fixture
+def media() -> FakeMedia:
+    return FakeMedia()
+
+
+@pytest.fixture
+def app(
+    store: RedisTaskStore, key_store: RedisKeyStore, provider: ScriptedProvider, media: FakeMedia
+) -> Starlette:
+    settings = Settings(schemas_dir=SCHEMAS, idempotency_wait_s=0.2, refresh_interval_s=0.05)
+    return create_app(
+        settings,
+        store=store,
+        key_store=key_store,
+        providers=[provider],
+        media=media,
+        clock=FakeClock(),
+    )
+
+
+@pytest.fixture
+async def keys(key_store: RedisKeyStore) -> KeyService:
+    service = KeyService(key_store, clock=FakeClock())
+    await service.register(KEY, name="suite")
+    return service
+
+
+@pytest.fixture
+async def client(app: Starlette, keys: KeyService) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://adapter.test",
+        headers={"Authorization": f"Bearer {KEY}"},
+    ) as client:
+        yield client
