@@ -1,0 +1,110 @@
+"""Start the real ``mindvideo-adapter`` console program on loopback ports, and stop it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+CURL_EXAMPLE = ROOT / "schemas" / "examples" / "kling-v2-6-motion-control.curl.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment less any adapter or upstream setting, plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MVA_", "KLING_")) and k != "REDIS_URL"
+    }
+    env.update(
+        MVA_SIM_QUEUE_SECONDS="0.4",
+        MVA_SIM_PROCESS_SECONDS="0.8",
+        MVA_REFRESH_INTERVAL="0.1",
+        MVA_LOG_LEVEL="warning",
+    )
+    env.update(extra)
+    return env
+
+
+class Live:
+    """One process of the adapter's CLI, waited on until it answers /healthz."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str], port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(ROOT / ".pytest_cache" / f"live-{port}.log", "w+b")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "adapter", *args],
+            env=dict(env),
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{args} exited early:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{args} did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def serve(env: Mapping[str, str], *extra: str) -> Live:
+    port = free_port()
+    return Live(["serve", "--port", str(port), *extra], env, port)
+
+
+def simulate() -> Live:
+    port = free_port()
+    return Live(["simulate", "--port", str(port)], clean_env(), port)
+
+
+def seed_curl(base_url: str, key: str) -> str:
+    """Seed 000's curl example with only the host and the key changed."""
+    text = CURL_EXAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]
+    return text.replace("https://api.mindvideo.ai", base_url).replace("mv_live_xxx", key)
+
+
+def wait_terminal(client: httpx.Client, task_id: str, timeout: float = 20) -> list[str]:
+    """Poll every 0.1 s until the task ends; return the statuses seen, in order, once each."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/v1/tasks/{task_id}").json()["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status in ("succeeded", "failed", "cancelled"):
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"task {task_id} did not end; saw {seen}")

@@ -1,0 +1,133 @@
+"""The real program over real sockets: the README's promises, end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.live import Live, clean_env, seed_curl, serve, wait_terminal
+
+KEY = "mv_test_e2e_key"
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Iterator[Live]:
+    """``mindvideo-adapter serve`` with no configuration but a known key."""
+    live = serve(clean_env(MVA_BOOTSTRAP_KEY=KEY))
+    yield live
+    live.stop()
+
+
+def test_the_banner_prints_the_address_and_a_usable_key() -> None:
+    """With no settings at all, serve prints where it listens and a key that works."""
+    live = serve(clean_env())
+    try:
+        banner = live.output()
+        assert live.url in banner
+        key = next(line.split()[-1] for line in banner.splitlines() if "API key:" in line)
+        assert key.startswith("mv_test_")
+        response = httpx.get(
+            f"{live.url}/api/v1/tasks/task_x", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert response.json()["error"]["code"] == "task_not_found"
+    finally:
+        live.stop()
+
+
+def test_the_seed_curl_example_runs_verbatim_and_the_task_succeeds(embedded: Live) -> None:
+    """curl from the model page: queued with cost 0.06426, then processing, then succeeded."""
+    done = subprocess.run(
+        ["bash", "-c", seed_curl(embedded.url, KEY)], capture_output=True, check=True, timeout=30
+    )
+    task = json.loads(done.stdout)
+    assert task["status"] == "queued"
+    assert task["cost_estimate"] == 0.06426
+    assert task["request_id"].startswith("req_") and task["task_id"].startswith("task_")
+    with httpx.Client(base_url=embedded.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        assert wait_terminal(c, task["task_id"]) == ["queued", "processing", "succeeded"]
+        final = c.get(f"/api/v1/tasks/{task['task_id']}").json()
+        assert final["cost_actual"] == 0.06426
+        video = final["output"]["videos"][0]
+        assert video["duration"] == 8.0
+        assert httpx.get(video["url"]).status_code == 200
+        events = c.get(f"/api/v1/tasks/{task['task_id']}/events").json()["events"]
+        assert [e["status"] for e in events] == ["queued", "processing", "succeeded"]
+        assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+
+
+def test_a_scripted_failure_reaches_the_client_with_its_reason(embedded: Live) -> None:
+    """A [sim:fail=...] prompt ends failed, with the upstream's reason and no charge."""
+    payload = {
+        "model": "kling-v2-6-motion-control",
+        "input": {
+            "prompt": "wave [sim:fail=face not detected]",
+            "character_orientation": "video",
+            "image_url": "https://example.com/me.png",
+            "mode": "pro",
+            "video_url": "https://example.com/dance-20s.mp4",
+        },
+    }
+    with httpx.Client(base_url=embedded.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        task = c.post("/api/v1/tasks", json=payload).json()
+        assert task["cost_estimate"] == 0.26775  # 20 s at the pro rate
+        assert wait_terminal(c, task["task_id"])[-1] == "failed"
+        final = c.get(f"/api/v1/tasks/{task['task_id']}").json()
+        assert final["error"] == {"code": "generation_failed", "message": "face not detected"}
+        assert final["cost_actual"] == 0
+
+
+def test_a_video_too_long_for_the_orientation_is_422_on_video_url(embedded: Live) -> None:
+    """The probe reads the real length (12 s) over HTTP ranges and enforces 3-10 s."""
+    payload = {
+        "model": "kling-v2-6-motion-control",
+        "input": {
+            "character_orientation": "image",
+            "image_url": "https://example.com/me.png",
+            "mode": "std",
+            "video_url": "https://example.com/clip-12s.mp4",
+        },
+    }
+    response = httpx.post(
+        f"{embedded.url}/api/v1/tasks", json=payload, headers={"Authorization": f"Bearer {KEY}"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["param"] == "input.video_url"
+
+
+def test_the_official_dialect_works_against_the_simulator() -> None:
+    """KLING_ACCESS_KEY + KLING_SECRET_KEY: JWT auth and the official paths, end to end."""
+    from tests.e2e.live import simulate
+
+    upstream = simulate()
+    live = serve(
+        clean_env(
+            MVA_BOOTSTRAP_KEY=KEY,
+            KLING_BASE_URL=upstream.url,
+            KLING_ACCESS_KEY="sim-ak",
+            KLING_SECRET_KEY="sim-sk",
+            MVA_MEDIA_PROBE="best_effort",
+        )
+    )
+    try:
+        with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+            task = c.post(
+                "/api/v1/tasks",
+                json={
+                    "model": "kling-v2-6-motion-control",
+                    "input": {
+                        "character_orientation": "image",
+                        "image_url": "https://cdn.example.org/a.png",
+                        "mode": "std",
+                        "video_url": "https://cdn.example.org/ref-5s.mp4",
+                    },
+                },
+            ).json()
+            assert task["notices"][0]["code"] == "video_duration_estimated"
+            assert wait_terminal(c, task["task_id"])[-1] == "succeeded"
+    finally:
+        live.stop()
+        upstream.stop()
