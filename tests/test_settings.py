@@ -1,0 +1,70 @@
+"""Settings come from the environment only, and a bad one is named at start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapter.settings import Settings, SettingsError
+
+
+def test_no_configuration_means_the_simulator_and_best_effort_probing() -> None:
+    """The embedded default needs nothing."""
+    settings = Settings.from_env({})
+    assert settings.uses_simulator
+    assert settings.media_probe == "best_effort"
+    assert settings.redis_url is None
+
+
+def test_a_bearer_token_selects_the_gateway_dialect_and_required_probing() -> None:
+    """KLING_BASE_URL + KLING_API_KEY: the Kling-style gateway."""
+    settings = Settings.from_env(
+        {"KLING_BASE_URL": "https://gw.example/", "KLING_API_KEY": "tok-123"}
+    )
+    assert settings.kling_dialect == "gateway"
+    assert settings.kling_base_url == "https://gw.example"
+    assert settings.media_probe == "required"
+    assert "tok-123" not in repr(settings)
+
+
+def test_access_and_secret_keys_select_the_official_dialect() -> None:
+    """KLING_ACCESS_KEY + KLING_SECRET_KEY: the official API with JWTs."""
+    settings = Settings.from_env(
+        {
+            "KLING_BASE_URL": "https://api-singapore.klingai.com",
+            "KLING_ACCESS_KEY": "ak",
+            "KLING_SECRET_KEY": "sk",
+        }
+    )
+    assert settings.kling_dialect == "official"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"KLING_BASE_URL": "https://gw.example"}, "KLING_API_KEY"),
+        ({"KLING_BASE_URL": "https://gw.example", "KLING_ACCESS_KEY": "ak"}, "KLING_SECRET_KEY"),
+        ({"KLING_API_KEY": "t"}, "KLING_BASE_URL"),
+        ({"KLING_BASE_URL": "gw.example", "KLING_API_KEY": "t"}, "KLING_BASE_URL"),
+        ({"MVA_MEDIA_PROBE": "sometimes"}, "MVA_MEDIA_PROBE"),
+        ({"MVA_BOOTSTRAP_KEY": "secret"}, "MVA_BOOTSTRAP_KEY"),
+        ({"MVA_REFRESH_INTERVAL": "soon"}, "MVA_REFRESH_INTERVAL"),
+        ({"MVA_IDEMPOTENCY_TTL": "5"}, "MVA_IDEMPOTENCY_TTL"),
+        ({"MVA_MEDIA_REWRITES": "example.com"}, "MVA_MEDIA_REWRITES"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
+    """Misconfiguration fails at start-up and says which variable to fix."""
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_rewrites_and_allowed_hosts_parse() -> None:
+    """Lists are comma-separated; hosts are case-insensitive."""
+    settings = Settings.from_env(
+        {
+            "MVA_MEDIA_REWRITES": "example.com=http://127.0.0.1:9100/media/",
+            "MVA_MEDIA_ALLOW_HOSTS": "Media.Internal, 10.0.0.5",
+        }
+    )
+    assert settings.media_rewrites == {"example.com": "http://127.0.0.1:9100/media"}
+    assert settings.media_allow_hosts == {"media.internal", "10.0.0.5"}
