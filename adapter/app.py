@@ -49,12 +49,10 @@ def make_redis(settings: Settings) -> aioredis.Redis:
     return redis
 
 
-def make_providers(settings: Settings, simulator_url: str | None) -> list[VideoProvider]:
+def make_providers(
+    settings: Settings, simulator_url: str | None, http: httpx.AsyncClient
+) -> list[VideoProvider]:
     """The Kling provider, aimed at the configured upstream or at the simulator."""
-    http = build_http_client(
-        timeout_s=settings.upstream_timeout_s,
-        max_connections=settings.upstream_max_connections,
-    )
     if settings.uses_simulator:
         if simulator_url is None:
             raise ValueError("no upstream configured: set KLING_BASE_URL or run the simulator")
@@ -87,7 +85,7 @@ def make_media(
         # there, so the embedded default serves them from the simulator's test media.
         rewrites.setdefault("example.com", f"{simulator_url}/media")
         allow.add(urlsplit(simulator_url).hostname or "127.0.0.1")
-    http = httpx.AsyncClient(timeout=settings.media_timeout_s, follow_redirects=False)
+    http = build_http_client(timeout_s=settings.media_timeout_s, max_connections=64)
     inspector = HttpMediaInspector(
         http, allow_hosts=frozenset(allow), rewrites=rewrites, timeout=settings.media_timeout_s
     )
@@ -118,11 +116,18 @@ def create_app(
     if key_store is None:
         assert redis is not None
         key_store = RedisKeyStore(redis)
-    owned_router = providers is None
-    router = Router(providers if providers is not None else make_providers(settings, simulator_url))
-    media_http = None
+    owned_clients: list[httpx.AsyncClient] = []
+    if providers is None:
+        upstream_http = build_http_client(
+            timeout_s=settings.upstream_timeout_s,
+            max_connections=settings.upstream_max_connections,
+        )
+        owned_clients.append(upstream_http)
+        providers = make_providers(settings, simulator_url, upstream_http)
+    router = Router(providers)
     if media is None:
         media, media_http = make_media(settings, simulator_url)
+        owned_clients.append(media_http)
     catalog = Catalog.load(settings.schemas_dir)
     keys = KeyService(key_store, clock=clock)
     tasks = TaskService(
@@ -156,10 +161,8 @@ def create_app(
         try:
             yield
         finally:
-            if owned_router:
-                await router.aclose()
-            if media_http is not None:
-                await media_http.aclose()
+            for client in owned_clients:
+                await client.aclose()
             if owned_redis and redis is not None:
                 await redis.aclose()
 

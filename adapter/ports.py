@@ -20,8 +20,6 @@ class IdempotencyClaim(msgspec.Struct, frozen=True):
     is_new: bool
     fingerprint: str
     task_id: str
-    #: ``"submitting"`` until the submit's outcome is settled, then ``"done"``.
-    state: str
     claimed_at: datetime
 
 
@@ -56,9 +54,6 @@ class TaskStore(Protocol):
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
         """Atomically claim ``scope`` for ``task_id``, or return the existing claim."""
-
-    async def settle_idempotency(self, scope: str, task_id: str) -> None:
-        """Mark the claim as done (the task exists and is answerable)."""
 
     async def release_idempotency(self, scope: str, task_id: str) -> None:
         """Drop the claim, but only if it still belongs to ``task_id``."""

@@ -42,7 +42,3 @@ class Router:
                 log.warning("provider.fallback provider=%s reason=%s", provider.name, exc.message)
                 errors.append(exc)
         raise AllProvidersFailed(errors)
-
-    async def aclose(self) -> None:
-        for provider in self._providers:
-            await provider.aclose()

@@ -2,7 +2,8 @@
 
 Submit order, so that nothing is charged twice and nothing is lost:
 
-1. validate, fingerprint, and claim the Idempotency-Key (one atomic round trip);
+1. validate, fingerprint, and claim the Idempotency-Key (one atomic round trip); a retry
+   finds the claim and waits until the task's ``submit_state`` leaves ``submitting``;
 2. check media, price, and store the task as ``queued`` *before* calling the upstream;
 3. submit with our task id as ``external_task_id``. A definite "no" deletes the task and
    releases the key; an unknown outcome keeps both, and the task is reconciled on read.
@@ -124,12 +125,13 @@ class TaskService:
                     "This Idempotency-Key was already used with a different request; "
                     "use a new key for a new request."
                 )
+            # The task record says whether the first request's submit has been settled.
+            original = await self._store.get_task(claim.task_id)
             is_stale = self._clock() - claim.claimed_at > self._submit_stale
-            if claim.state == "done" or is_stale:
-                original = await self._store.get_task(claim.task_id)
-                if original is not None:
-                    refreshed = await self._refresher.refreshed(original)
-                    return Submission(record=refreshed, replayed=True)
+            if original is not None and (original.submit_state != "submitting" or is_stale):
+                refreshed = await self._refresher.refreshed(original)
+                return Submission(record=refreshed, replayed=True)
+            if original is None and is_stale:
                 # The claim outlived its task (a crash before the task was stored): drop it.
                 await self._store.release_idempotency(scope, claim.task_id)
                 continue
@@ -181,8 +183,6 @@ class TaskService:
             raise
         else:
             record = await self._refresher.apply(record, state, provider=provider.name)
-        if scope is not None:
-            await self._store.settle_idempotency(scope, task_id)
         return record
 
     async def _store_new(

@@ -6,7 +6,7 @@ Cluster too)::
     {ns}:{task_id}:task       hash  v=<version>, doc=<TaskRecord JSON>     TTL task_ttl
     {ns}:{task_id}:events     stream, one entry per event (field e)       TTL task_ttl
     {ns}:{task_id}:refresh    string, the refresh lease                    PX hold
-    {ns}:idem:{scope}         hash  task_id, fp, state, at               TTL idempotency_ttl
+    {ns}:idem:{scope}         hash  task_id, fp, at                      TTL idempotency_ttl
     {ns}:apikey:{sha256}      string <ApiKey JSON>                         no TTL (credentials)
     {ns}:apikeys              hash  key id -> sha256                       no TTL
 """
@@ -55,20 +55,12 @@ return 1
 
 _CLAIM = """
 if redis.call('HSETNX', KEYS[1], 'task_id', ARGV[2]) == 1 then
-  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'state', 'submitting', 'at', ARGV[3])
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'at', ARGV[3])
   redis.call('EXPIRE', KEYS[1], ARGV[4])
-  return {1, ARGV[1], ARGV[2], 'submitting', ARGV[3]}
+  return {1, ARGV[1], ARGV[2], ARGV[3]}
 end
-local r = redis.call('HMGET', KEYS[1], 'fp', 'task_id', 'state', 'at')
-return {0, r[1], r[2], r[3], r[4]}
-"""
-
-_SETTLE = """
-if redis.call('HGET', KEYS[1], 'task_id') == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'state', 'done')
-  return 1
-end
-return 0
+local r = redis.call('HMGET', KEYS[1], 'fp', 'task_id', 'at')
+return {0, r[1], r[2], r[3]}
 """
 
 _RELEASE = """
@@ -95,7 +87,7 @@ def _text(value: Any) -> str:
 class RedisTaskStore:
     """Tasks, events, idempotency claims and refresh leases in Redis."""
 
-    __slots__ = ("_claim", "_create", "_ns", "_redis", "_release", "_settle", "_ttl_ms", "_update")
+    __slots__ = ("_claim", "_create", "_ns", "_redis", "_release", "_ttl_ms", "_update")
 
     def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva", task_ttl_s: int) -> None:
         self._redis = redis
@@ -104,7 +96,6 @@ class RedisTaskStore:
         self._create = redis.register_script(_CREATE)
         self._update = redis.register_script(_UPDATE)
         self._claim = redis.register_script(_CLAIM)
-        self._settle = redis.register_script(_SETTLE)
         self._release = redis.register_script(_RELEASE)
 
     def _task_keys(self, task_id: str) -> list[str]:
@@ -157,20 +148,15 @@ class RedisTaskStore:
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
         with map_redis_errors():
-            is_new, fp, owner_task, state, at = await self._claim(
+            is_new, fp, owner_task, at = await self._claim(
                 keys=[self._idem_key(scope)], args=[fingerprint, task_id, now.isoformat(), ttl_s]
             )
         return IdempotencyClaim(
             is_new=bool(is_new),
             fingerprint=_text(fp),
             task_id=_text(owner_task),
-            state=_text(state),
             claimed_at=datetime.fromisoformat(_text(at)),
         )
-
-    async def settle_idempotency(self, scope: str, task_id: str) -> None:
-        with map_redis_errors():
-            await self._settle(keys=[self._idem_key(scope)], args=[task_id])
 
     async def release_idempotency(self, scope: str, task_id: str) -> None:
         with map_redis_errors():
