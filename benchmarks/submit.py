@@ -26,7 +26,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.live import Live, clean_env, serve, simulate  # noqa: E402
+from tests.e2e.live import Live, clean_env, serve, simulate
 
 KEY = "mv_test_benchmark"
 TICKS = os.sysconf("SC_CLK_TCK")
