@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,7 +46,7 @@ class Live:
 
     def __init__(self, args: list[str], env: Mapping[str, str], port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self.log = open(ROOT / ".pytest_cache" / f"live-{port}.log", "w+b")  # noqa: SIM115
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "adapter", *args],
             env=dict(env),

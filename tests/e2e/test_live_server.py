@@ -131,3 +131,32 @@ def test_the_official_dialect_works_against_the_simulator() -> None:
     finally:
         live.stop()
         upstream.stop()
+
+
+def test_a_lost_submit_answer_is_reconciled_not_paid_twice() -> None:
+    """The upstream is slower than our timeout: the task stays queued, is found by its
+    external_task_id on the next read, and succeeds; a retry replays it, no second submit."""
+    live = serve(clean_env(MVA_BOOTSTRAP_KEY=KEY, MVA_UPSTREAM_TIMEOUT="1"))
+    payload = {
+        "model": "kling-v2-6-motion-control",
+        "input": {
+            "prompt": "wave [sim:slow=3]",
+            "character_orientation": "image",
+            "mode": "std",
+            "image_url": "https://example.com/me.png",
+            "video_url": "https://example.com/ref-5s.mp4",
+        },
+    }
+    headers = {"Authorization": f"Bearer {KEY}", "Idempotency-Key": "lost-answer"}
+    try:
+        with httpx.Client(base_url=live.url, headers=headers, timeout=30) as c:
+            first = c.post("/api/v1/tasks", json=payload)
+            assert first.status_code == 200
+            assert first.json()["status"] == "queued"
+            again = c.post("/api/v1/tasks", json=payload)
+            assert again.headers["Idempotent-Replayed"] == "true"
+            assert again.json()["task_id"] == first.json()["task_id"]
+            assert wait_terminal(c, first.json()["task_id"])[-1] == "succeeded"
+        assert "task.submit_unknown" in live.output()
+    finally:
+        live.stop()
