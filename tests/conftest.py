@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
 from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 BACKENDS = ["fakeredis"] + (["redis"] if os.environ.get("REDIS_URL") else [])
 
@@ -56,3 +60,19 @@ def store(redis: aioredis.Redis, namespace: str) -> RedisTaskStore:
 @pytest.fixture
 def key_store(redis: aioredis.Redis, namespace: str) -> RedisKeyStore:
     return RedisKeyStore(redis, namespace=namespace)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def provider() -> ScriptedProvider:
+    """The scripted upstream the service and HTTP tests drive."""
+    return ScriptedProvider()
+
+
+@pytest.fixture
+def media() -> FakeMedia:
+    return FakeMedia()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,20 +12,10 @@ from adapter.app import create_app
 from adapter.service.keys import KeyService
 from adapter.settings import Settings
 from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+from tests.conftest import SCHEMAS
 from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
 
 KEY = "mv_test_http_suite"
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-
-
-@pytest.fixture
-def provider() -> ScriptedProvider:
-    return ScriptedProvider()
-
-
-@pytest.fixture
-def media() -> FakeMedia:
-    return FakeMedia()
 
 
 @pytest.fixture

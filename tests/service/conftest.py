@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from adapter.service.catalog import Catalog
 from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from adapter.stores.redis import RedisTaskStore
+from tests.conftest import SCHEMAS
 from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
-
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return Catalog.load(SCHEMAS)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def provider() -> ScriptedProvider:
-    return ScriptedProvider()
-
-
-@pytest.fixture
-def media() -> FakeMedia:
-    return FakeMedia()
 
 
 @pytest.fixture
