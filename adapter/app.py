@@ -42,7 +42,10 @@ SIMULATOR_KEY = SimulatorConfig().api_key
 def make_redis(settings: Settings) -> aioredis.Redis:
     """A real Redis from ``REDIS_URL``, or fakeredis in-process (with Lua) when it is unset."""
     if settings.redis_url:
-        return aioredis.Redis.from_url(settings.redis_url)
+        # Bounded waits: a Redis that accepts but never answers is a 503, not a hung request.
+        return aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+        )
     import fakeredis  # the embedded default only
 
     redis: aioredis.Redis = fakeredis.FakeAsyncRedis()
@@ -124,11 +127,13 @@ def create_app(
         )
         owned_clients.append(upstream_http)
         providers = make_providers(settings, simulator_url, upstream_http)
-    router = Router(providers)
+    router = Router(providers, submit_timeout_s=settings.upstream_timeout_s)
     if media is None:
         media, media_http = make_media(settings, simulator_url)
         owned_clients.append(media_http)
     catalog = Catalog.load(settings.schemas_dir)
+    # Longer than any submit can take (media checks + upstream call, each hard-bounded).
+    submit_stale_s = settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10
     keys = KeyService(key_store, clock=clock)
     tasks = TaskService(
         store=store,
@@ -141,7 +146,8 @@ def create_app(
         idempotency_wait_s=settings.idempotency_wait_s,
         refresh_interval_s=settings.refresh_interval_s,
         poll_timeout_s=settings.poll_timeout_s,
-        submit_stale_s=settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10,
+        submit_stale_s=submit_stale_s,
+        give_up_after_s=max(600.0, 10 * submit_stale_s),
     )
     metrics = Metrics()
     services = Services(

@@ -44,8 +44,12 @@ class TaskStore(Protocol):
             False when another writer got there first (nothing was written).
         """
 
-    async def delete_task(self, task_id: str) -> None:
-        """Forget a task that was never accepted (and its events)."""
+    async def delete_task(self, task_id: str, version: int) -> bool:
+        """Forget a task that was never accepted (and its events), if still at ``version``.
+
+        Returns:
+            False when the task changed meanwhile (e.g. a reconcile adopted it): kept.
+        """
 
     async def list_events(self, task_id: str) -> list[Event]:
         """Return the task's events, oldest first, each with its ``id``."""

@@ -79,6 +79,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         bootstrap = env.text("MVA_BOOTSTRAP_KEY")
         if bootstrap is not None and not bootstrap.startswith(("mv_live_", "mv_test_")):
             raise SettingsError("MVA_BOOTSTRAP_KEY must start with mv_live_ or mv_test_.")
+        idempotency_ttl = int(env.number("MVA_IDEMPOTENCY_TTL", 86_400, minimum=60))
+        task_ttl = int(env.number("MVA_TASK_TTL", 7 * 86_400, minimum=3_600))
+        if idempotency_ttl > task_ttl:
+            # A claim that outlives its task could not tell "expired" from "never stored",
+            # and a retry would be submitted (and charged) again.
+            raise SettingsError("MVA_IDEMPOTENCY_TTL must not be longer than MVA_TASK_TTL.")
         return cls(
             redis_url=env.text("REDIS_URL"),
             kling_base_url=base_url.rstrip("/") if base_url else None,
@@ -94,9 +100,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             media_rewrites=env.pairs("MVA_MEDIA_REWRITES"),
             media_timeout_s=env.number("MVA_MEDIA_TIMEOUT", 10.0),
-            idempotency_ttl_s=int(env.number("MVA_IDEMPOTENCY_TTL", 86_400, minimum=60)),
+            idempotency_ttl_s=idempotency_ttl,
             idempotency_wait_s=env.number("MVA_IDEMPOTENCY_WAIT", 5.0, minimum=0),
-            task_ttl_s=int(env.number("MVA_TASK_TTL", 7 * 86_400, minimum=3_600)),
+            task_ttl_s=task_ttl,
             refresh_interval_s=env.number("MVA_REFRESH_INTERVAL", 1.0, minimum=0.05),
             upstream_timeout_s=env.number("MVA_UPSTREAM_TIMEOUT", 30.0),
             poll_timeout_s=env.number("MVA_POLL_TIMEOUT", 5.0),

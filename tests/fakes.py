@@ -7,7 +7,7 @@ import itertools
 from collections import deque
 from datetime import UTC, datetime, timedelta
 
-from adapter.errors import MediaUnreachable
+from adapter.errors import InvalidRequest, MediaUnreachable, ProviderOutcomeUnknown
 from adapter.model import ImageInfo, TaskStatus, UpstreamState, Video, VideoInfo, VideoJob
 
 MODEL = "kling-v2-6-motion-control"
@@ -42,6 +42,8 @@ class ScriptedProvider:
         self.states: dict[str, UpstreamState | Exception] = {}
         self.by_external: dict[str, UpstreamState] = {}
         self.gate: asyncio.Event | None = None
+        #: Answer lookups like a gateway that cannot find tasks by external id.
+        self.lookup_cannot_tell = False
         self.closed = False
         self._ids = itertools.count(1)
 
@@ -74,7 +76,10 @@ class ScriptedProvider:
 
     async def lookup(self, job: VideoJob) -> UpstreamState | None:
         self.lookups.append(job.external_id)
-        return self.by_external.get(job.external_id)
+        found = self.by_external.get(job.external_id)
+        if found is None and self.lookup_cannot_tell:
+            raise ProviderOutcomeUnknown(self.name, "gateway cannot look up external ids")
+        return found
 
     async def aclose(self) -> None:
         self.closed = True
@@ -99,13 +104,25 @@ class FakeMedia:
     def __init__(self, video_seconds: float = 8.0) -> None:
         self.video_seconds = video_seconds
         self.unreachable = False
+        self.bad_image = False
+        self.video_gate: asyncio.Event | None = None
         self.videos: list[str] = []
+        self.cancelled_probes = 0
 
     async def inspect_image(self, value: str, *, param: str) -> ImageInfo:
+        await asyncio.sleep(0)
+        if self.bad_image:
+            raise InvalidRequest(f"{param} is not a jpg or png image.", param)
         return ImageInfo(source="url")
 
     async def inspect_video(self, value: str, *, param: str) -> VideoInfo:
         self.videos.append(value)
+        if self.video_gate is not None:
+            try:
+                await self.video_gate.wait()
+            except asyncio.CancelledError:
+                self.cancelled_probes += 1
+                raise
         if self.unreachable:
             raise MediaUnreachable("the server answered 404", param)
         return VideoInfo(source="url", format="mp4", duration_s=self.video_seconds)

@@ -50,6 +50,7 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
         ({"MVA_REFRESH_INTERVAL": "soon"}, "MVA_REFRESH_INTERVAL"),
         ({"MVA_IDEMPOTENCY_TTL": "5"}, "MVA_IDEMPOTENCY_TTL"),
         ({"MVA_MEDIA_REWRITES": "example.com"}, "MVA_MEDIA_REWRITES"),
+        ({"MVA_IDEMPOTENCY_TTL": "90000", "MVA_TASK_TTL": "3600"}, "MVA_IDEMPOTENCY_TTL"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named: str) -> None:

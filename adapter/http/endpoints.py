@@ -34,6 +34,10 @@ async def _json_body(request: Request) -> Any:
         return _decode_json(body)
     except msgspec.DecodeError as exc:
         raise InvalidJson(f"The request body is not valid JSON: {exc}.") from None
+    except (RecursionError, UnicodeDecodeError):
+        raise InvalidJson(
+            "The request body is not valid JSON: too deeply nested, or not UTF-8."
+        ) from None
 
 
 def _submit_fields(body: Any) -> tuple[str, Any]:

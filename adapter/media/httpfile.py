@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
+import aiohttp
 import httpx
 
 from adapter.errors import InvalidRequest, MediaUnreachable
@@ -231,3 +232,8 @@ def _mapped_errors(param: str) -> Iterator[None]:
         raise _unreadable(param, "the connection to the server failed") from exc
     except httpx.HTTPError as exc:
         raise _unreadable(param, f"the transfer failed ({type(exc).__name__})") from exc
+    except aiohttp.ClientError as exc:
+        # The aiohttp transport re-raises what it does not map (a malformed answer).
+        raise _unreadable(
+            param, f"the server's answer was malformed ({type(exc).__name__})"
+        ) from exc

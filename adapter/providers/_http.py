@@ -58,6 +58,12 @@ def map_httpx_errors(provider: str) -> Iterator[None]:
     """
     try:
         yield
+    except aiohttp.ClientError as exc:
+        # httpx-aiohttp re-raises what it does not map (a malformed status line, header or
+        # chunk): the request had been sent, so the outcome is unknown.
+        raise ProviderOutcomeUnknown(
+            provider, f"unreadable answer from the upstream ({type(exc).__name__})"
+        ) from exc
     except httpx.HTTPError as exc:
         kind = type(exc).__name__
         if _was_sent(exc):

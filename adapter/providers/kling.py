@@ -164,14 +164,24 @@ class KlingProvider:
         return await self._fetch(route, upstream_id)
 
     async def lookup(self, job: VideoJob) -> UpstreamState | None:
-        """Query by our ``external_task_id``: Kling accepts it in place of its own task id."""
+        """Query by our ``external_task_id``.
+
+        The official API accepts it in place of its own task id, so its "not found" is an
+        answer (``None``: the task never arrived). A gateway may only know its own ids (stock
+        new-api does, upstream-contracts.md 1.6), so there "not found" proves nothing and is
+        raised as ``ProviderOutcomeUnknown``: resubmitting on it could charge twice.
+        """
         model = self._model(job.model)
         try:
             return await self._fetch(model.route, job.external_id)
         except ProviderRejected as exc:
-            if is_not_found(exc):
+            if not is_not_found(exc):
+                raise
+            if self._dialect == "official":
                 return None
-            raise
+            raise ProviderOutcomeUnknown(
+                self._name, "this gateway does not know the task by its external_task_id"
+            ) from exc
 
     async def aclose(self) -> None:
         """Nothing to close: the HTTP client was injected, and its owner closes it."""

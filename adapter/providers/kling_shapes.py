@@ -8,6 +8,8 @@ new-api maps Kling's words). Clients never see an upstream's own words: everythi
 
 from __future__ import annotations
 
+import math
+
 import msgspec
 
 from adapter.model import TaskStatus, Video
@@ -137,10 +139,15 @@ def seconds(value: float | str | None) -> float | None:
     """A duration sent as ``"5"`` or ``5`` (or ``"5.04"``), in seconds."""
     if isinstance(value, str):
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             return None
-    return float(value) if value is not None else None
+    elif value is None:
+        return None
+    else:
+        number = float(value)
+    # "NaN", "inf" or a negative length is no length: the caller falls back to its estimate.
+    return number if math.isfinite(number) and number > 0 else None
 
 
 def epoch_seconds(value: float | str | None) -> float | None:

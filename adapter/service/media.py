@@ -27,18 +27,26 @@ async def check_media(
     inspector: MediaInspector,
     probe: Literal["required", "best_effort"],
 ) -> MediaFacts:
-    """Check every media field of ``values``; probe and bound the reference video."""
-    images = [
-        inspector.inspect_image(values[f], param=f"input.{f}")
-        for f in spec.media.images
-        if values.get(f)
-    ]
-    videos = [
-        _video_seconds(spec, values, f, inspector, probe)
-        for f in spec.media.videos
-        if values.get(f)
-    ]
-    _, probed = await asyncio.gather(asyncio.gather(*images), asyncio.gather(*videos))
+    """Check every media field of ``values``; probe and bound the reference video.
+
+    The checks run concurrently; the first that fails cancels the others (no probe keeps
+    fetching for a request that has already been answered) and its error is raised.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            for field in spec.media.images:
+                if values.get(field):
+                    group.create_task(
+                        inspector.inspect_image(values[field], param=f"input.{field}")
+                    )
+            videos = [
+                group.create_task(_video_seconds(spec, values, field, inspector, probe))
+                for field in spec.media.videos
+                if values.get(field)
+            ]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    probed = [task.result() for task in videos]
     seconds = max((duration for duration, _ in probed), default=None)
     notices = tuple(notice for _, notice in probed if notice is not None)
     return MediaFacts(video_seconds=seconds, notices=notices)

@@ -2,15 +2,18 @@
 
 The lease in the store makes a refresh single-flight across processes; polling errors
 (429, 5xx, timeouts) leave the task as it is, they never fail it. A task whose submit
-answer was lost is reconciled by its ``external_task_id``: found upstream, it is adopted;
-still not found once the submit window has passed, it is submitted again under the same id
-(the upstream refuses a duplicate ``external_task_id``, so it cannot be made twice).
+answer was lost is reconciled by its ``external_task_id``: found upstream, it is adopted.
+Only when the upstream can say for sure that it never got the task (the official API can,
+a gateway may not) is it submitted again, under the same id, once the submit window has
+passed. Otherwise it waits, and after ``give_up_after_s`` ends ``failed`` with code
+``upstream_outcome_unknown``: never submitted twice on a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,7 +21,12 @@ from typing import Any
 
 import msgspec
 
-from adapter.errors import AllProvidersFailed, ProviderError, ProviderRejected
+from adapter.errors import (
+    AllProvidersFailed,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+)
 from adapter.model import Event, TaskError, TaskRecord, TaskStatus, UpstreamState, VideoJob
 from adapter.ports import TaskStore
 from adapter.service.catalog import Catalog
@@ -43,6 +51,7 @@ class Refresher:
         interval_s: float,
         poll_timeout_s: float,
         submit_stale_s: float,
+        give_up_after_s: float,
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -51,6 +60,7 @@ class Refresher:
         self._interval_ms = int(interval_s * 1000)
         self._poll_timeout_s = poll_timeout_s
         self._submit_stale = timedelta(seconds=submit_stale_s)
+        self._give_up = timedelta(seconds=give_up_after_s)
 
     async def refreshed(self, record: TaskRecord) -> TaskRecord:
         """``record``, advanced from the upstream if it is due and nobody else is on it."""
@@ -83,30 +93,59 @@ class Refresher:
         return await self.apply(record, state, provider=record.provider)
 
     async def _reconcile(self, record: TaskRecord) -> TaskRecord:
+        """Find a task whose submit answer was lost; send it again only if surely absent."""
         spec = self._catalog.get(record.model)
         job = VideoJob(
             model=record.model,
             input=spec.typed(_decode_values(record.input)),
             external_id=record.task_id,
         )
+        found, is_surely_absent = await self._look_up(record, job)
+        if found is not None:
+            return await self.apply(record, found[1], provider=found[0])
+        if not self._is_stale(record):
+            return record  # give a slow upstream time to register it
+        if not is_surely_absent:
+            if self._clock() - record.created_at > self._give_up:
+                return await self._fail(
+                    record,
+                    "upstream_outcome_unknown",
+                    "The upstream never confirmed this task and cannot be asked about it by "
+                    f"our id; look for external_task_id {record.task_id} in your upstream "
+                    "account before submitting it again.",
+                )
+            return record
+        try:
+            provider, state = await self._router.submit(job)
+        except ProviderRejected as exc:
+            # A duplicate external_task_id means the first submit landed after all.
+            found, _ = await self._look_up(record, job)
+            if found is not None:
+                return await self.apply(record, found[1], provider=found[0])
+            return await self._fail(record, "upstream_rejected", exc.message)
+        log.info("task.resubmitted task_id=%s provider=%s", record.task_id, provider.name)
+        return await self.apply(record, state, provider=provider.name)
+
+    async def _look_up(
+        self, record: TaskRecord, job: VideoJob
+    ) -> tuple[tuple[str, UpstreamState] | None, bool]:
+        """The provider and state holding ``job``, and whether every provider denied it."""
         names = (
             [record.provider]
             if record.provider
             else [p.name for p in self._router.candidates(record.model)]
         )
+        is_surely_absent = True
         for name in names:
-            found = await self._router.pinned(name).lookup(job)
-            if found is not None:
+            try:
+                state = await self._router.pinned(name).lookup(job)
+            except ProviderOutcomeUnknown:
+                is_surely_absent = False
+                continue
+            if state is not None:
                 log.info("task.reconciled task_id=%s provider=%s", record.task_id, name)
-                return await self.apply(record, found, provider=name)
-        if not self._is_stale(record):
-            return record  # give a slow upstream time to register it before sending it again
-        try:
-            provider, state = await self._router.submit(job)
-        except ProviderRejected as exc:
-            return await self._fail(record, "upstream_rejected", exc.message)
-        log.info("task.resubmitted task_id=%s provider=%s", record.task_id, provider.name)
-        return await self.apply(record, state, provider=provider.name)
+                return (name, state), False
+        return None, is_surely_absent
 
     async def apply(
         self, record: TaskRecord, state: UpstreamState, *, provider: str | None
@@ -128,11 +167,12 @@ class Refresher:
             event = None
             if state.status != record.status and can_move(record.status, state.status):
                 changes.update(self._outcome(record, state))
+                error: TaskError | None = changes.get("error")
                 event = Event(
                     type="status",
-                    status=state.status,
+                    status=changes["status"],
                     at=self._clock(),
-                    message=state.message if state.status is TaskStatus.FAILED else None,
+                    message=None if error is None else error.message,
                 )
             if not changes:
                 return record
@@ -173,7 +213,7 @@ class Refresher:
 
     def _actual_cost(self, record: TaskRecord, state: UpstreamState) -> Decimal:
         seconds = state.videos[0].duration
-        if seconds is None:
+        if seconds is None or not math.isfinite(seconds) or seconds <= 0:
             return record.cost_estimate
         rule = self._catalog.get(record.model).price
         return rule.cost(_decode_values(record.input), seconds)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
-from adapter.errors import AllProvidersFailed, ProviderError, ProviderUnavailable
+from adapter.errors import (
+    AllProvidersFailed,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderUnavailable,
+)
 from adapter.model import UpstreamState, VideoJob
 from adapter.ports import VideoProvider
 
@@ -15,11 +21,12 @@ log = logging.getLogger(__name__)
 class Router:
     """Picks providers for a model, in order of preference, and pins follow-ups to one."""
 
-    __slots__ = ("_by_name", "_providers")
+    __slots__ = ("_by_name", "_providers", "_submit_timeout_s")
 
-    def __init__(self, providers: Sequence[VideoProvider]) -> None:
+    def __init__(self, providers: Sequence[VideoProvider], *, submit_timeout_s: float = 30) -> None:
         self._providers = list(providers)
         self._by_name = {p.name: p for p in self._providers}
+        self._submit_timeout_s = submit_timeout_s
 
     def candidates(self, model: str) -> list[VideoProvider]:
         return [p for p in self._providers if p.serves(model)]
@@ -37,7 +44,14 @@ class Router:
         errors: list[ProviderError] = []
         for provider in self.candidates(job.model):
             try:
-                return provider, await provider.submit(job)
+                # A hard bound on the whole call (an HTTP client's read timeout is per read):
+                # the idempotency window relies on a submit never outliving it.
+                async with asyncio.timeout(self._submit_timeout_s):
+                    return provider, await provider.submit(job)
+            except TimeoutError as exc:
+                raise ProviderOutcomeUnknown(
+                    provider.name, f"no answer within {self._submit_timeout_s:g} s"
+                ) from exc
             except ProviderUnavailable as exc:
                 log.warning("provider.fallback provider=%s reason=%s", provider.name, exc.message)
                 errors.append(exc)

@@ -67,6 +67,7 @@ class TaskService:
         refresh_interval_s: float,
         poll_timeout_s: float,
         submit_stale_s: float,
+        give_up_after_s: float = 600,
         new_id: Callable[[], str] = new_task_id,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
@@ -89,6 +90,7 @@ class TaskService:
             interval_s=refresh_interval_s,
             poll_timeout_s=poll_timeout_s,
             submit_stale_s=submit_stale_s,
+            give_up_after_s=give_up_after_s,
         )
 
     async def submit(
@@ -112,6 +114,7 @@ class TaskService:
         scope = idempotency.scope(owner, idempotency_key)
         fingerprint = idempotency.fingerprint(model, checked)
         deadline = time.monotonic() + self._idem_wait_s
+        pause = 0.02
         while True:
             task_id = self._new_id()
             claim = await self._store.claim_idempotency(
@@ -141,7 +144,8 @@ class TaskService:
                     "retry shortly to get its task.",
                     retry_after=1,
                 )
-            await self._sleep(0.05)
+            await self._sleep(pause)
+            pause = min(pause * 2, 0.25)
 
     async def get(self, *, owner: str, task_id: str) -> TaskRecord:
         """The caller's task, refreshed from the upstream when it is due."""
@@ -177,7 +181,11 @@ class TaskService:
                 record, provider=exc.provider, submit_state="unknown"
             )
         except (ProviderRejected, AllProvidersFailed):
-            await self._store.delete_task(task_id)
+            if not await self._store.delete_task(task_id, record.version):
+                # A reconcile adopted the task meanwhile (this "no" was its duplicate): keep it.
+                current = await self._store.get_task(task_id)
+                if current is not None:
+                    return current
             if scope is not None:
                 await self._store.release_idempotency(scope, task_id)
             raise

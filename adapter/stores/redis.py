@@ -53,6 +53,16 @@ end
 return 1
 """
 
+# Forget a task only while it is still the version the caller created.
+_DELETE = """
+local v = redis.call('HGET', KEYS[1], 'v')
+if v and tonumber(v) == tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+"""
+
 _CLAIM = """
 if redis.call('HSETNX', KEYS[1], 'task_id', ARGV[2]) == 1 then
   redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'at', ARGV[3])
@@ -87,7 +97,7 @@ def _text(value: Any) -> str:
 class RedisTaskStore:
     """Tasks, events, idempotency claims and refresh leases in Redis."""
 
-    __slots__ = ("_claim", "_create", "_ns", "_redis", "_release", "_ttl_ms", "_update")
+    __slots__ = ("_claim", "_create", "_delete", "_ns", "_redis", "_release", "_ttl_ms", "_update")
 
     def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva", task_ttl_s: int) -> None:
         self._redis = redis
@@ -95,6 +105,7 @@ class RedisTaskStore:
         self._ttl_ms = task_ttl_s * 1000
         self._create = redis.register_script(_CREATE)
         self._update = redis.register_script(_UPDATE)
+        self._delete = redis.register_script(_DELETE)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
 
@@ -132,9 +143,10 @@ class RedisTaskStore:
             )
         return bool(done)
 
-    async def delete_task(self, task_id: str) -> None:
+    async def delete_task(self, task_id: str, version: int) -> bool:
         with map_redis_errors():
-            await self._redis.delete(*self._task_keys(task_id))
+            deleted = await self._delete(keys=self._task_keys(task_id), args=[version])
+        return bool(deleted)
 
     async def list_events(self, task_id: str) -> list[Event]:
         with map_redis_errors():

@@ -87,6 +87,8 @@ async def test_a_key_still_submitting_is_409_with_retry_after(
     ("content", "status", "code", "param"),
     [
         (b"{not json", 400, "invalid_json", None),
+        (b'{"model": "\xff"}', 400, "invalid_json", None),
+        (b"[" * 5000 + b"]" * 5000, 400, "invalid_json", None),
         (b"[1, 2]", 422, "invalid_request", None),
         (b'{"input": {}}', 422, "invalid_request", "model"),
         (b'{"model": "kling-v2-6-motion-control"}', 422, "invalid_request", "input"),

@@ -247,6 +247,15 @@ async def test_lookup_of_a_missing_task_is_none(
     assert await make_provider("official").lookup(make_job()) is None
 
 
+async def test_a_gateway_not_found_is_no_proof_the_task_is_absent(
+    make_provider: MakeProvider, make_job: MakeJob, upstream: Any, load: Load
+) -> None:
+    """A gateway may only know its own ids: its "not found" is an unknown outcome, not None."""
+    upstream.answer(400, json=load("error_newapi_task.json"))
+    with pytest.raises(ProviderOutcomeUnknown):
+        await make_provider("gateway").lookup(make_job())
+
+
 async def test_lookup_raises_other_errors(
     make_provider: MakeProvider, make_job: MakeJob, upstream: Any
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from adapter.errors import (
@@ -19,7 +20,7 @@ from adapter.errors import (
     TaskNotFound,
     UnknownModel,
 )
-from adapter.model import TaskStatus
+from adapter.model import TaskStatus, UpstreamState, Video
 from adapter.service.tasks import TaskService
 from adapter.stores.redis import RedisTaskStore
 from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider, seed_input
@@ -347,3 +348,140 @@ async def test_malformed_idempotency_keys_are_refused(service: TaskService, key:
     with pytest.raises(InvalidRequest) as caught:
         await submit(service, key=key)
     assert caught.value.param == "Idempotency-Key"
+
+
+async def test_a_hung_upstream_submit_is_cut_off_as_an_unknown_outcome(
+    store: RedisTaskStore,
+    catalog,
+    clock: FakeClock,
+    media: FakeMedia,  # type: ignore[no-untyped-def]
+) -> None:
+    """A submit is hard-bounded: past the timeout the task stays queued, to be reconciled."""
+    from adapter.service.routing import Router
+
+    provider = ScriptedProvider()
+    provider.gate = asyncio.Event()  # never opened: the upstream never answers
+    service = TaskService(
+        store=store,
+        catalog=catalog,
+        router=Router([provider], submit_timeout_s=0.1),
+        media=media,
+        probe="best_effort",
+        clock=clock,
+        idempotency_ttl_s=3600,
+        idempotency_wait_s=0.2,
+        refresh_interval_s=0.05,
+        poll_timeout_s=1.0,
+        submit_stale_s=60,
+    )
+    result = await submit(service)
+    assert result.record.status is TaskStatus.QUEUED
+    assert result.record.submit_state == "unknown"
+
+
+async def test_a_rejection_that_lost_the_race_to_an_adoption_keeps_the_task(
+    service: TaskService, provider: ScriptedProvider, store: RedisTaskStore
+) -> None:
+    """If a reconcile adopted the task while its first submit was refused, the task is kept."""
+    provider.gate = asyncio.Event()
+    provider.submit_outcomes.append(ProviderRejected("kling", "duplicate external_task_id"))
+    first = asyncio.create_task(submit(service))
+    await asyncio.sleep(0.05)
+    task_id = provider.submits[0].external_id
+    stored = await store.get_task(task_id)
+    assert stored is not None
+    adopted = msgspec.structs.replace(
+        stored,
+        version=2,
+        upstream_id="up_9",
+        provider="kling",
+        upstream_route="motion-control",
+        submit_state="accepted",
+    )
+    assert await store.update_task(adopted, None)
+    provider.set_state("up_9", TaskStatus.PROCESSING)
+    provider.gate.set()
+    result = await first
+    assert result.record.upstream_id == "up_9"
+    assert (await submit(service)).replayed
+
+
+async def test_a_gateway_that_cannot_tell_is_never_sent_the_task_twice(
+    service: TaskService, provider: ScriptedProvider, clock: FakeClock
+) -> None:
+    """No authoritative "not found": wait, then fail as upstream_outcome_unknown, one submit."""
+    provider.submit_outcomes.append(ProviderOutcomeUnknown("kling", "read timeout"))
+    provider.lookup_cannot_tell = True
+    task_id = (await submit(service)).record.task_id
+    provider.by_external.clear()
+    for seconds in (61, 600):
+        clock.advance(seconds)
+        await asyncio.sleep(0.06)
+        task = await service.get(owner="alice", task_id=task_id)
+    assert len(provider.submits) == 1
+    assert task.status is TaskStatus.FAILED
+    assert task.error is not None and task.error.code == "upstream_outcome_unknown"
+    assert task_id in task.error.message
+
+
+async def test_a_resubmit_refused_as_a_duplicate_adopts_the_original(
+    service: TaskService, provider: ScriptedProvider, clock: FakeClock
+) -> None:
+    """The original landed late: the resubmit's refusal leads to a lookup, not a failure."""
+    provider.submit_outcomes.append(ProviderOutcomeUnknown("kling", "read timeout"))
+    task_id = (await submit(service)).record.task_id
+    provider.by_external.clear()
+    clock.advance(61)
+    late = UpstreamState("up_late", TaskStatus.PROCESSING, route="motion-control")
+
+    class LandsLate(ProviderRejected):
+        def __init__(self) -> None:
+            super().__init__("kling", "external_task_id already exists", status=400)
+            provider.by_external[task_id] = late
+
+    provider.submit_outcomes.append(LandsLate())
+    task = await service.get(owner="alice", task_id=task_id)
+    assert task.upstream_id == "up_late"
+    assert task.status is TaskStatus.PROCESSING
+
+
+async def test_success_without_a_video_is_recorded_as_failed_in_task_and_events(
+    service: TaskService, provider: ScriptedProvider
+) -> None:
+    """The event log says what the task says: failed, with the reason."""
+    task_id = (await submit(service)).record.task_id
+    provider.set_state("up_1", TaskStatus.SUCCEEDED)
+    task = await service.get(owner="alice", task_id=task_id)
+    assert task.status is TaskStatus.FAILED
+    events = await service.events(owner="alice", task_id=task_id)
+    assert events[-1].status is TaskStatus.FAILED
+    assert events[-1].message == "The upstream reported success but sent no video."
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -5.0])
+async def test_a_nonsense_output_duration_is_charged_at_the_estimate(
+    service: TaskService, provider: ScriptedProvider, seconds: float
+) -> None:
+    """NaN, infinite or negative lengths never break a task or make a negative charge."""
+    task_id = (await submit(service)).record.task_id
+    provider.states["up_1"] = UpstreamState(
+        "up_1",
+        TaskStatus.SUCCEEDED,
+        route="motion-control",
+        videos=(Video("https://cdn.test/v.mp4", seconds),),
+    )
+    task = await service.get(owner="alice", task_id=task_id)
+    assert task.status is TaskStatus.SUCCEEDED
+    assert task.cost_actual == task.cost_estimate
+
+
+async def test_a_failed_media_check_cancels_the_others(
+    service: TaskService, media: FakeMedia
+) -> None:
+    """A bad image answers at once, and the video probe still running is stopped."""
+    media.bad_image = True
+    media.video_gate = asyncio.Event()
+    with pytest.raises(InvalidRequest) as caught:
+        await submit(service)
+    assert caught.value.param == "input.image_url"
+    assert media.cancelled_probes == 1

@@ -97,9 +97,17 @@ async def test_the_refresh_lease_is_held_by_one(store: RedisTaskStore) -> None:
 async def test_delete_forgets_the_task_and_its_events(store: RedisTaskStore) -> None:
     """A task that was never accepted leaves nothing behind."""
     await store.create_task(record(), queued())
-    await store.delete_task("task_1")
+    assert await store.delete_task("task_1", 1)
     assert await store.get_task("task_1") is None
     assert await store.list_events("task_1") == []
+
+
+async def test_delete_keeps_a_task_that_changed_since(store: RedisTaskStore) -> None:
+    """A task adopted meanwhile (version 2) survives a delete meant for version 1."""
+    await store.create_task(record(), queued())
+    assert await store.update_task(msgspec.structs.replace(record(), version=2), None)
+    assert not await store.delete_task("task_1", 1)
+    assert await store.get_task("task_1") is not None
 
 
 async def test_redis_errors_become_store_unavailable() -> None:
