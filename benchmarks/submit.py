@@ -10,6 +10,7 @@ number of requests at a fixed concurrency with aiohttp, and prints figures:
 
 Ratios compare against the baseline measured in the same run, since these machines are shared.
 Usage: python benchmarks/submit.py [--requests 2000] [--concurrency 32] [--redis-url URL]
+With MVA_BENCH_PROFILE=<file> (and py-spy on PATH) the adapter is sampled during the run.
 """
 
 from __future__ import annotations
