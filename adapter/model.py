@@ -93,7 +93,6 @@ class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     #: Provider-defined: which upstream family of paths created the task.
     upstream_route: str | None = None
     submit_state: SubmitState = "submitting"
-    refreshed_at: datetime | None = None
 
 
 class VideoJob(msgspec.Struct, frozen=True):

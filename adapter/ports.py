@@ -107,9 +107,11 @@ class VideoProvider(Protocol):
         """Fetch an accepted task's state (``route`` as returned by ``submit``)."""
 
     async def lookup(self, job: VideoJob) -> UpstreamState | None:
-        """Find a task by ``job.external_id`` after a lost submit answer; ``None`` if absent."""
+        """Find a task by ``job.external_id`` after a lost submit answer.
 
-    async def aclose(self) -> None: ...
+        Returns ``None`` only when the upstream says for sure the task is absent; raises
+        ``ProviderOutcomeUnknown`` when it cannot tell.
+        """
 
 
 class MediaInspector(Protocol):

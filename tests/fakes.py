@@ -44,7 +44,6 @@ class ScriptedProvider:
         self.gate: asyncio.Event | None = None
         #: Answer lookups like a gateway that cannot find tasks by external id.
         self.lookup_cannot_tell = False
-        self.closed = False
         self._ids = itertools.count(1)
 
     def serves(self, model: str) -> bool:
@@ -80,9 +79,6 @@ class ScriptedProvider:
         if found is None and self.lookup_cannot_tell:
             raise ProviderOutcomeUnknown(self.name, "gateway cannot look up external ids")
         return found
-
-    async def aclose(self) -> None:
-        self.closed = True
 
     def set_state(
         self,

@@ -183,9 +183,6 @@ class KlingProvider:
                 self._name, "this gateway does not know the task by its external_task_id"
             ) from exc
 
-    async def aclose(self) -> None:
-        """Nothing to close: the HTTP client was injected, and its owner closes it."""
-
     def __repr__(self) -> str:
         return f"KlingProvider(name={self._name!r}, dialect={self._dialect!r})"
 

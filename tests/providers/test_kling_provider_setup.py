@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from adapter.ports import VideoProvider
@@ -47,15 +46,6 @@ def test_misconfiguration_fails_at_construction(
         make_provider(dialect, **overrides)
     assert keys.api_key not in str(caught.value)
     assert keys.secret_key not in str(caught.value)
-
-
-@pytest.mark.anyio
-async def test_aclose_leaves_the_injected_client_open(make_provider: MakeProvider) -> None:
-    """The caller owns the injected client; aclose does not close it."""
-    http = httpx.AsyncClient()
-    await make_provider(http=http).aclose()
-    assert not http.is_closed
-    await http.aclose()
 
 
 def test_repr_shows_no_secrets(make_provider: MakeProvider, keys: Any) -> None:
