@@ -24,7 +24,8 @@ class PriceRule(msgspec.Struct, frozen=True):
     rates: dict[str, Decimal]
 
     def rate_key(self, values: Mapping[str, Any]) -> str:
-        return "+".join(str(values.get(field, "")) for field in self.rate_by)
+        """The rate's key: the ``rate_by`` values joined with ``+`` (``"pro+true"``)."""
+        return "+".join(_key_part(values.get(field, "")) for field in self.rate_by)
 
     def rate(self, values: Mapping[str, Any]) -> Decimal:
         key = self.rate_key(values)
@@ -40,11 +41,21 @@ class PriceRule(msgspec.Struct, frozen=True):
     def cost(self, values: Mapping[str, Any], seconds: float) -> Decimal:
         return money(self.rate(values) * self.billed_seconds(seconds))
 
+    @property
+    def is_billed_by_input(self) -> bool:
+        """True when the billed seconds are an input field, not the output's real length."""
+        return self.seconds.startswith("input:")
+
     def input_seconds(self, values: Mapping[str, Any]) -> float | None:
         """The billed seconds named by an input field, or None when they come from media."""
-        if not self.seconds.startswith("input:"):
+        if not self.is_billed_by_input:
             return None
         return float(values[self.seconds.removeprefix("input:")])
+
+
+def _key_part(value: Any) -> str:
+    # JSON spelling, so a boolean input reads ``true`` as in the request, not Python's ``True``.
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def money(value: Decimal) -> Decimal:

@@ -212,10 +212,11 @@ class Refresher:
         return {"status": state.status}
 
     def _actual_cost(self, record: TaskRecord, state: UpstreamState) -> Decimal:
-        seconds = state.videos[0].duration
-        if seconds is None or not math.isfinite(seconds) or seconds <= 0:
-            return record.cost_estimate
         rule = self._catalog.get(record.model).price
+        seconds = state.videos[0].duration
+        if rule.is_billed_by_input or seconds is None or not math.isfinite(seconds) or seconds <= 0:
+            # A requested duration is what is billed (a "5" s video may last 5.04 s).
+            return record.cost_estimate
         return rule.cost(_decode_values(record.input), seconds)
 
     async def _fail(self, record: TaskRecord, code: str, message: str) -> TaskRecord:

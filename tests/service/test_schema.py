@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,12 @@ from adapter.service.schema import SchemaError, compile_schema
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "seeds"
-SEED_FILES = {"kling-v2-6-motion-control": "000_46fb818f54a4d567.txt"}
+SEED_FILES = {
+    "kling-v2-6-motion-control": "000_46fb818f54a4d567.txt",
+    "kling-v3": "001_f77c68a2abacd537.txt",
+    "kling-v2-6": "002_b868e204a676dd28.txt",
+    "wan2-6-i2v-flash": "003_02746fc8cfa7e644.txt",
+}
 MODELS = sorted(INPUT_TYPES)
 
 
@@ -47,7 +53,10 @@ def test_schema_files_are_the_seed_pages_schemas_verbatim(model: str) -> None:
     if not SEEDS.is_dir():
         pytest.skip("the seed pages live in ../shared (present in CI)")
     text = (SEEDS / SEED_FILES[model]).read_text(encoding="utf-8")
-    seed, _ = json.JSONDecoder().raw_decode(text[text.index('{\n"type": "object"') :])
+    # The schema is the page's object whose first key is "type": "object" (some pages indent).
+    start = re.search(r'\{\s*"type": "object"', text)
+    assert start is not None, "the seed page has no input schema"
+    seed, _ = json.JSONDecoder().raw_decode(text[start.start() :])
     assert schema_of(model) == seed
 
 
