@@ -7,7 +7,9 @@
     ├── PayloadTooLarge                   # the body is over the limit
     ├── InvalidRequest(message, param)    # the input breaks the contract
     │   ├── UnknownModel(model)
+    │   │   └── ModelNotServed            # known, but no provider is configured for it
     │   └── MediaUnreachable              # a media URL could not be read
+    ├── ModelNotFound(model)              # GET of a model not served here
     ├── MissingApiKey / InvalidApiKey / ApiKeyDisabled
     ├── TaskNotFound(task_id)
     ├── IdempotencyKeyReused              # same key, other request
@@ -54,8 +56,27 @@ class InvalidRequest(AdapterError):
 class UnknownModel(InvalidRequest):
     """The requested model slug is not served."""
 
+    def __init__(self, model: str, message: str | None = None) -> None:
+        super().__init__(message or f"Unknown model {model!r}.", "model")
+        self.model = model
+
+
+class ModelNotServed(UnknownModel):
+    """A MindVideo model this adapter knows, but no configured provider makes."""
+
     def __init__(self, model: str) -> None:
-        super().__init__(f"Unknown model {model!r}.", "model")
+        super().__init__(
+            model,
+            f"Model {model!r} has no provider on this adapter; configure one that serves it "
+            "(README, 'Providers').",
+        )
+
+
+class ModelNotFound(AdapterError):
+    """``GET /api/v1/models/{slug}`` of a model this adapter does not serve."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"No model {model!r} is served here; GET /api/v1/models lists them.")
         self.model = model
 
 

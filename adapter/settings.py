@@ -9,6 +9,14 @@ from typing import Literal
 import msgspec
 from starlette.datastructures import Secret
 
+from adapter.provider_config import (
+    SIMPLE_VARIABLES,
+    ProviderConfig,
+    ProviderConfigError,
+    load_providers_file,
+    providers_from_env,
+)
+
 ProbeMode = Literal["required", "best_effort"]
 
 _DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -22,10 +30,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of the adapter. See the README's settings table."""
 
     redis_url: str | None = None
-    kling_base_url: str | None = None
-    kling_api_key: Secret | None = None
-    kling_access_key: str | None = None
-    kling_secret_key: Secret | None = None
+    #: The configured upstreams in order of preference; none: the built-in simulator.
+    providers: tuple[ProviderConfig, ...] = ()
     bootstrap_key: Secret | None = None
     media_probe: ProbeMode = "best_effort"
     media_allow_hosts: frozenset[str] = frozenset()
@@ -47,32 +53,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def uses_simulator(self) -> bool:
-        """True when no upstream is configured: the built-in simulator stands in for Kling."""
-        return self.kling_base_url is None
-
-    @property
-    def kling_dialect(self) -> Literal["gateway", "official"]:
-        return "gateway" if self.kling_api_key is not None else "official"
+        """True when no upstream is configured: the built-in simulator stands in for all."""
+        return not self.providers
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read settings from ``environ``; raise ``SettingsError`` naming a bad variable."""
         env = _Env(environ)
-        base_url = env.text("KLING_BASE_URL")
-        api_key = env.text("KLING_API_KEY")
-        access_key = env.text("KLING_ACCESS_KEY")
-        secret_key = env.text("KLING_SECRET_KEY")
-        if base_url is None and (api_key or access_key or secret_key):
-            raise SettingsError("KLING_BASE_URL is required when Kling credentials are set.")
-        if base_url is not None:
-            if not base_url.startswith(("http://", "https://")):
-                raise SettingsError("KLING_BASE_URL must be an http(s) URL.")
-            if api_key is None and (access_key is None or secret_key is None):
-                raise SettingsError(
-                    "KLING_BASE_URL needs KLING_API_KEY (a gateway's bearer token) or "
-                    "KLING_ACCESS_KEY and KLING_SECRET_KEY (the official Kling API)."
-                )
-        probe_default: ProbeMode = "best_effort" if base_url is None else "required"
+        providers = _providers(env, environ)
+        probe_default: ProbeMode = "required" if providers else "best_effort"
         probe = env.text("MVA_MEDIA_PROBE") or probe_default
         if probe not in ("required", "best_effort"):
             raise SettingsError("MVA_MEDIA_PROBE must be 'required' or 'best_effort'.")
@@ -87,10 +76,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("MVA_IDEMPOTENCY_TTL must not be longer than MVA_TASK_TTL.")
         return cls(
             redis_url=env.text("REDIS_URL"),
-            kling_base_url=base_url.rstrip("/") if base_url else None,
-            kling_api_key=Secret(api_key) if api_key else None,
-            kling_access_key=access_key,
-            kling_secret_key=Secret(secret_key) if secret_key else None,
+            providers=providers,
             bootstrap_key=Secret(bootstrap) if bootstrap else None,
             media_probe=probe,  # type: ignore[arg-type]  # checked just above
             media_allow_hosts=frozenset(
@@ -113,6 +99,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             schemas_dir=Path(env.text("MVA_SCHEMAS_DIR") or _DEFAULT_SCHEMAS),
             log_level=(env.text("MVA_LOG_LEVEL") or "info").lower(),
         )
+
+
+def _providers(env: _Env, environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]:
+    path = env.text("MVA_PROVIDERS_FILE")
+    try:
+        if path is None:
+            return providers_from_env(environ)
+        if clashing := [name for name in SIMPLE_VARIABLES if env.text(name)]:
+            raise SettingsError(
+                f"MVA_PROVIDERS_FILE is set, so {' and '.join(clashing)} would be ignored; "
+                "configure that provider in the file (its credentials may stay in variables)."
+            )
+        return load_providers_file(Path(path), environ)
+    except ProviderConfigError as exc:
+        raise SettingsError(f"MVA_PROVIDERS_FILE: {exc}" if path else str(exc)) from None
 
 
 class _Env:

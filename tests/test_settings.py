@@ -20,8 +20,13 @@ def test_a_bearer_token_selects_the_gateway_dialect_and_required_probing() -> No
     settings = Settings.from_env(
         {"KLING_BASE_URL": "https://gw.example/", "KLING_API_KEY": "tok-123"}
     )
-    assert settings.kling_dialect == "gateway"
-    assert settings.kling_base_url == "https://gw.example"
+    [kling] = settings.providers
+    assert (kling.name, kling.dialect, kling.base_url) == (
+        "kling",
+        "kling-gateway",
+        "https://gw.example",
+    )
+    assert not settings.uses_simulator
     assert settings.media_probe == "required"
     assert "tok-123" not in repr(settings)
 
@@ -35,7 +40,8 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
             "KLING_SECRET_KEY": "sk",
         }
     )
-    assert settings.kling_dialect == "official"
+    [kling] = settings.providers
+    assert kling.dialect == "kling-official" and kling.access_key == "ak"
 
 
 @pytest.mark.parametrize(
@@ -51,6 +57,9 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
         ({"MVA_IDEMPOTENCY_TTL": "5"}, "MVA_IDEMPOTENCY_TTL"),
         ({"MVA_MEDIA_REWRITES": "example.com"}, "MVA_MEDIA_REWRITES"),
         ({"MVA_IDEMPOTENCY_TTL": "90000", "MVA_TASK_TTL": "3600"}, "MVA_IDEMPOTENCY_TTL"),
+        ({"DASHSCOPE_BASE_URL": "https://ds.example"}, "DASHSCOPE_API_KEY"),
+        ({"DASHSCOPE_API_KEY": "k", "DASHSCOPE_BASE_URL": "ds.example"}, "DASHSCOPE_BASE_URL"),
+        ({"MVA_PROVIDERS_FILE": "/nonexistent/providers.toml"}, "MVA_PROVIDERS_FILE"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named: str) -> None:

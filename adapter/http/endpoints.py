@@ -12,7 +12,7 @@ from adapter.errors import InvalidJson, InvalidRequest, StoreUnavailable
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
-from adapter.http.wire import events_body, task_body
+from adapter.http.wire import ModelsBody, events_body, model_body, task_body
 
 _decode_json = msgspec.json.decode
 _SUBMIT_FIELDS = ("model", "input")
@@ -82,6 +82,18 @@ async def list_events(request: Request) -> Response:
     task_id = request.path_params["task_id"]
     events = await _services(request).tasks.events(owner=owner, task_id=task_id)
     return MsgspecResponse(events_body(task_id, events))
+
+
+async def list_models(request: Request) -> Response:
+    await _owner(request)
+    served = _services(request).models.served()
+    return MsgspecResponse(ModelsBody([model_body(spec) for spec in served]))
+
+
+async def get_model(request: Request) -> Response:
+    await _owner(request)
+    spec = _services(request).models.get(request.path_params["slug"])
+    return MsgspecResponse(model_body(spec))
 
 
 async def healthz(request: Request) -> Response:

@@ -9,12 +9,14 @@ import msgspec
 from adapter.http.metrics import Metrics
 from adapter.ports import TaskStore
 from adapter.service.keys import KeyService
+from adapter.service.models import ModelDirectory
 from adapter.service.tasks import TaskService
 
 
 class Services(msgspec.Struct, frozen=True):
     tasks: TaskService
     keys: KeyService
+    models: ModelDirectory
     store: TaskStore
     metrics: Metrics
     openapi: dict[str, Any]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
 from adapter.model import Event, TaskRecord
+from adapter.service.catalog import ModelSpec
 
 #: Money renders as a JSON number with no float noise: 0.06426, never 0.06425999999.
 encode = msgspec.json.Encoder(decimal_format="number").encode
@@ -110,4 +112,48 @@ def events_body(task_id: str, events: list[Event]) -> EventsBody:
             )
             for e in events
         ],
+    )
+
+
+class RateBody(msgspec.Struct):
+    #: The input values that select this rate.
+    when: dict[str, Any]
+    per_second: Decimal
+
+
+class PricingBody(msgspec.Struct):
+    """Adapter-defined: cost = per_second x billed seconds, in ``currency``."""
+
+    currency: str
+    #: ``input.duration``, or ``reference_video`` (the probed length of the input video).
+    billed_seconds: str
+    #: ``ceil``: part of a second is billed as a whole one; ``exact``: as is.
+    rounding: str
+    rates: list[RateBody]
+
+
+class ModelBody(msgspec.Struct):
+    """Adapter-defined: one model, its input JSON Schema (as in ``schemas/``) and pricing."""
+
+    model: str
+    input_schema: dict[str, Any]
+    pricing: PricingBody
+
+
+class ModelsBody(msgspec.Struct):
+    data: list[ModelBody]
+
+
+def model_body(spec: ModelSpec) -> ModelBody:
+    rule = spec.price
+    billed = rule.seconds.replace("input:", "input.", 1)
+    return ModelBody(
+        model=spec.slug,
+        input_schema=spec.schema,
+        pricing=PricingBody(
+            currency="USD",
+            billed_seconds=billed,
+            rounding=rule.rounding,
+            rates=[RateBody(when, rate) for when, rate in rule.table(spec.schema)],
+        ),
     )

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 from urllib.parse import quote
 
 import httpx
@@ -29,11 +29,19 @@ from adapter.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from adapter.inputs import MotionControlInput
 from adapter.model import TaskStatus, UpstreamState, VideoJob
 from adapter.providers import kling_wire
 from adapter.providers._http import map_httpx_errors, retry_after_s
 from adapter.providers.kling_auth import KlingTokenSigner
+from adapter.providers.kling_bodies import (
+    Route,
+    kling_v3_body,
+    kling_v3_route,
+    kling_v26_body,
+    kling_v26_route,
+    motion_control_body,
+)
+from adapter.providers.kling_bodies import raw_media as raw_media  # re-exported
 from adapter.providers.kling_errors import classify, decode_error, is_error, is_not_found
 from adapter.providers.kling_shapes import read_task, task_id_of
 from adapter.providers.kling_wire import TaskBody
@@ -46,51 +54,30 @@ Dialect = Literal["gateway", "official"]
 class ModelRoute(NamedTuple):
     """How one MindVideo model is made upstream."""
 
-    #: The Kling path family (``/v1/videos/{route}``); queries must use the same one.
-    route: str
+    #: The Kling path family (``/v1/videos/{route}``), or the pure function of a job that picks
+    #: it; queries and lookups must use the family the task was created on.
+    route: Route | Callable[[VideoJob], Route]
     #: Kling's ``model_name``.
     model_name: str
-    #: Maps a job to the request body.
+    #: Maps a job to the request body (of the family ``route`` picks for it).
     build: Callable[[VideoJob, str], msgspec.Struct]
 
-
-def raw_media(value: str) -> str:
-    """Kling takes media as a URL or as *raw* base64: a data URI loses its ``data:`` header."""
-    if value[:5].lower() == "data:":
-        header, sep, payload = value.partition(",")
-        if sep and header.lower().endswith(";base64"):
-            return payload
-    return value
+    def route_of(self, job: VideoJob) -> Route:
+        return self.route if isinstance(self.route, str) else self.route(job)
 
 
-def motion_control_body(job: VideoJob, model_name: str) -> kling_wire.MotionControlRequest:
-    params = job.input
-    if not isinstance(params, MotionControlInput):
-        raise TypeError(f"{job.model} needs a MotionControlInput, got {type(params).__name__}")
-    watermark = params.watermark_info
-    return kling_wire.MotionControlRequest(
-        model_name=model_name,
-        image_url=raw_media(params.image_url),
-        video_url=raw_media(params.video_url),
-        character_orientation=params.character_orientation,
-        mode=params.mode,
-        keep_original_sound=params.keep_original_sound,
-        prompt=params.prompt,
-        watermark_info=kling_wire.WatermarkInfo(watermark.enabled) if watermark else None,
-        callback_url=job.callback_url,
-        external_task_id=job.external_id,
-    )
-
-
-#: Every MindVideo model this provider can make. A new family is a new row (and body builder).
+#: Every MindVideo model this provider can make. A new model is a new row (and body builder).
 MODELS: Mapping[str, ModelRoute] = MappingProxyType(
     {
         "kling-v2-6-motion-control": ModelRoute(
             "motion-control", "kling-v2-6", motion_control_body
         ),
+        "kling-v2-6": ModelRoute(kling_v26_route, "kling-v2-6", kling_v26_body),
+        "kling-v3": ModelRoute(kling_v3_route, "kling-v3", kling_v3_body),
     }
 )
-ROUTES = frozenset(model.route for model in MODELS.values())
+#: Every family a task can have been created on, so every route ``query`` accepts.
+ROUTES: frozenset[str] = frozenset(get_args(Route))
 
 
 class KlingProvider:
@@ -144,8 +131,9 @@ class KlingProvider:
 
     async def submit(self, job: VideoJob) -> UpstreamState:
         model = self._model(job.model)
+        route = model.route_of(job)
         content = kling_wire.encode(model.build(job, model.model_name))
-        response = await self._send("POST", self._submit_url(model.route), content)
+        response = await self._send("POST", self._submit_url(route), content)
         body = self._read(response)
         upstream_id = task_id_of(body) if body else None
         if body is None or upstream_id is None:
@@ -155,8 +143,8 @@ class KlingProvider:
             )
         view = read_task(body)
         if view is None:
-            return UpstreamState(upstream_id, TaskStatus.QUEUED, route=model.route)
-        return UpstreamState(upstream_id, view.status, model.route, view.videos, view.message)
+            return UpstreamState(upstream_id, TaskStatus.QUEUED, route=route)
+        return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
 
     async def query(self, route: str, upstream_id: str) -> UpstreamState:
         if route not in ROUTES:
@@ -173,7 +161,7 @@ class KlingProvider:
         """
         model = self._model(job.model)
         try:
-            return await self._fetch(model.route, job.external_id)
+            return await self._fetch(model.route_of(job), job.external_id)
         except ProviderRejected as exc:
             if not is_not_found(exc):
                 raise

@@ -15,6 +15,8 @@ type (``duration`` is ``"5"`` or ``5``; ``code`` is ``0`` or ``"success"``). One
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 # --- requests -------------------------------------------------------------------------------
@@ -34,6 +36,77 @@ class MotionControlRequest(msgspec.Struct, frozen=True, omit_defaults=True):
     mode: str
     keep_original_sound: str
     prompt: str | None = None
+    watermark_info: WatermarkInfo | None = None
+    callback_url: str | None = None
+    external_task_id: str | None = None
+
+
+class Text2VideoRequest(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``POST /v1/videos/text2video``: there is no image, so the caller picks the frame."""
+
+    model_name: str
+    prompt: str
+    mode: str
+    duration: str
+    sound: str
+    aspect_ratio: str
+    negative_prompt: str | None = None
+    cfg_scale: float | None = None
+    camera_control: dict[str, Any] | None = None
+    multi_shot: bool | None = None
+    shot_type: str | None = None
+    multi_prompt: list[dict[str, Any]] | None = None
+    watermark_info: WatermarkInfo | None = None
+    callback_url: str | None = None
+    external_task_id: str | None = None
+
+
+class Image2VideoRequest(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``POST /v1/videos/image2video``: no ``aspect_ratio``, the image decides it."""
+
+    model_name: str
+    prompt: str
+    mode: str
+    duration: str
+    sound: str
+    #: First frame; Kling needs this or ``image_tail``.
+    image: str | None = None
+    #: Last frame.
+    image_tail: str | None = None
+    negative_prompt: str | None = None
+    cfg_scale: float | None = None
+    camera_control: dict[str, Any] | None = None
+    multi_shot: bool | None = None
+    shot_type: str | None = None
+    multi_prompt: list[dict[str, Any]] | None = None
+    element_list: list[dict[str, Any]] | None = None
+    watermark_info: WatermarkInfo | None = None
+    callback_url: str | None = None
+    external_task_id: str | None = None
+
+
+class OmniImage(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An ``image_list`` item: a frame (``type`` first_frame or end_frame) or a reference."""
+
+    image_url: str
+    type: str | None = None
+
+
+class OmniVideoRequest(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``POST /v1/videos/omni-video``: frames and reference images together in ``image_list``."""
+
+    model_name: str
+    prompt: str
+    mode: str
+    duration: str
+    sound: str
+    aspect_ratio: str
+    negative_prompt: str | None = None
+    multi_shot: bool | None = None
+    shot_type: str | None = None
+    multi_prompt: list[dict[str, Any]] | None = None
+    image_list: list[OmniImage] | None = None
+    element_list: list[dict[str, Any]] | None = None
     watermark_info: WatermarkInfo | None = None
     callback_url: str | None = None
     external_task_id: str | None = None

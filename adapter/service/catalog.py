@@ -11,6 +11,7 @@ import msgspec
 
 from adapter.errors import InvalidRequest, UnknownModel
 from adapter.inputs import INPUT_TYPES
+from adapter.model import Notice
 from adapter.service.pricing import PriceRule, load_pricing
 from adapter.service.schema import compile_schema
 
@@ -30,7 +31,8 @@ class MediaRules(msgspec.Struct, frozen=True):
         return self.video_seconds.get(str(values.get(self.video_seconds_by)))
 
 
-#: Per-model media rules: Kling motion control's limits (upstream page, seed 000).
+#: Per-model media rules: Kling motion control's limits (upstream page, seed 000). A list
+#: field (``image_urls``) has each of its items checked.
 MEDIA_RULES: dict[str, MediaRules] = {
     "kling-v2-6-motion-control": MediaRules(
         images=("image_url",),
@@ -38,6 +40,33 @@ MEDIA_RULES: dict[str, MediaRules] = {
         video_seconds_by="character_orientation",
         video_seconds={"image": (3.0, 10.0), "video": (3.0, 30.0)},
     ),
+    "kling-v2-6": MediaRules(images=("image_url", "image_urls")),
+    "kling-v3": MediaRules(images=("first_frame_image", "last_frame_image", "image_urls")),
+    "wan2-6-i2v-flash": MediaRules(images=("image_urls",)),
+}
+
+
+#: Inputs a model's schema accepts but its upstream cannot honour: accepted, not sent, and
+#: a notice on the task says so (README, "Models and their upstreams").
+IGNORED_INPUTS: dict[str, dict[str, str]] = {
+    "kling-v2-6": {"seed": "Kling has no seed; the video cannot be reproduced from one."},
+}
+
+
+def _one_reference_image(values: Mapping[str, Any]) -> None:
+    """kling-v2-6 takes one image: ``image_url``, or ``image_urls[0]`` standing in for it."""
+    image_url, image_urls = values.get("image_url"), values.get("image_urls") or []
+    if image_url and image_urls and image_urls[0] != image_url:
+        raise InvalidRequest(
+            "input.image_url and input.image_urls[0] name different images; the model takes "
+            "one reference image, so give it once.",
+            "input.image_urls",
+        )
+
+
+#: Rules across fields that a JSON Schema cannot state, per model.
+INPUT_RULES: dict[str, Callable[[Mapping[str, Any]], None]] = {
+    "kling-v2-6": _one_reference_image,
 }
 
 
@@ -51,13 +80,33 @@ class ModelSpec(msgspec.Struct, frozen=True):
     input_type: type[msgspec.Struct]
     price: PriceRule
     media: MediaRules
+    #: Field -> why the upstream cannot honour it (``IGNORED_INPUTS``).
+    ignored: Mapping[str, str] = {}
+    rule: Callable[[Mapping[str, Any]], None] | None = None
 
     def validate(self, value: Any) -> dict[str, Any]:
         """Check ``value`` against the schema; return it with defaults applied."""
         if not isinstance(value, dict):
             raise InvalidRequest("input must be an object.", "input")
         checked: dict[str, Any] = self.check(value, "input")
+        if self.rule is not None:
+            self.rule(checked)
         return checked
+
+    def notices(self, values: Mapping[str, Any]) -> tuple[Notice, ...]:
+        """What the task will not honour: inputs its upstream lacks, fields the model lacks."""
+        found = [
+            Notice("input_ignored", f"input.{field} was not sent upstream: {reason}")
+            for field, reason in self.ignored.items()
+            if values.get(field) is not None
+        ]
+        known = self.schema.get("properties", {})
+        found.extend(
+            Notice("input_ignored", f"input.{field} is not a {self.slug} input; it was ignored.")
+            for field in values
+            if field not in known
+        )
+        return tuple(found)
 
     def typed(self, values: dict[str, Any]) -> msgspec.Struct:
         """The validated input as the model's Struct (``adapter.inputs``)."""
@@ -89,6 +138,8 @@ class Catalog:
                 input_type=input_type,
                 price=prices[slug],
                 media=MEDIA_RULES.get(slug, MediaRules()),
+                ignored=IGNORED_INPUTS.get(slug, {}),
+                rule=INPUT_RULES.get(slug),
             )
         return cls(specs)
 

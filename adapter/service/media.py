@@ -34,11 +34,8 @@ async def check_media(
     """
     try:
         async with asyncio.TaskGroup() as group:
-            for field in spec.media.images:
-                if values.get(field):
-                    group.create_task(
-                        inspector.inspect_image(values[field], param=f"input.{field}")
-                    )
+            for param, image in _media_values(values, spec.media.images):
+                group.create_task(inspector.inspect_image(image, param=param))
             videos = [
                 group.create_task(_video_seconds(spec, values, field, inspector, probe))
                 for field in spec.media.videos
@@ -50,6 +47,18 @@ async def check_media(
     seconds = max((duration for duration, _ in probed), default=None)
     notices = tuple(notice for _, notice in probed if notice is not None)
     return MediaFacts(video_seconds=seconds, notices=notices)
+
+
+def _media_values(values: Mapping[str, Any], fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(param, value)`` for each media value in ``fields``; a list field gives one per item."""
+    found: list[tuple[str, str]] = []
+    for field in fields:
+        value = values.get(field)
+        if isinstance(value, list | tuple):
+            found.extend((f"input.{field}[{i}]", item) for i, item in enumerate(value) if item)
+        elif value:
+            found.append((f"input.{field}", value))
+    return found
 
 
 async def _video_seconds(

@@ -34,6 +34,19 @@ class PriceRule(msgspec.Struct, frozen=True):
         except KeyError:
             raise PricingError(f"no rate for {key!r} in the pricing table") from None
 
+    def table(self, schema: Mapping[str, Any]) -> list[tuple[dict[str, Any], Decimal]]:
+        """Each rate with the input values that select it, typed as in the model's schema."""
+        props = schema.get("properties", {})
+        rows = []
+        for key, rate in self.rates.items():
+            parts = key.split("+")
+            when = {
+                field: _typed(part, props.get(field, {}))
+                for field, part in zip(self.rate_by, parts, strict=True)
+            }
+            rows.append((when, rate))
+        return rows
+
     def billed_seconds(self, seconds: float) -> Decimal:
         exact = Decimal(str(seconds))
         return Decimal(math.ceil(exact)) if self.rounding == "ceil" else exact
@@ -56,6 +69,16 @@ class PriceRule(msgspec.Struct, frozen=True):
 def _key_part(value: Any) -> str:
     # JSON spelling, so a boolean input reads ``true`` as in the request, not Python's ``True``.
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _typed(part: str, prop: Mapping[str, Any]) -> Any:
+    """A rate key's part as the input value it stands for (``"true"`` -> ``True``)."""
+    for value in prop.get("enum", ()):
+        if _key_part(value) == part:
+            return value
+    if prop.get("type") == "boolean":
+        return part == "true"
+    return part
 
 
 def money(value: Decimal) -> Decimal:

@@ -110,9 +110,10 @@ class Refresher:
                 return await self._fail(
                     record,
                     "upstream_outcome_unknown",
-                    "The upstream never confirmed this task and cannot be asked about it by "
-                    f"our id; look for external_task_id {record.task_id} in your upstream "
-                    "account before submitting it again.",
+                    f"The upstream ({record.provider or 'unknown provider'}) never confirmed "
+                    "this task and cannot be asked about it by our id; look in that account "
+                    f"for a task submitted at {record.created_at:%Y-%m-%d %H:%M:%S} UTC (Kling "
+                    f"also shows external_task_id {record.task_id}) before submitting it again.",
                 )
             return record
         try:

@@ -29,11 +29,24 @@ class Router:
         self._submit_timeout_s = submit_timeout_s
 
     def candidates(self, model: str) -> list[VideoProvider]:
+        """The providers that serve ``model``, most preferred first."""
         return [p for p in self._providers if p.serves(model)]
 
+    def serves(self, model: str) -> bool:
+        return any(p.serves(model) for p in self._providers)
+
     def pinned(self, name: str) -> VideoProvider:
-        """The provider that accepted a task; every later query goes to it."""
-        return self._by_name[name]
+        """The provider that accepted a task; every later query goes to it.
+
+        Raises:
+            ProviderUnavailable: no provider of that name is configured (any more).
+        """
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise ProviderUnavailable(
+                name, f"no provider named {name!r} is configured; it holds this task"
+            ) from None
 
     async def submit(self, job: VideoJob) -> tuple[VideoProvider, UpstreamState]:
         """Submit to the first provider that takes the job.

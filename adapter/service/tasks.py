@@ -34,6 +34,7 @@ from adapter.ports import MediaInspector, TaskStore
 from adapter.service import idempotency
 from adapter.service.catalog import Catalog, ModelSpec
 from adapter.service.media import check_media
+from adapter.service.models import ModelDirectory
 from adapter.service.refresh import Refresher
 from adapter.service.routing import Router
 
@@ -72,8 +73,8 @@ class TaskService:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._store = store
-        self._catalog = catalog
         self._router = router
+        self._models = ModelDirectory(catalog, router)
         self._media = media
         self._probe: Literal["required", "best_effort"] = probe
         self._clock = clock
@@ -99,13 +100,14 @@ class TaskService:
         """Create a task, or return the one an earlier request with the same key made.
 
         Raises:
+            UnknownModel: no such model, or no provider serves it (``ModelNotServed``).
             InvalidRequest: the input breaks the model's schema or media rules.
             IdempotencyKeyReused: the key was used with a different request.
             IdempotencyInProgress: the first request with the key is still submitting.
             ProviderRejected: the upstream refused the task (nothing was created).
             AllProvidersFailed: no provider could take it (nothing was created).
         """
-        spec = self._catalog.get(model)
+        spec = self._models.for_submit(model)
         checked = spec.validate(values)
         if idempotency_key is None:
             record = await self._create(owner, spec, checked, self._new_id(), None)
@@ -211,7 +213,7 @@ class TaskService:
             created_at=now,
             updated_at=now,
             version=1,
-            notices=facts.notices,
+            notices=spec.notices(values) + facts.notices,
         )
         await self._store.create_task(
             record, Event(type="status", status=TaskStatus.QUEUED, at=now)

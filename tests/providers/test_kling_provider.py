@@ -198,8 +198,8 @@ async def test_unrecognizable_query_answer_is_unavailable(
 
 async def test_query_of_an_unknown_route_is_a_bug(make_provider: MakeProvider) -> None:
     """Routes come from submit; anything else is a programming error."""
-    with pytest.raises(ValueError, match="text2video"):
-        await make_provider().query("text2video", "k1")
+    with pytest.raises(ValueError, match="multi-image2video"):
+        await make_provider().query("multi-image2video", "k1")
 
 
 @pytest.mark.parametrize(

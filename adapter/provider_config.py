@@ -1,0 +1,204 @@
+"""Which upstreams to use: a providers file (TOML), or the simple environment variables.
+
+A providers file lists providers in order of preference: for each model, the first provider
+that serves it is tried first. Credentials are never written in the file; each is named by
+the environment variable that holds it (``api_key_env = "EZMODEL_API_KEY"``)::
+
+    [[provider]]
+    name = "kling"
+    dialect = "kling-official"
+    base_url = "https://api-singapore.klingai.com"
+    access_key_env = "KLING_ACCESS_KEY"
+    secret_key_env = "KLING_SECRET_KEY"
+    models = ["kling-v3", "kling-v2-6"]
+
+Without a file, ``KLING_BASE_URL`` (+ ``KLING_API_KEY``, or ``KLING_ACCESS_KEY`` and
+``KLING_SECRET_KEY``) configures one Kling provider and ``DASHSCOPE_API_KEY`` (+
+``DASHSCOPE_BASE_URL``) one DashScope provider.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+from starlette.datastructures import Secret
+
+Dialect = Literal["kling-gateway", "kling-official", "dashscope"]
+DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope")
+
+#: Alibaba Model Studio's Beijing endpoint; keys are per region (upstream-contracts.md 4.1).
+DASHSCOPE_DEFAULT_URL = "https://dashscope.aliyuncs.com"
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+#: Credentials each dialect needs, as the file's ``*_env`` keys.
+_NEEDS: dict[Dialect, tuple[str, ...]] = {
+    "kling-gateway": ("api_key_env",),
+    "kling-official": ("access_key_env", "secret_key_env"),
+    "dashscope": ("api_key_env",),
+}
+
+
+class ProviderConfigError(ValueError):
+    """The provider configuration is wrong; the message says where and what to fix."""
+
+
+class ProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """One configured upstream."""
+
+    name: str
+    dialect: Dialect
+    base_url: str
+    #: The models it serves; ``None``: every model its dialect can make.
+    models: tuple[str, ...] | None = None
+    api_key: Secret | None = None
+    access_key: str | None = None
+    secret_key: Secret | None = None
+
+
+class _Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A ``[[provider]]`` table as written; unknown keys (an inline ``api_key``) are refused."""
+
+    name: str
+    dialect: str
+    base_url: str
+    models: list[str]
+    api_key_env: str | None = None
+    access_key_env: str | None = None
+    secret_key_env: str | None = None
+
+
+class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    provider: list[_Entry]
+
+
+def load_providers_file(path: Path, environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]:
+    """Read a providers file, taking each credential from the variable it names."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProviderConfigError(f"cannot read the providers file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProviderConfigError(f"{path} is not valid TOML: {exc}") from None
+    return parse_providers(raw, environ, source=str(path))
+
+
+def parse_providers(
+    raw: Mapping[str, Any], environ: Mapping[str, str], *, source: str
+) -> tuple[ProviderConfig, ...]:
+    try:
+        file = msgspec.convert(raw, _File)
+    except msgspec.ValidationError as exc:
+        hint = ""
+        if any(k in str(exc) for k in ("api_key", "access_key", "secret_key")):
+            hint = " Credentials are never written in the file: name their variable with *_env."
+        raise ProviderConfigError(f"{source}: {exc}.{hint}") from None
+    if not file.provider:
+        raise ProviderConfigError(f"{source} lists no [[provider]].")
+    configs: list[ProviderConfig] = []
+    for index, entry in enumerate(file.provider):
+        where = f"{source}, provider {entry.name!r}"
+        if not _NAME.fullmatch(entry.name):
+            raise ProviderConfigError(
+                f"{source}, provider #{index + 1}: name {entry.name!r} must be 1-40 of a-z, 0-9, "
+                "'-' or '_', starting with a letter or digit."
+            )
+        if any(c.name == entry.name for c in configs):
+            raise ProviderConfigError(f"{where}: the name is used twice.")
+        if entry.dialect not in DIALECTS:
+            raise ProviderConfigError(
+                f"{where}: unknown dialect {entry.dialect!r}; use one of {', '.join(DIALECTS)}."
+            )
+        dialect: Dialect = entry.dialect
+        if not entry.models:
+            raise ProviderConfigError(f"{where}: models must list at least one model.")
+        creds = {key: _credential(entry, key, environ, where) for key in _NEEDS[dialect]}
+        configs.append(
+            ProviderConfig(
+                name=entry.name,
+                dialect=dialect,
+                base_url=_base_url(entry.base_url, where),
+                models=tuple(entry.models),
+                api_key=Secret(creds["api_key_env"]) if "api_key_env" in creds else None,
+                access_key=creds.get("access_key_env"),
+                secret_key=Secret(creds["secret_key_env"]) if "secret_key_env" in creds else None,
+            )
+        )
+    return tuple(configs)
+
+
+def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]:
+    """The simple case: one Kling and/or one DashScope provider from plain variables."""
+    configs: list[ProviderConfig] = []
+    base_url = _text(environ, "KLING_BASE_URL")
+    api_key = _text(environ, "KLING_API_KEY")
+    access_key = _text(environ, "KLING_ACCESS_KEY")
+    secret_key = _text(environ, "KLING_SECRET_KEY")
+    if base_url is None and (api_key or access_key or secret_key):
+        raise ProviderConfigError("KLING_BASE_URL is required when Kling credentials are set.")
+    if base_url is not None:
+        url = _base_url(base_url, "KLING_BASE_URL")
+        if api_key is not None:
+            configs.append(
+                ProviderConfig(
+                    name="kling", dialect="kling-gateway", base_url=url, api_key=Secret(api_key)
+                )
+            )
+        elif access_key is not None and secret_key is not None:
+            configs.append(
+                ProviderConfig(
+                    name="kling",
+                    dialect="kling-official",
+                    base_url=url,
+                    access_key=access_key,
+                    secret_key=Secret(secret_key),
+                )
+            )
+        else:
+            raise ProviderConfigError(
+                "KLING_BASE_URL needs KLING_API_KEY (a gateway's bearer token) or "
+                "KLING_ACCESS_KEY and KLING_SECRET_KEY (the official Kling API)."
+            )
+    dashscope_key = _text(environ, "DASHSCOPE_API_KEY")
+    dashscope_url = _text(environ, "DASHSCOPE_BASE_URL")
+    if dashscope_url is not None and dashscope_key is None:
+        raise ProviderConfigError("DASHSCOPE_BASE_URL needs DASHSCOPE_API_KEY.")
+    if dashscope_key is not None:
+        configs.append(
+            ProviderConfig(
+                name="dashscope",
+                dialect="dashscope",
+                base_url=_base_url(dashscope_url or DASHSCOPE_DEFAULT_URL, "DASHSCOPE_BASE_URL"),
+                api_key=Secret(dashscope_key),
+            )
+        )
+    return tuple(configs)
+
+
+#: The variables that configure providers without a file; a file replaces them.
+SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL")
+
+
+def _credential(entry: _Entry, key: str, environ: Mapping[str, str], where: str) -> str:
+    variable = getattr(entry, key)
+    if variable is None:
+        raise ProviderConfigError(f"{where}: the {entry.dialect} dialect needs {key}.")
+    value = _text(environ, variable)
+    if value is None:
+        raise ProviderConfigError(f"{where}: {key} names {variable}, which is not set.")
+    return value
+
+
+def _base_url(value: str, where: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ProviderConfigError(f"{where}: the base URL must be an http(s) URL, got {value!r}.")
+    return value.rstrip("/")
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None

@@ -1,0 +1,289 @@
+"""``DashScopeProvider``: Wan video tasks on Alibaba DashScope's asynchronous task API.
+
+Submit ``POST {base}/api/v1/services/aigc/video-generation/video-synthesis`` with
+``X-DashScope-Async: enable`` (HTTP calls are async only), query ``GET {base}/api/v1/tasks/{id}``,
+cancel ``POST {base}/api/v1/tasks/{id}/cancel`` (PENDING tasks only); the bearer is the API key
+(upstream-contracts.md sections 1.8 and 4). Refusals are classified by ``dashscope_errors``.
+
+DashScope takes no id of ours, so a task whose submit answer was lost cannot be found again:
+``lookup`` always says the outcome is unknown, and the task is never resubmitted blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Collection, Mapping
+from types import MappingProxyType
+from typing import NamedTuple
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from adapter.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.inputs import WanI2VFlashInput
+from adapter.model import TaskStatus, UpstreamState, Video, VideoJob
+from adapter.providers import dashscope_wire
+from adapter.providers._http import map_httpx_errors, retry_after_s
+from adapter.providers.dashscope_errors import classify, clean, code_of, decode_error, is_refusal
+from adapter.providers.dashscope_wire import TaskBody
+
+_log = logging.getLogger(__name__)
+
+SYNTHESIS = "video-synthesis"
+
+_Q, _P, _S, _F = (TaskStatus.QUEUED, TaskStatus.PROCESSING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
+
+#: ``output.task_status`` (SDK ``TaskStatus``). ``UNKNOWN`` means DashScope no longer knows
+#: the task (ids live 24 h), so it is final; a word not listed reads as processing.
+STATUS = {
+    "PENDING": _Q,
+    "SUSPENDED": _Q,
+    "RUNNING": _P,
+    "SUCCEEDED": _S,
+    "FAILED": _F,
+    "CANCELED": TaskStatus.CANCELLED,
+    "UNKNOWN": _F,
+}
+EXPIRED = (
+    "DashScope no longer knows this task: it expired (task ids live 24 hours) or never existed."
+)
+
+
+class ModelRoute(NamedTuple):
+    """How one MindVideo model is made on DashScope."""
+
+    #: The API family the task is created on; queries must name the same one.
+    route: str
+    #: DashScope's ``model``.
+    model: str
+    #: Maps a job to the request body.
+    build: Callable[[VideoJob, str], msgspec.Struct]
+
+
+def wan_i2v_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
+    """A first-frame image to video (``wan2.x-i2v-*``), with ``img_url`` and ``parameters``."""
+    params = job.input
+    if not isinstance(params, WanI2VFlashInput):
+        raise TypeError(f"{job.model} needs a WanI2VFlashInput, got {type(params).__name__}")
+    if not params.image_urls:
+        raise ValueError(f"{job.model} needs one image in image_urls")
+    return dashscope_wire.SynthesisRequest(
+        model=model,
+        input=dashscope_wire.I2VInput(
+            img_url=params.image_urls[0],
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt,
+            # Without audio the video is silent: an audio track would be ignored or refused.
+            audio_url=params.audio_url if params.audio else None,
+            template=params.template,
+        ),
+        parameters=dashscope_wire.I2VParameters(
+            resolution=params.resolution.upper(),
+            duration=params.duration,
+            prompt_extend=params.prompt_extend,
+            shot_type=params.shot_type,
+            audio=params.audio,
+            watermark=params.watermark,
+            seed=params.seed,
+        ),
+    )
+
+
+#: Every MindVideo model this provider can make. A new Wan model is a new row.
+MODELS: Mapping[str, ModelRoute] = MappingProxyType(
+    {
+        "wan2-6-i2v-flash": ModelRoute(SYNTHESIS, "wan2.6-i2v-flash", wan_i2v_body),
+    }
+)
+ROUTES = frozenset(model.route for model in MODELS.values())
+
+
+class DashScopeProvider:
+    """One DashScope account; implements ``adapter.ports.VideoProvider``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        base_url: str,
+        http: httpx.AsyncClient,
+        api_key: str,
+        models: Collection[str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("the DashScope base URL must be an http(s) URL")
+        if not api_key:
+            raise ValueError("the DashScope provider needs an API key")
+        served = frozenset(MODELS if models is None else models)
+        if unknown := served - MODELS.keys():
+            raise ValueError(f"DashScope cannot make {sorted(unknown)}; it makes {sorted(MODELS)}")
+        self._name = name
+        # The SDK's base URL ends in /api/v1; the paths here add it.
+        self._base = base_url.rstrip("/").removesuffix("/api/v1")
+        self._http = http
+        self._api_key = api_key
+        self._models = served
+        self._clock = clock
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def serves(self, model: str) -> bool:
+        return model in self._models
+
+    async def submit(self, job: VideoJob) -> UpstreamState:
+        model = self._model(job.model)
+        content = dashscope_wire.encode(model.build(job, model.model))
+        url = f"{self._base}/api/v1/services/aigc/video-generation/{model.route}"
+        response = await self._send("POST", url, content, is_async=True)
+        body = self._read(response)
+        output = body.output if body else None
+        if output is None or not output.task_id:
+            # Something answered 2xx, but we cannot tell whether a task was created.
+            raise ProviderOutcomeUnknown(
+                self._name, "unrecognizable answer to a submit", status=response.status_code
+            )
+        # A new task is PENDING; the first query tells more.
+        return UpstreamState(output.task_id, _Q, route=model.route)
+
+    async def query(self, route: str, upstream_id: str) -> UpstreamState:
+        self._check_route(route)
+        response = await self._send("GET", self._task_url(upstream_id))
+        body = self._read(response)
+        if body is None or body.output is None or not body.output.task_status:
+            raise ProviderUnavailable(
+                self._name, "unrecognizable answer to a query", status=response.status_code
+            )
+        return self._state(body, route, upstream_id)
+
+    async def lookup(self, job: VideoJob) -> UpstreamState | None:
+        """Never ``None``: DashScope cannot be asked for a task by an id of ours.
+
+        Its task id exists only in the submit answer, so when that answer was lost nothing
+        can prove the task absent, and a resubmit could make (and charge for) a second one.
+        """
+        self._model(job.model)
+        raise ProviderOutcomeUnknown(
+            self._name,
+            "DashScope tasks cannot be looked up by our id; whether the lost submit created "
+            "one is unknown",
+        )
+
+    async def cancel(self, route: str, upstream_id: str) -> None:
+        """Cancel a task; DashScope cancels only PENDING ones and refuses the rest."""
+        self._check_route(route)
+        response = await self._send("POST", f"{self._task_url(upstream_id)}/cancel")
+        self._read(response)
+
+    def __repr__(self) -> str:
+        return f"DashScopeProvider(name={self._name!r})"
+
+    def _state(self, body: TaskBody, route: str, task_id: str) -> UpstreamState:
+        """The state of the task ``body.output`` describes (its status word is present)."""
+        output = body.output or dashscope_wire.TaskOutput()
+        word = (output.task_status or "").upper()
+        status = STATUS.get(word, _P)
+        upstream_id = output.task_id or task_id
+        if status is _S:
+            url = output.video_url
+            videos = (Video(url=url, duration=_duration(body.usage)),) if url else ()
+            return UpstreamState(upstream_id, status, route, videos)
+        if status is _F:
+            message = EXPIRED if word == "UNKNOWN" else self._failure(body)
+            return UpstreamState(upstream_id, status, route, message=message)
+        return UpstreamState(upstream_id, status, route)
+
+    def _failure(self, body: TaskBody) -> str | None:
+        """``"<code>: <message>"`` from ``output``, else the top level; either may be missing."""
+        output = body.output
+        code = code_of(output.code if output else None) or code_of(body.code)
+        text = clean((output.message if output else None) or body.message, (self._api_key,))
+        reason = ": ".join(part for part in (code, text) if part)
+        return reason or None
+
+    def _model(self, model: str) -> ModelRoute:
+        if model not in self._models:
+            raise ValueError(f"provider {self._name!r} does not serve {model!r}")
+        return MODELS[model]
+
+    def _check_route(self, route: str) -> None:
+        if route not in ROUTES:
+            raise ValueError(f"unknown DashScope route {route!r}; known: {sorted(ROUTES)}")
+
+    def _task_url(self, task_id: str) -> str:
+        return f"{self._base}/api/v1/tasks/{quote(task_id, safe='')}"
+
+    async def _send(
+        self, method: str, url: str, content: bytes | None = None, *, is_async: bool = False
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        if is_async:
+            headers["X-DashScope-Async"] = "enable"
+        with map_httpx_errors(self._name):
+            return await self._http.request(method, url, content=content, headers=headers)
+
+    def _read(self, response: httpx.Response) -> TaskBody | None:
+        """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
+        if not response.is_success:
+            raise self._refusal(response, decode_error(response.content))
+        try:
+            body = dashscope_wire.decode_task(response.content)
+        except msgspec.DecodeError:
+            return None
+        if is_refusal(body):
+            error = dashscope_wire.ErrorBody(body.request_id, body.code, body.message)
+            raise self._refusal(response, error)
+        return body
+
+    def _refusal(
+        self, response: httpx.Response, body: dashscope_wire.ErrorBody | None
+    ) -> ProviderError:
+        retry_after = retry_after_s(response.headers.get("Retry-After"), self._clock())
+        error = classify(
+            self._name,
+            response.status_code,
+            body,
+            retry_after=retry_after,
+            redact=(self._api_key,),
+        )
+        _log.info(
+            "provider.refused provider=%s status=%s code=%s kind=%s",
+            self._name,
+            response.status_code,
+            error.code,
+            type(error).__name__,
+        )
+        return error
+
+
+def _duration(usage: msgspec.Raw) -> float | None:
+    """The video's length from ``usage``, when one of its keys holds a positive number."""
+    if not usage:
+        return None
+    try:
+        found = dashscope_wire.decode_usage(usage)
+    except msgspec.DecodeError:
+        return None  # the length is a bonus: an odd usage block is no error
+    for value in (found.duration, found.output_video_duration, found.video_duration):
+        number = _seconds(value)
+        if number is not None:
+            return number
+    return None
+
+
+def _seconds(value: float | str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    # "NaN", "inf", zero or a negative length is no length: the caller uses its estimate.
+    return number if math.isfinite(number) and number > 0 else None

@@ -1,0 +1,156 @@
+"""Routing: each model's providers in order; fall through only when one could not take it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from adapter.errors import (
+    AllProvidersFailed,
+    ModelNotServed,
+    ProviderOutcomeUnknown,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from adapter.model import TaskStatus
+from adapter.service.routing import Router
+from adapter.service.tasks import TaskService
+from tests.fakes import MODEL, FakeMedia, ScriptedProvider
+
+pytestmark = pytest.mark.anyio
+
+V3 = "kling-v3"
+WAN = "wan2-6-i2v-flash"
+V3_SEED = {"prompt": "A red car", "aspect_ratio": "16:9", "duration": 5, "mode": "std"}
+WAN_SEED = {
+    "prompt": "Turn and smile",
+    "resolution": "1080p",
+    "duration": 5,
+    "image_urls": ["https://example.com/portrait.jpg"],
+    "audio": True,
+}
+
+
+async def submit(service: TaskService, model: str, values: dict[str, Any], key: str = "k1"):  # type: ignore[no-untyped-def]
+    return await service.submit(owner="alice", model=model, values=values, idempotency_key=key)
+
+
+def test_each_model_gets_only_the_providers_that_serve_it_in_file_order() -> None:
+    """Preference is configuration order, filtered per model."""
+    kling = ScriptedProvider("kling", (V3, MODEL))
+    dashscope = ScriptedProvider("dashscope", (WAN,))
+    gateway = ScriptedProvider("gateway", (V3,))
+    router = Router([kling, dashscope, gateway])
+    assert [p.name for p in router.candidates(V3)] == ["kling", "gateway"]
+    assert [p.name for p in router.candidates(WAN)] == ["dashscope"]
+    assert router.candidates("kling-v2-6") == []
+
+
+async def test_a_model_routes_to_its_own_provider_not_the_first_configured(
+    make_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """wan goes to DashScope even though Kling is listed first."""
+    kling = ScriptedProvider("kling", (V3,))
+    dashscope = ScriptedProvider("dashscope", (WAN,))
+    service = make_service(kling, dashscope)
+    result = await submit(service, WAN, WAN_SEED)
+    assert result.record.provider == "dashscope"
+    assert kling.submits == [] and len(dashscope.submits) == 1
+    assert result.record.cost_estimate == Decimal("0.0315")
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        ProviderUnavailable("first", "503 maintenance", status=503),
+        ProviderRateLimited("first", "too many requests", status=429, retry_after=2),
+    ],
+    ids=["unavailable", "rate-limited"],
+)
+async def test_an_unavailable_or_busy_provider_falls_through_to_the_next(
+    make_service,  # type: ignore[no-untyped-def]
+    refusal: Exception,
+) -> None:
+    first, second = ScriptedProvider("first", (V3,)), ScriptedProvider("second", (V3,))
+    service = make_service(first, second)
+    first.submit_outcomes.append(refusal)
+    result = await submit(service, V3, V3_SEED)
+    assert result.record.provider == "second"
+    assert len(first.submits) == 1 and len(second.submits) == 1
+
+
+async def test_an_unknown_outcome_is_never_sent_to_another_provider(
+    make_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """The first may have made the task: sending it elsewhere could charge twice."""
+    first, second = ScriptedProvider("first", (V3,)), ScriptedProvider("second", (V3,))
+    service = make_service(first, second)
+    first.submit_outcomes.append(ProviderOutcomeUnknown("first", "reset after sending"))
+    result = await submit(service, V3, V3_SEED)
+    assert second.submits == []
+    assert result.record.provider == "first" and result.record.submit_state == "unknown"
+    assert result.record.status is TaskStatus.QUEUED
+
+
+async def test_a_definite_rejection_is_never_sent_to_another_provider(
+    make_service,  # type: ignore[no-untyped-def]
+) -> None:
+    first, second = ScriptedProvider("first", (V3,)), ScriptedProvider("second", (V3,))
+    service = make_service(first, second)
+    first.submit_outcomes.append(ProviderRejected("first", "content policy", status=400))
+    with pytest.raises(ProviderRejected):
+        await submit(service, V3, V3_SEED)
+    assert second.submits == []
+
+
+async def test_when_all_fail_the_error_names_each_providers_reason(
+    make_service,  # type: ignore[no-untyped-def]
+) -> None:
+    first, second = ScriptedProvider("first", (V3,)), ScriptedProvider("second", (V3,))
+    service = make_service(first, second)
+    first.submit_outcomes.append(ProviderUnavailable("first", "503 maintenance", status=503))
+    second.submit_outcomes.append(ProviderRateLimited("second", "quota exhausted", status=429))
+    with pytest.raises(AllProvidersFailed) as caught:
+        await submit(service, V3, V3_SEED)
+    assert [e.provider for e in caught.value.errors] == ["first", "second"]
+    assert "first: 503 maintenance" in caught.value.message
+    assert "second: quota exhausted" in caught.value.message
+
+
+async def test_queries_stay_with_the_provider_that_accepted(
+    make_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """After a fall-through, polling never goes back to the first provider."""
+    first, second = ScriptedProvider("first", (V3,)), ScriptedProvider("second", (V3,))
+    service = make_service(first, second)
+    first.submit_outcomes.append(ProviderUnavailable("first", "down", status=503))
+    result = await submit(service, V3, V3_SEED)
+    second.set_state("up_1", TaskStatus.PROCESSING)
+    task = await service.get(owner="alice", task_id=result.record.task_id)
+    assert task.status is TaskStatus.PROCESSING
+    assert second.queries == ["up_1"] and first.queries == []
+
+
+async def test_a_task_whose_provider_was_removed_is_kept_not_failed(
+    make_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """Reconfigured without its provider, a task is left as it was, and readable."""
+    kling = ScriptedProvider("kling", (V3,))
+    result = await submit(make_service(kling), V3, V3_SEED)
+    other = make_service(ScriptedProvider("other", (V3,)))
+    task = await other.get(owner="alice", task_id=result.record.task_id)
+    assert task.status is TaskStatus.QUEUED and task.provider == "kling"
+
+
+async def test_a_model_no_provider_serves_is_refused_before_anything_is_stored(
+    make_service,  # type: ignore[no-untyped-def]
+    media: FakeMedia,
+) -> None:
+    service = make_service(ScriptedProvider("kling", (V3,)))
+    with pytest.raises(ModelNotServed) as caught:
+        await submit(service, WAN, WAN_SEED)
+    assert caught.value.param == "model"
+    assert "no provider" in caught.value.message

@@ -1,0 +1,150 @@
+"""Providers come from a TOML file (credentials from variables) or from plain variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapter.provider_config import DASHSCOPE_DEFAULT_URL, ProviderConfigError, parse_providers
+from adapter.settings import Settings, SettingsError
+
+REAL_SETUP = """
+# Kling's own API first; a gateway when Kling is down or busy; Wan on DashScope.
+[[provider]]
+name = "kling"
+dialect = "kling-official"
+base_url = "https://api-singapore.klingai.com"
+access_key_env = "KLING_ACCESS_KEY"
+secret_key_env = "KLING_SECRET_KEY"
+models = ["kling-v3", "kling-v2-6", "kling-v2-6-motion-control"]
+
+[[provider]]
+name = "ezmodel"
+dialect = "kling-gateway"
+base_url = "https://api.ezmodel.cloud/"
+api_key_env = "EZMODEL_API_KEY"
+models = ["kling-v3", "kling-v2-6-motion-control"]
+
+[[provider]]
+name = "dashscope"
+dialect = "dashscope"
+base_url = "https://dashscope-intl.aliyuncs.com"
+api_key_env = "DASHSCOPE_API_KEY"
+models = ["wan2-6-i2v-flash"]
+"""
+SECRETS = {
+    "KLING_ACCESS_KEY": "ak-1",
+    "KLING_SECRET_KEY": "sk-secret",
+    "EZMODEL_API_KEY": "sk-ezmodel",
+    "DASHSCOPE_API_KEY": "sk-dashscope",
+}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "providers.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_providers_file_keeps_order_and_reads_credentials_from_variables(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, REAL_SETUP)
+    settings = Settings.from_env({"MVA_PROVIDERS_FILE": str(path), **SECRETS})
+    kling, ezmodel, dashscope = settings.providers
+    assert [p.name for p in settings.providers] == ["kling", "ezmodel", "dashscope"]
+    assert kling.dialect == "kling-official" and kling.access_key == "ak-1"
+    assert str(kling.secret_key) == "sk-secret"
+    assert ezmodel.base_url == "https://api.ezmodel.cloud"
+    assert ezmodel.models == ("kling-v3", "kling-v2-6-motion-control")
+    assert str(dashscope.api_key) == "sk-dashscope"
+    assert settings.media_probe == "required" and not settings.uses_simulator
+    secrets = [v for k, v in SECRETS.items() if k != "KLING_ACCESS_KEY"]  # the JWT's issuer
+    assert not any(secret in repr(settings) for secret in secrets)
+
+
+def test_the_readme_shows_this_providers_file() -> None:
+    """The README's real setup is this test's file, so the two cannot drift apart."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert REAL_SETUP.strip() in readme
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            REAL_SETUP.replace('api_key_env = "EZMODEL_API_KEY"', 'api_key = "sk-inline"'),
+            "never written in the file",
+        ),
+        (REAL_SETUP.replace('dialect = "dashscope"', 'dialect = "openai"'), "unknown dialect"),
+        (REAL_SETUP.replace('name = "ezmodel"', 'name = "kling"'), "used twice"),
+        (REAL_SETUP.replace('name = "ezmodel"', 'name = "Ez Model"'), "must be 1-40"),
+        (REAL_SETUP.replace('"https://api.ezmodel.cloud/"', '"api.ezmodel.cloud"'), "http(s)"),
+        (REAL_SETUP.replace('models = ["wan2-6-i2v-flash"]', "models = []"), "at least one"),
+        (REAL_SETUP.replace('api_key_env = "DASHSCOPE_API_KEY"\n', ""), "needs api_key_env"),
+        (REAL_SETUP.replace("DASHSCOPE_API_KEY", "UNSET_VARIABLE"), "UNSET_VARIABLE"),
+        ("[provider]\nname = 'x'", "Expected `array`"),
+        ("", "provider"),
+    ],
+    ids=[
+        "inline-secret",
+        "dialect",
+        "duplicate",
+        "bad-name",
+        "bad-url",
+        "no-models",
+        "no-credential",
+        "unset-variable",
+        "not-a-list",
+        "empty",
+    ],
+)
+def test_a_bad_providers_file_is_refused_saying_what_to_fix(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SettingsError, match="MVA_PROVIDERS_FILE") as caught:
+        Settings.from_env({"MVA_PROVIDERS_FILE": str(path), **SECRETS})
+    assert message in str(caught.value)
+
+
+def test_a_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[provider]\nname=")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        Settings.from_env({"MVA_PROVIDERS_FILE": str(path)})
+
+
+def test_a_file_and_the_simple_variables_together_are_refused(tmp_path: Path) -> None:
+    """KLING_BASE_URL beside a file would be silently ignored; say so instead."""
+    path = write(tmp_path, REAL_SETUP)
+    env = {"MVA_PROVIDERS_FILE": str(path), "KLING_BASE_URL": "https://gw.example", **SECRETS}
+    with pytest.raises(SettingsError, match="KLING_BASE_URL"):
+        Settings.from_env(env)
+
+
+def test_dashscope_alone_from_variables_defaults_to_its_beijing_endpoint() -> None:
+    settings = Settings.from_env({"DASHSCOPE_API_KEY": "sk-ds"})
+    [dashscope] = settings.providers
+    assert dashscope.dialect == "dashscope" and dashscope.base_url == DASHSCOPE_DEFAULT_URL
+
+
+def test_kling_and_dashscope_from_variables_make_two_providers() -> None:
+    settings = Settings.from_env(
+        {
+            "KLING_BASE_URL": "https://gw.example",
+            "KLING_API_KEY": "t",
+            "DASHSCOPE_API_KEY": "sk-ds",
+            "DASHSCOPE_BASE_URL": "https://dashscope-intl.aliyuncs.com/",
+        }
+    )
+    assert [(p.name, p.dialect) for p in settings.providers] == [
+        ("kling", "kling-gateway"),
+        ("dashscope", "dashscope"),
+    ]
+    assert settings.providers[1].base_url == "https://dashscope-intl.aliyuncs.com"
+
+
+def test_a_parsed_file_without_a_provider_table_is_refused() -> None:
+    with pytest.raises(ProviderConfigError, match="no \\[\\[provider\\]\\]"):
+        parse_providers({"provider": []}, {}, source="test.toml")
