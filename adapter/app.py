@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
+from starlette.datastructures import Secret
 from starlette.middleware import Middleware
 
 from adapter import __version__
@@ -24,19 +25,23 @@ from adapter.http.routes import ROUTES
 from adapter.http.services import Services
 from adapter.media.inspector import HttpMediaInspector
 from adapter.ports import KeyStore, MediaInspector, TaskStore, VideoProvider
+from adapter.provider_config import Dialect, ProviderConfig
 from adapter.providers._http import build_http_client
+from adapter.providers.dashscope import DashScopeProvider
 from adapter.providers.kling import KlingProvider
 from adapter.service.catalog import Catalog
 from adapter.service.keys import KeyService
+from adapter.service.models import ModelDirectory
 from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
-from adapter.settings import Settings
+from adapter.settings import Settings, SettingsError
 from adapter.simulator.config import SimulatorConfig
 
 log = logging.getLogger(__name__)
 
-#: The simulator's gateway token, used when the embedded default points Kling at it.
+#: The simulator's credentials, used when the embedded default points the providers at it.
 SIMULATOR_KEY = SimulatorConfig().api_key
+SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
 
 
 def make_redis(settings: Settings) -> aioredis.Redis:
@@ -52,30 +57,71 @@ def make_redis(settings: Settings) -> aioredis.Redis:
     return redis
 
 
+def _kling(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
+    return KlingProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        dialect="gateway" if config.dialect == "kling-gateway" else "official",
+        api_key=str(config.api_key) if config.api_key else None,
+        access_key=config.access_key,
+        secret_key=str(config.secret_key) if config.secret_key else None,
+        models=config.models,
+    )
+
+
+def _dashscope(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
+    return DashScopeProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        api_key=str(config.api_key) if config.api_key else "",
+        models=config.models,
+    )
+
+
+#: How each dialect is built. A new upstream is a provider file and a row here.
+PROVIDER_FACTORIES: dict[Dialect, Callable[[ProviderConfig, httpx.AsyncClient], VideoProvider]] = {
+    "kling-gateway": _kling,
+    "kling-official": _kling,
+    "dashscope": _dashscope,
+}
+
+
+def simulator_providers(simulator_url: str) -> tuple[ProviderConfig, ...]:
+    """The embedded default: every dialect's provider, aimed at the built-in simulator."""
+    return (
+        ProviderConfig(
+            name="kling",
+            dialect="kling-gateway",
+            base_url=simulator_url,
+            api_key=Secret(SIMULATOR_KEY),
+        ),
+        ProviderConfig(
+            name="dashscope",
+            dialect="dashscope",
+            base_url=simulator_url,
+            api_key=Secret(SIMULATOR_DASHSCOPE_KEY),
+        ),
+    )
+
+
 def make_providers(
     settings: Settings, simulator_url: str | None, http: httpx.AsyncClient
 ) -> list[VideoProvider]:
-    """The Kling provider, aimed at the configured upstream or at the simulator."""
-    if settings.uses_simulator:
+    """The configured providers in order of preference, or the simulator's."""
+    configs = settings.providers
+    if not configs:
         if simulator_url is None:
             raise ValueError("no upstream configured: set KLING_BASE_URL or run the simulator")
-        return [
-            KlingProvider(
-                "kling", base_url=simulator_url, http=http, dialect="gateway", api_key=SIMULATOR_KEY
-            )
-        ]
-    assert settings.kling_base_url is not None
-    return [
-        KlingProvider(
-            "kling",
-            base_url=settings.kling_base_url,
-            http=http,
-            dialect=settings.kling_dialect,
-            api_key=str(settings.kling_api_key) if settings.kling_api_key else None,
-            access_key=settings.kling_access_key,
-            secret_key=str(settings.kling_secret_key) if settings.kling_secret_key else None,
-        )
-    ]
+        configs = simulator_providers(simulator_url)
+    providers = []
+    for config in configs:
+        try:
+            providers.append(PROVIDER_FACTORIES[config.dialect](config, http))
+        except ValueError as exc:
+            raise SettingsError(f"provider {config.name!r}: {exc}") from None
+    return providers
 
 
 def make_media(
@@ -150,12 +196,14 @@ def create_app(
         give_up_after_s=max(600.0, 10 * submit_stale_s),
     )
     metrics = Metrics()
+    models = ModelDirectory(catalog, router)
     services = Services(
         tasks=tasks,
         keys=keys,
+        models=models,
         store=store,
         metrics=metrics,
-        openapi=build_openapi(catalog, __version__),
+        openapi=build_openapi(models.served(), __version__),
     )
 
     @contextlib.asynccontextmanager

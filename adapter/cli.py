@@ -116,11 +116,13 @@ def _serve_workers(
             [sys.executable, "-m", "adapter", "simulate", "--port", str(sim_port)], env=env
         )
         sim_url = f"http://127.0.0.1:{sim_port}"
-        from adapter.app import SIMULATOR_KEY
+        from adapter.app import SIMULATOR_DASHSCOPE_KEY, SIMULATOR_KEY
 
         env.update(
             KLING_BASE_URL=sim_url,
             KLING_API_KEY=SIMULATOR_KEY,
+            DASHSCOPE_BASE_URL=sim_url,
+            DASHSCOPE_API_KEY=SIMULATOR_DASHSCOPE_KEY,
             MVA_MEDIA_PROBE=env.get("MVA_MEDIA_PROBE") or "best_effort",
             MVA_MEDIA_REWRITES=",".join(
                 filter(None, [env.get("MVA_MEDIA_REWRITES"), f"example.com={sim_url}/media"])

@@ -17,14 +17,14 @@ from adapter.simulator.config import SimulatorConfig
 
 def banner(settings: Settings, url: str, *, workers: int = 1, simulator_url: str = "") -> str:
     store = settings.redis_url or "in-process fakeredis (tasks vanish when it stops)"
-    upstream = (
-        f"built-in simulator {simulator_url}".rstrip()
+    upstreams = (
+        [f"built-in simulator {simulator_url}".rstrip()]
         if settings.uses_simulator
-        else f"{settings.kling_base_url} ({settings.kling_dialect} dialect)"
+        else [f"{p.name}: {p.base_url} ({p.dialect})" for p in settings.providers]
     )
     lines = [
         f"mindvideo-adapter on {url}  (workers: {workers})",
-        f"  upstream: {upstream}",
+        *(f"  upstream: {upstream}" for upstream in upstreams),
         f"  store:    {store}",
         f"  media:    probe {settings.media_probe}",
     ]

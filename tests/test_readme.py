@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from adapter.http.errors import STATUS_CODES
 from adapter.simulator.script import MARKERS
 
@@ -14,10 +16,13 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def test_every_setting_read_from_the_environment_is_in_the_settings_table() -> None:
     """A variable the code reads but the README omits (or the reverse) fails here."""
-    source = (ROOT / "adapter" / "settings.py").read_text(encoding="utf-8")
-    read = set(re.findall(r'"((?:MVA|KLING)_[A-Z_]+|REDIS_URL)"', source))
+    source = "".join(
+        (ROOT / "adapter" / name).read_text(encoding="utf-8")
+        for name in ("settings.py", "provider_config.py")
+    )
+    read = set(re.findall(r'"((?:MVA|KLING|DASHSCOPE)_[A-Z_]+|REDIS_URL)"', source))
     table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"`((?:MVA|KLING)_[A-Z_]+|REDIS_URL)`", table))
+    documented = set(re.findall(r"`((?:MVA|KLING|DASHSCOPE)_[A-Z_]+|REDIS_URL)`", table))
     assert read == documented
 
 
@@ -35,10 +40,13 @@ def test_the_simulator_markers_table_is_the_codes_table() -> None:
     assert "\n".join(rows) in README
 
 
-def test_the_seed_curl_example_in_the_readme_matches_the_one_the_suite_runs() -> None:
-    """The walk-through's curl is the seed's, with only host and key changed."""
+@pytest.mark.parametrize(
+    "model", ["kling-v2-6-motion-control", "kling-v3", "kling-v2-6", "wan2-6-i2v-flash"]
+)
+def test_the_seed_curl_examples_in_the_readme_match_the_ones_the_suite_runs(model: str) -> None:
+    """The walk-through's curls are the seeds', with only host and key changed."""
     seed = (
-        (ROOT / "schemas" / "examples" / "kling-v2-6-motion-control.curl.sh")
+        (ROOT / "schemas" / "examples" / f"{model}.curl.sh")
         .read_text(encoding="utf-8")
         .split("\n", 1)[1]
         .strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,11 +11,12 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-CURL_EXAMPLE = ROOT / "schemas" / "examples" / "kling-v2-6-motion-control.curl.sh"
+EXAMPLES = ROOT / "schemas" / "examples"
 
 
 def free_port() -> int:
@@ -29,7 +31,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("MVA_", "KLING_")) and k != "REDIS_URL"
+        if not k.startswith(("MVA_", "KLING_", "DASHSCOPE_")) and k != "REDIS_URL"
     }
     env.update(
         MVA_SIM_QUEUE_SECONDS="0.4",
@@ -91,10 +93,33 @@ def simulate() -> Live:
     return Live(["simulate", "--port", str(port)], clean_env(), port)
 
 
-def seed_curl(base_url: str, key: str) -> str:
-    """Seed 000's curl example with only the host and the key changed."""
-    text = CURL_EXAMPLE.read_text(encoding="utf-8").split("\n", 1)[1]
+def seed_curl(base_url: str, key: str, model: str = "kling-v2-6-motion-control") -> str:
+    """A seed's curl example (``schemas/examples``) with only the host and the key changed."""
+    path = EXAMPLES / f"{model}.curl.sh"
+    text = path.read_text(encoding="utf-8").split("\n", 1)[1]
     return text.replace("https://api.mindvideo.ai", base_url).replace("mv_live_xxx", key)
+
+
+def run_seed_curl(base_url: str, key: str, model: str = "kling-v2-6-motion-control") -> Any:
+    """Run a seed's curl and return its JSON answer.
+
+    The seeds' ``Idempotency-Key: task_$(date +%s)`` repeats within a second, and one key with
+    another body is a 409 by design; so each run starts in a second of its own.
+    """
+    global _last_second
+    while int(time.time()) == _last_second:
+        time.sleep(0.05)
+    _last_second = int(time.time())
+    done = subprocess.run(
+        ["bash", "-c", seed_curl(base_url, key, model)],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    return json.loads(done.stdout)
+
+
+_last_second = 0
 
 
 def wait_terminal(client: httpx.Client, task_id: str, timeout: float = 20) -> list[str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.e2e.live import Live, clean_env, seed_curl, serve, wait_terminal
+from tests.e2e.live import Live, clean_env, run_seed_curl, serve, wait_terminal
 
 KEY = "mv_test_e2e_key"
 
@@ -40,10 +38,7 @@ def test_the_banner_prints_the_address_and_a_usable_key() -> None:
 
 def test_the_seed_curl_example_runs_verbatim_and_the_task_succeeds(embedded: Live) -> None:
     """curl from the model page: queued with cost 0.06426, then processing, then succeeded."""
-    done = subprocess.run(
-        ["bash", "-c", seed_curl(embedded.url, KEY)], capture_output=True, check=True, timeout=30
-    )
-    task = json.loads(done.stdout)
+    task = run_seed_curl(embedded.url, KEY)
     assert task["status"] == "queued"
     assert task["cost_estimate"] == 0.06426
     assert task["request_id"].startswith("req_") and task["task_id"].startswith("task_")
@@ -57,6 +52,36 @@ def test_the_seed_curl_example_runs_verbatim_and_the_task_succeeds(embedded: Liv
         events = c.get(f"/api/v1/tasks/{task['task_id']}/events").json()["events"]
         assert [e["status"] for e in events] == ["queued", "processing", "succeeded"]
         assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+
+
+@pytest.mark.parametrize(
+    ("model", "cost", "seconds"),
+    [("kling-v3", 0.0756, 5.0), ("kling-v2-6", 0.0414, 5.0), ("wan2-6-i2v-flash", 0.0315, 5.0)],
+)
+def test_each_new_seed_curl_runs_verbatim_and_the_task_succeeds(
+    embedded: Live, model: str, cost: float, seconds: float
+) -> None:
+    """Seeds 001-003: the page's cost_estimate, then a succeeded task with a video."""
+    task = run_seed_curl(embedded.url, KEY, model)
+    assert (task["model"], task["status"], task["cost_estimate"]) == (model, "queued", cost)
+    assert "notices" not in task
+    with httpx.Client(base_url=embedded.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        assert wait_terminal(c, task["task_id"])[-1] == "succeeded"
+        final = c.get(f"/api/v1/tasks/{task['task_id']}").json()
+        assert final["cost_actual"] == cost
+        [video] = final["output"]["videos"]
+        assert video["duration"] == seconds
+        assert httpx.get(video["url"]).status_code == 200
+        events = c.get(f"/api/v1/tasks/{task['task_id']}/events").json()["events"]
+        assert [e["status"] for e in events][-1] == "succeeded"
+
+
+def test_the_models_endpoint_lists_every_seed_model(embedded: Live) -> None:
+    with httpx.Client(base_url=embedded.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        models = c.get("/api/v1/models").json()["data"]
+        assert sorted(m["model"] for m in models) == sorted(
+            ["kling-v2-6-motion-control", "kling-v2-6", "kling-v3", "wan2-6-i2v-flash"]
+        )
 
 
 def test_a_scripted_failure_reaches_the_client_with_its_reason(embedded: Live) -> None:
