@@ -1,25 +1,40 @@
-"""The simulated Kling upstream: a real Starlette app speaking both Kling dialects over HTTP.
+"""The simulated upstreams: a real Starlette app speaking both Kling dialects and DashScope.
 
-- ``POST /kling/v1/videos/motion-control``: gateway submit (``Bearer <api_key>``);
-- ``GET /v1/video/generations/{id}``, ``GET /kling/v1/videos/motion-control/{id}``: gateway
-  query (the second as new-api forks route it);
-- ``POST /v1/videos/motion-control``: official submit (``Bearer <HS256 JWT>``);
-- ``GET /v1/videos/motion-control/{id}``: official query;
+Kling, for each family ``{family}`` of ``motion-control``, ``text2video``, ``image2video`` and
+``omni-video`` (bodies validated as in ``kling_families.py``):
+
+- ``POST /kling/v1/videos/{family}``: gateway submit (``Bearer <api_key>``);
+- ``GET /v1/video/generations/{id}``, ``GET /kling/v1/videos/{family}/{id}``: gateway query
+  (the second as new-api forks route it). Like new-api, which looks its stored task up by id,
+  both find a task of any family;
+- ``POST /v1/videos/{family}``: official submit (``Bearer <HS256 JWT>``);
+- ``GET /v1/videos/{family}/{id}``: official query. As on the real API, a task is found only
+  on the family it was created on: elsewhere it is a 404, code 1203.
+
+DashScope (Alibaba Model Studio, async only; see ``dashscope.py``):
+
+- ``POST /api/v1/services/aigc/video-generation/video-synthesis``: submit
+  (``Bearer <dashscope_api_key>``, ``X-DashScope-Async: enable``);
+- ``GET /api/v1/tasks/{task_id}``: query; ``POST /api/v1/tasks/{task_id}/cancel``: cancel.
+
+And:
+
 - ``GET|HEAD /media/{path}``: generated test media (see ``media.py``);
 - ``GET /healthz``: ``{"ok": true}``.
 
-A query's ``{id}`` is the ``task_id`` or the submitter's ``external_task_id``. Tasks move by
-time (``queue_s`` submitted, ``process_s`` processing, then one video), read from an injected
-clock; prompt markers script failures and slowness (see ``script.py``). The output video is
-served by the media route and lasts as long as the reference video's file name says
-(``ref-video-8s.mp4`` -> ``"8"``), else 5 seconds.
+A Kling query's ``{id}`` is the ``task_id`` or the submitter's ``external_task_id``. Tasks
+move by time (``submitted`` for ``queue_s``, ``processing`` for ``process_s``, then one
+video), read from an injected clock; prompt markers script failures and slowness (see
+``script.py``). The output video is served by the media route and lasts the requested
+``duration`` (default 5 s); for motion-control, as long as the reference video's file name
+says (``ref-video-8s.mp4`` -> ``"8"``), else 5 seconds.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 from starlette.applications import Starlette
@@ -30,15 +45,16 @@ from starlette.routing import Route
 from adapter.simulator import newapi, wire
 from adapter.simulator.auth import Authenticator
 from adapter.simulator.config import SimulatorConfig
-from adapter.simulator.media import duration_from_url, format_seconds, serve_media
+from adapter.simulator.dashscope import DashScopeSimulator
+from adapter.simulator.kling_families import FAMILIES, Order, decode_order
+from adapter.simulator.media import serve_media
 from adapter.simulator.script import InvalidMarker, Script, parse_script
-from adapter.simulator.state import DuplicateExternalId, SimTask, TaskTable, progress_of
+from adapter.simulator.state import DuplicateExternalId, Family, SimTask, TaskTable, progress_of
 
 Clock = Callable[[], float]
 Authorize = Callable[[Request], str]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
-DEFAULT_DURATION = "5"
-DEFAULT_MODEL = "kling-v2-6"
 _HEALTHY = wire.json_response({"ok": True}).body
 
 _SCRIPTED_SUBMIT_ERRORS = {
@@ -54,22 +70,19 @@ _SCRIPTED_POLL_ERRORS = {
 def create_simulator_app(
     config: SimulatorConfig | None = None, *, clock: Clock = time.time
 ) -> Starlette:
-    """A simulated Kling upstream.
+    """The simulated Kling and DashScope upstreams.
 
     Args:
         config: keys, lifecycle timing and the public URL; defaults to ``SimulatorConfig()``.
         clock: wall-clock seconds since the epoch. Timestamps, the lifecycle and JWT
             ``exp``/``nbf`` checks read it, so a test can advance time without sleeping.
     """
-    simulator = _Simulator(config or SimulatorConfig(), clock)
+    config = config or SimulatorConfig()
+    kling = _Simulator(config, clock)
+    dashscope = DashScopeSimulator(config, clock)
     routes = [
-        Route("/kling/v1/videos/motion-control", simulator.submit_gateway, methods=["POST"]),
-        Route("/v1/video/generations/{task_id}", simulator.query_gateway, methods=["GET"]),
-        Route(
-            "/kling/v1/videos/motion-control/{task_id}", simulator.query_gateway, methods=["GET"]
-        ),
-        Route("/v1/videos/motion-control", simulator.submit_official, methods=["POST"]),
-        Route("/v1/videos/motion-control/{task_id}", simulator.query_official, methods=["GET"]),
+        *kling.routes(),
+        *dashscope.routes(),
         Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
@@ -81,36 +94,60 @@ async def healthz(request: Request) -> Response:
 
 
 class _Simulator:
-    """The endpoints, sharing one task table, clock and authenticator."""
+    """The Kling endpoints of both dialects, sharing one task table, clock and authenticator."""
 
     def __init__(self, config: SimulatorConfig, clock: Clock) -> None:
         self._config = config
         self._clock = clock
         self._auth = Authenticator(config, clock)
         # 13-digit ms start time, then a 5-digit sequence: ids differ from run to run.
-        self._tasks = TaskTable(capacity=config.max_tasks, id_base=int(clock() * 1000) * 100_000)
+        self._tasks: TaskTable[SimTask] = TaskTable(
+            capacity=config.max_tasks, id_base=int(clock() * 1000) * 100_000
+        )
         self._request_seq = itertools.count(1)
 
-    async def submit_gateway(self, request: Request) -> Response:
-        return await self._submit(request, self._auth.gateway)
+    def routes(self) -> list[Route]:
+        """Submit and query routes of every family in both dialects."""
+        gateway, official = self._auth.gateway, self._auth.official
+        routes = [Route("/v1/video/generations/{task_id}", self._query(gateway), methods=["GET"])]
+        for family in FAMILIES:
+            routes += [
+                Route(
+                    f"/kling/v1/videos/{family}", self._submit(gateway, family), methods=["POST"]
+                ),
+                Route(
+                    f"/kling/v1/videos/{family}/{{task_id}}", self._query(gateway), methods=["GET"]
+                ),
+                Route(f"/v1/videos/{family}", self._submit(official, family), methods=["POST"]),
+                Route(
+                    f"/v1/videos/{family}/{{task_id}}",
+                    self._query(official, family),
+                    methods=["GET"],
+                ),
+            ]
+        return routes
 
-    async def submit_official(self, request: Request) -> Response:
-        return await self._submit(request, self._auth.official)
+    def _submit(self, authorize: Authorize, family: Family) -> Endpoint:
+        async def submit(request: Request) -> Response:
+            return await self.submit(request, authorize, family)
 
-    async def query_gateway(self, request: Request) -> Response:
-        return self._query(request, self._auth.gateway)
+        return submit
 
-    async def query_official(self, request: Request) -> Response:
-        return self._query(request, self._auth.official)
+    def _query(self, authorize: Authorize, family: Family | None = None) -> Endpoint:
+        async def query(request: Request) -> Response:
+            return self.query(request, authorize, family)
+
+        return query
 
     def _request_id(self) -> str:
         return f"sim-req-{next(self._request_seq)}"
 
-    async def _submit(self, request: Request, authorize: Authorize) -> Response:
+    async def submit(self, request: Request, authorize: Authorize, family: Family) -> Response:
+        """Accept a submit of ``family``, or answer Kling's error."""
         try:
             owner = authorize(request)
-            order = wire.decode_submit(await request.body())
-            script = _script(order.prompt)
+            order = decode_order(family, await request.body())
+            script = _script(order.script_text)
             if script.submit_status is not None:
                 raise wire.Rejection(
                     script.submit_status, *_SCRIPTED_SUBMIT_ERRORS[script.submit_status]
@@ -124,18 +161,18 @@ class _Simulator:
             await anyio.sleep(script.slow_s)
         return wire.json_response(wire.submit_body(task, self._request_id()))
 
-    def _record(self, owner: str, order: wire.SubmitRequest, script: Script) -> SimTask:
-        seconds = duration_from_url(order.video_url)
+    def _record(self, owner: str, order: Order, script: Script) -> SimTask:
         seq, task_id = self._tasks.next_id()
         task = SimTask(
             seq=seq,
             task_id=task_id,
             owner=owner,
-            external_task_id=order.external_task_id or "",
+            external_task_id=order.external_task_id,
             created_at=self._clock(),
-            duration=format_seconds(seconds) if seconds is not None else DEFAULT_DURATION,
-            model_name=order.model_name or order.model or DEFAULT_MODEL,
+            duration=order.duration,
+            model_name=order.model_name,
             script=script,
+            family=order.family,
         )
         try:
             self._tasks.add(task)
@@ -143,11 +180,12 @@ class _Simulator:
             raise wire.Rejection(400, 1201, str(exc)) from None
         return task
 
-    def _query(self, request: Request, authorize: Authorize) -> Response:
+    def query(self, request: Request, authorize: Authorize, family: Family | None) -> Response:
+        """Answer a query; ``family`` set: only a task created on that family is found."""
         task_id = request.path_params["task_id"]
         try:
             task = self._tasks.find(authorize(request), task_id)
-            if task is None:
+            if task is None or (family is not None and task.family != family):
                 raise wire.Rejection(404, 1203, f"task not found: {task_id}")
         except wire.Rejection as exc:
             return self._reject(exc)
@@ -157,8 +195,8 @@ class _Simulator:
         progress = progress_of(
             task, self._clock(), queue_s=self._config.queue_s, process_s=self._config.process_s
         )
-        base = self._config.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-        url = wire.video_url(base, task)
+        base = wire.media_base(self._config.public_url, request)
+        url = wire.video_url(base, task.task_id, task.duration)
         body = wire.kling_query_body(task, progress, url, self._request_id())
         if script.shape == "kling":
             return wire.json_response(body)

@@ -1,4 +1,4 @@
-"""The simulated Kling upstream's settings."""
+"""The simulated upstreams' settings."""
 
 from __future__ import annotations
 
@@ -6,22 +6,25 @@ import msgspec
 
 
 class SimulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """How the simulated Kling upstream authenticates and how fast its tasks move.
+    """How the simulated upstreams authenticate and how fast their tasks move.
 
     Attributes:
         api_key: the gateway dialect's Bearer token (``/kling/v1/...``, ``/v1/video/...``).
         access_key: the official dialect's JWT issuer (``iss``).
         secret_key: the official dialect's HS256 signing secret.
+        dashscope_api_key: the DashScope dialect's Bearer token (``/api/v1/...`` only).
         queue_s: seconds a task stays ``submitted``.
         process_s: seconds a task then stays ``processing`` before it ends.
         public_url: base URL of the output video links; empty means the request's own base URL.
         require_auth: ``False`` accepts any (or no) ``Authorization`` header.
-        max_tasks: tasks kept in memory; the oldest are dropped beyond it.
+        max_tasks: tasks kept in memory per upstream (Kling, DashScope); the oldest are
+            dropped beyond it.
     """
 
     api_key: str = "sim-key"
     access_key: str = "sim-ak"
     secret_key: str = "sim-sk"
+    dashscope_api_key: str = "sim-dashscope-key"
     queue_s: float = 0.5
     process_s: float = 1.5
     public_url: str = ""

@@ -2,9 +2,13 @@
 
 A marker is ``[sim:<name>]`` or ``[sim:<name>=<value>]`` anywhere in the prompt. Markers are
 exact and case-sensitive. Any other ``[sim:...]`` text (a typo, an unknown name, a bad value,
-an unclosed bracket) makes the submit fail with HTTP 400, code 1201, naming the marker, so a
-mistyped marker never silently runs the happy path. Several markers may be combined; when one
-is repeated, the last wins.
+an unclosed bracket) makes the submit fail with HTTP 400 (Kling: code 1201; DashScope:
+``InvalidParameter``) naming the marker, so a mistyped marker never silently runs the happy
+path. Several markers may be combined; when one is repeated, the last wins.
+
+Kling reads the markers of ``prompt`` (and of ``multi_prompt`` shots); the table below gives
+their Kling effects. DashScope reads ``input.prompt``, with the same effects in its own codes
+and statuses, and refuses ``[sim:shape=...]`` (see ``dashscope.DASHSCOPE_MARKERS``).
 
 =============================  ============================================================
 marker                         effect

@@ -1,20 +1,46 @@
 """The simulated tasks: an in-memory table, and each task's lifecycle as a function of time.
 
-A task is never updated. Its status is computed from how long ago it was submitted:
-``submitted`` for ``queue_s``, ``processing`` for ``process_s``, then ``succeed`` or ``failed``
-as its :class:`~adapter.simulator.script.Script` says.
+A task's status is computed from how long ago it was submitted: ``submitted`` for
+``queue_s``, ``processing`` for ``process_s``, then ``succeed`` or ``failed`` as its
+:class:`~adapter.simulator.script.Script` says. Kling tasks are never updated; a DashScope
+cancel replaces its task with a copy that records the cancel (:meth:`TaskTable.replace`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
 import msgspec
 
 from adapter.simulator.script import Script
 
 Status = Literal["submitted", "processing", "succeed", "failed"]
+#: The Kling task families (the path segment after ``/v1/videos/``).
+Family = Literal["motion-control", "text2video", "image2video", "omni-video"]
+
+
+class Tracked(Protocol):
+    """What the task table needs of a task."""
+
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def external_task_id(self) -> str: ...
+
+
+class Scheduled(Protocol):
+    """What the lifecycle needs of a task."""
+
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def script(self) -> Script: ...
+
+
+TaskT = TypeVar("TaskT", bound=Tracked)
 
 
 class SimTask(msgspec.Struct, frozen=True):
@@ -33,6 +59,8 @@ class SimTask(msgspec.Struct, frozen=True):
     duration: str
     model_name: str
     script: Script
+    #: The family it was created on; official queries find it on that path only.
+    family: Family = "motion-control"
 
 
 class Progress(msgspec.Struct, frozen=True):
@@ -51,7 +79,7 @@ class Progress(msgspec.Struct, frozen=True):
     percent: int
 
 
-def progress_of(task: SimTask, now: float, *, queue_s: float, process_s: float) -> Progress:
+def progress_of(task: Scheduled, now: float, *, queue_s: float, process_s: float) -> Progress:
     """Where ``task`` stands at clock time ``now``."""
     started = task.created_at + queue_s
     if task.script.stay_queued or now < started:
@@ -73,7 +101,7 @@ class DuplicateExternalId(ValueError):
         self.external_task_id = external_task_id
 
 
-class TaskTable:
+class TaskTable(Generic[TaskT]):
     """Every accepted task, oldest first, bounded: beyond ``capacity`` the oldest is dropped.
 
     Not thread-safe; one event loop owns it. Nothing awaits between a check and its write,
@@ -87,7 +115,7 @@ class TaskTable:
         #: Task ids are ``id_base + seq``: 18 digits, like Kling's, and distinct per run.
         self._id_base = id_base
         self._seq = 0
-        self._tasks: dict[str, SimTask] = {}
+        self._tasks: dict[str, TaskT] = {}
         # Eviction order. Popping a dict's first key in a loop is quadratic in CPython (the
         # scan skips ever more deleted slots), a deque's popleft is not.
         self._order: deque[str] = deque()
@@ -101,7 +129,7 @@ class TaskTable:
         self._seq += 1
         return self._seq, str(self._id_base + self._seq)
 
-    def add(self, task: SimTask) -> None:
+    def add(self, task: TaskT) -> None:
         """Record ``task``.
 
         Raises:
@@ -117,13 +145,18 @@ class TaskTable:
         while len(self._order) > self._capacity:
             self._drop(self._order.popleft())
 
-    def find(self, owner: str, task_or_external_id: str) -> SimTask | None:
+    def find(self, owner: str, task_or_external_id: str) -> TaskT | None:
         """The owner's task with this ``task_id``, else with this ``external_task_id``."""
         task = self._tasks.get(task_or_external_id)
         if task is not None and task.owner == owner:
             return task
         task_id = self._by_external.get((owner, task_or_external_id))
         return self._tasks.get(task_id) if task_id is not None else None
+
+    def replace(self, task: TaskT) -> None:
+        """Put ``task`` in place of the recorded task with its ``task_id`` (if still kept)."""
+        if task.task_id in self._tasks:
+            self._tasks[task.task_id] = task
 
     def _drop(self, task_id: str) -> None:
         task = self._tasks.pop(task_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
+from starlette.requests import Request
 from starlette.responses import Response
 
 from adapter.simulator.state import Progress, SimTask
@@ -114,9 +115,17 @@ def submit_body(task: SimTask, request_id: str) -> KlingBody:
     return KlingBody(0, "SUCCEED", request_id, data)
 
 
-def video_url(base: str, task: SimTask) -> str:
-    """The output video's link, served by the simulator's own media route."""
-    return f"{base}/media/out/{task.task_id}-{task.duration}s.mp4"
+def media_base(public_url: str, request: Request) -> str:
+    """The base of output links: the configured public URL, else the request's own."""
+    return public_url.rstrip("/") or str(request.base_url).rstrip("/")
+
+
+def video_url(base: str, task_id: str, duration: str) -> str:
+    """The output video's link, served by the simulator's own media route.
+
+    The media route reads the duration from the name: ``.../<task_id>-8s.mp4`` lasts 8 s.
+    """
+    return f"{base}/media/out/{task_id}-{duration}s.mp4"
 
 
 def kling_query_body(task: SimTask, progress: Progress, url: str, request_id: str) -> KlingBody:

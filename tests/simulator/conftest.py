@@ -1,4 +1,4 @@
-"""Fixtures for the simulated Kling upstream: a fake clock, the app, clients and credentials."""
+"""Fixtures for the simulated upstreams: a fake clock, the app, clients, credentials and bodies."""
 
 from __future__ import annotations
 
@@ -96,5 +96,71 @@ def order() -> Callable[..., dict[str, Any]]:
         }
         body.update(changes)
         return {key: value for key, value in body.items() if value is not None}
+
+    return make
+
+
+#: A valid body of each Kling generation family.
+FAMILY_BODIES: dict[str, dict[str, Any]] = {
+    "text2video": {
+        "model_name": "kling-v2-6",
+        "prompt": "a cat surfs a wave",
+        "mode": "pro",
+        "duration": "10",
+        "sound": "on",
+        "aspect_ratio": "16:9",
+    },
+    "image2video": {
+        "model_name": "kling-v2-6",
+        "image": "https://example.com/first-frame.png",
+        "prompt": "the cat waves",
+        "mode": "std",
+        "duration": "5",
+    },
+    "omni-video": {
+        "model_name": "kling-v3",
+        "prompt": "the cat walks into the sea",
+        "image_list": [{"image_url": "https://example.com/first-frame.png", "type": "first_frame"}],
+        "mode": "pro",
+        "duration": "7",
+        "aspect_ratio": "9:16",
+    },
+}
+
+
+@pytest.fixture
+def family_body() -> Callable[..., dict[str, Any]]:
+    """A valid body of ``family``, with fields replaced or (as ``None``) removed."""
+
+    def make(family: str, **changes: Any) -> dict[str, Any]:
+        body = {**FAMILY_BODIES[family], **changes}
+        return {key: value for key, value in body.items() if value is not None}
+
+    return make
+
+
+@pytest.fixture
+def dashscope_auth() -> dict[str, str]:
+    return {"Authorization": "Bearer sim-dashscope-key", "X-DashScope-Async": "enable"}
+
+
+@pytest.fixture
+def synthesis() -> Callable[..., dict[str, Any]]:
+    """A valid DashScope submit body; ``input`` / ``parameters`` fields replaced or removed."""
+
+    def make(
+        *, model: str = "wan2.6-i2v-flash", parameters: dict[str, Any] | None = None, **inputs: Any
+    ) -> dict[str, Any]:
+        given: dict[str, Any] = {
+            "prompt": "a cat surfs a wave",
+            "img_url": "https://example.com/first-frame.png",
+            **inputs,
+        }
+        params: dict[str, Any] = {"resolution": "720P", "duration": 5, **(parameters or {})}
+        return {
+            "model": model,
+            "input": {key: value for key, value in given.items() if value is not None},
+            "parameters": {key: value for key, value in params.items() if value is not None},
+        }
 
     return make

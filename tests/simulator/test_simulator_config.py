@@ -23,6 +23,7 @@ def test_defaults_match_the_documented_ones() -> None:
     """The defaults are the documented development credentials and timings."""
     config = SimulatorConfig()
     assert (config.api_key, config.access_key, config.secret_key) == ("sim-key", "sim-ak", "sim-sk")
+    assert config.dashscope_api_key == "sim-dashscope-key"
     assert (config.queue_s, config.process_s, config.public_url) == (0.5, 1.5, "")
     assert config.require_auth
 
