@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from adapter.http.errors import STATUS_CODES
+from adapter.simulator.dashscope import DASHSCOPE_MARKERS
 from adapter.simulator.script import MARKERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,9 +36,10 @@ def test_every_error_code_is_in_the_errors_table() -> None:
         assert any(str(status) in row.split("|")[1] for row in rows), (code, status)
 
 
-def test_the_simulator_markers_table_is_the_codes_table() -> None:
-    """Markers are documented exactly as the simulator understands them."""
-    rows = [f"| `{marker}` | {effect} |" for marker, effect in MARKERS.items()]
+@pytest.mark.parametrize("markers", [MARKERS, DASHSCOPE_MARKERS], ids=["kling", "dashscope"])
+def test_the_simulator_markers_tables_are_the_codes_tables(markers: Mapping[str, str]) -> None:
+    """Markers are documented exactly as the simulator understands them, per dialect."""
+    rows = [f"| `{marker}` | {effect} |" for marker, effect in markers.items()]
     assert "\n".join(rows) in README
 
 
