@@ -10,6 +10,7 @@ number of requests at a fixed concurrency with aiohttp, and prints figures:
 
 Ratios compare against the baseline measured in the same run, since these machines are shared.
 Usage: python benchmarks/submit.py [--requests 2000] [--concurrency 32] [--redis-url URL]
+                                  [--model kling-v2-6-motion-control|kling-v3|wan2-6-i2v-flash]
 With MVA_BENCH_PROFILE=<file> (and py-spy on PATH) the adapter is sampled during the run.
 """
 
@@ -81,36 +82,88 @@ async def drive(name: str, n: int, concurrency: int, pid: int, call) -> Run:  # 
     return Run(name, time.perf_counter() - t0, latencies, errors, cpu_seconds(pid) - cpu0)
 
 
-def body(prompt: str = "benchmark") -> dict[str, object]:
-    return {
-        "model": "kling-v2-6-motion-control",
-        "input": {
-            "prompt": prompt,
-            "character_orientation": "image",
+class Model:
+    """One model's adapter submit, and the upstream call it makes: the baseline."""
+
+    def __init__(
+        self, slug: str, values: dict[str, object], path: str, upstream_body: dict[str, object]
+    ) -> None:
+        self.slug = slug
+        self.values = values
+        self.path = path
+        self.upstream_body = upstream_body
+
+    def body(self) -> dict[str, object]:
+        return {"model": self.slug, "input": self.values}
+
+    def direct(self, i: int) -> tuple[dict[str, object], dict[str, str]]:
+        if self.path.startswith("/api/"):  # DashScope: no client-side id
+            auth = {"Authorization": "Bearer sim-dashscope-key", "X-DashScope-Async": "enable"}
+            return self.upstream_body, auth
+        external = f"bench-{time.time_ns()}-{i}"
+        return {**self.upstream_body, "external_task_id": external}, {
+            "Authorization": "Bearer sim-key"
+        }
+
+
+MOTION = {
+    "prompt": "benchmark",
+    "character_orientation": "image",
+    "mode": "std",
+    "image_url": "https://example.com/ref-image.png",
+    "video_url": "https://example.com/ref-video-8s.mp4",
+}
+IMAGE = "https://example.com/portrait.jpg"
+MODELS = {
+    "kling-v2-6-motion-control": Model(
+        "kling-v2-6-motion-control",
+        MOTION,
+        "/kling/v1/videos/motion-control",
+        {**MOTION, "model_name": "kling-v2-6", "keep_original_sound": "yes"},
+    ),
+    "kling-v3": Model(
+        "kling-v3",
+        {"prompt": "benchmark", "aspect_ratio": "16:9", "duration": 5, "mode": "std"},
+        "/kling/v1/videos/text2video",
+        {
+            "model_name": "kling-v3",
+            "prompt": "benchmark",
+            "aspect_ratio": "16:9",
+            "duration": "5",
             "mode": "std",
-            "image_url": "https://example.com/ref-image.png",
-            "video_url": "https://example.com/ref-video-8s.mp4",
+            "sound": "off",
         },
-    }
+    ),
+    "wan2-6-i2v-flash": Model(
+        "wan2-6-i2v-flash",
+        {"prompt": "benchmark", "resolution": "1080p", "duration": 5, "image_urls": [IMAGE]},
+        "/api/v1/services/aigc/video-generation/video-synthesis",
+        {
+            "model": "wan2.6-i2v-flash",
+            "input": {"prompt": "benchmark", "img_url": IMAGE},
+            "parameters": {"resolution": "1080P", "duration": 5, "audio": True},
+        },
+    ),
+}
 
 
-async def bench(upstream: Live, adapter: Live, n: int, concurrency: int) -> list[str]:
+async def bench(upstream: Live, adapter: Live, n: int, concurrency: int, model: Model) -> list[str]:
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
     async with aiohttp.ClientSession(connector=connector) as http:
-        direct = f"{upstream.url}/kling/v1/videos/motion-control"
-        sim_auth = {"Authorization": "Bearer sim-key"}
+        direct = f"{upstream.url}{model.path}"
         auth = {"Authorization": f"Bearer {KEY}"}
         task_ids: list[str] = []
 
         async def direct_submit(i: int) -> bool:
-            payload = {**body()["input"], "external_task_id": f"bench-{time.time_ns()}-{i}"}  # type: ignore[dict-item]
+            payload, sim_auth = model.direct(i)
             async with http.post(direct, json=payload, headers=sim_auth) as r:
                 await r.read()
                 return r.status == 200
 
         async def submit(i: int) -> bool:
             headers = {**auth, "Idempotency-Key": f"bench-{time.time_ns()}-{i}"}
-            async with http.post(f"{adapter.url}/api/v1/tasks", json=body(), headers=headers) as r:
+            body = model.body()
+            async with http.post(f"{adapter.url}/api/v1/tasks", json=body, headers=headers) as r:
                 data = await r.json()
                 task_ids.append(data.get("task_id", ""))
                 return r.status == 200
@@ -143,10 +196,11 @@ async def bench(upstream: Live, adapter: Live, n: int, concurrency: int) -> list
             f"c={concurrency} GET, from Redis", n, concurrency, adapter.process.pid, get
         )
         added = statistics.median(submit_c1.latencies) - statistics.median(direct_c1.latencies)
+        probe = ", incl. the media probe" if "video_url" in model.values else ""
         return [
             direct_c1.line(),
             submit_c1.line(direct_c1),
-            f"added latency per submit at c=1 (p50, incl. the media probe): {added * 1000:.2f} ms",
+            f"added latency per submit at c=1 (p50{probe}): {added * 1000:.2f} ms",
             baseline.line(),
             submits.line(baseline),
             gets.line(baseline),
@@ -159,12 +213,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument("--model", choices=sorted(MODELS), default="kling-v2-6-motion-control")
     args = parser.parse_args()
     upstream = simulate()
     env = clean_env(
         MVA_BOOTSTRAP_KEY=KEY,
         KLING_BASE_URL=upstream.url,
         KLING_API_KEY="sim-key",
+        DASHSCOPE_BASE_URL=upstream.url,
+        DASHSCOPE_API_KEY="sim-dashscope-key",
         MVA_MEDIA_REWRITES=f"example.com={upstream.url}/media",
         MVA_MEDIA_ALLOW_HOSTS="127.0.0.1",
         MVA_REFRESH_INTERVAL="1",
@@ -192,13 +249,15 @@ def main() -> int:
                     "--nonblocking",
                 ]
             )
-        lines = asyncio.run(bench(upstream, adapter, args.requests, args.concurrency))
+        lines = asyncio.run(
+            bench(upstream, adapter, args.requests, args.concurrency, MODELS[args.model])
+        )
     finally:
         adapter.stop()
         upstream.stop()
     store = args.redis_url or "in-process fakeredis"
     sys.stdout.write(
-        f"{args.requests} requests per phase, concurrency {args.concurrency}, "
+        f"{args.model}: {args.requests} requests per phase, concurrency {args.concurrency}, "
         f"store {store}, 1 adapter process, {os.cpu_count()} cores\n"
     )
     sys.stdout.write("\n".join(lines) + "\n")
