@@ -27,8 +27,9 @@ from adapter.inputs import WanI2VFlashInput
 from adapter.model import TaskStatus, UpstreamState, Video, VideoJob
 from adapter.providers import dashscope_wire
 from adapter.providers._http import map_httpx_errors, retry_after_s
-from adapter.providers.dashscope_errors import classify, clean, code_of, decode_error, is_refusal
+from adapter.providers.dashscope_errors import classify, code_of, decode_error, is_refusal
 from adapter.providers.dashscope_wire import TaskBody
+from adapter.providers.refusals import clean
 
 _log = logging.getLogger(__name__)
 

@@ -11,23 +11,15 @@ structured 5xx -> unavailable, a bare 5xx and any 504 -> outcome unknown.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 import msgspec
 
 from adapter.errors import (
     ProviderError,
-    ProviderOutcomeUnknown,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
 )
 from adapter.providers import dashscope_wire
 from adapter.providers.dashscope_wire import ErrorBody, TaskBody
-
-Kind = Literal["auth", "account", "rate", "rejected", "unavailable", "unknown"]
-
-_MAX_MESSAGE = 500
+from adapter.providers.refusals import Kind, clean, kind_of_status, refusal
 
 #: DashScope codes, each matching itself and its dotted sub-codes; the first match wins.
 _CODES: tuple[tuple[str, Kind], ...] = (
@@ -50,15 +42,6 @@ _CODES: tuple[tuple[str, Kind], ...] = (
     ("InvalidFile", "rejected"),
     ("UnsupportedOperation", "rejected"),
 )
-
-_SUMMARY: dict[Kind, str] = {
-    "auth": "upstream authentication failed",
-    "account": "upstream account cannot take tasks",
-    "rate": "upstream rate limit",
-    "rejected": "upstream rejected the request",
-    "unavailable": "upstream unavailable",
-    "unknown": "upstream outcome unknown",
-}
 
 
 def decode_error(content: bytes) -> ErrorBody | None:
@@ -98,38 +81,15 @@ def classify(
     code = code_of(body.code) if body else None
     message = clean(body.message if body else None, redact)
     kind = _kind(status, code, has_body=body is not None)
-    if kind == "rejected" and message:
-        text = message  # the client sees the upstream's own reason
-    else:
-        text = f"{_SUMMARY[kind]}: {message or code or f'HTTP {status}'}"
-    if kind == "rate":
-        return ProviderRateLimited(
-            provider, text, status=status, code=code, retry_after=retry_after
-        )
-    error_type: type[ProviderError] = {
-        "auth": ProviderUnavailable,
-        "account": ProviderUnavailable,
-        "unavailable": ProviderUnavailable,
-        "rejected": ProviderRejected,
-        "unknown": ProviderOutcomeUnknown,
-    }[kind]
-    return error_type(provider, text, status=status, code=code)
-
-
-def clean(text: str | None, redact: Iterable[str]) -> str:
-    """An upstream's words made safe to show: secrets masked, one line, bounded length."""
-    text = text or ""
-    for secret in redact:
-        if secret:
-            text = text.replace(secret, "***")
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+    return refusal(
+        provider, kind, status=status, code=code, message=message, retry_after=retry_after
+    )
 
 
 def _kind(status: int, code: str | None, *, has_body: bool) -> Kind:
     if status == 504:
         return "unknown"  # a gateway gave up waiting: DashScope may have made the task
-    return _kind_of_code(code) or _kind_of_status(status, has_body=has_body)
+    return _kind_of_code(code) or kind_of_status(status, has_body=has_body)
 
 
 def _kind_of_code(code: str | None) -> Kind | None:
@@ -139,23 +99,3 @@ def _kind_of_code(code: str | None) -> Kind | None:
         if code == known or code.startswith(known + "."):
             return kind
     return None
-
-
-def _kind_of_status(status: int, *, has_body: bool) -> Kind:
-    if status in (401, 407):
-        return "auth"
-    if status == 402:
-        return "account"
-    if status == 429:
-        return "rate"
-    if status == 408:
-        return "unavailable"  # the server gave up reading our request
-    if 400 <= status < 500 or 200 <= status < 300:
-        return "rejected"
-    if status in (502, 503):
-        return "unavailable"
-    if status >= 500 and has_body:
-        return "unavailable"  # a structured 5xx is a handled refusal, not a crash mid-task
-    if status >= 500:
-        return "unknown"
-    return "unavailable"  # 1xx/3xx: not an answer to our request at all

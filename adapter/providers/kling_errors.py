@@ -9,26 +9,20 @@ there is one, decides; otherwise new-api's string code or the HTTP status does.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 import msgspec
 
 from adapter.errors import (
     ProviderError,
-    ProviderOutcomeUnknown,
-    ProviderRateLimited,
     ProviderRejected,
-    ProviderUnavailable,
 )
 from adapter.providers import kling_wire
 from adapter.providers.kling_shapes import error_message, is_openai_video
 from adapter.providers.kling_wire import ErrorBody, ErrorInfo, TaskBody
-
-Kind = Literal["auth", "account", "rate", "rejected", "unavailable", "unknown"]
+from adapter.providers.refusals import Kind, clean, kind_of_status, refusal
 
 _OK_CODES = frozenset({"success", "", "0"})
 _NOT_FOUND_CODES = frozenset({"1203", "task_not_exist"})
-_MAX_MESSAGE = 500
 
 # new-api's own string codes whose meaning does not follow from the HTTP status.
 _STRING_CODES: dict[str, Kind] = {
@@ -43,15 +37,6 @@ _STRING_CODES: dict[str, Kind] = {
     "gen_relay_info_failed": "unavailable",
     "invalid_api_platform": "unavailable",
     "model_price_error": "unavailable",
-}
-
-_SUMMARY: dict[Kind, str] = {
-    "auth": "upstream authentication failed",
-    "account": "upstream account cannot take tasks",
-    "rate": "upstream rate limit",
-    "rejected": "upstream rejected the request",
-    "unavailable": "upstream unavailable",
-    "unknown": "upstream outcome unknown",
 }
 
 
@@ -99,24 +84,11 @@ def classify(
 ) -> ProviderError:
     """The ``ProviderError`` for an upstream refusal (HTTP ``status``, parsed ``body``)."""
     code = _code(body)
-    message = _message(body, redact)
-    kind = _kind_of_code(code, body) or _kind_of_status(status, has_body=body is not None)
-    if kind == "rejected" and message:
-        text = message  # the client sees the upstream's own reason
-    else:
-        text = f"{_SUMMARY[kind]}: {message or f'HTTP {status}'}"
-    if kind == "rate":
-        return ProviderRateLimited(
-            provider, text, status=status, code=code, retry_after=retry_after
-        )
-    error_type: type[ProviderError] = {
-        "auth": ProviderUnavailable,
-        "account": ProviderUnavailable,
-        "unavailable": ProviderUnavailable,
-        "rejected": ProviderRejected,
-        "unknown": ProviderOutcomeUnknown,
-    }[kind]
-    return error_type(provider, text, status=status, code=code)
+    message = clean(_text(body), redact)
+    kind = _kind_of_code(code, body) or kind_of_status(status, has_body=body is not None)
+    return refusal(
+        provider, kind, status=status, code=code, message=message, retry_after=retry_after
+    )
 
 
 def _kind_of_code(code: str | None, body: ErrorBody | None) -> Kind | None:
@@ -150,26 +122,6 @@ def _kind_of_kling_code(code: int) -> Kind | None:
     return None
 
 
-def _kind_of_status(status: int, *, has_body: bool) -> Kind:
-    if status in (401, 407):
-        return "auth"
-    if status == 402:
-        return "account"
-    if status == 429:
-        return "rate"
-    if status == 408:
-        return "unavailable"  # the server gave up reading our request
-    if 400 <= status < 500 or 200 <= status < 300:
-        return "rejected"
-    if status in (502, 503):
-        return "unavailable"
-    if status >= 500 and status != 504 and has_body:
-        return "unavailable"  # a structured 500 is a handled refusal, not a crash mid-task
-    if status >= 500:
-        return "unknown"
-    return "unavailable"  # 1xx/3xx: not an answer to our request at all
-
-
 def _code(body: ErrorBody | None) -> str | None:
     if body is None:
         return None
@@ -179,12 +131,7 @@ def _code(body: ErrorBody | None) -> str | None:
     return None
 
 
-def _message(body: ErrorBody | None, redact: Iterable[str]) -> str:
+def _text(body: ErrorBody | None) -> str | None:
     if body is None:
-        return ""
-    text = body.message or error_message(body.error) or ""
-    for secret in redact:
-        if secret:
-            text = text.replace(secret, "***")
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+        return None
+    return body.message or error_message(body.error)
