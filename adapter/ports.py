@@ -114,6 +114,10 @@ class VideoProvider(Protocol):
         """
 
 
+#: The image formats Kling takes; a model's media rules may allow more.
+IMAGE_FORMATS = frozenset({"jpg", "png"})
+
+
 class MediaInspector(Protocol):
     """Checks input media against the upstream's limits.
 
@@ -121,6 +125,9 @@ class MediaInspector(Protocol):
     ``MediaUnreachable`` when a URL could not be read.
     """
 
-    async def inspect_image(self, value: str, *, param: str) -> ImageInfo: ...
+    async def inspect_image(
+        self, value: str, *, param: str, formats: frozenset[str] = IMAGE_FORMATS
+    ) -> ImageInfo:
+        """Check an image; a data URI must be one of ``formats`` (``jpg``, ``png``, ...)."""
 
     async def inspect_video(self, value: str, *, param: str) -> VideoInfo: ...

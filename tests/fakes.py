@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapter.errors import InvalidRequest, MediaUnreachable, ProviderOutcomeUnknown
 from adapter.model import ImageInfo, TaskStatus, UpstreamState, Video, VideoInfo, VideoJob
+from adapter.ports import IMAGE_FORMATS
 
 MODEL = "kling-v2-6-motion-control"
 
@@ -101,11 +102,16 @@ class FakeMedia:
         self.video_seconds = video_seconds
         self.unreachable = False
         self.bad_image = False
+        #: The formats the last image check allowed.
+        self.image_formats: frozenset[str] = frozenset()
         self.video_gate: asyncio.Event | None = None
         self.videos: list[str] = []
         self.cancelled_probes = 0
 
-    async def inspect_image(self, value: str, *, param: str) -> ImageInfo:
+    async def inspect_image(
+        self, value: str, *, param: str, formats: frozenset[str] = IMAGE_FORMATS
+    ) -> ImageInfo:
+        self.image_formats = formats
         await asyncio.sleep(0)
         if self.bad_image:
             raise InvalidRequest(f"{param} is not a jpg or png image.", param)

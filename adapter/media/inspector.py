@@ -16,8 +16,9 @@ from adapter.media.limits import IMAGE_MAX_BYTES, VIDEO_MAX_BYTES
 from adapter.media.probe import ByteSource, BytesSource, Container, probe_container
 from adapter.media.urls import UrlPolicy
 from adapter.model import ImageInfo, VideoInfo
+from adapter.ports import IMAGE_FORMATS
 
-_IMAGE_FORMATS = frozenset({"jpg", "png"})
+_FORMAT_NAMES = {"jpg": "JPEG"}
 #: Data URIs longer than this are decoded on a worker thread, off the event loop.
 _INLINE_DECODE_CHARS = 1024 * 1024
 
@@ -57,16 +58,17 @@ class HttpMediaInspector:
         self._max_requests = max_requests
         self._max_unranged = max_unranged
 
-    async def inspect_image(self, value: str, *, param: str) -> ImageInfo:
-        """Check an image: a jpg/png data URI of at most 10 MB, or an https URL (not fetched)."""
+    async def inspect_image(
+        self, value: str, *, param: str, formats: frozenset[str] = IMAGE_FORMATS
+    ) -> ImageInfo:
+        """Check an image: a data URI of ``formats`` up to 10 MB, or an https URL (not fetched)."""
         if is_data_uri(value):
             data = await _decoded(value, param=param, max_bytes=IMAGE_MAX_BYTES, kind="image")
             found = image_format(data)
-            if found not in _IMAGE_FORMATS:
+            if found not in formats:
                 what = f"a {found.upper()} image" if found else "not a recognised image"
-                raise InvalidRequest(
-                    f"{param} is {what}; only JPEG and PNG images are accepted.", param
-                )
+                names = ", ".join(_FORMAT_NAMES.get(f, f.upper()) for f in sorted(formats))
+                raise InvalidRequest(f"{param} is {what}; accepted here: {names}.", param)
             return ImageInfo(source="data", format=found, size_bytes=len(data))
         url, trusted = self._policy.admit(value, param=param)
         if not trusted:

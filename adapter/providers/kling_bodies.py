@@ -99,6 +99,10 @@ def kling_v26_body(
 # --- kling-v3 -----------------------------------------------------------------------------------
 
 
+#: A model's name on the omni-video family.
+OMNI_MODEL_NAMES = {"kling-v3": "kling-v3-omni"}
+
+
 class V3Plan(NamedTuple):
     """Where a kling-v3 job's images go, and so which route it takes."""
 
@@ -160,6 +164,8 @@ def kling_v3_body(
         common["multi_prompt"] = [_shot(item) for item in params.multi_prompt] or None
     elements = list(params.element_list) or None
     if plan.route == "omni-video":
+        # The omni family has its own model names (upstream-contracts 2.1): kling-v3-omni.
+        common["model_name"] = OMNI_MODEL_NAMES.get(model_name, model_name)
         return kling_wire.OmniVideoRequest(
             aspect_ratio=params.aspect_ratio,
             image_list=_image_list(plan) or None,

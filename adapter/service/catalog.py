@@ -12,6 +12,7 @@ import msgspec
 from adapter.errors import InvalidRequest, UnknownModel
 from adapter.inputs import INPUT_TYPES
 from adapter.model import Notice
+from adapter.ports import IMAGE_FORMATS
 from adapter.service.pricing import PriceRule, load_pricing
 from adapter.service.schema import compile_schema
 
@@ -20,6 +21,8 @@ class MediaRules(msgspec.Struct, frozen=True):
     """Which input fields hold media, and how long a reference video may be."""
 
     images: tuple[str, ...] = ()
+    #: The image formats the upstream takes in a data URI.
+    image_formats: frozenset[str] = IMAGE_FORMATS
     videos: tuple[str, ...] = ()
     #: The input field whose value picks the allowed video length, and the bounds per value.
     video_seconds_by: str | None = None
@@ -42,7 +45,10 @@ MEDIA_RULES: dict[str, MediaRules] = {
     ),
     "kling-v2-6": MediaRules(images=("image_url", "image_urls")),
     "kling-v3": MediaRules(images=("first_frame_image", "last_frame_image", "image_urls")),
-    "wan2-6-i2v-flash": MediaRules(images=("image_urls",)),
+    # DashScope takes JPEG, PNG, BMP and WEBP (Model Studio image-to-video reference).
+    "wan2-6-i2v-flash": MediaRules(
+        images=("image_urls",), image_formats=frozenset({"jpg", "png", "bmp", "webp"})
+    ),
 }
 
 
@@ -53,19 +59,22 @@ IGNORED_INPUTS: dict[str, dict[str, str]] = {
 }
 
 
-def _one_reference_image(values: Mapping[str, Any]) -> None:
-    """kling-v2-6 takes one image: ``image_url``, or ``image_urls[0]`` standing in for it."""
+def _one_reference_image(values: Mapping[str, Any]) -> list[Notice]:
+    """kling-v2-6 sends one image: ``image_url``, else ``image_urls[0]`` in its place."""
     image_url, image_urls = values.get("image_url"), values.get("image_urls") or []
     if image_url and image_urls and image_urls[0] != image_url:
-        raise InvalidRequest(
-            "input.image_url and input.image_urls[0] name different images; the model takes "
-            "one reference image, so give it once.",
-            "input.image_urls",
-        )
+        return [
+            Notice(
+                "input_ignored",
+                "input.image_urls[0] was not sent upstream: the model takes one reference "
+                "image, and input.image_url is it.",
+            )
+        ]
+    return []
 
 
-#: Rules across fields that a JSON Schema cannot state, per model.
-INPUT_RULES: dict[str, Callable[[Mapping[str, Any]], None]] = {
+#: Notices that depend on how fields combine, per model.
+COMBINED_NOTICES: dict[str, Callable[[Mapping[str, Any]], list[Notice]]] = {
     "kling-v2-6": _one_reference_image,
 }
 
@@ -82,15 +91,13 @@ class ModelSpec(msgspec.Struct, frozen=True):
     media: MediaRules
     #: Field -> why the upstream cannot honour it (``IGNORED_INPUTS``).
     ignored: Mapping[str, str] = {}
-    rule: Callable[[Mapping[str, Any]], None] | None = None
+    combined: Callable[[Mapping[str, Any]], list[Notice]] | None = None
 
     def validate(self, value: Any) -> dict[str, Any]:
         """Check ``value`` against the schema; return it with defaults applied."""
         if not isinstance(value, dict):
             raise InvalidRequest("input must be an object.", "input")
         checked: dict[str, Any] = self.check(value, "input")
-        if self.rule is not None:
-            self.rule(checked)
         return checked
 
     def notices(self, values: Mapping[str, Any]) -> tuple[Notice, ...]:
@@ -106,6 +113,8 @@ class ModelSpec(msgspec.Struct, frozen=True):
             for field in values
             if field not in known
         )
+        if self.combined is not None:
+            found.extend(self.combined(values))
         return tuple(found)
 
     def typed(self, values: dict[str, Any]) -> msgspec.Struct:
@@ -139,7 +148,7 @@ class Catalog:
                 price=prices[slug],
                 media=MEDIA_RULES.get(slug, MediaRules()),
                 ignored=IGNORED_INPUTS.get(slug, {}),
-                rule=INPUT_RULES.get(slug),
+                combined=COMBINED_NOTICES.get(slug),
             )
         return cls(specs)
 

@@ -35,7 +35,8 @@ async def check_media(
     try:
         async with asyncio.TaskGroup() as group:
             for param, image in _media_values(values, spec.media.images):
-                group.create_task(inspector.inspect_image(image, param=param))
+                formats = spec.media.image_formats
+                group.create_task(inspector.inspect_image(image, param=param, formats=formats))
             videos = [
                 group.create_task(_video_seconds(spec, values, field, inspector, probe))
                 for field in spec.media.videos

@@ -116,16 +116,23 @@ class Refresher:
                     f"also shows external_task_id {record.task_id}) before submitting it again.",
                 )
             return record
+        # Only to the provider that was asked (or the first that denied it), never falling
+        # through: another provider could not tell us later whether it made the task too.
+        name = record.provider or self._router.candidates(record.model)[0].name
+        provider = self._router.pinned(name)
         try:
-            provider, state = await self._router.submit(job)
+            state = await self._router.submit_to(provider, job)
+        except ProviderOutcomeUnknown:
+            log.warning("task.resubmit_unknown task_id=%s provider=%s", record.task_id, name)
+            return await self.save(record, provider=name, submit_state="unknown")
         except ProviderRejected as exc:
             # A duplicate external_task_id means the first submit landed after all.
-            found, _ = await self._look_up(record, job)
+            found, _ = await self._look_up(msgspec.structs.replace(record, provider=name), job)
             if found is not None:
                 return await self.apply(record, found[1], provider=found[0])
             return await self._fail(record, "upstream_rejected", exc.message)
-        log.info("task.resubmitted task_id=%s provider=%s", record.task_id, provider.name)
-        return await self.apply(record, state, provider=provider.name)
+        log.info("task.resubmitted task_id=%s provider=%s", record.task_id, name)
+        return await self.apply(record, state, provider=name)
 
     async def _look_up(
         self, record: TaskRecord, job: VideoJob
@@ -138,8 +145,12 @@ class Refresher:
         )
         is_surely_absent = True
         for name in names:
+            provider = self._router.pinned(name)
+            if not provider.serves(record.model):
+                is_surely_absent = False  # reconfigured since: it cannot be asked any more
+                continue
             try:
-                state = await self._router.pinned(name).lookup(job)
+                state = await provider.lookup(job)
             except ProviderOutcomeUnknown:
                 is_surely_absent = False
                 continue

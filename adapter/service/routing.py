@@ -17,6 +17,9 @@ from adapter.ports import VideoProvider
 
 log = logging.getLogger(__name__)
 
+#: Below this, a fall-through would only start a request the deadline cuts off.
+_MIN_ATTEMPT_S = 1.0
+
 
 class Router:
     """Picks providers for a model, in order of preference, and pins follow-ups to one."""
@@ -49,23 +52,39 @@ class Router:
             ) from None
 
     async def submit(self, job: VideoJob) -> tuple[VideoProvider, UpstreamState]:
-        """Submit to the first provider that takes the job.
+        """Submit to the first provider that takes the job, all within one time budget.
 
         Falls through on ``ProviderUnavailable`` (incl. rate-limited) only: a definite
         rejection or an unknown outcome is raised at once, so a task is never made twice.
+        The whole fall-through shares one deadline (the idempotency window relies on a
+        submit never outliving it); a fall-back left with under a second is not tried.
         """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._submit_timeout_s
         errors: list[ProviderError] = []
         for provider in self.candidates(job.model):
+            remaining = deadline - loop.time()
+            if errors and remaining < _MIN_ATTEMPT_S:
+                errors.append(ProviderUnavailable(provider.name, "not tried: no time was left"))
+                continue
             try:
-                # A hard bound on the whole call (an HTTP client's read timeout is per read):
-                # the idempotency window relies on a submit never outliving it.
-                async with asyncio.timeout(self._submit_timeout_s):
-                    return provider, await provider.submit(job)
-            except TimeoutError as exc:
-                raise ProviderOutcomeUnknown(
-                    provider.name, f"no answer within {self._submit_timeout_s:g} s"
-                ) from exc
+                return provider, await self.submit_to(provider, job, timeout_s=remaining)
             except ProviderUnavailable as exc:
                 log.warning("provider.fallback provider=%s reason=%s", provider.name, exc.message)
                 errors.append(exc)
         raise AllProvidersFailed(errors)
+
+    async def submit_to(
+        self, provider: VideoProvider, job: VideoJob, *, timeout_s: float | None = None
+    ) -> UpstreamState:
+        """Submit to ``provider`` alone, hard-bounded (an HTTP read timeout is per read).
+
+        Raises:
+            ProviderOutcomeUnknown: no answer in time; the task may exist.
+        """
+        limit = self._submit_timeout_s if timeout_s is None else timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                return await provider.submit(job)
+        except TimeoutError as exc:
+            raise ProviderOutcomeUnknown(provider.name, f"no answer within {limit:g} s") from exc

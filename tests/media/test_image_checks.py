@@ -35,9 +35,21 @@ async def test_png_and_jpeg_data_uris_are_accepted(
 
 async def test_gif_data_uri_is_refused_by_name(inspector: HttpMediaInspector) -> None:
     """A GIF is refused with a message that says what it is and what is accepted."""
-    with pytest.raises(InvalidRequest, match="is a GIF image; only JPEG and PNG") as caught:
+    with pytest.raises(InvalidRequest, match="is a GIF image; accepted here: JPEG, PNG") as caught:
         await inspector.inspect_image(data_uri(GIF, "image/png"), param=PARAM)
     assert caught.value.param == PARAM
+
+
+WEBP = b"RIFF" + bytes(4) + b"WEBP" + bytes(64)
+
+
+async def test_a_webp_is_accepted_where_the_model_allows_it(inspector: HttpMediaInspector) -> None:
+    """DashScope takes WEBP and BMP; Kling does not: the allowed formats are per model."""
+    wan = frozenset({"jpg", "png", "bmp", "webp"})
+    info = await inspector.inspect_image(data_uri(WEBP, "image/webp"), param=PARAM, formats=wan)
+    assert info.format == "webp"
+    with pytest.raises(InvalidRequest, match="is a WEBP image; accepted here: JPEG, PNG"):
+        await inspector.inspect_image(data_uri(WEBP, "image/webp"), param=PARAM)
 
 
 async def test_unrecognised_bytes_are_refused(inspector: HttpMediaInspector) -> None:

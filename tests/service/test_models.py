@@ -142,18 +142,19 @@ async def test_unknown_fields_are_refused_where_the_schema_forbids_them(
     assert caught.value.param == "input.style"
 
 
-async def test_two_different_reference_images_for_kling_v2_6_are_refused(
+async def test_two_different_reference_images_for_kling_v2_6_send_image_url_and_say_so(
     svc: TaskService, upstream: ScriptedProvider
 ) -> None:
+    """The schema allows both; the model takes one, so the other comes back as a notice."""
     values = {
         **SEEDS["kling-v2-6"][0],
         "image_url": "https://example.com/a.png",
         "image_urls": ["https://example.com/b.png"],
     }
-    with pytest.raises(InvalidRequest) as caught:
-        await submit(svc, "kling-v2-6", values)
-    assert caught.value.param == "input.image_urls"
-    assert upstream.submits == []
+    result = await submit(svc, "kling-v2-6", values)
+    [notice] = result.record.notices
+    assert "input.image_urls[0] was not sent" in notice.message
+    assert upstream.submits[0].input.image_url == "https://example.com/a.png"  # type: ignore[attr-defined]
 
 
 async def test_every_image_in_a_list_is_checked_and_named_by_index(
@@ -176,3 +177,15 @@ async def test_kling_v3_frames_are_checked(
     with pytest.raises(InvalidRequest) as caught:
         await submit(svc, "kling-v3", {**SEEDS["kling-v3"][0], field: value})
     assert caught.value.param is not None and caught.value.param.startswith(f"input.{field}")
+
+
+@pytest.mark.parametrize(
+    ("model", "formats"),
+    [("wan2-6-i2v-flash", {"jpg", "png", "bmp", "webp"}), ("kling-v2-6", {"jpg", "png"})],
+)
+async def test_each_model_checks_images_against_its_upstreams_formats(
+    svc: TaskService, media: FakeMedia, model: str, formats: set[str]
+) -> None:
+    values = {**SEEDS[model][0], "image_urls": ["https://example.com/a.webp"]}
+    await submit(svc, model, values)
+    assert media.image_formats == formats

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 
 from adapter.errors import (
@@ -15,10 +17,11 @@ from adapter.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from adapter.model import TaskStatus
+from adapter.inputs import INPUT_TYPES
+from adapter.model import TaskStatus, UpstreamState, VideoJob
 from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
-from tests.fakes import MODEL, FakeMedia, ScriptedProvider
+from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider
 
 pytestmark = pytest.mark.anyio
 
@@ -154,3 +157,91 @@ async def test_a_model_no_provider_serves_is_refused_before_anything_is_stored(
         await submit(service, WAN, WAN_SEED)
     assert caught.value.param == "model"
     assert "no provider" in caught.value.message
+
+
+class SlowlyDown(ScriptedProvider):
+    """Answers 503 after ``delay_s`` of real time; or, with ``hang``, never answers."""
+
+    def __init__(self, name: str, delay_s: float, *, hang: bool = False) -> None:
+        super().__init__(name, (V3,))
+        self.delay_s = delay_s
+        self.hang = hang
+
+    async def submit(self, job: VideoJob) -> UpstreamState:
+        self.submits.append(job)
+        await asyncio.sleep(3600 if self.hang else self.delay_s)
+        raise ProviderUnavailable(self.name, "503 after a while", status=503)
+
+
+async def test_a_fall_through_shares_one_deadline_with_the_first_attempt() -> None:
+    """Each fall-back gets only what is left, so a submit never outlives the idempotency window."""
+    first, second = SlowlyDown("first", 0.3), SlowlyDown("second", 0, hang=True)
+    router = Router([first, second], submit_timeout_s=1.5)
+    with pytest.raises(ProviderOutcomeUnknown) as caught:
+        await router.submit(job_of(V3, V3_SEED))
+    assert caught.value.provider == "second"
+    granted = float(caught.value.message.split("within ")[1].split(" s")[0])
+    assert granted <= 1.21  # 1.5 s budget less the 0.3 s the first one took
+
+
+async def test_a_fall_back_with_under_a_second_left_is_not_tried() -> None:
+    first, second = SlowlyDown("first", 0.3), ScriptedProvider("second", (V3,))
+    router = Router([first, second], submit_timeout_s=1.2)
+    with pytest.raises(AllProvidersFailed) as caught:
+        await router.submit(job_of(V3, V3_SEED))
+    assert second.submits == []
+    assert "second: not tried: no time was left" in caught.value.message
+
+
+def job_of(model: str, values: dict[str, Any]) -> VideoJob:
+    return VideoJob(
+        model=model, input=msgspec.convert(values, INPUT_TYPES[model]), external_id="t1"
+    )
+
+
+async def test_a_resubmit_after_a_lost_answer_never_falls_through(
+    make_service,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    """Only the provider that said "absent" may get the task again, and only that one."""
+    first, second = ScriptedProvider("first", (V3,)), ScriptedProvider("second", (V3,))
+    service = make_service(first, second)
+    first.submit_outcomes.append(ProviderOutcomeUnknown("first", "reset after sending"))
+    result = await submit(service, V3, V3_SEED)
+    first.by_external.clear()  # the official API says it never got it
+    first.submit_outcomes.append(ProviderUnavailable("first", "503 maintenance", status=503))
+    clock.advance(61)
+    task = await service.get(owner="alice", task_id=result.record.task_id)
+    assert second.submits == [] and len(first.submits) == 2
+    assert task.provider == "first" and task.upstream_id is None
+
+
+async def test_a_resubmit_whose_answer_is_lost_again_stays_with_its_provider(
+    make_service,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    first, second = ScriptedProvider("first", (V3,)), ScriptedProvider("second", (V3,))
+    service = make_service(first, second)
+    first.submit_outcomes.append(ProviderOutcomeUnknown("first", "reset"))
+    result = await submit(service, V3, V3_SEED)
+    first.by_external.clear()
+    first.submit_outcomes.append(ProviderOutcomeUnknown("first", "reset again"))
+    clock.advance(61)
+    task = await service.get(owner="alice", task_id=result.record.task_id)
+    assert (task.provider, task.submit_state) == ("first", "unknown")
+    assert second.submits == [] and second.lookups == []
+
+
+async def test_a_provider_that_stopped_serving_the_model_leaves_its_task_as_it_was(
+    make_service,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    """Reconfigured without the model, it cannot be asked: no error, and no resubmit."""
+    kling = ScriptedProvider("kling", (V3,))
+    kling.submit_outcomes.append(ProviderOutcomeUnknown("kling", "reset"))
+    result = await submit(make_service(kling), V3, V3_SEED)
+    trimmed = ScriptedProvider("kling", ("kling-v2-6",))
+    clock.advance(61)
+    task = await make_service(trimmed).get(owner="alice", task_id=result.record.task_id)
+    assert task.status is TaskStatus.QUEUED and task.submit_state == "unknown"
+    assert trimmed.lookups == [] and trimmed.submits == []
