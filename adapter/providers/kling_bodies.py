@@ -79,18 +79,8 @@ def kling_v26_body(
     """``seed`` is not sent: Kling has none (the service layer tells the user)."""
     params = _input(job, KlingV26Input)
     image = _v26_image(params)
-    common: dict[str, Any] = {
-        "model_name": model_name,
-        "prompt": params.prompt,
-        "negative_prompt": params.negative_prompt,
-        "mode": params.mode,
-        "duration": str(params.duration),
-        "sound": _sound(params.audio),
-        "cfg_scale": params.cfg_scale,
-        "camera_control": params.camera_control,
-        "callback_url": job.callback_url,
-        "external_task_id": job.external_id,
-    }
+    common = _generation_fields(job, params, model_name)
+    common.update(cfg_scale=params.cfg_scale, camera_control=params.camera_control)
     if image:
         return kling_wire.Image2VideoRequest(image=raw_media(image), **common)
     return kling_wire.Text2VideoRequest(aspect_ratio=params.size, **common)
@@ -147,17 +137,8 @@ def kling_v3_body(
 ) -> kling_wire.Text2VideoRequest | kling_wire.Image2VideoRequest | kling_wire.OmniVideoRequest:
     params = _input(job, KlingV3Input)
     plan = v3_plan(params)
-    common: dict[str, Any] = {
-        "model_name": model_name,
-        "prompt": params.prompt,
-        "negative_prompt": params.negative_prompt,
-        "mode": params.mode,
-        "duration": str(params.duration),
-        "sound": _sound(params.audio),
-        "watermark_info": WatermarkInfo(params.watermark),
-        "callback_url": job.callback_url,
-        "external_task_id": job.external_id,
-    }
+    common = _generation_fields(job, params, model_name)
+    common["watermark_info"] = WatermarkInfo(params.watermark)
     if params.multi_shot:
         common["multi_shot"] = True
         common["shot_type"] = params.shot_type
@@ -177,6 +158,22 @@ def kling_v3_body(
             image=_raw(plan.first), image_tail=_raw(plan.last), element_list=elements, **common
         )
     return kling_wire.Text2VideoRequest(aspect_ratio=params.aspect_ratio, **common)
+
+
+def _generation_fields(
+    job: VideoJob, params: KlingV26Input | KlingV3Input, model_name: str
+) -> dict[str, Any]:
+    """The fields every text2video / image2video / omni-video body carries."""
+    return {
+        "model_name": model_name,
+        "prompt": params.prompt,
+        "negative_prompt": params.negative_prompt,
+        "mode": params.mode,
+        "duration": str(params.duration),
+        "sound": _sound(params.audio),
+        "callback_url": job.callback_url,
+        "external_task_id": job.external_id,
+    }
 
 
 def _shot(item: dict[str, Any]) -> dict[str, Any]:
