@@ -12,6 +12,7 @@
     ├── ModelNotFound(model)              # GET of a model not served here
     ├── MissingApiKey / InvalidApiKey / ApiKeyDisabled
     ├── TaskNotFound(task_id)
+    ├── TaskNotCancellable(task_id)       # cancel of a task that has ended
     ├── IdempotencyKeyReused              # same key, other request
     ├── IdempotencyInProgress(retry_after)
     ├── StoreUnavailable                  # Redis could not be reached
@@ -101,6 +102,14 @@ class TaskNotFound(AdapterError):
 
     def __init__(self, task_id: str) -> None:
         super().__init__(f"No task {task_id!r}.")
+        self.task_id = task_id
+
+
+class TaskNotCancellable(AdapterError):
+    """The task has already ended; only a queued or processing task can be cancelled."""
+
+    def __init__(self, task_id: str, status: str) -> None:
+        super().__init__(f"Task {task_id!r} is already {status}; it cannot be cancelled.")
         self.task_id = task_id
 
 

@@ -113,6 +113,13 @@ class VideoProvider(Protocol):
         ``ProviderOutcomeUnknown`` when it cannot tell.
         """
 
+    async def cancel(self, route: str, upstream_id: str) -> bool:
+        """Ask the upstream to stop an accepted task.
+
+        Returns:
+            False when the upstream has no cancel at all (Kling): nothing was sent.
+        """
+
 
 #: The image formats Kling takes; a model's media rules may allow more.
 IMAGE_FORMATS = frozenset({"jpg", "png"})

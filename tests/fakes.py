@@ -45,6 +45,9 @@ class ScriptedProvider:
         self.gate: asyncio.Event | None = None
         #: Answer lookups like a gateway that cannot find tasks by external id.
         self.lookup_cannot_tell = False
+        self.cancels: list[str] = []
+        #: What ``cancel`` answers: True (done upstream), False (no cancel), or an error.
+        self.cancel_outcome: bool | Exception = True
         self._ids = itertools.count(1)
 
     def serves(self, model: str) -> bool:
@@ -80,6 +83,12 @@ class ScriptedProvider:
         if found is None and self.lookup_cannot_tell:
             raise ProviderOutcomeUnknown(self.name, "gateway cannot look up external ids")
         return found
+
+    async def cancel(self, route: str, upstream_id: str) -> bool:
+        self.cancels.append(upstream_id)
+        if isinstance(self.cancel_outcome, Exception):
+            raise self.cancel_outcome
+        return self.cancel_outcome
 
     def set_state(
         self,

@@ -77,6 +77,13 @@ async def get_task(request: Request) -> Response:
     return MsgspecResponse(task_body(record, request_id_of(request.scope)))
 
 
+async def cancel_task(request: Request) -> Response:
+    owner = await _owner(request)
+    task_id = request.path_params["task_id"]
+    record = await _services(request).tasks.cancel(owner=owner, task_id=task_id)
+    return MsgspecResponse(task_body(record, request_id_of(request.scope)))
+
+
 async def list_events(request: Request) -> Response:
     owner = await _owner(request)
     task_id = request.path_params["task_id"]

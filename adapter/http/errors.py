@@ -24,6 +24,7 @@ STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
     (errors.ApiKeyDisabled, 401, "api_key_disabled"),
     (errors.TaskNotFound, 404, "task_not_found"),
     (errors.ModelNotFound, 404, "model_not_found"),
+    (errors.TaskNotCancellable, 409, "task_not_cancellable"),
     (errors.IdempotencyKeyReused, 409, "idempotency_key_reused"),
     (errors.IdempotencyInProgress, 409, "idempotency_request_in_progress"),
     (errors.StoreUnavailable, 503, "store_unavailable"),

@@ -90,6 +90,9 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
             "/api/v1/tasks/{task_id}/events": {
                 "get": _op("List a task's events", "The events", params=["task_id"])
             },
+            "/api/v1/tasks/{task_id}/cancel": {
+                "post": _op("Cancel a queued or processing task", "The task", params=["task_id"])
+            },
             "/api/v1/models": {"get": _op("List the served models", "The models")},
             "/api/v1/models/{slug}": {
                 "get": _op("A model's input schema and pricing", "The model", params=["slug"])

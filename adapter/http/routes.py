@@ -10,6 +10,7 @@ ROUTES = [
     Route("/api/v1/tasks", endpoints.submit_task, methods=["POST"]),
     Route("/api/v1/tasks/{task_id}", endpoints.get_task, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}/events", endpoints.list_events, methods=["GET"]),
+    Route("/api/v1/tasks/{task_id}/cancel", endpoints.cancel_task, methods=["POST"]),
     Route("/api/v1/models", endpoints.list_models, methods=["GET"]),
     Route("/api/v1/models/{slug}", endpoints.get_model, methods=["GET"]),
     Route("/healthz", endpoints.healthz, methods=["GET"]),

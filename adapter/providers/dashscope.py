@@ -175,11 +175,12 @@ class DashScopeProvider:
             "one is unknown",
         )
 
-    async def cancel(self, route: str, upstream_id: str) -> None:
+    async def cancel(self, route: str, upstream_id: str) -> bool:
         """Cancel a task; DashScope cancels only PENDING ones and refuses the rest."""
         self._check_route(route)
         response = await self._send("POST", f"{self._task_url(upstream_id)}/cancel")
         self._read(response)
+        return True
 
     def __repr__(self) -> str:
         return f"DashScopeProvider(name={self._name!r})"

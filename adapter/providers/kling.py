@@ -171,6 +171,10 @@ class KlingProvider:
                 self._name, "this gateway does not know the task by its external_task_id"
             ) from exc
 
+    async def cancel(self, route: str, upstream_id: str) -> bool:
+        """Kling has no cancel: the task runs on, and its late result is ignored."""
+        return False
+
     def __repr__(self) -> str:
         return f"KlingProvider(name={self._name!r}, dialect={self._dialect!r})"
 

@@ -242,6 +242,18 @@ class Refresher:
             submit_state="accepted",
         )
 
+    async def save_move(
+        self, record: TaskRecord, status: TaskStatus, *, message: str, **changes: Any
+    ) -> TaskRecord | None:
+        """Move ``record`` to ``status`` with its event, if nobody changed it meanwhile.
+
+        Returns:
+            The stored record, or ``None`` when another writer got there first.
+        """
+        event = Event(type="status", status=status, at=self._clock(), message=message)
+        new = self._changed(record, {"status": status, **changes})
+        return new if await self._store.update_task(new, event) else None
+
     async def save(
         self, record: TaskRecord, *, event: Event | None = None, **changes: Any
     ) -> TaskRecord:

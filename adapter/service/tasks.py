@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
@@ -25,8 +26,10 @@ from adapter.errors import (
     AllProvidersFailed,
     IdempotencyInProgress,
     IdempotencyKeyReused,
+    ProviderError,
     ProviderOutcomeUnknown,
     ProviderRejected,
+    TaskNotCancellable,
     TaskNotFound,
 )
 from adapter.model import Event, TaskRecord, TaskStatus, VideoJob
@@ -152,6 +155,43 @@ class TaskService:
     async def get(self, *, owner: str, task_id: str) -> TaskRecord:
         """The caller's task, refreshed from the upstream when it is due."""
         return await self._refresher.refreshed(await self._owned(owner, task_id))
+
+    async def cancel(self, *, owner: str, task_id: str) -> TaskRecord:
+        """Cancel the caller's unfinished task at once: ``cancelled``, nothing charged.
+
+        The move is compare-and-set, so a late upstream result can never overwrite it (nor
+        be overwritten by it). Then, if the upstream can cancel (DashScope, while pending), it
+        is asked to; if it cannot (Kling), the task runs on there and its result is ignored.
+
+        Raises:
+            TaskNotCancellable: the task had already ended.
+        """
+        record = await self._owned(owner, task_id)
+        for _ in range(5):
+            if record.status.is_terminal:
+                raise TaskNotCancellable(task_id, record.status.value)
+            cancelled = await self._refresher.save_move(
+                record,
+                TaskStatus.CANCELLED,
+                message="Cancelled by the client.",
+                cost_actual=Decimal(0),
+            )
+            if cancelled is not None:
+                await self._cancel_upstream(cancelled)
+                return cancelled
+            record = await self._owned(owner, task_id)
+        raise TaskNotCancellable(task_id, record.status.value)
+
+    async def _cancel_upstream(self, record: TaskRecord) -> None:
+        if record.provider is None or record.upstream_id is None:
+            return  # never accepted (or its answer was lost): nothing to stop by id
+        try:
+            provider = self._router.pinned(record.provider)
+            sent = await provider.cancel(record.upstream_route or "", record.upstream_id)
+        except ProviderError as exc:
+            log.info("task.cancel_upstream_refused task_id=%s reason=%s", record.task_id, exc)
+            return
+        log.info("task.cancelled task_id=%s upstream_cancelled=%s", record.task_id, sent)
 
     async def events(self, *, owner: str, task_id: str) -> list[Event]:
         """The caller's task's events, oldest first."""

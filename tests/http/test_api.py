@@ -199,6 +199,20 @@ async def test_get_and_events_follow_the_task_to_its_end(
     assert all(e["id"] and e["at"].endswith("Z") for e in events["events"])
 
 
+async def test_cancel_answers_the_cancelled_task_then_409_once_it_has_ended(
+    client: httpx.AsyncClient,
+) -> None:
+    task_id = (await client.post("/api/v1/tasks", json=body())).json()["task_id"]
+    response = await client.post(f"/api/v1/tasks/{task_id}/cancel")
+    assert response.status_code == 200
+    task = response.json()
+    assert (task["status"], task["cost_actual"]) == ("cancelled", 0)
+    assert task["request_id"] == response.headers["X-Request-ID"]
+    again = await client.post(f"/api/v1/tasks/{task_id}/cancel")
+    assert_error(again, 409, "task_not_cancellable")
+    assert_error(await client.post("/api/v1/tasks/task_nope/cancel"), 404, "task_not_found")
+
+
 async def test_an_upstream_rejection_is_422_upstream_rejected(
     client: httpx.AsyncClient, provider: ScriptedProvider
 ) -> None:

@@ -162,7 +162,7 @@ async def test_lookup_never_returns_none(upstream: Any) -> None:
 async def test_cancel_posts_to_the_tasks_cancel_path(upstream: Any) -> None:
     """POST /api/v1/tasks/{id}/cancel with the key; a 200 is done."""
     upstream.answer(json={"request_id": "r1"})
-    assert await dashscope(upstream.handle).cancel("video-synthesis", TASK_ID) is None
+    assert await dashscope(upstream.handle).cancel("video-synthesis", TASK_ID) is True
     assert upstream.last.method == "POST"
     assert upstream.last.url.path == f"/api/v1/tasks/{TASK_ID}/cancel"
     assert upstream.last.headers["Authorization"] == f"Bearer {API_KEY}"

@@ -280,3 +280,11 @@ async def test_transport_errors_are_translated(
     with pytest.raises(expected) as caught:
         await make_provider().submit(make_job())
     assert type(caught.value) is expected
+
+
+async def test_cancel_sends_nothing_because_kling_has_none(
+    make_provider: MakeProvider, upstream: Any
+) -> None:
+    """No request is made; the caller learns that nothing was stopped upstream."""
+    assert await make_provider().cancel("motion-control", "k1") is False
+    assert upstream.requests == []
