@@ -190,12 +190,22 @@ class Refresher:
                 return record
             new = self._changed(record, changes)
             if await self._store.update_task(new, event):
+                if record.upstream_id is None and record.status is TaskStatus.CANCELLED:
+                    await self.stop_upstream(new)  # cancelled while its submit was in flight
                 return new
             current = await self._store.get_task(record.task_id)
             if current is None:
                 return record
             record = current
         return record
+
+    async def stop_upstream(self, record: TaskRecord) -> None:
+        """Ask the upstream to stop a task we no longer want; best effort, never raises."""
+        try:
+            provider = self._router.pinned(record.provider or "")
+            await provider.cancel(record.upstream_route or "", record.upstream_id or "")
+        except ProviderError as exc:
+            log.info("task.cancel_upstream_refused task_id=%s reason=%s", record.task_id, exc)
 
     def _outcome(self, record: TaskRecord, state: UpstreamState) -> dict[str, Any]:
         if state.status is TaskStatus.SUCCEEDED:

@@ -26,7 +26,6 @@ from adapter.errors import (
     AllProvidersFailed,
     IdempotencyInProgress,
     IdempotencyKeyReused,
-    ProviderError,
     ProviderOutcomeUnknown,
     ProviderRejected,
     TaskNotCancellable,
@@ -184,14 +183,8 @@ class TaskService:
 
     async def _cancel_upstream(self, record: TaskRecord) -> None:
         if record.provider is None or record.upstream_id is None:
-            return  # never accepted (or its answer was lost): nothing to stop by id
-        try:
-            provider = self._router.pinned(record.provider)
-            sent = await provider.cancel(record.upstream_route or "", record.upstream_id)
-        except ProviderError as exc:
-            log.info("task.cancel_upstream_refused task_id=%s reason=%s", record.task_id, exc)
-            return
-        log.info("task.cancelled task_id=%s upstream_cancelled=%s", record.task_id, sent)
+            return  # not accepted yet (or its answer was lost): the adoption will stop it
+        await self._refresher.stop_upstream(record)
 
     async def events(self, *, owner: str, task_id: str) -> list[Event]:
         """The caller's task's events, oldest first."""

@@ -133,3 +133,28 @@ async def test_another_owners_task_cannot_be_cancelled(service: TaskService) -> 
     task_id = await submit(service)
     with pytest.raises(TaskNotFound):
         await service.cancel(owner="mallory", task_id=task_id)
+
+
+async def test_a_task_cancelled_while_its_submit_is_in_flight_is_stopped_when_adopted(
+    service: TaskService, provider: ScriptedProvider, store: RedisTaskStore
+) -> None:
+    """The submit answers after the cancel: the upstream id is kept and the upstream told."""
+    provider.gate = asyncio.Event()
+    submitting = asyncio.create_task(submit(service))
+    for _ in range(500):  # until the submit is at the upstream (bounded)
+        if provider.submits:
+            break
+        await asyncio.sleep(0.01)
+    [task] = [t for t in await _tasks(store, provider) if t is not None]
+    await service.cancel(owner="alice", task_id=task.task_id)
+    assert provider.cancels == []  # no upstream id yet
+    provider.gate.set()
+    await submitting
+    final = await store.get_task(task.task_id)
+    assert final is not None and final.status is TaskStatus.CANCELLED
+    assert final.upstream_id == "up_1" and provider.cancels == ["up_1"]
+    assert await statuses(store, task.task_id) == ["queued", "cancelled"]
+
+
+async def _tasks(store: RedisTaskStore, provider: ScriptedProvider):  # type: ignore[no-untyped-def]
+    return [await store.get_task(job.external_id) for job in provider.submits]
