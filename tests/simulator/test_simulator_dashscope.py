@@ -12,20 +12,11 @@ import pytest
 from adapter.simulator import SimulatorConfig, create_simulator_app
 from adapter.simulator.clock import ManualClock
 from adapter.simulator.mp4 import build_mp4
+from tests.simulator.dashscope_client import SUBMIT, TASKS, Synthesis, submit
 
 pytestmark = pytest.mark.anyio
 
-Synthesis = Callable[..., dict[str, Any]]
-SUBMIT = "/api/v1/services/aigc/video-generation/video-synthesis"
-TASKS = "/api/v1/tasks/"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-async def submit(client: httpx.AsyncClient, auth: dict[str, str], body: dict[str, Any]) -> str:
-    response = await client.post(SUBMIT, json=body, headers=auth)
-    assert response.status_code == 200, response.text
-    task_id: str = response.json()["output"]["task_id"]
-    return task_id
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from adapter.simulator.clock import ManualClock
+from tests.simulator.dashscope_client import SUBMIT, TASKS, Synthesis, submit
 
 pytestmark = pytest.mark.anyio
-
-Synthesis = Callable[..., dict[str, Any]]
-SUBMIT = "/api/v1/services/aigc/video-generation/video-synthesis"
-TASKS = "/api/v1/tasks/"
-
-
-async def submit(client: httpx.AsyncClient, auth: dict[str, str], body: dict[str, Any]) -> str:
-    response = await client.post(SUBMIT, json=body, headers=auth)
-    assert response.status_code == 200, response.text
-    task_id: str = response.json()["output"]["task_id"]
-    return task_id
 
 
 def assert_invalid(response: httpx.Response, named: str) -> None:

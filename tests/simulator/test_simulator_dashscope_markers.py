@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -12,19 +11,9 @@ import pytest
 from adapter.simulator.clock import ManualClock
 from adapter.simulator.dashscope import DASHSCOPE_MARKERS
 from adapter.simulator.script import MARKERS
+from tests.simulator.dashscope_client import SUBMIT, TASKS, Synthesis, submit
 
 pytestmark = pytest.mark.anyio
-
-Synthesis = Callable[..., dict[str, Any]]
-SUBMIT = "/api/v1/services/aigc/video-generation/video-synthesis"
-TASKS = "/api/v1/tasks/"
-
-
-async def submit(client: httpx.AsyncClient, auth: dict[str, str], body: dict[str, Any]) -> str:
-    response = await client.post(SUBMIT, json=body, headers=auth)
-    assert response.status_code == 200, response.text
-    task_id: str = response.json()["output"]["task_id"]
-    return task_id
 
 
 async def finish(
