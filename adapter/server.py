@@ -49,7 +49,7 @@ async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.s
         sim_app = create_simulator_app(
             SimulatorConfig(queue_s=settings.sim_queue_s, process_s=settings.sim_process_s)
         )
-        config = uvicorn.Config(sim_app, access_log=False, log_level="warning", lifespan="off")
+        config = uvicorn.Config(sim_app, access_log=False, log_level="warning", lifespan="on")
         servers.append((uvicorn.Server(config), sim_sock))
     else:
         sim_sock.close()

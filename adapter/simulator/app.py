@@ -28,15 +28,24 @@ video), read from an injected clock; prompt markers script failures and slowness
 ``script.py``). The output video is served by the media route and lasts the requested
 ``duration`` (default 5 s); for motion-control, as long as the reference video's file name
 says (``ref-video-8s.mp4`` -> ``"8"``), else 5 seconds.
+
+A Kling submit (any family, either dialect) with a non-empty ``callback_url`` gets callbacks,
+as from real Kling: the task's query ``data`` object, POSTed as JSON on each status change
+(``submitted`` at once, ``processing``, then ``succeed`` or ``failed``) when the lifecycle
+reaches it, retried at most twice and never signed; ``[sim:callback-dup]`` sends each one
+twice (see ``callbacks.py``). They go out only while the app's lifespan runs, which cancels
+the pending ones at shutdown. DashScope has no callbacks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,6 +53,7 @@ from starlette.routing import Route
 
 from adapter.simulator import newapi, wire
 from adapter.simulator.auth import Authenticator
+from adapter.simulator.callbacks import CallbackSender
 from adapter.simulator.config import SimulatorConfig
 from adapter.simulator.dashscope import DashScopeSimulator
 from adapter.simulator.kling_families import FAMILIES, Order, decode_order
@@ -68,7 +78,10 @@ _SCRIPTED_POLL_ERRORS = {
 
 
 def create_simulator_app(
-    config: SimulatorConfig | None = None, *, clock: Clock = time.time
+    config: SimulatorConfig | None = None,
+    *,
+    clock: Clock = time.time,
+    callback_http: httpx.AsyncClient | None = None,
 ) -> Starlette:
     """The simulated Kling and DashScope upstreams.
 
@@ -76,9 +89,15 @@ def create_simulator_app(
         config: keys, lifecycle timing and the public URL; defaults to ``SimulatorConfig()``.
         clock: wall-clock seconds since the epoch. Timestamps, the lifecycle and JWT
             ``exp``/``nbf`` checks read it, so a test can advance time without sleeping.
+            Kling callbacks wait in real time for the moments it gives.
+        callback_http: the client Kling callbacks are POSTed with; by default one is built
+            on first use and closed when the lifespan ends.
     """
     config = config or SimulatorConfig()
-    kling = _Simulator(config, clock)
+    callbacks = CallbackSender(
+        clock=clock, queue_s=config.queue_s, process_s=config.process_s, http=callback_http
+    )
+    kling = _Simulator(config, clock, callbacks)
     dashscope = DashScopeSimulator(config, clock)
     routes = [
         *kling.routes(),
@@ -86,7 +105,13 @@ def create_simulator_app(
         Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with callbacks.running():
+            yield
+
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 async def healthz(request: Request) -> Response:
@@ -96,9 +121,10 @@ async def healthz(request: Request) -> Response:
 class _Simulator:
     """The Kling endpoints of both dialects, sharing one task table, clock and authenticator."""
 
-    def __init__(self, config: SimulatorConfig, clock: Clock) -> None:
+    def __init__(self, config: SimulatorConfig, clock: Clock, callbacks: CallbackSender) -> None:
         self._config = config
         self._clock = clock
+        self._callbacks = callbacks
         self._auth = Authenticator(config, clock)
         # 13-digit ms start time, then a 5-digit sequence: ids differ from run to run.
         self._tasks: TaskTable[SimTask] = TaskTable(
@@ -155,6 +181,10 @@ class _Simulator:
             task = self._record(owner, order, script)
         except wire.Rejection as exc:
             return self._reject(exc)
+        if order.callback_url:
+            base = wire.media_base(self._config.public_url, request)
+            url = wire.video_url(base, task.task_id, task.duration)
+            self._callbacks.schedule(task, order.callback_url, url)
         if script.slow_s > 0:
             # The task is already recorded: a client that times out here can find it by its
             # external_task_id, as it would have to with the real upstream.

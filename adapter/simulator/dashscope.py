@@ -19,8 +19,9 @@ key (only ``dashscope_api_key`` is accepted here, and only when ``require_auth``
 no client ids), apart from Kling's.
 
 The markers of ``input.prompt`` (see :data:`DASHSCOPE_MARKERS`) script the outcome, as on
-Kling, with DashScope's codes. ``[sim:shape=...]`` has no meaning here: it answers 400
-``InvalidParameter`` naming the marker, as an unknown or malformed marker does.
+Kling, with DashScope's codes. ``[sim:shape=...]`` and ``[sim:callback-dup]`` have no meaning
+here (one answer shape, no ``callback_url``): they answer 400 ``InvalidParameter`` naming the
+marker, as an unknown or malformed marker does.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ DASHSCOPE_MARKERS: Final[Mapping[str, str]] = {
     "[sim:shape=taskdto]": "refused: submit answers HTTP 400 InvalidParameter naming the marker",
     "[sim:shape=simple]": "refused: submit answers HTTP 400 InvalidParameter naming the marker",
     "[sim:shape=openai]": "refused: submit answers HTTP 400 InvalidParameter naming the marker",
+    "[sim:callback-dup]": (
+        "refused (DashScope has no callbacks): submit answers HTTP 400 InvalidParameter"
+    ),
 }
 
 _THROTTLED: Final = "Requests rate limit exceeded, please try again later."
@@ -74,7 +78,8 @@ _SCRIPTED_POLL_ERRORS: Final = {
     429: ("Throttling.RateQuota", f"{_THROTTLED} (scripted by [sim:poll-429])"),
     500: ("InternalError", f"{_INTERNAL} (scripted by [sim:poll-500])"),
 }
-_SHAPE_MARKER: Final = re.compile(r"\[sim:shape=[^\[\]]*\]")
+#: The markers that mean nothing on DashScope: one answer shape, no callbacks.
+_KLING_ONLY_MARKER: Final = re.compile(r"\[sim:(?:shape=[^\[\]]*|callback-dup)\]")
 
 
 class DashScopeSimulator:
@@ -186,8 +191,8 @@ def _script(prompt: str | None) -> Script:
         script = parse_script(prompt)
     except InvalidMarker as exc:
         raise dw.invalid(str(exc)) from None
-    if script.shape != "kling":
-        marker = _SHAPE_MARKER.findall(prompt or "")[-1]
+    if script.shape != "kling" or script.callback_dup:
+        marker = _KLING_ONLY_MARKER.findall(prompt or "")[-1]
         raise dw.invalid(f"simulator marker not supported by DashScope: {marker}")
     return script
 

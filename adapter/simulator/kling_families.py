@@ -135,6 +135,8 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     external_task_id: str
     #: The text whose ``[sim:...]`` markers script the task (prompt and shot prompts).
     script_text: str | None
+    #: Where to POST the task on each status change; ``""`` when none was given.
+    callback_url: str = ""
 
 
 _Body = TypeVar("_Body", bound=msgspec.Struct)
@@ -199,6 +201,7 @@ def _motion_control(body: bytes) -> Order:
         duration=format_seconds(seconds) if seconds is not None else DEFAULT_DURATION,
         external_task_id=submit.external_task_id or "",
         script_text=submit.prompt,
+        callback_url=submit.callback_url or "",
     )
 
 
@@ -231,6 +234,7 @@ def _order(
         duration=duration,
         external_task_id=body.external_task_id or "",
         script_text=" ".join(text for text in (body.prompt, shots) if text) or None,
+        callback_url=body.callback_url or "",
     )
 
 

@@ -24,6 +24,7 @@ marker                         effect
 ``[sim:shape=taskdto]``        queries answer new-api's ``{code:"success", data: TaskDto}``
 ``[sim:shape=simple]``         queries answer new-api's simple envelope
 ``[sim:shape=openai]``         queries answer an OpenAI-video object
+``[sim:callback-dup]``         each ``callback_url`` POST is sent twice (see ``callbacks.py``)
 =============================  ============================================================
 
 Everything here is pure: :func:`parse_script` turns a prompt into a :class:`Script`.
@@ -61,6 +62,7 @@ MARKERS: Final[Mapping[str, str]] = {
     "[sim:shape=taskdto]": 'queries answer new-api\'s {"code":"success","data":TaskDto}',
     "[sim:shape=simple]": "queries answer new-api's simple envelope (status, url, error)",
     "[sim:shape=openai]": "queries answer an OpenAI-video object (object: video)",
+    "[sim:callback-dup]": "each callback_url POST is sent twice, as a retrying upstream may",
 }
 
 
@@ -78,6 +80,8 @@ class Script(msgspec.Struct, frozen=True):
     poll_status: Literal[429, 500] | None = None
     #: The body shape queries of the task answer in.
     shape: Shape = "kling"
+    #: Send each ``callback_url`` POST twice.
+    callback_dup: bool = False
 
 
 #: The script of a prompt without markers.
@@ -100,6 +104,7 @@ _FLAGS: Final[Mapping[str, dict[str, object]]] = {
     "500": {"submit_status": 500},
     "poll-429": {"poll_status": 429},
     "poll-500": {"poll_status": 500},
+    "callback-dup": {"callback_dup": True},
 }
 _SHAPES: Final = frozenset({"taskdto", "simple", "openai"})
 

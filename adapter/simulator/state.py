@@ -77,17 +77,20 @@ class Progress(msgspec.Struct, frozen=True):
     finished_at: float | None
     #: 0 to 100.
     percent: int
+    #: Clock time the status changes next, ``None`` once it never will (Kling callbacks).
+    next_change_at: float | None = None
 
 
 def progress_of(task: Scheduled, now: float, *, queue_s: float, process_s: float) -> Progress:
     """Where ``task`` stands at clock time ``now``."""
     started = task.created_at + queue_s
     if task.script.stay_queued or now < started:
-        return Progress("submitted", "", task.created_at, None, None, 0)
+        next_change = None if task.script.stay_queued else started
+        return Progress("submitted", "", task.created_at, None, None, 0, next_change)
     finished = started + process_s
     if now < finished:
         percent = min(99, max(1, int(100 * (now - started) / process_s)))
-        return Progress("processing", "", started, started, None, percent)
+        return Progress("processing", "", started, started, None, percent, finished)
     if task.script.fail_reason is not None:
         return Progress("failed", task.script.fail_reason, finished, started, finished, 100)
     return Progress("succeed", "success", finished, started, finished, 100)

@@ -128,12 +128,12 @@ def video_url(base: str, task_id: str, duration: str) -> str:
     return f"{base}/media/out/{task_id}-{duration}s.mp4"
 
 
-def kling_query_body(task: SimTask, progress: Progress, url: str, request_id: str) -> KlingBody:
-    """The Kling-native answer to a query (shape A)."""
+def task_data(task: SimTask, progress: Progress, url: str) -> TaskData:
+    """The task as a query's ``data`` (and a ``callback_url`` POST) shows it."""
     result = None
     if progress.status == "succeed":
         result = TaskResult([Video(f"{task.task_id}-0", url, task.duration)])
-    data = TaskData(
+    return TaskData(
         task.task_id,
         progress.status,
         TaskInfo(task.external_task_id),
@@ -142,4 +142,8 @@ def kling_query_body(task: SimTask, progress: Progress, url: str, request_id: st
         task_status_msg=progress.status_msg,
         task_result=result,
     )
-    return KlingBody(0, "SUCCEED", request_id, data)
+
+
+def kling_query_body(task: SimTask, progress: Progress, url: str, request_id: str) -> KlingBody:
+    """The Kling-native answer to a query (shape A)."""
+    return KlingBody(0, "SUCCEED", request_id, task_data(task, progress, url))

@@ -31,7 +31,7 @@ def test_defaults_match_the_documented_ones() -> None:
 def test_markers_table_documents_every_marker() -> None:
     """MARKERS names each marker, with a one-line effect, for the README."""
     assert all(marker.startswith("[sim:") and effect for marker, effect in MARKERS.items())
-    assert len(MARKERS) == 11
+    assert len(MARKERS) == 12
 
 
 @pytest.mark.anyio

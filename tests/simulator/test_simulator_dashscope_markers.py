@@ -167,12 +167,13 @@ async def test_poll_error_markers_answer_every_query_with_that_status(
 
 
 @pytest.mark.parametrize(
-    "marker", ["[sim:shape=taskdto]", "[sim:shape=simple]", "[sim:shape=openai]"]
+    "marker",
+    ["[sim:shape=taskdto]", "[sim:shape=simple]", "[sim:shape=openai]", "[sim:callback-dup]"],
 )
-async def test_shape_markers_are_refused_naming_the_marker(
+async def test_kling_only_markers_are_refused_naming_the_marker(
     client: httpx.AsyncClient, dashscope_auth: dict[str, str], marker: str
 ) -> None:
-    """DashScope has one answer shape: a [sim:shape=...] marker answers 400 InvalidParameter."""
+    """One answer shape, no callbacks: [sim:shape=...], [sim:callback-dup] answer 400."""
     response = await client.post(SUBMIT, json=_body(f"go {marker}"), headers=dashscope_auth)
     assert response.status_code == 400
     assert response.json()["code"] == "InvalidParameter"

@@ -34,6 +34,7 @@ def test_a_prompt_without_markers_runs_the_happy_path(prompt: str | None) -> Non
         ("[sim:shape=taskdto]", Script(shape="taskdto")),
         ("[sim:shape=simple]", Script(shape="simple")),
         ("[sim:shape=openai]", Script(shape="openai")),
+        ("[sim:callback-dup]", Script(callback_dup=True)),
     ],
 )
 def test_each_marker_sets_its_effect(prompt: str, expected: Script) -> None:
