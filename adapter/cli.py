@@ -1,4 +1,4 @@
-"""``mindvideo-adapter``: serve, simulate, and manage API keys."""
+"""``mindvideo-adapter``: serve, simulate, manage API keys, and use the task API."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
+from adapter.client_cli import CLIENT_COMMANDS, add_client_commands, run_client
 from adapter.settings import Settings, SettingsError
 
 
@@ -33,12 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list", help="id, name, status, created")
     for verb in ("disable", "enable", "delete"):
         keys_sub.add_parser(verb, help=f"{verb} a key by id").add_argument("id")
+    add_client_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     env = dict(os.environ if environ is None else environ)
+    if args.command in CLIENT_COMMANDS:
+        return run_client(args, env)
     try:
         settings = Settings.from_env(env)
         if args.command == "serve":
