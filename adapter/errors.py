@@ -16,6 +16,8 @@
     ├── IdempotencyKeyReused              # same key, other request
     ├── IdempotencyInProgress(retry_after)
     ├── StoreUnavailable                  # Redis could not be reached
+    ├── InvalidCallbackToken              # an upstream callback without our token
+    ├── WebhookUndeliverable              # a webhook POST got no answer
     └── ProviderError(provider, message, status, code)
         ├── ProviderUnavailable           # not accepted: connect failure, 502/503, upstream auth
         │   └── ProviderRateLimited(retry_after)
@@ -123,6 +125,14 @@ class IdempotencyInProgress(AdapterError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class InvalidCallbackToken(AdapterError):
+    """An upstream callback's token does not match its provider and task."""
+
+
+class WebhookUndeliverable(AdapterError):
+    """A webhook POST got no HTTP answer (refused address, connection error, timeout)."""
 
 
 class StoreUnavailable(AdapterError):

@@ -17,7 +17,7 @@ async def run_keys(settings: Settings, args: argparse.Namespace) -> int:
             "(set MVA_BOOTSTRAP_KEY there to use a known key)."
         )
     from adapter.app import make_redis
-    from adapter.stores.redis import RedisKeyStore
+    from adapter.stores.redis_keys import RedisKeyStore
 
     redis = make_redis(settings)
     keys = KeyService(RedisKeyStore(redis), clock=utc_now)

@@ -63,7 +63,15 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     at: datetime
     status: TaskStatus | None = None
     message: str | None = None
+    #: Webhook attempts: which attempt, and the receiver's HTTP status when it answered.
+    attempt: int | None = None
+    response_status: int | None = None
     id: str = ""
+
+    @property
+    def is_final(self) -> bool:
+        """A terminal status event: nothing follows it in a live stream."""
+        return self.status is not None and self.status.is_terminal
 
 
 SubmitState = Literal["submitting", "accepted", "unknown"]
@@ -93,6 +101,9 @@ class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     #: Provider-defined: which upstream family of paths created the task.
     upstream_route: str | None = None
     submit_state: SubmitState = "submitting"
+    #: Adapter-defined: where the terminal status is POSTed, and which key's secret signs it.
+    webhook_url: str | None = None
+    key_id: str | None = None
 
 
 class VideoJob(msgspec.Struct, frozen=True):
@@ -150,3 +161,12 @@ class ApiKey(msgspec.Struct, frozen=True):
     created_at: datetime
     #: ``mv_live_`` or ``mv_test_`` and the first characters, for humans.
     prefix: str = ""
+
+
+class SigningSecrets(msgspec.Struct, frozen=True):
+    """An API key's webhook signing secrets (``whsec_`` + base64, as Standard Webhooks has it)."""
+
+    current: str
+    #: The secret before the last rotation: deliveries are signed with both until ``until``.
+    previous: str | None = None
+    until: datetime | None = None

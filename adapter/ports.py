@@ -5,12 +5,27 @@ Adapters conform structurally (no inheritance); mypy checks the fit in ``adapter
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
-from adapter.model import ApiKey, Event, ImageInfo, TaskRecord, UpstreamState, VideoInfo, VideoJob
+from adapter.model import (
+    ApiKey,
+    Event,
+    ImageInfo,
+    SigningSecrets,
+    TaskRecord,
+    TaskStatus,
+    UpstreamState,
+    VideoInfo,
+    VideoJob,
+)
+
+#: The store's schedules: unfinished tasks to reconcile, webhook deliveries to attempt.
+Queue = Literal["tasks", "webhooks"]
 
 
 class IdempotencyClaim(msgspec.Struct, frozen=True):
@@ -23,16 +38,26 @@ class IdempotencyClaim(msgspec.Struct, frozen=True):
     claimed_at: datetime
 
 
+class TaskPage(msgspec.Struct, frozen=True):
+    """One page of an owner's tasks, newest first."""
+
+    records: list[TaskRecord]
+    #: Opaque; pass it back for the next page. ``None`` on the last page.
+    next_cursor: str | None
+
+
 class TaskStore(Protocol):
     """Where tasks, their events and idempotency claims live.
 
     Every write sets an expiry. Status changes are compare-and-set on ``TaskRecord.version``
-    and append their event in the same atomic step, so an event is never written twice.
-    Raises ``StoreUnavailable`` when the backend cannot be reached.
+    and append their event in the same atomic step, so an event is never written twice; the
+    same step moves the task in its owner's list index, takes a finished task off the
+    reconcile schedule and, when it has a ``webhook_url``, puts its delivery on the webhook
+    schedule. Raises ``StoreUnavailable`` when the backend cannot be reached.
     """
 
     async def create_task(self, record: TaskRecord, event: Event) -> None:
-        """Store a new task (``version`` 1) and its first event."""
+        """Store a new task (``version`` 1) and its first event; schedule it for reconcile."""
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the stored task, or ``None``."""
@@ -51,8 +76,35 @@ class TaskStore(Protocol):
             False when the task changed meanwhile (e.g. a reconcile adopted it): kept.
         """
 
-    async def list_events(self, task_id: str) -> list[Event]:
-        """Return the task's events, oldest first, each with its ``id``."""
+    async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
+        """Return the task's events, oldest first, each with its ``id``; only those after
+        the event with id ``after`` when it is given."""
+
+    async def list_tasks(
+        self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
+    ) -> TaskPage:
+        """A page of ``owner``'s tasks, newest first, in O(log n).
+
+        Raises:
+            ValueError: ``cursor`` is not one this store made.
+        """
+
+    async def claim_due(
+        self, queue: Queue, *, now: datetime, limit: int, hold_s: float
+    ) -> list[str]:
+        """Take up to ``limit`` task ids due by ``now``, each held from others for ``hold_s``.
+
+        A holder that dies lets go by itself: the entries come due again when the hold ends.
+        """
+
+    async def reschedule(self, queue: Queue, task_id: str, at: datetime) -> None:
+        """Make a scheduled task due at ``at``; nothing if it is no longer scheduled."""
+
+    async def unschedule(self, queue: Queue, task_id: str) -> None:
+        """Take a task off ``queue``."""
+
+    async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
+        """Append a webhook attempt's event; due again at ``next_at``, or finished if None."""
 
     async def claim_idempotency(
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
@@ -86,6 +138,43 @@ class KeyStore(Protocol):
     async def set_key_status(self, key_id: str, status: str) -> bool: ...
 
     async def delete_key(self, key_id: str) -> bool: ...
+
+    async def signing_secrets(self, key_id: str) -> SigningSecrets | None: ...
+
+    async def add_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> SigningSecrets:
+        """Store the key's first secrets unless it has some; returns those that stand."""
+
+    async def replace_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> None: ...
+
+
+class WebhookSender(Protocol):
+    """Checks and POSTs to clients' webhook URLs, held to the same address rules as media."""
+
+    async def check(self, url: str, *, param: str) -> None:
+        """Raise ``InvalidRequest`` (naming ``param``) unless ``url`` may receive webhooks."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """POST ``body``; return the receiver's HTTP status.
+
+        Raises:
+            WebhookUndeliverable: no answer (refused address, connection error, timeout).
+        """
+
+
+class Watch(Protocol):
+    async def wait(self, within: float) -> bool:
+        """True once the task's events may have grown; False after ``within`` seconds."""
+
+
+class EventFeed(Protocol):
+    """Wakes live readers when a task's events grow, whichever process appended them."""
+
+    def watch(self, task_id: str) -> AbstractAsyncContextManager[Watch]:
+        """Watch ``task_id``; anything appended after entering is signalled.
+
+        Raises:
+            StoreUnavailable: the feed could not start listening.
+        """
 
 
 class VideoProvider(Protocol):

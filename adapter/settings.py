@@ -50,6 +50,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sim_port: int = 0
     schemas_dir: Path = _DEFAULT_SCHEMAS
     log_level: str = "info"
+    #: Seconds between SSE heartbeat comments on a quiet event stream.
+    sse_heartbeat_s: float = 15.0
+    #: Where upstreams can reach this adapter; set, every submission carries a callback URL.
+    public_url: str | None = None
+    callback_secret: Secret | None = None
+    webhook_allow_hosts: frozenset[str] = frozenset()
+    webhook_timeout_s: float = 10.0
+    #: Whether ``serve`` runs the reconciler in each process (``worker`` always does).
+    reconciler: bool = True
+    reconcile_concurrency: int = 8
+    reconcile_max_interval_s: float = 30.0
+    #: An unfinished task older than this is checked upstream and failed with ``timeout``.
+    task_deadline_s: float = 7_200.0
 
     @property
     def uses_simulator(self) -> bool:
@@ -74,16 +87,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             # A claim that outlives its task could not tell "expired" from "never stored",
             # and a retry would be submitted (and charged) again.
             raise SettingsError("MVA_IDEMPOTENCY_TTL must not be longer than MVA_TASK_TTL.")
+        public_url = env.text("MVA_PUBLIC_URL")
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            raise SettingsError("MVA_PUBLIC_URL must be an http:// or https:// URL.")
+        callback_secret = env.text("MVA_CALLBACK_SECRET")
+        if public_url and env.text("REDIS_URL") and not callback_secret:
+            # Several processes make and check callback tokens: they must share the secret.
+            raise SettingsError(
+                "MVA_PUBLIC_URL with REDIS_URL needs MVA_CALLBACK_SECRET, the same in every "
+                "process (e.g. the output of: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')."
+            )
+        reconciler = (env.text("MVA_RECONCILER") or "on").lower()
+        if reconciler not in ("on", "off"):
+            raise SettingsError("MVA_RECONCILER must be 'on' or 'off'.")
         return cls(
             redis_url=env.text("REDIS_URL"),
             providers=providers,
             bootstrap_key=Secret(bootstrap) if bootstrap else None,
             media_probe=probe,  # type: ignore[arg-type]  # checked just above
-            media_allow_hosts=frozenset(
-                h.strip().lower()
-                for h in (env.text("MVA_MEDIA_ALLOW_HOSTS") or "").split(",")
-                if h.strip()
-            ),
+            media_allow_hosts=env.hosts("MVA_MEDIA_ALLOW_HOSTS"),
             media_rewrites=env.pairs("MVA_MEDIA_REWRITES"),
             media_timeout_s=env.number("MVA_MEDIA_TIMEOUT", 10.0),
             idempotency_ttl_s=idempotency_ttl,
@@ -98,6 +121,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             sim_port=int(env.number("MVA_SIM_PORT", 0, minimum=0)),
             schemas_dir=Path(env.text("MVA_SCHEMAS_DIR") or _DEFAULT_SCHEMAS),
             log_level=(env.text("MVA_LOG_LEVEL") or "info").lower(),
+            sse_heartbeat_s=env.number("MVA_SSE_HEARTBEAT", 15.0, minimum=0.05),
+            public_url=public_url.rstrip("/") if public_url else None,
+            callback_secret=Secret(callback_secret) if callback_secret else None,
+            webhook_allow_hosts=env.hosts("MVA_WEBHOOK_ALLOW_HOSTS"),
+            webhook_timeout_s=env.number("MVA_WEBHOOK_TIMEOUT", 10.0),
+            reconciler=reconciler == "on",
+            reconcile_concurrency=int(env.number("MVA_RECONCILE_CONCURRENCY", 8, minimum=1)),
+            reconcile_max_interval_s=env.number("MVA_RECONCILE_MAX_INTERVAL", 30.0, minimum=0.05),
+            task_deadline_s=env.number("MVA_TASK_DEADLINE", 7_200.0, minimum=1),
         )
 
 
@@ -123,6 +155,10 @@ class _Env:
     def text(self, name: str) -> str | None:
         value = self._environ.get(name, "").strip()
         return value or None
+
+    def hosts(self, name: str) -> frozenset[str]:
+        """``host,host2`` -> lower-cased host names."""
+        return frozenset(h.strip().lower() for h in (self.text(name) or "").split(",") if h.strip())
 
     def pairs(self, name: str) -> dict[str, str]:
         """``host=base,host2=base2`` -> a dict; a malformed entry names the variable."""

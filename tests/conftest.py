@@ -11,7 +11,8 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
-from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"

@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from adapter.errors import InvalidRequest, MediaUnreachable, ProviderOutcomeUnknown
+from adapter.errors import (
+    InvalidRequest,
+    MediaUnreachable,
+    ProviderOutcomeUnknown,
+    WebhookUndeliverable,
+)
 from adapter.model import ImageInfo, TaskStatus, UpstreamState, Video, VideoInfo, VideoJob
 from adapter.ports import IMAGE_FORMATS
 
@@ -151,3 +157,26 @@ def seed_input(**changes: object) -> dict[str, object]:
     }
     values.update(changes)
     return values
+
+
+class FakeWebhooks:
+    """A webhook receiver in memory: answers each POST with the next scripted status.
+
+    A status of 0 is "no answer" (``WebhookUndeliverable``). URLs on ``.internal`` hosts are
+    refused at submit, as the real sender refuses non-public addresses.
+    """
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = deque(statuses)
+        self.posts: list[tuple[str, bytes, dict[str, str]]] = []
+
+    async def check(self, url: str, *, param: str) -> None:
+        if not url.startswith("https://") or ".internal" in url:
+            raise InvalidRequest(f"{param} points to a non-public address.", param)
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        self.posts.append((url, body, dict(headers)))
+        status = self.statuses.popleft() if self.statuses else 200
+        if status == 0:
+            raise WebhookUndeliverable("connection failed: ConnectError")
+        return status

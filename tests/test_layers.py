@@ -34,6 +34,7 @@ FORBIDDEN = {
     "providers": ("adapter.service", "adapter.http", "adapter.stores", "adapter.media", "redis"),
     "stores": ("adapter.service", "adapter.http", "adapter.providers", "httpx"),
     "media": ("adapter.service", "adapter.http", "adapter.stores", "adapter.providers", "redis"),
+    "webhooks": ("adapter.service", "adapter.http", "adapter.stores", "adapter.providers", "redis"),
     "simulator": (
         "adapter.service",
         "adapter.http",

@@ -6,16 +6,27 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from adapter.errors import InvalidJson, InvalidRequest, StoreUnavailable
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
-from adapter.http.wire import ModelsBody, events_body, model_body, task_body
+from adapter.http.sse import sse_lines
+from adapter.http.wire import (
+    ModelsBody,
+    events_body,
+    model_body,
+    secrets_body,
+    task_list_body,
+)
+from adapter.model import ApiKey
+from adapter.task_json import task_body
 
 _decode_json = msgspec.json.decode
-_SUBMIT_FIELDS = ("model", "input")
+_SUBMIT_FIELDS = ("model", "input", "webhook_url")
+#: The default page size of ``GET /api/v1/tasks``.
+_PAGE = 20
 
 
 def _services(request: Request) -> Services:
@@ -23,9 +34,12 @@ def _services(request: Request) -> Services:
     return services
 
 
+async def _key(request: Request) -> ApiKey:
+    return await _services(request).keys.authenticate(request.headers.get("authorization"))
+
+
 async def _owner(request: Request) -> str:
-    key = await _services(request).keys.authenticate(request.headers.get("authorization"))
-    return key.owner
+    return (await _key(request)).owner
 
 
 async def _json_body(request: Request) -> Any:
@@ -40,12 +54,17 @@ async def _json_body(request: Request) -> Any:
         ) from None
 
 
-def _submit_fields(body: Any) -> tuple[str, Any]:
+def _submit_fields(body: Any) -> tuple[str, Any, str | None]:
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     for name in body:
         if name not in _SUBMIT_FIELDS:
-            raise InvalidRequest(f"{name} is not a known field (known: model, input).", name)
+            raise InvalidRequest(
+                f"{name} is not a known field (known: model, input, webhook_url).", name
+            )
+    webhook_url = body.get("webhook_url")
+    if webhook_url is not None and (not isinstance(webhook_url, str) or not webhook_url):
+        raise InvalidRequest("webhook_url must be an https:// URL.", "webhook_url")
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest(
@@ -53,17 +72,19 @@ def _submit_fields(body: Any) -> tuple[str, Any]:
         )
     if "input" not in body:
         raise InvalidRequest("input is required: the model's input object.", "input")
-    return model, body["input"]
+    return model, body["input"], webhook_url
 
 
 async def submit_task(request: Request) -> Response:
-    owner = await _owner(request)
-    model, values = _submit_fields(await _json_body(request))
+    key = await _key(request)
+    model, values, webhook_url = _submit_fields(await _json_body(request))
     submission = await _services(request).tasks.submit(
-        owner=owner,
+        owner=key.owner,
         model=model,
         values=values,
         idempotency_key=request.headers.get("idempotency-key"),
+        webhook_url=webhook_url,
+        key_id=key.id,
     )
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else None
     return MsgspecResponse(
@@ -84,11 +105,59 @@ async def cancel_task(request: Request) -> Response:
     return MsgspecResponse(task_body(record, request_id_of(request.scope)))
 
 
+async def list_tasks(request: Request) -> Response:
+    owner = await _owner(request)
+    query = request.query_params
+    raw_limit = query.get("limit") or str(_PAGE)
+    if not raw_limit.isdigit():
+        raise InvalidRequest("limit must be a whole number from 1 to 100.", "limit")
+    page = await _services(request).tasks.list_tasks(
+        owner=owner,
+        status=query.get("status") or None,
+        limit=int(raw_limit),
+        cursor=query.get("cursor") or None,
+    )
+    return MsgspecResponse(
+        task_list_body(page.records, page.next_cursor, request_id_of(request.scope))
+    )
+
+
 async def list_events(request: Request) -> Response:
     owner = await _owner(request)
     task_id = request.path_params["task_id"]
+    if "text/event-stream" in request.headers.get("accept", ""):
+        stream = await _services(request).events.open(
+            owner=owner, task_id=task_id, after=request.headers.get("last-event-id") or None
+        )
+        return StreamingResponse(
+            sse_lines(stream),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     events = await _services(request).tasks.events(owner=owner, task_id=task_id)
     return MsgspecResponse(events_body(task_id, events))
+
+
+async def upstream_callback(request: Request) -> Response:
+    """An upstream says a task moved: check the token, then ask the upstream ourselves."""
+    provider = request.path_params["provider"]
+    task_id = request.path_params["task_id"]
+    services = _services(request)
+    services.callbacks.check(provider, task_id, request.query_params.get("token"))
+    record = await services.tasks.hint(provider=provider, task_id=task_id)
+    return MsgspecResponse({"received": True, "status": record.status.value})
+
+
+async def get_webhook_secret(request: Request) -> Response:
+    key = await _key(request)
+    secrets = await _services(request).keys.signing_secrets(key.id)
+    return MsgspecResponse(secrets_body(secrets))
+
+
+async def rotate_webhook_secret(request: Request) -> Response:
+    key = await _key(request)
+    secrets = await _services(request).keys.rotate_signing_secret(key.id)
+    return MsgspecResponse(secrets_body(secrets))
 
 
 async def list_models(request: Request) -> Response:

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from adapter import errors
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
-from adapter.http.wire import ErrorBody, ErrorDetail, encode
+from adapter.http.wire import ErrorBody, ErrorDetail
+from adapter.task_json import encode
 
 #: Most specific class first; the first ``isinstance`` match wins.
 STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
@@ -27,6 +28,7 @@ STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
     (errors.TaskNotCancellable, 409, "task_not_cancellable"),
     (errors.IdempotencyKeyReused, 409, "idempotency_key_reused"),
     (errors.IdempotencyInProgress, 409, "idempotency_request_in_progress"),
+    (errors.InvalidCallbackToken, 403, "invalid_callback_token"),
     (errors.StoreUnavailable, 503, "store_unavailable"),
     (errors.ProviderRejected, 422, "upstream_rejected"),
     (errors.AllProvidersFailed, 503, "upstream_unavailable"),

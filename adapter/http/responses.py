@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from adapter.http.wire import encode
+from adapter.task_json import encode
 
 
 class MsgspecResponse(Response):

@@ -8,11 +8,15 @@ from adapter.http import endpoints
 
 ROUTES = [
     Route("/api/v1/tasks", endpoints.submit_task, methods=["POST"]),
+    Route("/api/v1/tasks", endpoints.list_tasks, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}", endpoints.get_task, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}/events", endpoints.list_events, methods=["GET"]),
     Route("/api/v1/tasks/{task_id}/cancel", endpoints.cancel_task, methods=["POST"]),
     Route("/api/v1/models", endpoints.list_models, methods=["GET"]),
     Route("/api/v1/models/{slug}", endpoints.get_model, methods=["GET"]),
+    Route("/api/v1/webhooks/secret", endpoints.get_webhook_secret, methods=["GET"]),
+    Route("/api/v1/webhooks/secret/rotate", endpoints.rotate_webhook_secret, methods=["POST"]),
+    Route("/callbacks/{provider}/{task_id}", endpoints.upstream_callback, methods=["POST"]),
     Route("/healthz", endpoints.healthz, methods=["GET"]),
     Route("/readyz", endpoints.readyz, methods=["GET"]),
     Route("/metrics", endpoints.metrics, methods=["GET"]),

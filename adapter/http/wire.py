@@ -2,58 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from adapter.model import Event, TaskRecord
+from adapter.model import Event, SigningSecrets, TaskRecord
 from adapter.service.catalog import ModelSpec
-
-#: Money renders as a JSON number with no float noise: 0.06426, never 0.06425999999.
-encode = msgspec.json.Encoder(decimal_format="number").encode
-
-
-def rfc3339(moment: datetime) -> str:
-    """``2026-11-23T08:00:00.123Z``: UTC, to the millisecond."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class VideoBody(msgspec.Struct, omit_defaults=True):
-    url: str
-    duration: float | None = None
-
-
-class OutputBody(msgspec.Struct):
-    videos: list[VideoBody]
-
-
-class ErrorInfo(msgspec.Struct):
-    code: str
-    message: str
-
-
-class NoticeBody(msgspec.Struct):
-    code: str
-    message: str
-
-
-class TaskBody(msgspec.Struct, omit_defaults=True):
-    """The task object: the body of GET /api/v1/tasks/{id} and of a successful submit."""
-
-    request_id: str
-    task_id: str
-    model: str
-    status: str
-    cost_estimate: Decimal
-    cost_actual: Decimal | None
-    output: OutputBody | None
-    error: ErrorInfo | None
-    created_at: str
-    updated_at: str
-    #: Adapter-defined: how the task was handled (e.g. an estimated video length).
-    notices: list[NoticeBody] = []
+from adapter.task_json import TaskBody, rfc3339, task_body
 
 
 class EventBody(msgspec.Struct, omit_defaults=True):
@@ -62,6 +18,9 @@ class EventBody(msgspec.Struct, omit_defaults=True):
     at: str
     status: str | None = None
     message: str | None = None
+    #: ``webhook`` events: the attempt's number and the receiver's HTTP status, if any.
+    attempt: int | None = None
+    response_status: int | None = None
 
 
 class EventsBody(msgspec.Struct):
@@ -80,39 +39,33 @@ class ErrorBody(msgspec.Struct):
     request_id: str
 
 
-def task_body(record: TaskRecord, request_id: str) -> TaskBody:
-    output = None
-    if record.videos is not None:
-        output = OutputBody([VideoBody(v.url, v.duration) for v in record.videos])
-    return TaskBody(
-        request_id=request_id,
-        task_id=record.task_id,
-        model=record.model,
-        status=record.status.value,
-        cost_estimate=record.cost_estimate,
-        cost_actual=record.cost_actual,
-        output=output,
-        error=None if record.error is None else ErrorInfo(record.error.code, record.error.message),
-        created_at=rfc3339(record.created_at),
-        updated_at=rfc3339(record.updated_at),
-        notices=[NoticeBody(n.code, n.message) for n in record.notices],
+def event_body(event: Event) -> EventBody:
+    return EventBody(
+        id=event.id,
+        type=event.type,
+        at=rfc3339(event.at),
+        status=None if event.status is None else event.status.value,
+        message=event.message,
+        attempt=event.attempt,
+        response_status=event.response_status,
     )
 
 
 def events_body(task_id: str, events: list[Event]) -> EventsBody:
-    return EventsBody(
-        task_id=task_id,
-        events=[
-            EventBody(
-                id=e.id,
-                type=e.type,
-                at=rfc3339(e.at),
-                status=None if e.status is None else e.status.value,
-                message=e.message,
-            )
-            for e in events
-        ],
-    )
+    return EventsBody(task_id=task_id, events=[event_body(e) for e in events])
+
+
+class TaskListBody(msgspec.Struct):
+    """Adapter-defined: one page of the caller's tasks, newest first."""
+
+    data: list[TaskBody]
+    next_cursor: str | None
+
+
+def task_list_body(
+    records: list[TaskRecord], next_cursor: str | None, request_id: str
+) -> TaskListBody:
+    return TaskListBody([task_body(r, request_id) for r in records], next_cursor)
 
 
 class RateBody(msgspec.Struct):
@@ -156,4 +109,21 @@ def model_body(spec: ModelSpec) -> ModelBody:
             rounding=rule.rounding,
             rates=[RateBody(when, rate) for when, rate in rule.table(spec.schema)],
         ),
+    )
+
+
+class SecretsBody(msgspec.Struct, omit_defaults=True):
+    """Adapter-defined: the calling key's webhook signing secret (Standard Webhooks)."""
+
+    secret: str
+    #: After a rotation: the old secret, which still signs deliveries until ``previous_until``.
+    previous_secret: str | None = None
+    previous_until: str | None = None
+
+
+def secrets_body(secrets: SigningSecrets) -> SecretsBody:
+    return SecretsBody(
+        secret=secrets.current,
+        previous_secret=secrets.previous,
+        previous_until=None if secrets.until is None else rfc3339(secrets.until),
     )

@@ -31,6 +31,13 @@ def scope(owner: str, key: str) -> str:
     return f"{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def fingerprint(model: str, values: dict[str, Any]) -> str:
-    """SHA-256 of ``{model, input}`` after defaults, so an omitted default is the same request."""
-    return hashlib.sha256(canonical_json({"model": model, "input": values})).hexdigest()
+def fingerprint(model: str, values: dict[str, Any], webhook_url: str | None = None) -> str:
+    """SHA-256 of ``{model, input}`` after defaults, so an omitted default is the same request.
+
+    A ``webhook_url`` is part of the request too (a retry may not send its result elsewhere);
+    without one the fingerprint is exactly that of ``{model, input}``.
+    """
+    request: dict[str, Any] = {"model": model, "input": values}
+    if webhook_url is not None:
+        request["webhook_url"] = webhook_url
+    return hashlib.sha256(canonical_json(request)).hexdigest()

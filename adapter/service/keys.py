@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from adapter.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
-from adapter.model import ApiKey
+from adapter.model import ApiKey, SigningSecrets
 from adapter.ports import KeyStore
+from adapter.service.signing import new_secret
 
 PREFIXES = ("mv_live_", "mv_test_")
+
+#: After a rotation, deliveries carry the old secret's signature this long, too.
+ROTATION_GRACE = timedelta(hours=24)
 
 
 def hash_key(secret: str) -> str:
@@ -81,3 +85,25 @@ class KeyService:
 
     async def delete(self, key_id: str) -> bool:
         return await self._store.delete_key(key_id)
+
+    async def signing_secrets(self, key_id: str) -> SigningSecrets:
+        """The key's webhook signing secrets, made on first use."""
+        existing = await self._store.signing_secrets(key_id)
+        if existing is not None:
+            return existing
+        return await self._store.add_signing_secrets(key_id, SigningSecrets(new_secret()))
+
+    async def rotate_signing_secret(self, key_id: str) -> SigningSecrets:
+        """A new secret; the one it replaces still signs for ``ROTATION_GRACE``."""
+        current = await self.signing_secrets(key_id)
+        rotated = SigningSecrets(
+            new_secret(), previous=current.current, until=self._clock() + ROTATION_GRACE
+        )
+        await self._store.replace_signing_secrets(key_id, rotated)
+        return rotated
+
+    def secrets_in_use(self, secrets: SigningSecrets) -> tuple[str, ...]:
+        """The secrets a delivery is signed with now: the current, and the previous in grace."""
+        if secrets.previous and secrets.until and self._clock() < secrets.until:
+            return (secrets.current, secrets.previous)
+        return (secrets.current,)

@@ -76,6 +76,40 @@ class Refresher:
         finally:
             await self._store.extend_refresh(record.task_id, self._interval_ms)
 
+    async def expire(self, record: TaskRecord, deadline_s: float) -> TaskRecord:
+        """End a task that outlived its deadline, ``failed`` with code ``timeout``.
+
+        Only after asking the upstream: if it has an outcome, that is applied instead; if it
+        cannot be asked now, the task is left for the next sweep. A task whose submit answer
+        was lost goes the reconcile way, which has its own limit.
+        """
+        if record.upstream_id is None:
+            return await self.refreshed(record)
+        hold_ms = int(self._poll_timeout_s * 1000) + self._interval_ms
+        if not await self._store.acquire_refresh(record.task_id, hold_ms):
+            return record
+        try:
+            try:
+                async with asyncio.timeout(self._poll_timeout_s):
+                    provider = self._router.pinned(record.provider or "")
+                    state = await provider.query(record.upstream_route or "", record.upstream_id)
+            except (ProviderError, TimeoutError) as exc:
+                log.warning("task.expire_unverified task_id=%s reason=%s", record.task_id, exc)
+                return record
+            if state.status.is_terminal:
+                return await self.apply(record, state, provider=record.provider)
+            expired = await self._fail(
+                record,
+                "timeout",
+                f"The task did not finish within {deadline_s:g} s; the upstream still had it "
+                f"{state.status.value} when checked. Nothing is charged.",
+            )
+            if expired.error is not None and expired.error.code == "timeout":
+                await self.stop_upstream(expired)
+            return expired
+        finally:
+            await self._store.extend_refresh(record.task_id, self._interval_ms)
+
     def _is_stale(self, record: TaskRecord) -> bool:
         return self._clock() - record.created_at > self._submit_stale
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import msgspec
 
 from adapter.errors import (
     AllProvidersFailed,
@@ -24,12 +26,20 @@ _MIN_ATTEMPT_S = 1.0
 class Router:
     """Picks providers for a model, in order of preference, and pins follow-ups to one."""
 
-    __slots__ = ("_by_name", "_providers", "_submit_timeout_s")
+    __slots__ = ("_by_name", "_callback_url", "_providers", "_submit_timeout_s")
 
-    def __init__(self, providers: Sequence[VideoProvider], *, submit_timeout_s: float = 30) -> None:
+    def __init__(
+        self,
+        providers: Sequence[VideoProvider],
+        *,
+        submit_timeout_s: float = 30,
+        callback_url: Callable[[str, str], str | None] | None = None,
+    ) -> None:
+        """``callback_url(provider, task_id)`` names where that upstream should call back."""
         self._providers = list(providers)
         self._by_name = {p.name: p for p in self._providers}
         self._submit_timeout_s = submit_timeout_s
+        self._callback_url = callback_url
 
     def candidates(self, model: str) -> list[VideoProvider]:
         """The providers that serve ``model``, most preferred first."""
@@ -83,6 +93,9 @@ class Router:
             ProviderOutcomeUnknown: no answer in time; the task may exist.
         """
         limit = self._submit_timeout_s if timeout_s is None else timeout_s
+        if self._callback_url is not None:
+            url = self._callback_url(provider.name, job.external_id)
+            job = msgspec.structs.replace(job, callback_url=url)
         try:
             async with asyncio.timeout(limit):
                 return await provider.submit(job)

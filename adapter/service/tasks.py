@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
@@ -26,13 +26,14 @@ from adapter.errors import (
     AllProvidersFailed,
     IdempotencyInProgress,
     IdempotencyKeyReused,
+    InvalidRequest,
     ProviderOutcomeUnknown,
     ProviderRejected,
     TaskNotCancellable,
     TaskNotFound,
 )
 from adapter.model import Event, TaskRecord, TaskStatus, VideoJob
-from adapter.ports import MediaInspector, TaskStore
+from adapter.ports import MediaInspector, TaskPage, TaskStore, WebhookSender
 from adapter.service import idempotency
 from adapter.service.catalog import Catalog, ModelSpec
 from adapter.service.media import check_media
@@ -43,8 +44,20 @@ from adapter.service.routing import Router
 log = logging.getLogger(__name__)
 
 
+#: The most tasks one list page holds.
+MAX_PAGE = 100
+_STATUSES = tuple(status.value for status in TaskStatus)
+
+
 def new_task_id() -> str:
     return f"task_{secrets.token_hex(12)}"
+
+
+class _Hook(NamedTuple):
+    """Where a task's terminal status is POSTed, and whose secret signs it."""
+
+    url: str | None
+    key_id: str | None
 
 
 class Submission(msgspec.Struct, frozen=True):
@@ -63,6 +76,7 @@ class TaskService:
         catalog: Catalog,
         router: Router,
         media: MediaInspector,
+        webhooks: WebhookSender,
         probe: Literal["required", "best_effort"],
         clock: Callable[[], datetime],
         idempotency_ttl_s: int,
@@ -78,6 +92,7 @@ class TaskService:
         self._router = router
         self._models = ModelDirectory(catalog, router)
         self._media = media
+        self._webhooks = webhooks
         self._probe: Literal["required", "best_effort"] = probe
         self._clock = clock
         self._idem_ttl_s = idempotency_ttl_s
@@ -96,10 +111,23 @@ class TaskService:
             give_up_after_s=give_up_after_s,
         )
 
+    @property
+    def refresher(self) -> Refresher:
+        return self._refresher
+
     async def submit(
-        self, *, owner: str, model: str, values: Any, idempotency_key: str | None
+        self,
+        *,
+        owner: str,
+        model: str,
+        values: Any,
+        idempotency_key: str | None,
+        webhook_url: str | None = None,
+        key_id: str | None = None,
     ) -> Submission:
         """Create a task, or return the one an earlier request with the same key made.
+
+        ``webhook_url`` gets the task's terminal status, signed with ``key_id``'s secret.
 
         Raises:
             UnknownModel: no such model, or no provider serves it (``ModelNotServed``).
@@ -111,12 +139,15 @@ class TaskService:
         """
         spec = self._models.for_submit(model)
         checked = spec.validate(values)
+        if webhook_url is not None:
+            await self._webhooks.check(webhook_url, param="webhook_url")
+        hook = _Hook(webhook_url, key_id)
         if idempotency_key is None:
-            record = await self._create(owner, spec, checked, self._new_id(), None)
+            record = await self._create(owner, spec, checked, self._new_id(), None, hook)
             return Submission(record=record, replayed=False)
         idempotency.check_key(idempotency_key)
         scope = idempotency.scope(owner, idempotency_key)
-        fingerprint = idempotency.fingerprint(model, checked)
+        fingerprint = idempotency.fingerprint(model, checked, webhook_url)
         deadline = time.monotonic() + self._idem_wait_s
         pause = 0.02
         while True:
@@ -125,7 +156,7 @@ class TaskService:
                 scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
             )
             if claim.is_new:
-                record = await self._create(owner, spec, checked, task_id, scope)
+                record = await self._create(owner, spec, checked, task_id, scope, hook)
                 return Submission(record=record, replayed=False)
             if claim.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
@@ -191,6 +222,53 @@ class TaskService:
         await self._owned(owner, task_id)
         return await self._store.list_events(task_id)
 
+    async def list_tasks(
+        self, *, owner: str, status: str | None, limit: int, cursor: str | None
+    ) -> TaskPage:
+        """The caller's tasks, newest first, a page at a time (``limit`` 1-100).
+
+        Raises:
+            InvalidRequest: a bad ``status``, ``limit`` or ``cursor``.
+        """
+        if status is not None and status not in _STATUSES:
+            raise InvalidRequest(f"status must be one of {', '.join(_STATUSES)}.", "status")
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}.", "limit")
+        try:
+            return await self._store.list_tasks(
+                owner,
+                status=None if status is None else TaskStatus(status),
+                limit=limit,
+                cursor=cursor,
+            )
+        except ValueError:
+            raise InvalidRequest(
+                "cursor is not one this service gave out; pass next_cursor as it came.", "cursor"
+            ) from None
+
+    async def hint(self, *, provider: str, task_id: str) -> TaskRecord:
+        """An upstream says the task moved: re-query it (never trust the callback's body).
+
+        The task is also made due for the reconciler, in case this refresh is skipped
+        because another one is under way.
+
+        Raises:
+            TaskNotFound: no such task (or not this provider's).
+        """
+        record = await self._store.get_task(task_id)
+        if record is None or (record.provider is not None and record.provider != provider):
+            raise TaskNotFound(task_id)
+        await self._store.reschedule("tasks", task_id, self._clock())
+        return await self._refresher.refreshed(record)
+
+    async def owned(self, owner: str, task_id: str) -> TaskRecord:
+        """The caller's task as stored (no refresh).
+
+        Raises:
+            TaskNotFound: no such task, or another owner's.
+        """
+        return await self._owned(owner, task_id)
+
     async def _owned(self, owner: str, task_id: str) -> TaskRecord:
         record = await self._store.get_task(task_id)
         # Another owner's task is "not found", never "forbidden": ids leak nothing.
@@ -199,10 +277,16 @@ class TaskService:
         return record
 
     async def _create(
-        self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str, scope: str | None
+        self,
+        owner: str,
+        spec: ModelSpec,
+        values: dict[str, Any],
+        task_id: str,
+        scope: str | None,
+        hook: _Hook,
     ) -> TaskRecord:
         try:
-            record = await self._store_new(owner, spec, values, task_id)
+            record = await self._store_new(owner, spec, values, task_id, hook)
         except BaseException:
             if scope is not None:
                 await self._store.release_idempotency(scope, task_id)
@@ -229,7 +313,7 @@ class TaskService:
         return record
 
     async def _store_new(
-        self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str
+        self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str, hook: _Hook
     ) -> TaskRecord:
         facts = await check_media(spec, values, self._media, self._probe)
         seconds = spec.price.input_seconds(values)
@@ -247,6 +331,8 @@ class TaskService:
             updated_at=now,
             version=1,
             notices=spec.notices(values) + facts.notices,
+            webhook_url=hook.url,
+            key_id=hook.key_id if hook.url is not None else None,
         )
         await self._store.create_task(
             record, Event(type="status", status=TaskStatus.QUEUED, at=now)

@@ -1,19 +1,25 @@
-"""``RedisTaskStore`` and ``RedisKeyStore``: the one store, on a real Redis or fakeredis.
+"""``RedisTaskStore``: tasks, their events, indexes and schedules, on a real Redis or fakeredis.
 
-Key layout (every key of one task shares the ``{task_id}`` hash tag, so it works on Redis
-Cluster too)::
+Key layout (every key of one task shares the ``{task_id}`` hash tag)::
 
     {ns}:{task_id}:task       hash  v=<version>, doc=<TaskRecord JSON>     TTL task_ttl
     {ns}:{task_id}:events     stream, one entry per event (field e)       TTL task_ttl
     {ns}:{task_id}:refresh    string, the refresh lease                    PX hold
     {ns}:idem:{scope}         hash  task_id, fp, at                      TTL idempotency_ttl
-    {ns}:apikey:{sha256}      string <ApiKey JSON>                         no TTL (credentials)
-    {ns}:apikeys              hash  key id -> sha256                       no TTL
+    {ns}:owner:{owner}:all    zset  task id by created_at (ms): the list index   TTL task_ttl
+    {ns}:owner:{owner}:<status>  zset  the same, one per status              TTL task_ttl
+    {ns}:due:tasks            zset  unfinished task id by next reconcile (ms)   TTL task_ttl
+    {ns}:due:webhooks         zset  task id by next webhook attempt (ms)     TTL task_ttl
+    {ns}:events               pub/sub channel: the id of a task whose stream grew
+
+The scripts (``redis_scripts.py``) touch a task's keys together with its owner's indexes and
+the schedules, so they need a single Redis (or a replicated one), not Redis Cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -23,62 +29,20 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from adapter.errors import StoreUnavailable
-from adapter.model import ApiKey, Event, TaskRecord
-from adapter.ports import IdempotencyClaim
+from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.ports import IdempotencyClaim, Queue, TaskPage
+from adapter.stores import redis_scripts as lua
 
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
 _decode_event = msgspec.json.Decoder(Event).decode
-_decode_key = msgspec.json.Decoder(ApiKey).decode
 
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', 1, 'doc', ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1
-"""
+#: The order of the per-status indexes in the scripts' keys.
+_STATUSES = tuple(TaskStatus)
 
-# Compare-and-set on the version; the event goes in with the change or not at all.
-_UPDATE = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if (not v) or tonumber(v) ~= tonumber(ARGV[1]) - 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'doc', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if ARGV[3] ~= '' then
-  redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
-end
-return 1
-"""
 
-# Forget a task only while it is still the version the caller created.
-_DELETE = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if v and tonumber(v) == tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  return 1
-end
-return 0
-"""
-
-_CLAIM = """
-if redis.call('HSETNX', KEYS[1], 'task_id', ARGV[2]) == 1 then
-  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'at', ARGV[3])
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
-  return {1, ARGV[1], ARGV[2], ARGV[3]}
-end
-local r = redis.call('HMGET', KEYS[1], 'fp', 'task_id', 'at')
-return {0, r[1], r[2], r[3]}
-"""
-
-_RELEASE = """
-if redis.call('HGET', KEYS[1], 'task_id') == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 @contextmanager
@@ -90,89 +54,214 @@ def map_redis_errors() -> Iterator[None]:
         raise StoreUnavailable(f"The task store is unavailable: {exc.__class__.__name__}.") from exc
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RedisTaskStore:
-    """Tasks, events, idempotency claims and refresh leases in Redis."""
+    """Tasks, events, idempotency claims, refresh leases, list indexes and schedules."""
 
-    __slots__ = ("_claim", "_create", "_delete", "_ns", "_redis", "_release", "_ttl_ms", "_update")
+    __slots__ = ("_ns", "_redis", "_scripts", "_ttl_ms")
 
     def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva", task_ttl_s: int) -> None:
         self._redis = redis
         self._ns = namespace
         self._ttl_ms = task_ttl_s * 1000
-        self._create = redis.register_script(_CREATE)
-        self._update = redis.register_script(_UPDATE)
-        self._delete = redis.register_script(_DELETE)
-        self._claim = redis.register_script(_CLAIM)
-        self._release = redis.register_script(_RELEASE)
+        self._scripts = {
+            name: redis.register_script(getattr(lua, name))
+            for name in (
+                "CREATE",
+                "UPDATE",
+                "DELETE",
+                "CLAIM_DUE",
+                "ATTEMPT",
+                "PAGE",
+                "CLAIM_IDEMPOTENCY",
+                "RELEASE_IDEMPOTENCY",
+            )
+        }
 
-    def _task_keys(self, task_id: str) -> list[str]:
-        return [f"{self._ns}:{{{task_id}}}:task", f"{self._ns}:{{{task_id}}}:events"]
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self._redis
+
+    @property
+    def channel(self) -> str:
+        """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
+        return f"{self._ns}:events"
+
+    def _keys(self, task_id: str, owner: str) -> list[str]:
+        index = f"{self._ns}:owner:{{{owner}}}"
+        return [
+            f"{self._ns}:{{{task_id}}}:task",
+            f"{self._ns}:{{{task_id}}}:events",
+            *(f"{index}:{status.value}" for status in _STATUSES),
+            f"{index}:all",
+            self._due("tasks"),
+            self._due("webhooks"),
+        ]
+
+    def _due(self, queue: Queue) -> str:
+        return f"{self._ns}:due:{queue}"
+
+    def _task_key(self, task_id: str) -> str:
+        return f"{self._ns}:{{{task_id}}}:task"
+
+    def _events_key(self, task_id: str) -> str:
+        return f"{self._ns}:{{{task_id}}}:events"
 
     def _idem_key(self, scope: str) -> str:
         return f"{self._ns}:idem:{{{scope}}}"
 
     async def create_task(self, record: TaskRecord, event: Event) -> None:
         record = msgspec.structs.replace(record, version=1)
+        created_ms = _ms(record.created_at)
         with map_redis_errors():
-            created = await self._create(
-                keys=self._task_keys(record.task_id),
-                args=[_encode(record), _encode(event), self._ttl_ms],
+            created = await self._scripts["CREATE"](
+                keys=self._keys(record.task_id, record.owner),
+                args=[
+                    _encode(record),
+                    _encode(event),
+                    self._ttl_ms,
+                    created_ms,
+                    record.task_id,
+                    self.channel,
+                    created_ms - self._ttl_ms,
+                    _STATUSES.index(record.status) + 1,
+                ],
             )
         if not created:
             raise ValueError(f"task {record.task_id} already exists")
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         with map_redis_errors():
-            doc = await self._redis.hget(self._task_keys(task_id)[0], "doc")
+            doc = await self._redis.hget(self._task_key(task_id), "doc")
         return None if doc is None else _decode_record(doc)
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
+        terminal = record.status.is_terminal
+        webhook_due = ""
+        if event is not None and event.is_final and record.webhook_url:
+            webhook_due = str(_ms(event.at))
         with map_redis_errors():
-            done = await self._update(
-                keys=self._task_keys(record.task_id),
+            done = await self._scripts["UPDATE"](
+                keys=self._keys(record.task_id, record.owner),
                 args=[
                     record.version,
                     _encode(record),
                     b"" if event is None else _encode(event),
                     self._ttl_ms,
+                    _STATUSES.index(record.status) + 1,
+                    _ms(record.created_at),
+                    record.task_id,
+                    self.channel,
+                    "1" if terminal else "0",
+                    webhook_due,
                 ],
             )
         return bool(done)
 
     async def delete_task(self, task_id: str, version: int) -> bool:
+        record = await self.get_task(task_id)
+        if record is None:
+            return False
         with map_redis_errors():
-            deleted = await self._delete(keys=self._task_keys(task_id), args=[version])
+            deleted = await self._scripts["DELETE"](
+                keys=self._keys(task_id, record.owner), args=[version, task_id]
+            )
         return bool(deleted)
 
-    async def list_events(self, task_id: str) -> list[Event]:
+    async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
         with map_redis_errors():
-            entries: list[Any] = await self._redis.xrange(self._task_keys(task_id)[1]) or []
+            entries: list[Any] = (
+                await self._redis.xrange(
+                    self._events_key(task_id), min="-" if after is None else f"({after}"
+                )
+                or []
+            )
         return [
-            msgspec.structs.replace(_decode_event(fields[b"e"]), id=_text(entry_id))
+            msgspec.structs.replace(_decode_event(fields[b"e"]), id=text(entry_id))
             for entry_id, fields in entries
         ]
+
+    async def list_tasks(
+        self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
+    ) -> TaskPage:
+        index = f"{self._ns}:owner:{{{owner}}}:{'all' if status is None else status.value}"
+        score, after = _read_cursor(cursor) if cursor else ("", "")
+        with map_redis_errors():
+            flat: list[Any] = await self._scripts["PAGE"](
+                keys=[index], args=[limit + 1, score, after]
+            )
+            ids = [text(member) for member in flat[0::2]]
+            scores = [int(float(text(value))) for value in flat[1::2]]
+            docs = await self._docs(ids[:limit])
+        records = [
+            record
+            for record in (None if doc is None else _decode_record(doc) for doc in docs)
+            if record is not None and record.owner == owner
+        ]
+        more = len(ids) > limit
+        return TaskPage(
+            records=records,
+            next_cursor=_write_cursor(scores[limit - 1], ids[limit - 1]) if more else None,
+        )
+
+    async def _docs(self, task_ids: Sequence[str]) -> list[Any]:
+        if not task_ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for task_id in task_ids:
+                pipe.hget(self._task_key(task_id), "doc")
+            return list(await pipe.execute())
+
+    async def claim_due(
+        self, queue: Queue, *, now: datetime, limit: int, hold_s: float
+    ) -> list[str]:
+        with map_redis_errors():
+            ids: list[Any] = await self._scripts["CLAIM_DUE"](
+                keys=[self._due(queue)], args=[_ms(now), limit, _ms(now) + int(hold_s * 1000)]
+            )
+        return [text(task_id) for task_id in ids]
+
+    async def reschedule(self, queue: Queue, task_id: str, at: datetime) -> None:
+        with map_redis_errors():
+            await self._redis.zadd(self._due(queue), {task_id: _ms(at)}, xx=True)
+
+    async def unschedule(self, queue: Queue, task_id: str) -> None:
+        with map_redis_errors():
+            await self._redis.zrem(self._due(queue), task_id)
+
+    async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
+        with map_redis_errors():
+            await self._scripts["ATTEMPT"](
+                keys=[self._events_key(task_id), self._due("webhooks")],
+                args=[
+                    _encode(event),
+                    self._ttl_ms,
+                    "" if next_at is None else _ms(next_at),
+                    task_id,
+                    self.channel,
+                ],
+            )
 
     async def claim_idempotency(
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
         with map_redis_errors():
-            is_new, fp, owner_task, at = await self._claim(
+            is_new, fp, owner_task, at = await self._scripts["CLAIM_IDEMPOTENCY"](
                 keys=[self._idem_key(scope)], args=[fingerprint, task_id, now.isoformat(), ttl_s]
             )
         return IdempotencyClaim(
             is_new=bool(is_new),
-            fingerprint=_text(fp),
-            task_id=_text(owner_task),
-            claimed_at=datetime.fromisoformat(_text(at)),
+            fingerprint=text(fp),
+            task_id=text(owner_task),
+            claimed_at=datetime.fromisoformat(text(at)),
         )
 
     async def release_idempotency(self, scope: str, task_id: str) -> None:
         with map_redis_errors():
-            await self._release(keys=[self._idem_key(scope)], args=[task_id])
+            await self._scripts["RELEASE_IDEMPOTENCY"](keys=[self._idem_key(scope)], args=[task_id])
 
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
         with map_redis_errors():
@@ -190,59 +279,18 @@ class RedisTaskStore:
             await self._redis.ping()
 
 
-class RedisKeyStore:
-    """API keys by SHA-256, plus an id index for the admin commands."""
+def _write_cursor(score: int, task_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{score}:{task_id}".encode()).decode().rstrip("=")
 
-    __slots__ = ("_ns", "_redis")
 
-    def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva") -> None:
-        self._redis = redis
-        self._ns = namespace
-
-    def _key(self, key_hash: str) -> str:
-        return f"{self._ns}:apikey:{key_hash}"
-
-    async def add_key(self, key: ApiKey) -> None:
-        with map_redis_errors():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._key(key.key_hash), _encode(key))
-                pipe.hset(f"{self._ns}:apikeys", key.id, key.key_hash)
-                await pipe.execute()
-
-    async def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        with map_redis_errors():
-            doc = await self._redis.get(self._key(key_hash))
-        return None if doc is None else _decode_key(doc)
-
-    async def key_by_id(self, key_id: str) -> ApiKey | None:
-        with map_redis_errors():
-            key_hash = await self._redis.hget(f"{self._ns}:apikeys", key_id)
-        return None if key_hash is None else await self.key_by_hash(_text(key_hash))
-
-    async def list_keys(self) -> list[ApiKey]:
-        with map_redis_errors():
-            hashes = await self._redis.hvals(f"{self._ns}:apikeys")
-            docs = await self._redis.mget([self._key(_text(h)) for h in hashes]) if hashes else []
-        keys = [_decode_key(doc) for doc in docs if doc is not None]
-        return sorted(keys, key=lambda k: k.created_at)
-
-    async def set_key_status(self, key_id: str, status: str) -> bool:
-        key = await self.key_by_id(key_id)
-        if key is None:
-            return False
-        with map_redis_errors():
-            await self._redis.set(
-                self._key(key.key_hash), _encode(msgspec.structs.replace(key, status=status))
-            )
-        return True
-
-    async def delete_key(self, key_id: str) -> bool:
-        key = await self.key_by_id(key_id)
-        if key is None:
-            return False
-        with map_redis_errors():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(self._key(key.key_hash))
-                pipe.hdel(f"{self._ns}:apikeys", key_id)
-                await pipe.execute()
-        return True
+def _read_cursor(cursor: str) -> tuple[str, str]:
+    """The cursor's score and task id; ``ValueError`` when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        score, _, task_id = raw.partition(":")
+        int(score)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("not a cursor") from None
+    if not task_id:
+        raise ValueError("not a cursor")
+    return score, task_id

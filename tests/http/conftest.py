@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from adapter.app import create_app
 from adapter.service.keys import KeyService
 from adapter.settings import Settings
-from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import SCHEMAS
 from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
 

@@ -12,7 +12,8 @@ from adapter.app import create_app
 from adapter.errors import ProviderRateLimited, ProviderUnavailable
 from adapter.service.keys import KeyService
 from adapter.settings import Settings
-from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import SCHEMAS
 from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
 from tests.http.conftest import KEY

@@ -9,7 +9,7 @@ from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from adapter.stores.redis import RedisTaskStore
 from tests.conftest import SCHEMAS
-from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
+from tests.fakes import FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +27,7 @@ def make_service(store: RedisTaskStore, catalog: Catalog, clock: FakeClock, medi
             catalog=catalog,
             router=Router(list(providers)),
             media=media,
+            webhooks=FakeWebhooks(),
             probe=probe,  # type: ignore[arg-type]
             clock=clock,
             idempotency_ttl_s=3600,

@@ -6,7 +6,7 @@ import pytest
 
 from adapter.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
 from adapter.service.keys import KeyService, hash_key
-from adapter.stores.redis import RedisKeyStore
+from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio

@@ -23,7 +23,7 @@ from adapter.errors import (
 from adapter.model import TaskStatus, UpstreamState, Video
 from adapter.service.tasks import TaskService
 from adapter.stores.redis import RedisTaskStore
-from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider, seed_input
+from tests.fakes import MODEL, FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider, seed_input
 
 pytestmark = pytest.mark.anyio
 
@@ -366,6 +366,7 @@ async def test_a_hung_upstream_submit_is_cut_off_as_an_unknown_outcome(
         catalog=catalog,
         router=Router([provider], submit_timeout_s=0.1),
         media=media,
+        webhooks=FakeWebhooks(),
         probe="best_effort",
         clock=clock,
         idempotency_ttl_s=3600,

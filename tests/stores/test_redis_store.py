@@ -12,7 +12,8 @@ import redis.asyncio as aioredis
 
 from adapter.errors import StoreUnavailable
 from adapter.model import ApiKey, Event, TaskRecord, TaskStatus
-from adapter.stores.redis import RedisKeyStore, RedisTaskStore
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -58,12 +59,20 @@ async def test_update_is_compare_and_set_on_the_version(store: RedisTaskStore) -
 async def test_every_task_key_has_a_ttl(
     store: RedisTaskStore, redis: aioredis.Redis, namespace: str
 ) -> None:
-    """Tasks and events expire; nothing is kept forever."""
+    """Tasks, events, indexes and schedules expire; nothing is kept forever."""
     await store.create_task(record(), queued())
     await store.acquire_refresh("task_1", 1000)
     await store.claim_idempotency("alice:abc", "fp", "task_1", NOW, 60)
-    keys = [k async for k in redis.scan_iter(match=f"{namespace}:*")]
-    assert len(keys) == 4
+    keys = sorted([k.decode() async for k in redis.scan_iter(match=f"{namespace}:*")])
+    assert [k.removeprefix(namespace) for k in keys] == [
+        ":due:tasks",
+        ":idem:{alice:abc}",
+        ":owner:{alice}:all",
+        ":owner:{alice}:queued",
+        ":{task_1}:events",
+        ":{task_1}:refresh",
+        ":{task_1}:task",
+    ]
     for key in keys:
         assert await redis.pttl(key) > 0, key
 

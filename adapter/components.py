@@ -1,0 +1,279 @@
+"""The composition: concrete adapters built from settings, shared by ``serve`` and ``worker``.
+
+The only module (with ``adapter.app``) that imports concrete adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+import redis.asyncio as aioredis
+from starlette.datastructures import Secret
+
+from adapter.media.inspector import HttpMediaInspector
+from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
+from adapter.provider_config import Dialect, ProviderConfig
+from adapter.providers._http import build_http_client
+from adapter.providers.dashscope import DashScopeProvider
+from adapter.providers.kling import KlingProvider
+from adapter.service.callbacks import CallbackTokens
+from adapter.service.catalog import Catalog
+from adapter.service.events import EventStream
+from adapter.service.keys import KeyService
+from adapter.service.reconciler import Reconciler
+from adapter.service.routing import Router
+from adapter.service.tasks import TaskService
+from adapter.service.webhooks import WebhookDispatcher
+from adapter.settings import Settings, SettingsError
+from adapter.simulator.config import SimulatorConfig
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_feed import RedisEventFeed
+from adapter.stores.redis_keys import RedisKeyStore
+from adapter.webhooks.sender import HttpWebhookSender
+
+log = logging.getLogger(__name__)
+
+#: The simulator's credentials, used when the embedded default points the providers at it.
+SIMULATOR_KEY = SimulatorConfig().api_key
+SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
+
+
+def make_redis(settings: Settings) -> aioredis.Redis:
+    """A real Redis from ``REDIS_URL``, or fakeredis in-process (with Lua) when it is unset."""
+    if settings.redis_url:
+        # Bounded waits: a Redis that accepts but never answers is a 503, not a hung request.
+        return aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+        )
+    import fakeredis  # the embedded default only
+
+    redis: aioredis.Redis = fakeredis.FakeAsyncRedis()
+    return redis
+
+
+def _kling(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
+    return KlingProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        dialect="gateway" if config.dialect == "kling-gateway" else "official",
+        api_key=str(config.api_key) if config.api_key else None,
+        access_key=config.access_key,
+        secret_key=str(config.secret_key) if config.secret_key else None,
+        models=config.models,
+    )
+
+
+def _dashscope(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
+    return DashScopeProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        api_key=str(config.api_key) if config.api_key else "",
+        models=config.models,
+    )
+
+
+#: How each dialect is built. A new upstream is a provider file and a row here.
+PROVIDER_FACTORIES: dict[Dialect, Callable[[ProviderConfig, httpx.AsyncClient], VideoProvider]] = {
+    "kling-gateway": _kling,
+    "kling-official": _kling,
+    "dashscope": _dashscope,
+}
+
+
+def simulator_providers(simulator_url: str) -> tuple[ProviderConfig, ...]:
+    """The embedded default: every dialect's provider, aimed at the built-in simulator."""
+    return (
+        ProviderConfig(
+            name="kling",
+            dialect="kling-gateway",
+            base_url=simulator_url,
+            api_key=Secret(SIMULATOR_KEY),
+        ),
+        ProviderConfig(
+            name="dashscope",
+            dialect="dashscope",
+            base_url=simulator_url,
+            api_key=Secret(SIMULATOR_DASHSCOPE_KEY),
+        ),
+    )
+
+
+def make_providers(
+    settings: Settings, simulator_url: str | None, http: httpx.AsyncClient
+) -> list[VideoProvider]:
+    """The configured providers in order of preference, or the simulator's."""
+    configs = settings.providers
+    if not configs:
+        if simulator_url is None:
+            raise ValueError("no upstream configured: set KLING_BASE_URL or run the simulator")
+        configs = simulator_providers(simulator_url)
+    providers = []
+    for config in configs:
+        try:
+            providers.append(PROVIDER_FACTORIES[config.dialect](config, http))
+        except ValueError as exc:
+            raise SettingsError(f"provider {config.name!r}: {exc}") from None
+    return providers
+
+
+def make_media(
+    settings: Settings, simulator_url: str | None
+) -> tuple[HttpMediaInspector, httpx.AsyncClient]:
+    rewrites = dict(settings.media_rewrites)
+    allow = set(settings.media_allow_hosts)
+    if simulator_url is not None:
+        # example.com is reserved for documentation (RFC 2606): the seeds' media URLs live
+        # there, so the embedded default serves them from the simulator's test media.
+        rewrites.setdefault("example.com", f"{simulator_url}/media")
+        allow.add(urlsplit(simulator_url).hostname or "127.0.0.1")
+    http = build_http_client(timeout_s=settings.media_timeout_s, max_connections=64)
+    inspector = HttpMediaInspector(
+        http, allow_hosts=frozenset(allow), rewrites=rewrites, timeout=settings.media_timeout_s
+    )
+    return inspector, http
+
+
+class Components(msgspec.Struct, frozen=True):
+    """Everything a process of the adapter runs on, and what it must close."""
+
+    store: RedisTaskStore
+    tasks: TaskService
+    keys: KeyService
+    router: Router
+    catalog: Catalog
+    events: EventStream
+    callbacks: CallbackTokens
+    reconciler: Reconciler
+    feed: RedisEventFeed
+    closers: tuple[Callable[[], Awaitable[object]], ...]
+
+    async def aclose(self) -> None:
+        await self.feed.aclose()
+        for close in self.closers:
+            await close()
+
+
+def build_components(
+    settings: Settings,
+    *,
+    simulator_url: str | None = None,
+    redis: aioredis.Redis | None = None,
+    store: RedisTaskStore | None = None,
+    key_store: KeyStore | None = None,
+    providers: Sequence[VideoProvider] | None = None,
+    media: MediaInspector | None = None,
+    webhooks: WebhookSender | None = None,
+    clock: Callable[[], datetime],
+) -> Components:
+    """Build the service and its adapters; anything injected is left for the caller to close."""
+    closers: list[Callable[[], Awaitable[object]]] = []
+    if redis is None:
+        if store is not None:
+            redis = store.redis
+        else:
+            redis = make_redis(settings)
+            closers.append(redis.aclose)
+    if store is None:
+        store = RedisTaskStore(redis, task_ttl_s=settings.task_ttl_s)
+    if key_store is None:
+        key_store = RedisKeyStore(redis)
+    if providers is None:
+        upstream_http = build_http_client(
+            timeout_s=settings.upstream_timeout_s,
+            max_connections=settings.upstream_max_connections,
+        )
+        closers.append(upstream_http.aclose)
+        providers = make_providers(settings, simulator_url, upstream_http)
+    callbacks = CallbackTokens(
+        settings.public_url,
+        str(settings.callback_secret).encode() if settings.callback_secret else _random_secret(),
+    )
+    callback_url = callbacks.url_for if settings.public_url else None
+    router = Router(
+        providers, submit_timeout_s=settings.upstream_timeout_s, callback_url=callback_url
+    )
+    if media is None:
+        media, media_http = make_media(settings, simulator_url)
+        closers.append(media_http.aclose)
+    if webhooks is None:
+        webhook_http = build_http_client(timeout_s=settings.webhook_timeout_s, max_connections=64)
+        closers.append(webhook_http.aclose)
+        webhooks = HttpWebhookSender(
+            webhook_http,
+            allow_hosts=settings.webhook_allow_hosts,
+            timeout_s=settings.webhook_timeout_s,
+        )
+    catalog = Catalog.load(settings.schemas_dir)
+    # Longer than any submit can take (media checks + upstream call, each hard-bounded).
+    submit_stale_s = settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10
+    keys = KeyService(key_store, clock=clock)
+    tasks = TaskService(
+        store=store,
+        catalog=catalog,
+        router=router,
+        media=media,
+        webhooks=webhooks,
+        probe=settings.media_probe,
+        clock=clock,
+        idempotency_ttl_s=settings.idempotency_ttl_s,
+        idempotency_wait_s=settings.idempotency_wait_s,
+        refresh_interval_s=settings.refresh_interval_s,
+        poll_timeout_s=settings.poll_timeout_s,
+        submit_stale_s=submit_stale_s,
+        give_up_after_s=max(600.0, 10 * submit_stale_s),
+    )
+    feed = RedisEventFeed(redis, store.channel)
+    reconciler = Reconciler(
+        store=store,
+        refresher=tasks.refresher,
+        webhooks=WebhookDispatcher(store=store, sender=webhooks, keys=keys, clock=clock),
+        clock=clock,
+        min_interval_s=settings.refresh_interval_s,
+        max_interval_s=settings.reconcile_max_interval_s,
+        deadline_s=settings.task_deadline_s,
+        # Longer than one refresh or webhook attempt can take, so a hold outlives its work.
+        hold_s=max(settings.poll_timeout_s, settings.webhook_timeout_s) + 30,
+        per_provider=settings.reconcile_concurrency,
+    )
+    return Components(
+        store=store,
+        tasks=tasks,
+        keys=keys,
+        router=router,
+        catalog=catalog,
+        events=EventStream(
+            store=store, feed=feed, owned=tasks.owned, heartbeat_s=settings.sse_heartbeat_s
+        ),
+        callbacks=callbacks,
+        reconciler=reconciler,
+        feed=feed,
+        closers=tuple(reversed(closers)),
+    )
+
+
+def _random_secret() -> bytes:
+    # One process (the embedded store): the URLs it makes are checked by itself alone.
+    return secrets.token_bytes(32)
+
+
+@contextlib.asynccontextmanager
+async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[None]:
+    """Run the reconciler's loop in the background for the duration of the block."""
+    task = asyncio.create_task(reconciler.run(), name="reconciler") if enabled else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,71 @@
+"""``EventStream``: a task's events as they happen, from any process, resumable by event id.
+
+A reader watches the task (one pub/sub subscription per process, see ``ports.EventFeed``),
+then reads the stream after its last id; each wake-up reads again from there. There is no
+timer per reader: between events it only wakes for the heartbeat. The stream ends after the
+terminal status event, or at once when the reader resumes after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from adapter.errors import InvalidRequest, TaskNotFound
+from adapter.model import Event, TaskRecord
+from adapter.ports import EventFeed, TaskStore
+
+#: Stream entry ids, as Redis makes them: ``<ms>-<seq>``.
+_EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
+
+Owned = Callable[[str, str], Awaitable[TaskRecord]]
+
+
+class EventStream:
+    """Live events for the endpoint's ``text/event-stream`` answer."""
+
+    def __init__(
+        self, *, store: TaskStore, feed: EventFeed, owned: Owned, heartbeat_s: float
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._owned = owned
+        self._heartbeat_s = heartbeat_s
+
+    async def open(
+        self, *, owner: str, task_id: str, after: str | None
+    ) -> AsyncIterator[Event | None]:
+        """Check the caller may read the task, then return its live events.
+
+        ``None`` items are heartbeats. Checking first lets a bad request be an error
+        response rather than a stream that ends at once.
+
+        Raises:
+            TaskNotFound: no such task, or another owner's.
+            InvalidRequest: ``after`` (``Last-Event-ID``) is not an event id.
+        """
+        if after is not None and not _EVENT_ID.fullmatch(after):
+            raise InvalidRequest(
+                "Last-Event-ID must be the id of an event this task sent.", "Last-Event-ID"
+            )
+        record = await self._owned(owner, task_id)
+        return self._follow(record, after)
+
+    async def _follow(self, record: TaskRecord, after: str | None) -> AsyncIterator[Event | None]:
+        async with self._feed.watch(record.task_id) as watch:
+            while True:
+                events = await self._store.list_events(record.task_id, after=after)
+                for event in events:
+                    yield event
+                    after = event.id
+                    if event.is_final:
+                        return
+                if not events and record.status.is_terminal:
+                    return  # resumed after the end: nothing more will come
+                if not await watch.wait(self._heartbeat_s):
+                    yield None
+                    try:
+                        # The task may have ended unseen (a missed wake-up) or expired.
+                        record = await self._owned(record.owner, record.task_id)
+                    except TaskNotFound:
+                        return

@@ -1,0 +1,116 @@
+"""``Reconciler``: moves tasks nobody polls, and sends webhook deliveries that are due.
+
+Each round takes the tasks and deliveries that are due from the store's schedules, each held
+from other processes for a while (a hold that lapses by itself if this process dies). A task
+is refreshed from its upstream, at most ``per_provider`` at once per provider, and scheduled
+again: soon while it is young, less often as it ages (a tenth of its age, between
+``min_interval_s`` and ``max_interval_s``), with jitter so that tasks made together spread
+out. A task past ``deadline_s`` is checked with its upstream and, if still unfinished there,
+failed with code ``timeout``. It runs in every ``serve`` process by default, or alone as
+``mindvideo-adapter worker``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from adapter.errors import StoreUnavailable
+from adapter.ports import TaskStore
+from adapter.service.refresh import Refresher
+from adapter.service.webhooks import WebhookDispatcher
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        store: TaskStore,
+        refresher: Refresher,
+        webhooks: WebhookDispatcher,
+        clock: Callable[[], datetime],
+        min_interval_s: float,
+        max_interval_s: float = 30.0,
+        deadline_s: float,
+        hold_s: float,
+        per_provider: int = 8,
+        batch: int = 64,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._refresher = refresher
+        self._webhooks = webhooks
+        self._clock = clock
+        self._min_s = min_interval_s
+        self._max_s = max(max_interval_s, min_interval_s)
+        self._deadline = timedelta(seconds=deadline_s)
+        self._deadline_s = deadline_s
+        self._hold_s = hold_s
+        self._per_provider = per_provider
+        self._batch = batch
+        self._jitter = jitter
+        self._limits: dict[str, asyncio.Semaphore] = {}
+
+    async def run(self, *, tick_s: float | None = None) -> None:
+        """Work rounds until cancelled; a store outage pauses, it never stops the loop."""
+        pause = tick_s if tick_s is not None else min(self._min_s, 1.0)
+        while True:
+            try:
+                busy = await self.round()
+            except StoreUnavailable as exc:
+                log.warning("reconciler.store_unavailable reason=%s", exc.message)
+                busy = 0
+            except Exception:
+                log.exception("reconciler.round_failed")
+                busy = 0
+            if busy < self._batch:
+                await asyncio.sleep(pause)
+
+    async def round(self) -> int:
+        """One pass over what is due now; returns how many tasks and deliveries it took."""
+        now = self._clock()
+        tasks = await self._store.claim_due(
+            "tasks", now=now, limit=self._batch, hold_s=self._hold_s
+        )
+        hooks = await self._store.claim_due(
+            "webhooks", now=now, limit=self._batch, hold_s=self._hold_s
+        )
+        results = await asyncio.gather(
+            *(self._advance(task_id) for task_id in tasks),
+            *(self._webhooks.deliver(task_id) for task_id in hooks),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, StoreUnavailable):
+                log.error("reconciler.item_failed", exc_info=result)
+        return len(tasks) + len(hooks)
+
+    async def _advance(self, task_id: str) -> None:
+        record = await self._store.get_task(task_id)
+        if record is None or record.status.is_terminal:
+            await self._store.unschedule("tasks", task_id)
+            return
+        async with self._limit(record.provider or ""):
+            if self._clock() - record.created_at > self._deadline:
+                record = await self._refresher.expire(record, self._deadline_s)
+            else:
+                record = await self._refresher.refreshed(record)
+        if not record.status.is_terminal:
+            await self._store.reschedule("tasks", task_id, self._next_check(record.created_at))
+
+    def _next_check(self, created_at: datetime) -> datetime:
+        now = self._clock()
+        age_s = (now - created_at).total_seconds()
+        wait = min(self._max_s, max(self._min_s, age_s / 10))
+        return now + timedelta(seconds=wait * (0.8 + 0.4 * self._jitter()))
+
+    def _limit(self, provider: str) -> asyncio.Semaphore:
+        limit = self._limits.get(provider)
+        if limit is None:
+            limit = self._limits[provider] = asyncio.Semaphore(self._per_provider)
+        return limit

@@ -1,0 +1,122 @@
+"""Webhook deliveries: a task's terminal status, POSTed to its ``webhook_url``, at least once.
+
+The store puts a delivery on its schedule in the same step that ends the task, so every
+path (poll, callback, reconciler, cancel) queues it exactly once. A worker takes due
+deliveries under a hold that expires by itself; each attempt is signed per Standard
+Webhooks with the submitting key's secrets and recorded as a ``webhook`` event. Failures are
+retried on ``SCHEDULE`` (about 27.5 hours in all), with jitter, then given up.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import msgspec
+
+from adapter.errors import WebhookUndeliverable
+from adapter.model import Event, TaskRecord
+from adapter.ports import TaskStore, WebhookSender
+from adapter.service import signing
+from adapter.service.keys import KeyService
+from adapter.task_json import TaskBody, encode, rfc3339, task_body
+
+log = logging.getLogger(__name__)
+
+#: Seconds before each retry: attempt 1 at once, then these (the Standard Webhooks /
+#: Svix schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+SCHEDULE = (5, 300, 1_800, 7_200, 18_000, 36_000, 36_000)
+ATTEMPTS = len(SCHEDULE) + 1
+
+
+class WebhookPayload(msgspec.Struct):
+    """The body of every delivery: ``task.succeeded``, ``task.failed`` or ``task.cancelled``."""
+
+    type: str
+    timestamp: str
+    data: TaskBody
+
+
+def message_id(record: TaskRecord) -> str:
+    """Stable across retries (receivers deduplicate on it), unique per task and outcome."""
+    return f"msg_{record.task_id.removeprefix('task_')}_{record.status.value}"
+
+
+class WebhookDispatcher:
+    """Attempts one due delivery at a time; the reconciler's loop calls ``deliver``."""
+
+    def __init__(
+        self,
+        *,
+        store: TaskStore,
+        sender: WebhookSender,
+        keys: KeyService,
+        clock: Callable[[], datetime],
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._keys = keys
+        self._clock = clock
+        self._jitter = jitter
+
+    async def deliver(self, task_id: str) -> None:
+        """Attempt the task's delivery once, record the attempt, schedule the next if any."""
+        record = await self._store.get_task(task_id)
+        if record is None or record.webhook_url is None or not record.status.is_terminal:
+            await self._store.unschedule("webhooks", task_id)
+            return
+        events = await self._store.list_events(task_id)
+        attempt = 1 + sum(1 for e in events if e.type == "webhook")
+        if attempt > ATTEMPTS:
+            await self._store.unschedule("webhooks", task_id)
+            return
+        url = record.webhook_url
+        status: int | None = None
+        try:
+            status = await self._post(record, url)
+            outcome = f"HTTP {status}"
+        except WebhookUndeliverable as exc:
+            outcome = exc.message
+        now = self._clock()
+        delivered = status is not None and 200 <= status < 300
+        next_at = None
+        if delivered:
+            message = f"Delivered to {url} ({outcome})."
+        elif attempt == ATTEMPTS:
+            message = f"Not delivered to {url} ({outcome}); gave up after {ATTEMPTS} attempts."
+        else:
+            wait = SCHEDULE[attempt - 1] * (0.9 + 0.2 * self._jitter())
+            next_at = now + timedelta(seconds=wait)
+            message = f"Not delivered to {url} ({outcome}); next attempt in {_span(wait)}."
+        log.info("webhook.attempt task_id=%s attempt=%d outcome=%s", task_id, attempt, outcome)
+        event = Event(
+            type="webhook", at=now, message=message, attempt=attempt, response_status=status
+        )
+        await self._store.record_attempt(task_id, event, next_at)
+
+    async def _post(self, record: TaskRecord, url: str) -> int:
+        if record.key_id is None:
+            raise WebhookUndeliverable("the task has no API key to sign with")
+        secrets = self._keys.secrets_in_use(await self._keys.signing_secrets(record.key_id))
+        msg_id = message_id(record)
+        now = self._clock()
+        body = encode(
+            WebhookPayload(
+                type=f"task.{record.status.value}",
+                timestamp=rfc3339(now),
+                data=task_body(record, msg_id),
+            )
+        )
+        headers = signing.headers(secrets, msg_id, int(now.timestamp()), body)
+        return await self._sender.post(url, body, headers)
+
+
+def _span(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5_400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3_600:.1f} h"

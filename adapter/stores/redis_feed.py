@@ -1,0 +1,110 @@
+"""``RedisEventFeed``: one pub/sub subscription per process fans out to every live reader.
+
+The store publishes a task's id on ``{ns}:events`` in the same script that appends to its
+stream. Here one listener per process wakes the readers watching that task, who then read
+the stream from their last id. Pub/sub may drop messages while the connection is down, so a
+(re)subscription wakes every reader to re-read: nothing is missed, only re-checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from adapter.errors import StoreUnavailable
+from adapter.stores.redis import text
+
+log = logging.getLogger(__name__)
+
+
+class _Watch:
+    __slots__ = ("_signal",)
+
+    def __init__(self) -> None:
+        self._signal = asyncio.Event()
+
+    def wake(self) -> None:
+        self._signal.set()
+
+    async def wait(self, within: float) -> bool:
+        try:
+            async with asyncio.timeout(within):
+                await self._signal.wait()
+        except TimeoutError:
+            return False
+        self._signal.clear()
+        return True
+
+
+class RedisEventFeed:
+    """Live-reader wake-ups across processes, from the channel ``RedisTaskStore`` announces on."""
+
+    def __init__(
+        self, redis: aioredis.Redis, channel: str, *, subscribe_timeout_s: float = 3.0
+    ) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._timeout = subscribe_timeout_s
+        self._watches: dict[str, set[_Watch]] = {}
+        self._listening = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def watch(self, task_id: str) -> AsyncIterator[_Watch]:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="event-feed")
+        watch = _Watch()
+        self._watches.setdefault(task_id, set()).add(watch)
+        try:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._listening.wait()
+            except TimeoutError:
+                raise StoreUnavailable(
+                    "The task store is unavailable: could not subscribe to task events."
+                ) from None
+            yield watch
+        finally:
+            watches = self._watches.get(task_id)
+            if watches is not None:
+                watches.discard(watch)
+                if not watches:
+                    del self._watches[task_id]
+
+    def _wake_all(self) -> None:
+        for watches in self._watches.values():
+            for watch in watches:
+                watch.wake()
+
+    async def _listen(self) -> None:
+        pause = 0.1
+        while True:
+            try:
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    self._listening.set()
+                    self._wake_all()  # anything published while we were away is re-read
+                    pause = 0.1
+                    while True:
+                        message = await pubsub.get_message(timeout=1.0)
+                        if message is not None and message.get("type") == "message":
+                            for watch in self._watches.get(text(message["data"]), ()):
+                                watch.wake()
+            except (RedisError, OSError) as exc:
+                log.warning("events.feed_lost reason=%s", exc.__class__.__name__)
+            self._listening.clear()
+            self._wake_all()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None

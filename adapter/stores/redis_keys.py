@@ -1,0 +1,98 @@
+"""``RedisKeyStore``: API keys by SHA-256, and each key's webhook signing secrets.
+
+Key layout (credentials: no expiry)::
+
+    {ns}:apikey:{sha256}      string <ApiKey JSON>
+    {ns}:apikeys              hash  key id -> sha256
+    {ns}:whsec:{key id}       string <SigningSecrets JSON>
+"""
+
+from __future__ import annotations
+
+import msgspec
+import redis.asyncio as aioredis
+
+from adapter.model import ApiKey, SigningSecrets
+from adapter.stores.redis import map_redis_errors, text
+
+_encode = msgspec.json.Encoder().encode
+_decode_key = msgspec.json.Decoder(ApiKey).decode
+_decode_secrets = msgspec.json.Decoder(SigningSecrets).decode
+
+
+class RedisKeyStore:
+    """API keys by SHA-256, an id index for the admin commands, and signing secrets."""
+
+    __slots__ = ("_ns", "_redis")
+
+    def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva") -> None:
+        self._redis = redis
+        self._ns = namespace
+
+    def _key(self, key_hash: str) -> str:
+        return f"{self._ns}:apikey:{key_hash}"
+
+    async def add_key(self, key: ApiKey) -> None:
+        with map_redis_errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._key(key.key_hash), _encode(key))
+                pipe.hset(f"{self._ns}:apikeys", key.id, key.key_hash)
+                await pipe.execute()
+
+    async def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        with map_redis_errors():
+            doc = await self._redis.get(self._key(key_hash))
+        return None if doc is None else _decode_key(doc)
+
+    async def key_by_id(self, key_id: str) -> ApiKey | None:
+        with map_redis_errors():
+            key_hash = await self._redis.hget(f"{self._ns}:apikeys", key_id)
+        return None if key_hash is None else await self.key_by_hash(text(key_hash))
+
+    async def list_keys(self) -> list[ApiKey]:
+        with map_redis_errors():
+            hashes = await self._redis.hvals(f"{self._ns}:apikeys")
+            docs = await self._redis.mget([self._key(text(h)) for h in hashes]) if hashes else []
+        keys = [_decode_key(doc) for doc in docs if doc is not None]
+        return sorted(keys, key=lambda k: k.created_at)
+
+    async def set_key_status(self, key_id: str, status: str) -> bool:
+        key = await self.key_by_id(key_id)
+        if key is None:
+            return False
+        with map_redis_errors():
+            await self._redis.set(
+                self._key(key.key_hash), _encode(msgspec.structs.replace(key, status=status))
+            )
+        return True
+
+    async def delete_key(self, key_id: str) -> bool:
+        key = await self.key_by_id(key_id)
+        if key is None:
+            return False
+        with map_redis_errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self._key(key.key_hash))
+                pipe.hdel(f"{self._ns}:apikeys", key_id)
+                pipe.delete(self._secrets_key(key_id))
+                await pipe.execute()
+        return True
+
+    def _secrets_key(self, key_id: str) -> str:
+        return f"{self._ns}:whsec:{key_id}"
+
+    async def signing_secrets(self, key_id: str) -> SigningSecrets | None:
+        with map_redis_errors():
+            doc = await self._redis.get(self._secrets_key(key_id))
+        return None if doc is None else _decode_secrets(doc)
+
+    async def add_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> SigningSecrets:
+        with map_redis_errors():
+            if await self._redis.set(self._secrets_key(key_id), _encode(secrets), nx=True):
+                return secrets
+        # Another request made the key's first secret meanwhile: that one stands.
+        return await self.signing_secrets(key_id) or secrets
+
+    async def replace_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> None:
+        with map_redis_errors():
+            await self._redis.set(self._secrets_key(key_id), _encode(secrets))

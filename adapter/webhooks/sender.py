@@ -1,0 +1,60 @@
+"""``HttpWebhookSender``: the ``WebhookSender`` port, with the media URLs' SSRF rules.
+
+A webhook URL must be https:// to a host whose every address is public, unless its host is
+allow-listed (``MVA_WEBHOOK_ALLOW_HOSTS``: local receivers, plain http allowed). The address
+is checked when the task is submitted and again before every attempt, since DNS may change
+in the hours a delivery can take. Redirects are not followed: a 3xx is a failed attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+
+from adapter.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
+from adapter.media.addresses import AddressGuard, Resolver, system_resolve
+from adapter.media.urls import Target, UrlPolicy
+
+
+class HttpWebhookSender:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        allow_hosts: frozenset[str] = frozenset(),
+        resolve: Resolver = system_resolve,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self._http = http
+        self._policy = UrlPolicy(allow_hosts, {})
+        self._guard = AddressGuard(resolve)
+        self._timeout_s = timeout_s
+
+    async def check(self, url: str, *, param: str) -> None:
+        await self._target(url, param=param)
+
+    async def _target(self, url: str, *, param: str) -> Target:
+        if len(url) > 2048:
+            raise InvalidRequest(f"{param} is longer than 2048 characters.", param)
+        if url.startswith("data:"):
+            raise InvalidRequest(f"{param} must be an https:// URL.", param)
+        target = self._policy.admit(url, param=param)
+        if not target.trusted:
+            await self._guard.check(target.url.host, param=param, what="points to")
+        return target
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        try:
+            target = await self._target(url, param="webhook_url")
+        except (InvalidRequest, MediaUnreachable) as exc:
+            raise WebhookUndeliverable(exc.message) from None
+        try:
+            response = await self._http.post(
+                target.url, content=body, headers=dict(headers), timeout=self._timeout_s
+            )
+        except httpx.TimeoutException:
+            raise WebhookUndeliverable(f"no answer within {self._timeout_s:g} s") from None
+        except httpx.HTTPError as exc:
+            raise WebhookUndeliverable(f"connection failed: {exc.__class__.__name__}") from None
+        return response.status_code
