@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="run the simulated Kling upstream alone")
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=9100)
+    sub.add_parser(
+        "worker", help="run only the reconciler and webhook deliveries (needs REDIS_URL)"
+    )
     keys = sub.add_parser("keys", help="manage API keys in the store named by REDIS_URL")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="issue a key; it is printed once")
@@ -49,6 +52,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return _serve(settings, env, args.host, args.port, args.workers)
         if args.command == "simulate":
             return _simulate(settings, args.host, args.port)
+        if args.command == "worker":
+            from adapter.worker import run_worker
+
+            return run_worker(settings)
         from adapter.keys_cli import run_keys
 
         return asyncio.run(run_keys(settings, args))

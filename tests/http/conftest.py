@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.datastructures import Secret
 
 from adapter.app import create_app
 from adapter.service.keys import KeyService
@@ -14,24 +15,42 @@ from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import SCHEMAS
-from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
+from tests.fakes import FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider
 
 KEY = "mv_test_http_suite"
+#: Where the app says upstreams can call it back.
+PUBLIC_URL = "http://adapter.test"
 
 
 @pytest.fixture
 def app(
-    store: RedisTaskStore, key_store: RedisKeyStore, provider: ScriptedProvider, media: FakeMedia
+    store: RedisTaskStore,
+    key_store: RedisKeyStore,
+    provider: ScriptedProvider,
+    media: FakeMedia,
+    webhooks: FakeWebhooks,
 ) -> Starlette:
-    settings = Settings(schemas_dir=SCHEMAS, idempotency_wait_s=0.2, refresh_interval_s=0.05)
+    settings = Settings(
+        schemas_dir=SCHEMAS,
+        idempotency_wait_s=0.2,
+        refresh_interval_s=0.05,
+        public_url=PUBLIC_URL,
+        callback_secret=Secret("http-suite-callbacks"),
+    )
     return create_app(
         settings,
         store=store,
         key_store=key_store,
         providers=[provider],
         media=media,
+        webhooks=webhooks,
         clock=FakeClock(),
     )
+
+
+@pytest.fixture
+def webhooks() -> FakeWebhooks:
+    return FakeWebhooks()
 
 
 @pytest.fixture

@@ -1,0 +1,50 @@
+"""``mindvideo-adapter worker``: the reconciler and webhook deliveries, without the HTTP API.
+
+For deployments that run ``serve`` with ``MVA_RECONCILER=off`` and the background work in
+processes of its own. It needs the shared Redis and the real upstreams: on the embedded
+default the store lives inside the ``serve`` process, which reconciles by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import uvloop
+
+from adapter.clock import utc_now
+from adapter.components import build_components, running
+from adapter.settings import Settings, SettingsError
+
+
+def run_worker(settings: Settings) -> int:
+    if not settings.redis_url:
+        raise SettingsError(
+            "worker needs REDIS_URL: the embedded store lives inside the serve process, "
+            "which runs the reconciler itself."
+        )
+    if settings.uses_simulator:
+        raise SettingsError(
+            "worker needs the upstreams configured (KLING_BASE_URL, DASHSCOPE_API_KEY or "
+            "MVA_PROVIDERS_FILE), the same as the serve processes."
+        )
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_work(settings))
+    return 0
+
+
+async def _work(settings: Settings) -> None:
+    parts = build_components(settings, clock=utc_now)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    providers = ", ".join(p.name for p in settings.providers)
+    sys.stdout.write(f"mindvideo-adapter worker: reconciling tasks for {providers}\n")
+    sys.stdout.flush()
+    try:
+        async with running(parts.reconciler, enabled=True):
+            await stop.wait()
+    finally:
+        await parts.aclose()
