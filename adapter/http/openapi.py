@@ -56,6 +56,7 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
                 "properties": {
                     "model": {"const": m.slug},
                     "input": {"$ref": f"#/components/schemas/{m.slug}.input"},
+                    "webhook_url": {"type": "string", "format": "uri"},
                 },
             }
             for m in specs
@@ -85,10 +86,17 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
             "description": "A MindVideo-compatible video generation task API.",
         },
         "paths": {
-            "/api/v1/tasks": {"post": _op("Submit a task", "The task", body=True)},
+            "/api/v1/tasks": {
+                "post": _op("Submit a task", "The task", body=True),
+                "get": _op("List tasks, newest first (limit, cursor, status)", "A page"),
+            },
             "/api/v1/tasks/{task_id}": {"get": _op("Get a task", "The task", params=["task_id"])},
             "/api/v1/tasks/{task_id}/events": {
-                "get": _op("List a task's events", "The events", params=["task_id"])
+                "get": _op(
+                    "A task's events; server-sent events with Accept: text/event-stream",
+                    "The events",
+                    params=["task_id"],
+                )
             },
             "/api/v1/tasks/{task_id}/cancel": {
                 "post": _op("Cancel a queued or processing task", "The task", params=["task_id"])
@@ -96,6 +104,12 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
             "/api/v1/models": {"get": _op("List the served models", "The models")},
             "/api/v1/models/{slug}": {
                 "get": _op("A model's input schema and pricing", "The model", params=["slug"])
+            },
+            "/api/v1/webhooks/secret": {
+                "get": _op("The key's webhook signing secret", "The secret")
+            },
+            "/api/v1/webhooks/secret/rotate": {
+                "post": _op("Rotate the webhook signing secret", "The new secret")
             },
         },
         "components": {

@@ -9,11 +9,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "schemas" / "examples"
@@ -134,3 +137,27 @@ def wait_terminal(client: httpx.Client, task_id: str, timeout: float = 20) -> li
             return seen
         time.sleep(0.1)
     raise AssertionError(f"task {task_id} did not end; saw {seen}")
+
+
+def e2e_redis_url() -> str:
+    """REDIS_URL's server, database 14, so these processes' keys can be flushed safely."""
+    parts = urlsplit(os.environ["REDIS_URL"])
+    return urlunsplit((parts.scheme, parts.netloc, "/14", "", ""))
+
+
+@contextmanager
+def shared_redis_env(upstream: Live, key: str, **extra: str) -> Iterator[dict[str, str]]:
+    """The environment of adapter processes sharing database 14 and the simulator ``upstream``."""
+    db = redis.Redis.from_url(e2e_redis_url())
+    db.flushdb()
+    try:
+        yield clean_env(
+            REDIS_URL=e2e_redis_url(),
+            MVA_BOOTSTRAP_KEY=key,
+            KLING_BASE_URL=upstream.url,
+            KLING_API_KEY="sim-key",
+            **extra,
+        )
+    finally:
+        db.flushdb()
+        db.close()

@@ -14,12 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import redis
 import standardwebhooks
 
-from tests.e2e.live import ROOT, Live, clean_env, free_port, serve, simulate
+from tests.e2e.live import ROOT, Live, clean_env, free_port, serve, shared_redis_env
 from tests.e2e.sse import read_sse, receiving
-from tests.e2e.test_shared_redis import e2e_redis_url
 
 KEY = "mv_test_push"
 needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
@@ -99,27 +97,11 @@ def test_a_webhook_is_retried_after_a_failure_and_verifies_with_the_published_sc
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[Live]:
-    live = simulate()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
 def shared(upstream: Live) -> Iterator[dict[str, str]]:
     if not os.environ.get("REDIS_URL"):
         pytest.skip("needs REDIS_URL")
-    db = redis.Redis.from_url(e2e_redis_url())
-    db.flushdb()
-    yield clean_env(
-        REDIS_URL=e2e_redis_url(),
-        MVA_BOOTSTRAP_KEY=KEY,
-        KLING_BASE_URL=upstream.url,
-        KLING_API_KEY="sim-key",
-        MVA_CALLBACK_SECRET="e2e-callback-secret",
-    )
-    db.flushdb()
-    db.close()
+    with shared_redis_env(upstream, KEY, MVA_CALLBACK_SECRET="e2e-callback-secret") as env:
+        yield env
 
 
 @needs_redis

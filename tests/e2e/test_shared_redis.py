@@ -7,45 +7,25 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-import redis
 
-from tests.e2e.live import ROOT, Live, clean_env, serve, simulate, wait_terminal
+from tests.e2e.live import ROOT, Live, serve, shared_redis_env, wait_terminal
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
 KEY = "mv_test_shared_redis"
 
 
-def e2e_redis_url() -> str:
-    """REDIS_URL's server, database 14, so these processes' keys can be flushed safely."""
-    parts = urlsplit(os.environ["REDIS_URL"])
-    return urlunsplit((parts.scheme, parts.netloc, "/14", "", ""))
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[Live]:
-    live = simulate()
-    yield live
-    live.stop()
-
-
 @pytest.fixture(scope="module")
 def shared_env(upstream: Live) -> Iterator[dict[str, str]]:
-    db = redis.Redis.from_url(e2e_redis_url())
-    db.flushdb()
-    yield clean_env(
-        REDIS_URL=e2e_redis_url(),
-        MVA_BOOTSTRAP_KEY=KEY,
-        KLING_BASE_URL=upstream.url,
-        KLING_API_KEY="sim-key",
+    with shared_redis_env(
+        upstream,
+        KEY,
         MVA_MEDIA_REWRITES=f"example.com={upstream.url}/media",
         MVA_MEDIA_ALLOW_HOSTS="127.0.0.1",
-    )
-    db.flushdb()
-    db.close()
+    ) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
