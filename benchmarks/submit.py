@@ -213,6 +213,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument(
+        "--reconciler",
+        choices=("on", "off"),
+        default="on",
+        help="run the background reconciler in the adapter process (the default) or not",
+    )
     parser.add_argument("--model", choices=sorted(MODELS), default="kling-v2-6-motion-control")
     args = parser.parse_args()
     upstream = simulate()
@@ -226,6 +232,7 @@ def main() -> int:
         MVA_MEDIA_ALLOW_HOSTS="127.0.0.1",
         MVA_REFRESH_INTERVAL="1",
         MVA_LOG_LEVEL="warning",
+        MVA_RECONCILER=args.reconciler,
     )
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
@@ -258,7 +265,8 @@ def main() -> int:
     store = args.redis_url or "in-process fakeredis"
     sys.stdout.write(
         f"{args.model}: {args.requests} requests per phase, concurrency {args.concurrency}, "
-        f"store {store}, 1 adapter process, {os.cpu_count()} cores\n"
+        f"store {store}, 1 adapter process, reconciler {args.reconciler}, "
+        f"{os.cpu_count()} cores\n"
     )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

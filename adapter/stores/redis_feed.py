@@ -108,3 +108,4 @@ class RedisEventFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
+            self._listening.clear()

@@ -38,12 +38,12 @@ local v = redis.call('HGET', KEYS[1], 'v')
 if (not v) or tonumber(v) ~= tonumber(ARGV[1]) - 1 then return 0 end
 local ttl, id = ARGV[4], ARGV[7]
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'doc', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl)
 if ARGV[3] ~= '' then
   redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PUBLISH', ARGV[8], id)
 end
+-- The task, its events and its place in the list live on together.
+for _, i in ipairs({1, 2, 8}) do redis.call('PEXPIRE', KEYS[i], ttl) end
 local place = tonumber(ARGV[5])
 for i = 1, 5 do
   if i == place then
@@ -96,18 +96,24 @@ return 1
 """
 
 # One page of an index, newest first, after the cursor (score ARGV[2], id ARGV[3]). The
-# cursor's rank finds the place in O(log n); if its task has left the index, its score does.
+# cursor's rank finds the place in O(log n). If its task has left the index (deleted, or moved
+# to another status), it is put back for a moment to find its rank: its score alone cannot
+# place it among tasks created in the same millisecond, and Lua's string order is the locale's.
 PAGE = """
 local limit = tonumber(ARGV[1])
 if ARGV[3] == '' then
   return redis.call('ZREVRANGE', KEYS[1], 0, limit - 1, 'WITHSCORES')
 end
+local start
 local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3])
 if rank then
-  return redis.call('ZREVRANGE', KEYS[1], rank + 1, rank + limit, 'WITHSCORES')
+  start = rank + 1
+else
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+  start = redis.call('ZREVRANK', KEYS[1], ARGV[3])
+  redis.call('ZREM', KEYS[1], ARGV[3])
 end
-return redis.call(
-  'ZREVRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, limit)
+return redis.call('ZREVRANGE', KEYS[1], start, start + limit - 1, 'WITHSCORES')
 """
 
 CLAIM_IDEMPOTENCY = """
