@@ -74,9 +74,12 @@ class WebhookDispatcher:
             await self._store.unschedule("webhooks", task_id)
             return
         url = record.webhook_url
+        # The payload's timestamp is when the task ended, the same on every retry (Standard
+        # Webhooks); only the signed webhook-timestamp header is the attempt's.
+        ended_at = next((e.at for e in events if e.is_final), record.updated_at)
         status: int | None = None
         try:
-            status = await self._post(record, url)
+            status = await self._post(record, url, ended_at)
             outcome = f"HTTP {status}"
         except WebhookUndeliverable as exc:
             outcome = exc.message
@@ -97,7 +100,7 @@ class WebhookDispatcher:
         )
         await self._store.record_attempt(task_id, event, next_at)
 
-    async def _post(self, record: TaskRecord, url: str) -> int:
+    async def _post(self, record: TaskRecord, url: str, ended_at: datetime) -> int:
         if record.key_id is None:
             raise WebhookUndeliverable("the task has no API key to sign with")
         secrets = self._keys.secrets_in_use(await self._keys.signing_secrets(record.key_id))
@@ -106,7 +109,7 @@ class WebhookDispatcher:
         body = encode(
             WebhookPayload(
                 type=f"task.{record.status.value}",
-                timestamp=rfc3339(now),
+                timestamp=rfc3339(ended_at),
                 data=task_body(record, msg_id),
             )
         )

@@ -50,11 +50,18 @@ class HttpWebhookSender:
         except (InvalidRequest, MediaUnreachable) as exc:
             raise WebhookUndeliverable(exc.message) from None
         try:
-            response = await self._http.post(
-                target.url, content=body, headers=dict(headers), timeout=self._timeout_s
-            )
+            # Explicit, whatever the client's default: a redirect target skips the address check.
+            # Only the status matters: the receiver's body is never read.
+            async with self._http.stream(
+                "POST",
+                target.url,
+                content=body,
+                headers=dict(headers),
+                timeout=self._timeout_s,
+                follow_redirects=False,
+            ) as response:
+                return response.status_code
         except httpx.TimeoutException:
             raise WebhookUndeliverable(f"no answer within {self._timeout_s:g} s") from None
         except httpx.HTTPError as exc:
             raise WebhookUndeliverable(f"connection failed: {exc.__class__.__name__}") from None
-        return response.status_code

@@ -1,0 +1,316 @@
+"""The reconciler: advances tasks nobody polls, on a backoff, within limits, to a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from adapter.errors import ProviderUnavailable
+from adapter.model import TaskStatus, UpstreamState
+from adapter.service.catalog import Catalog
+from adapter.service.keys import KeyService
+from adapter.service.reconciler import Reconciler
+from adapter.service.routing import Router
+from adapter.service.tasks import TaskService
+from adapter.service.webhooks import WebhookDispatcher
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
+from tests.fakes import MODEL, FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider, seed_input
+
+pytestmark = pytest.mark.anyio
+
+MIN_S, MAX_S, DEADLINE_S = 2.0, 30.0, 3600.0
+
+
+class GatedProvider(ScriptedProvider):
+    """A ScriptedProvider whose queries wait for ``query_gate``, counting how many run at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_gate = asyncio.Event()
+        #: Every query as it starts (``queries`` records them as they end).
+        self.started: list[str] = []
+        self.running = 0
+        self.most_running = 0
+
+    async def query(self, route: str, upstream_id: str) -> UpstreamState:
+        self.started.append(upstream_id)
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            await self.query_gate.wait()
+            return await super().query(route, upstream_id)
+        finally:
+            self.running -= 1
+
+
+class Process:
+    """What one adapter process runs: a TaskService and its Reconciler, on the shared store."""
+
+    def __init__(
+        self,
+        store: RedisTaskStore,
+        key_store: RedisKeyStore,
+        catalog: Catalog,
+        clock: FakeClock,
+        provider: ScriptedProvider,
+        *,
+        per_provider: int = 8,
+        batch: int = 64,
+    ) -> None:
+        self.service = TaskService(
+            store=store,
+            catalog=catalog,
+            router=Router([provider]),
+            media=FakeMedia(),
+            webhooks=FakeWebhooks(),
+            probe="best_effort",
+            clock=clock,
+            idempotency_ttl_s=3600,
+            idempotency_wait_s=0.3,
+            # Short enough that one round's lease never skips the next round's refresh.
+            refresh_interval_s=0.001,
+            poll_timeout_s=1.0,
+            submit_stale_s=60,
+        )
+        self.reconciler = Reconciler(
+            store=store,
+            refresher=self.service.refresher,
+            webhooks=WebhookDispatcher(
+                store=store,
+                sender=FakeWebhooks(),
+                keys=KeyService(key_store, clock=clock),
+                clock=clock,
+            ),
+            clock=clock,
+            min_interval_s=MIN_S,
+            max_interval_s=MAX_S,
+            deadline_s=DEADLINE_S,
+            hold_s=40,
+            per_provider=per_provider,
+            batch=batch,
+            jitter=lambda: 0.5,
+        )
+
+    async def submit(self) -> str:
+        result = await self.service.submit(
+            owner="alice", model=MODEL, values=seed_input(), idempotency_key=None
+        )
+        return result.record.task_id
+
+
+@pytest.fixture
+def make_process(
+    store: RedisTaskStore,
+    key_store: RedisKeyStore,
+    catalog: Catalog,
+    clock: FakeClock,
+    provider: ScriptedProvider,
+):  # type: ignore[no-untyped-def]
+    def make(upstream: ScriptedProvider | None = None, **options: int) -> Process:
+        return Process(store, key_store, catalog, clock, upstream or provider, **options)
+
+    return make
+
+
+@pytest.fixture
+def process(make_process) -> Process:  # type: ignore[no-untyped-def]
+    return make_process()
+
+
+async def is_due(store: RedisTaskStore, task_id: str, at: datetime) -> bool:
+    """Whether the task's reconcile is due by ``at`` (claimed with no hold: left due)."""
+    return task_id in await store.claim_due("tasks", now=at, limit=100, hold_s=0)
+
+
+async def test_a_task_nobody_polls_is_advanced_and_leaves_the_schedule(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """round() queries the upstream; a finished task is stored as such and never due again."""
+    task_id = await process.submit()
+    provider.set_state("up_1", TaskStatus.SUCCEEDED, seconds=8)
+    assert await process.reconciler.round() == 1
+    task = await store.get_task(task_id)
+    assert task is not None and task.status is TaskStatus.SUCCEEDED and task.videos
+    assert provider.queries == ["up_1"]
+    assert not await is_due(store, task_id, clock.now + timedelta(days=1))
+
+
+async def test_a_young_unfinished_task_is_checked_again_after_the_minimum_interval(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """Still queued upstream: moved to processing, due again in min_interval_s."""
+    task_id = await process.submit()
+    provider.set_state("up_1", TaskStatus.PROCESSING)
+    await process.reconciler.round()
+    assert (await store.get_task(task_id)).status is TaskStatus.PROCESSING  # type: ignore[union-attr]
+    almost = clock.now + timedelta(seconds=MIN_S) - timedelta(milliseconds=1)
+    assert not await is_due(store, task_id, almost)
+    assert await is_due(store, task_id, clock.now + timedelta(seconds=MIN_S))
+
+
+@pytest.mark.parametrize(("age_s", "wait_s"), [(5, MIN_S), (100, 10.0), (1000, MAX_S)])
+async def test_an_older_task_is_checked_less_often_up_to_the_maximum_interval(
+    process: Process,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    clock: FakeClock,
+    age_s: float,
+    wait_s: float,
+) -> None:
+    """A tenth of the task's age, between min_interval_s and max_interval_s."""
+    task_id = await process.submit()
+    provider.set_state("up_1", TaskStatus.PROCESSING)
+    clock.advance(age_s)
+    await process.reconciler.round()
+    almost = clock.now + timedelta(seconds=wait_s) - timedelta(milliseconds=1)
+    assert not await is_due(store, task_id, almost)
+    assert await is_due(store, task_id, clock.now + timedelta(seconds=wait_s))
+
+
+async def test_a_claimed_task_is_not_taken_again_within_its_hold(
+    process: Process, provider: ScriptedProvider, clock: FakeClock
+) -> None:
+    """A second round right after the first finds nothing due (the first rescheduled it)."""
+    await process.submit()
+    provider.set_state("up_1", TaskStatus.PROCESSING)
+    assert await process.reconciler.round() == 1
+    assert await process.reconciler.round() == 0
+    clock.advance(MIN_S)
+    assert await process.reconciler.round() == 1
+    assert provider.queries == ["up_1", "up_1"]
+
+
+async def test_at_most_per_provider_queries_run_at_once(make_process) -> None:  # type: ignore[no-untyped-def]
+    """Six due tasks, per_provider=2: two queries at a time, all six in the end."""
+    upstream = GatedProvider()
+    process = make_process(upstream, per_provider=2)
+    for _ in range(6):
+        await process.submit()
+    round_ = asyncio.create_task(process.reconciler.round())
+    for _ in range(200):  # until the first two are at the upstream (bounded)
+        if upstream.running == 2:
+            break
+        await asyncio.sleep(0.001)
+    for _ in range(10):
+        await asyncio.sleep(0)  # give any others the chance to (wrongly) start
+    assert upstream.running == 2
+    upstream.query_gate.set()
+    assert await round_ == 6
+    assert upstream.most_running == 2
+    assert sorted(upstream.queries) == sorted(f"up_{i}" for i in range(1, 7))
+
+
+async def test_a_task_past_its_deadline_still_processing_upstream_fails_as_timeout(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """Checked with the upstream first; still unfinished there: failed, nothing charged."""
+    task_id = await process.submit()
+    provider.set_state("up_1", TaskStatus.PROCESSING)
+    clock.advance(DEADLINE_S + 1)
+    await process.reconciler.round()
+    task = await store.get_task(task_id)
+    assert task is not None and task.status is TaskStatus.FAILED
+    assert task.error is not None and task.error.code == "timeout"
+    assert task.cost_actual == Decimal(0)
+    assert provider.queries == ["up_1"] and provider.cancels == ["up_1"]
+    [*_, event] = await store.list_events(task_id)
+    assert event.status is TaskStatus.FAILED and "did not finish within 3600 s" in (
+        event.message or ""
+    )
+    assert not await is_due(store, task_id, clock.now + timedelta(days=1))
+
+
+async def test_a_task_past_its_deadline_that_just_succeeded_is_succeeded(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """The upstream's outcome wins over the timeout."""
+    task_id = await process.submit()
+    provider.set_state("up_1", TaskStatus.SUCCEEDED, seconds=8)
+    clock.advance(DEADLINE_S + 1)
+    await process.reconciler.round()
+    task = await store.get_task(task_id)
+    assert task is not None and task.status is TaskStatus.SUCCEEDED and task.error is None
+    assert task.cost_actual is not None and task.cost_actual > 0
+    assert provider.cancels == []
+
+
+async def test_a_task_past_its_deadline_is_left_alone_while_the_upstream_cannot_say(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """ProviderUnavailable: unchanged, and due again for the next sweep."""
+    task_id = await process.submit()
+    before = await store.get_task(task_id)
+    provider.states["up_1"] = ProviderUnavailable("kling", "503")
+    clock.advance(DEADLINE_S + 1)
+    await process.reconciler.round()
+    assert await store.get_task(task_id) == before
+    assert provider.cancels == []
+    assert await is_due(store, task_id, clock.now + timedelta(seconds=MAX_S))
+    provider.set_state("up_1", TaskStatus.PROCESSING)
+    clock.advance(MAX_S)
+    await process.reconciler.round()
+    task = await store.get_task(task_id)
+    assert task is not None and task.error is not None and task.error.code == "timeout"
+
+
+async def test_two_processes_never_refresh_the_same_task_in_one_go(
+    make_process, provider: ScriptedProvider
+) -> None:  # type: ignore[no-untyped-def]
+    """Concurrent rounds on one store split the due tasks between them: one query each."""
+    first, second = make_process(batch=5), make_process(batch=5)
+    for _ in range(8):
+        await first.submit()
+        provider.set_state(f"up_{len(provider.submits)}", TaskStatus.PROCESSING)
+    taken = await asyncio.gather(first.reconciler.round(), second.reconciler.round())
+    assert sum(taken) == 8
+    assert sorted(provider.queries) == sorted(f"up_{i}" for i in range(1, 9))
+
+
+async def test_a_task_whose_hold_lapsed_mid_refresh_is_not_refreshed_twice(
+    make_process, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    """Another process may claim it again, but the refresh lease keeps its query single."""
+    upstream = GatedProvider()
+    first, second = make_process(upstream), make_process(upstream)
+    await first.submit()
+    upstream.set_state("up_1", TaskStatus.PROCESSING)
+    round_ = asyncio.create_task(first.reconciler.round())
+    for _ in range(200):  # until the first query is at the upstream (bounded)
+        if upstream.running:
+            break
+        await asyncio.sleep(0.001)
+    clock.advance(41)  # past hold_s: the schedule lets the task go
+    assert await second.reconciler.round() == 1
+    upstream.query_gate.set()
+    await round_
+    assert upstream.started == ["up_1"]
+
+
+async def test_a_round_survives_one_tasks_error_and_handles_the_others(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """An unexpected error is logged; that task comes due again when its hold lapses."""
+    broken, fine = await process.submit(), await process.submit()
+    provider.states["up_1"] = RuntimeError("upstream client bug")
+    provider.set_state("up_2", TaskStatus.SUCCEEDED, seconds=8)
+    assert await process.reconciler.round() == 2
+    assert (await store.get_task(fine)).status is TaskStatus.SUCCEEDED  # type: ignore[union-attr]
+    assert (await store.get_task(broken)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
+    assert await is_due(store, broken, clock.now + timedelta(seconds=40))
+
+
+async def test_a_provider_error_only_postpones_that_task(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """ProviderUnavailable never fails a task; it is rescheduled like an unfinished one."""
+    flaky, fine = await process.submit(), await process.submit()
+    provider.states["up_1"] = ProviderUnavailable("kling", "503")
+    provider.set_state("up_2", TaskStatus.SUCCEEDED, seconds=8)
+    await process.reconciler.round()
+    assert (await store.get_task(fine)).status is TaskStatus.SUCCEEDED  # type: ignore[union-attr]
+    assert (await store.get_task(flaky)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
+    assert await is_due(store, flaky, clock.now + timedelta(seconds=MIN_S))

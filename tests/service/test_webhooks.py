@@ -1,0 +1,384 @@
+"""Webhook deliveries: signed per Standard Webhooks, retried on SCHEDULE, recorded as events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from adapter.errors import InvalidRequest
+from adapter.model import Event, TaskStatus
+from adapter.service.catalog import Catalog
+from adapter.service.keys import ROTATION_GRACE, KeyService
+from adapter.service.reconciler import Reconciler
+from adapter.service.routing import Router
+from adapter.service.tasks import TaskService
+from adapter.service.webhooks import ATTEMPTS, SCHEDULE, WebhookDispatcher
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
+from adapter.task_json import rfc3339
+from tests.fakes import MODEL, FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider, seed_input
+
+pytestmark = pytest.mark.anyio
+
+HOOK = "https://hooks.example/mindvideo"
+KEY_ID = "key_alice"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Near the real time: the reference library refuses timestamps more than 5 min off."""
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def keys(key_store: RedisKeyStore, clock: FakeClock) -> KeyService:
+    return KeyService(key_store, clock=clock)
+
+
+@pytest.fixture
+def receiver() -> FakeWebhooks:
+    return FakeWebhooks()
+
+
+@pytest.fixture
+def service(
+    store: RedisTaskStore,
+    catalog: Catalog,
+    clock: FakeClock,
+    media: FakeMedia,
+    provider: ScriptedProvider,
+    receiver: FakeWebhooks,
+) -> TaskService:
+    return TaskService(
+        store=store,
+        catalog=catalog,
+        router=Router([provider]),
+        media=media,
+        webhooks=receiver,
+        probe="best_effort",
+        clock=clock,
+        idempotency_ttl_s=3600,
+        idempotency_wait_s=0.3,
+        refresh_interval_s=0.001,
+        poll_timeout_s=1.0,
+        submit_stale_s=60,
+    )
+
+
+@pytest.fixture
+def dispatcher(
+    store: RedisTaskStore, receiver: FakeWebhooks, keys: KeyService, clock: FakeClock
+) -> WebhookDispatcher:
+    return WebhookDispatcher(
+        store=store, sender=receiver, keys=keys, clock=clock, jitter=lambda: 0.5
+    )
+
+
+@pytest.fixture
+def reconciler(
+    store: RedisTaskStore, service: TaskService, dispatcher: WebhookDispatcher, clock: FakeClock
+) -> Reconciler:
+    """Built as ``adapter.components`` builds it, on the fake receiver."""
+    return Reconciler(
+        store=store,
+        refresher=service.refresher,
+        webhooks=dispatcher,
+        clock=clock,
+        min_interval_s=2,
+        max_interval_s=30,
+        deadline_s=3600,
+        hold_s=40,
+        per_provider=8,
+        jitter=lambda: 0.5,
+    )
+
+
+async def submit(service: TaskService, webhook_url: str | None = HOOK) -> str:
+    result = await service.submit(
+        owner="alice",
+        model=MODEL,
+        values=seed_input(),
+        idempotency_key=None,
+        webhook_url=webhook_url,
+        key_id=KEY_ID,
+    )
+    return result.record.task_id
+
+
+async def succeeded(service: TaskService, provider: ScriptedProvider) -> str:
+    """A task with a webhook that a read has moved to ``succeeded``."""
+    task_id = await submit(service)
+    provider.set_state("up_1", TaskStatus.SUCCEEDED, seconds=8)
+    task = await service.get(owner="alice", task_id=task_id)
+    assert task.status is TaskStatus.SUCCEEDED
+    return task_id
+
+
+async def attempts(store: RedisTaskStore, task_id: str) -> list[Event]:
+    return [e for e in await store.list_events(task_id) if e.type == "webhook"]
+
+
+async def is_due(store: RedisTaskStore, task_id: str, at: datetime) -> bool:
+    """Whether the delivery is due by ``at`` (claimed with no hold: left due)."""
+    return task_id in await store.claim_due("webhooks", now=at, limit=10, hold_s=0)
+
+
+def verify(secret: str, post: tuple[str, bytes, dict[str, str]]) -> Any:
+    _, body, headers = post
+    return Webhook(secret).verify(body, headers)
+
+
+def is_signed(secret: str, post: tuple[str, bytes, dict[str, str]]) -> bool:
+    """Whether ``secret`` signed ``post``, however long ago (``verify`` allows 5 min)."""
+    _, body, headers = post
+    sent_at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+    expected = Webhook(secret).sign(headers["webhook-id"], sent_at, body.decode())
+    return expected in headers["webhook-signature"].split(" ")
+
+
+async def test_a_delivery_verifies_with_the_keys_secret_and_carries_the_task(
+    service: TaskService,
+    provider: ScriptedProvider,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    """The body is {type, timestamp (when it ended), data: the task}, signed with the key's."""
+    task_id = await succeeded(service, provider)
+    ended_at = clock.now
+    clock.advance(2.5)
+    await dispatcher.deliver(task_id)
+    [post] = receiver.posts
+    assert post[0] == HOOK
+    payload = verify((await keys.signing_secrets(KEY_ID)).current, post)
+    assert payload["type"] == "task.succeeded"
+    assert payload["timestamp"] == rfc3339(ended_at)
+    data = payload["data"]
+    assert (data["task_id"], data["status"]) == (task_id, "succeeded")
+    assert data["output"] == {"videos": [{"url": "https://cdn.test/up_1.mp4", "duration": 8.0}]}
+    assert post[2]["webhook-timestamp"] == str(int(clock.now.timestamp()))
+
+
+async def test_another_keys_secret_does_not_verify(
+    service: TaskService,
+    provider: ScriptedProvider,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    keys: KeyService,
+) -> None:
+    """Each API key signs with its own secret."""
+    task_id = await succeeded(service, provider)
+    await dispatcher.deliver(task_id)
+    with pytest.raises(WebhookVerificationError):
+        verify((await keys.signing_secrets("key_bob")).current, receiver.posts[0])
+
+
+async def test_after_a_rotation_both_secrets_verify_for_the_grace(
+    service: TaskService,
+    provider: ScriptedProvider,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    keys: KeyService,
+) -> None:
+    """Two v1 signatures: a receiver still on the old secret keeps verifying."""
+    old = (await keys.signing_secrets(KEY_ID)).current
+    new = (await keys.rotate_signing_secret(KEY_ID)).current
+    task_id = await succeeded(service, provider)
+    await dispatcher.deliver(task_id)
+    [post] = receiver.posts
+    assert len(post[2]["webhook-signature"].split(" ")) == 2
+    verify(new, post)
+    verify(old, post)
+
+
+async def test_after_the_grace_only_the_new_secret_verifies(
+    service: TaskService,
+    provider: ScriptedProvider,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    """A rotation a little over 24 h ago: the old secret no longer signs."""
+    now = clock.now
+    clock.now = now - ROTATION_GRACE - timedelta(seconds=1)
+    old = (await keys.signing_secrets(KEY_ID)).current
+    new = (await keys.rotate_signing_secret(KEY_ID)).current
+    clock.now = now
+    task_id = await succeeded(service, provider)
+    await dispatcher.deliver(task_id)
+    [post] = receiver.posts
+    assert len(post[2]["webhook-signature"].split(" ")) == 1
+    verify(new, post)
+    with pytest.raises(WebhookVerificationError):
+        verify(old, post)
+
+
+async def test_a_failed_delivery_is_retried_on_schedule_until_a_2xx(
+    service: TaskService,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    """500, then no answer, then 200: three attempts as events, the last one "Delivered"."""
+    receiver.statuses.extend([500, 0, 200])
+    task_id = await succeeded(service, provider)
+    for attempt in (1, 2):
+        await dispatcher.deliver(task_id)
+        wait = timedelta(seconds=SCHEDULE[attempt - 1])
+        assert not await is_due(store, task_id, clock.now + wait - timedelta(milliseconds=1))
+        assert await is_due(store, task_id, clock.now + wait)
+        clock.now += wait
+    await dispatcher.deliver(task_id)
+    events = await attempts(store, task_id)
+    assert [(e.attempt, e.response_status) for e in events] == [(1, 500), (2, None), (3, 200)]
+    assert "next attempt in 5 s" in (events[0].message or "")
+    assert "ConnectError" in (events[1].message or "")
+    assert (events[2].message or "").startswith(f"Delivered to {HOOK}")
+    assert not await is_due(store, task_id, clock.now + timedelta(days=30))
+    ids = {headers["webhook-id"] for _, _, headers in receiver.posts}
+    assert len(receiver.posts) == 3 and len(ids) == 1
+    secret = (await keys.signing_secrets(KEY_ID)).current
+    assert all(is_signed(secret, post) for post in receiver.posts)
+    stamps = [int(headers["webhook-timestamp"]) for _, _, headers in receiver.posts]
+    assert stamps == sorted(set(stamps))  # each attempt is signed at its own time
+    ended = {json.loads(body)["timestamp"] for _, body, _ in receiver.posts}
+    assert len(ended) == 1  # the event's own time does not move
+
+
+async def test_a_delivery_gives_up_after_every_attempt_failed(
+    service: TaskService,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    clock: FakeClock,
+) -> None:
+    """ATTEMPTS attempts spread over more than 24 h, then none: the delivery is dropped."""
+    receiver.statuses.extend([503] * (ATTEMPTS + 1))
+    task_id = await succeeded(service, provider)
+    start = clock.now
+    for attempt in range(1, ATTEMPTS):
+        await dispatcher.deliver(task_id)
+        clock.advance(SCHEDULE[attempt - 1])
+        assert await is_due(store, task_id, clock.now)
+    await dispatcher.deliver(task_id)
+    assert clock.now - start >= timedelta(hours=24)
+    events = await attempts(store, task_id)
+    assert [e.attempt for e in events] == list(range(1, ATTEMPTS + 1))
+    assert f"gave up after {ATTEMPTS} attempts" in (events[-1].message or "")
+    assert not await is_due(store, task_id, clock.now + timedelta(days=30))
+    await dispatcher.deliver(task_id)  # claimed anyway (e.g. a stale hold): nothing more
+    assert len(receiver.posts) == ATTEMPTS
+    assert len(await attempts(store, task_id)) == ATTEMPTS
+
+
+async def test_a_reconciler_round_delivers_a_succeeded_task_once(
+    service: TaskService,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    reconciler: Reconciler,
+    receiver: FakeWebhooks,
+    keys: KeyService,
+    clock: FakeClock,
+) -> None:
+    """Submit with webhook_url, succeed on read, then round(): exactly one signed POST."""
+    task_id = await succeeded(service, provider)
+    await reconciler.round()
+    [post] = receiver.posts
+    assert verify((await keys.signing_secrets(KEY_ID)).current, post)["type"] == "task.succeeded"
+    clock.advance(3600)
+    await reconciler.round()
+    await service.get(owner="alice", task_id=task_id)
+    assert len(receiver.posts) == 1
+    [event] = await attempts(store, task_id)
+    assert (event.attempt, event.response_status) == (1, 200)
+
+
+async def test_a_cancelled_task_is_delivered_as_task_cancelled(
+    service: TaskService, reconciler: Reconciler, receiver: FakeWebhooks
+) -> None:
+    """Every way a task ends queues its delivery, the client's cancel too."""
+    task_id = await submit(service)
+    await service.cancel(owner="alice", task_id=task_id)
+    await reconciler.round()
+    [(_, body, _)] = receiver.posts
+    payload = json.loads(body)
+    assert payload["type"] == "task.cancelled"
+    assert (payload["data"]["task_id"], payload["data"]["status"]) == (task_id, "cancelled")
+
+
+async def test_a_failed_task_is_delivered_as_task_failed_with_its_error(
+    service: TaskService, provider: ScriptedProvider, reconciler: Reconciler, receiver: FakeWebhooks
+) -> None:
+    """The upstream's reason travels in data.error; nothing is charged."""
+    task_id = await submit(service)
+    provider.set_state("up_1", TaskStatus.FAILED, message="content policy")
+    await service.get(owner="alice", task_id=task_id)
+    await reconciler.round()
+    [(_, body, _)] = receiver.posts
+    payload = json.loads(body)
+    assert payload["type"] == "task.failed"
+    assert payload["data"]["error"] == {"code": "generation_failed", "message": "content policy"}
+    assert payload["data"]["cost_actual"] == 0
+
+
+async def test_two_processes_deliver_a_task_once(
+    service: TaskService,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    reconciler: Reconciler,
+    keys: KeyService,
+    receiver: FakeWebhooks,
+    clock: FakeClock,
+) -> None:
+    """Concurrent rounds on one store: the due delivery is claimed by one of them."""
+    other = Reconciler(
+        store=store,
+        refresher=service.refresher,
+        webhooks=WebhookDispatcher(store=store, sender=receiver, keys=keys, clock=clock),
+        clock=clock,
+        min_interval_s=2,
+        deadline_s=3600,
+        hold_s=40,
+    )
+    await succeeded(service, provider)
+    assert sorted(await asyncio.gather(reconciler.round(), other.round())) == [0, 1]
+    assert len(receiver.posts) == 1
+
+
+async def test_a_task_without_a_webhook_url_gets_no_delivery(
+    service: TaskService,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    reconciler: Reconciler,
+    receiver: FakeWebhooks,
+) -> None:
+    """No webhook_url: nothing is scheduled, sent or recorded."""
+    task_id = await submit(service, webhook_url=None)
+    provider.set_state("up_1", TaskStatus.SUCCEEDED, seconds=8)
+    await service.get(owner="alice", task_id=task_id)
+    await reconciler.round()
+    assert receiver.posts == []
+    assert await attempts(store, task_id) == []
+    assert (await store.get_task(task_id)).key_id is None  # type: ignore[union-attr]
+
+
+async def test_a_webhook_url_to_a_non_public_host_is_refused_at_submit(
+    service: TaskService, provider: ScriptedProvider
+) -> None:
+    """The sender's address rules apply before anything is stored or sent upstream."""
+    with pytest.raises(InvalidRequest) as caught:
+        await submit(service, webhook_url="https://x.internal/")
+    assert caught.value.param == "webhook_url"
+    assert provider.submits == []
