@@ -143,7 +143,7 @@ def _serve_workers(
             ),
         )
     os.environ.update(env)  # the workers build their settings from the environment
-    from adapter.server import banner
+    from adapter.server import SHUTDOWN_GRACE_S, banner
 
     sys.stdout.write(banner(settings, f"http://{host}:{port}", workers=workers))
     sys.stdout.flush()
@@ -158,6 +158,7 @@ def _serve_workers(
             http="httptools",
             access_log=False,
             log_level=settings.log_level,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
     finally:
         if simulator is not None:

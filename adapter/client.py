@@ -272,22 +272,30 @@ def _task(response: httpx.Response) -> TaskReply:
 
 
 def _events(response: httpx.Response) -> Iterator[tuple[Event, dict[str, Any]]]:
-    """Each server-sent event's JSON, with its id from the SSE ``id:`` line or else the JSON."""
-    for event_id, data in _messages(response.iter_lines()):
+    """Each server-sent event's JSON, with its id from the SSE ``id:`` line or else the JSON.
+
+    An ``error`` event (the server ending the stream on a failure) is not a task event: it is
+    skipped, and the stream's end is then a failure to retry.
+    """
+    for event_id, name, data in _messages(response.iter_lines()):
+        if name == "error":
+            continue
         body = _convert(response, data, dict[str, Any])
         event = _convert(response, body, Event)
         yield Event(event_id or event.id, event.status), body
 
 
-def _messages(lines: Iterable[str]) -> Iterator[tuple[str | None, str]]:
-    """``(id, data)`` per server-sent event; comments (heartbeats) and empty events are skipped."""
+def _messages(lines: Iterable[str]) -> Iterator[tuple[str | None, str, str]]:
+    """``(id, event, data)`` per server-sent event; comments (heartbeats) and empty events are
+    skipped."""
     event_id: str | None = None
+    name = "message"
     data: list[str] = []
     for line in lines:
         if not line:
             if data:
-                yield event_id, "\n".join(data)
-            event_id, data = None, []
+                yield event_id, name, "\n".join(data)
+            event_id, name, data = None, "message", []
         elif not line.startswith(":"):
             field, _, value = line.partition(":")
             value = value.removeprefix(" ")
@@ -295,3 +303,5 @@ def _messages(lines: Iterable[str]) -> Iterator[tuple[str | None, str]]:
                 data.append(value)
             elif field == "id":
                 event_id = value
+            elif field == "event":
+                name = value

@@ -14,6 +14,9 @@ from adapter.settings import Settings
 from adapter.simulator.app import create_simulator_app
 from adapter.simulator.config import SimulatorConfig
 
+#: Seconds a stopping server waits for open requests (event streams) before cutting them.
+SHUTDOWN_GRACE_S = 5
+
 
 def banner(settings: Settings, url: str, *, workers: int = 1, simulator_url: str = "") -> str:
     store = settings.redis_url or "in-process fakeredis (tasks vanish when it stops)"
@@ -60,7 +63,14 @@ async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.s
         sys.stdout.flush()
 
     app = create_app(settings, simulator_url=simulator_url, on_ready=ready)
-    config = uvicorn.Config(app, http="httptools", access_log=False, log_level=settings.log_level)
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level,
+        # Open event streams would otherwise hold a stop until their tasks end.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
     api = uvicorn.Server(config)
     servers.append((api, api_sock))
     tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in servers]

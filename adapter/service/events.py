@@ -18,7 +18,15 @@ from adapter.ports import EventFeed, TaskStore
 #: Stream entry ids, as Redis makes them: ``<ms>-<seq>``.
 _EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
+_MAX_PART = 2**64 - 1
+
 Owned = Callable[[str, str], Awaitable[TaskRecord]]
+
+
+def _is_event_id(value: str) -> bool:
+    return _EVENT_ID.fullmatch(value) is not None and all(
+        int(part) <= _MAX_PART for part in value.split("-")
+    )
 
 
 class EventStream:
@@ -44,7 +52,7 @@ class EventStream:
             TaskNotFound: no such task, or another owner's.
             InvalidRequest: ``after`` (``Last-Event-ID``) is not an event id.
         """
-        if after is not None and not _EVENT_ID.fullmatch(after):
+        if after is not None and not _is_event_id(after):
             raise InvalidRequest(
                 "Last-Event-ID must be the id of an event this task sent.", "Last-Event-ID"
             )
@@ -55,13 +63,13 @@ class EventStream:
         async with self._feed.watch(record.task_id) as watch:
             while True:
                 events = await self._store.list_events(record.task_id, after=after)
+                if record.status.is_terminal and not any(e.is_final for e in events):
+                    return  # resumed after the end: what follows it (webhooks) is not streamed
                 for event in events:
                     yield event
                     after = event.id
                     if event.is_final:
                         return
-                if not events and record.status.is_terminal:
-                    return  # resumed after the end: nothing more will come
                 if not await watch.wait(self._heartbeat_s):
                     yield None
                     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from adapter.errors import StoreUnavailable
@@ -81,14 +81,22 @@ class Reconciler:
             "webhooks", now=now, limit=self._batch, hold_s=self._hold_s
         )
         results = await asyncio.gather(
-            *(self._advance(task_id) for task_id in tasks),
-            *(self._webhooks.deliver(task_id) for task_id in hooks),
+            *(self._bounded(self._advance(task_id)) for task_id in tasks),
+            *(self._bounded(self._webhooks.deliver(task_id)) for task_id in hooks),
             return_exceptions=True,
         )
         for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, StoreUnavailable):
+            if isinstance(result, TimeoutError):
+                log.warning("reconciler.item_timed_out hold_s=%s", self._hold_s)
+            elif isinstance(result, BaseException) and not isinstance(result, StoreUnavailable):
                 log.error("reconciler.item_failed", exc_info=result)
         return len(tasks) + len(hooks)
+
+    async def _bounded(self, work: Awaitable[None]) -> None:
+        """Cut one item off well inside its hold: a slow upstream or webhook receiver never
+        stalls the round, and its item never comes due elsewhere while still in hand."""
+        async with asyncio.timeout(self._hold_s / 2):
+            await work
 
     async def _advance(self, task_id: str) -> None:
         record = await self._store.get_task(task_id)

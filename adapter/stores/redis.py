@@ -41,6 +41,10 @@ _decode_event = msgspec.json.Decoder(Event).decode
 _STATUSES = tuple(TaskStatus)
 
 
+#: How many index reads one list page may take to skip the entries of expired tasks.
+_PAGE_READS = 4
+
+
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -188,6 +192,18 @@ class RedisTaskStore:
         self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
     ) -> TaskPage:
         index = f"{self._ns}:owner:{{{owner}}}:{'all' if status is None else status.value}"
+        records: list[TaskRecord] = []
+        # Entries of expired tasks are dropped as they are met, and the page read on past them.
+        for _ in range(_PAGE_READS):
+            page, cursor = await self._page(index, owner, limit - len(records), cursor)
+            records += page
+            if cursor is None or len(records) == limit:
+                break
+        return TaskPage(records=records, next_cursor=cursor)
+
+    async def _page(
+        self, index: str, owner: str, limit: int, cursor: str | None
+    ) -> tuple[list[TaskRecord], str | None]:
         score, after = _read_cursor(cursor) if cursor else ("", "")
         with map_redis_errors():
             flat: list[Any] = await self._scripts["PAGE"](
@@ -196,16 +212,16 @@ class RedisTaskStore:
             ids = [text(member) for member in flat[0::2]]
             scores = [int(float(text(value))) for value in flat[1::2]]
             docs = await self._docs(ids[:limit])
+            gone = [task_id for task_id, doc in zip(ids, docs, strict=False) if doc is None]
+            if gone:
+                await self._redis.zrem(index, *gone)
         records = [
             record
-            for record in (None if doc is None else _decode_record(doc) for doc in docs)
-            if record is not None and record.owner == owner
+            for record in (_decode_record(doc) for doc in docs if doc is not None)
+            if record.owner == owner
         ]
         more = len(ids) > limit
-        return TaskPage(
-            records=records,
-            next_cursor=_write_cursor(scores[limit - 1], ids[limit - 1]) if more else None,
-        )
+        return records, _write_cursor(scores[limit - 1], ids[limit - 1]) if more else None
 
     async def _docs(self, task_ids: Sequence[str]) -> list[Any]:
         if not task_ids:
@@ -235,7 +251,7 @@ class RedisTaskStore:
     async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
         with map_redis_errors():
             await self._scripts["ATTEMPT"](
-                keys=[self._events_key(task_id), self._due("webhooks")],
+                keys=[self._events_key(task_id), self._due("webhooks"), self._task_key(task_id)],
                 args=[
                     _encode(event),
                     self._ttl_ms,

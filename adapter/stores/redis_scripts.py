@@ -83,15 +83,17 @@ return ids
 """
 
 # Record a webhook attempt as an event, and schedule the next (ARGV[3]) or end the delivery.
+# KEYS: the events stream, the webhook schedule, the task hash.
 ATTEMPT = """
 redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[4])
 if ARGV[3] == '' then
   redis.call('ZREM', KEYS[2], ARGV[4])
 else
   redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
 end
+-- A delivery still retrying keeps its task, events and schedule alive.
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 return 1
 """
 

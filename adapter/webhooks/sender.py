@@ -8,6 +8,7 @@ in the hours a delivery can take. Redirects are not followed: a 3xx is a failed 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 import httpx
@@ -52,16 +53,21 @@ class HttpWebhookSender:
         try:
             # Explicit, whatever the client's default: a redirect target skips the address check.
             # Only the status matters: the receiver's body is never read.
-            async with self._http.stream(
-                "POST",
-                target.url,
-                content=body,
-                headers=dict(headers),
-                timeout=self._timeout_s,
-                follow_redirects=False,
-            ) as response:
+            # The client's timeouts are per phase; a receiver that trickles bytes is cut off
+            # here, so one attempt never takes more than ``timeout_s`` in all.
+            async with (
+                asyncio.timeout(self._timeout_s),
+                self._http.stream(
+                    "POST",
+                    target.url,
+                    content=body,
+                    headers=dict(headers),
+                    timeout=self._timeout_s,
+                    follow_redirects=False,
+                ) as response,
+            ):
                 return response.status_code
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             raise WebhookUndeliverable(f"no answer within {self._timeout_s:g} s") from None
         except httpx.HTTPError as exc:
             raise WebhookUndeliverable(f"connection failed: {exc.__class__.__name__}") from None

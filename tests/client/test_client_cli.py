@@ -302,3 +302,19 @@ def test_follow_gives_up_after_bounded_reconnects() -> None:
     assert ran.code == 1
     assert len(api.requests) == 4
     assert ran.err.startswith("error: event stream lost")
+
+
+def test_follow_skips_a_server_error_frame_and_resumes() -> None:
+    """An ``event: error`` ending a stream is not printed as a task event; the stream resumes."""
+    api = FakeApi()
+    api.add("task_1")
+    headers = {"content-type": "text/event-stream"}
+    error = b'event: error\ndata: {"code":"store_unavailable","message":"down"}\n\n'
+    api.streams = [
+        httpx.Response(200, headers=headers, content=sse(event(1, "queued")) + error),
+        httpx.Response(200, headers=headers, content=sse(event(2, "succeeded"))),
+    ]
+    ran = run(api, "tasks", "events", "task_1", "--follow")
+    assert ran.code == 0
+    assert [json.loads(line)["id"] for line in ran.out.splitlines()] == ["ev_1", "ev_2"]
+    assert [r.headers.get("last-event-id") for r in api.requests] == [None, "ev_1"]

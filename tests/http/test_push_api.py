@@ -156,7 +156,8 @@ async def test_an_event_stream_of_another_owners_task_is_404_before_streaming(
     response = await client.get("/api/v1/tasks/task_nope/events", headers=sse)
     assert_error(response, 404, "task_not_found")
     (task_id,) = await make(client, 1)
-    response = await client.get(
-        f"/api/v1/tasks/{task_id}/events", headers={**sse, "Last-Event-ID": "yesterday"}
-    )
-    assert_error(response, 422, "invalid_request", "Last-Event-ID")
+    for bad in ("yesterday", "99999999999999999999-0"):  # the second is past 2**64
+        response = await client.get(
+            f"/api/v1/tasks/{task_id}/events", headers={**sse, "Last-Event-ID": bad}
+        )
+        assert_error(response, 422, "invalid_request", "Last-Event-ID")

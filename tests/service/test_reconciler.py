@@ -60,6 +60,7 @@ class Process:
         *,
         per_provider: int = 8,
         batch: int = 64,
+        hold_s: float = 40,
     ) -> None:
         self.service = TaskService(
             store=store,
@@ -89,7 +90,7 @@ class Process:
             min_interval_s=MIN_S,
             max_interval_s=MAX_S,
             deadline_s=DEADLINE_S,
-            hold_s=40,
+            hold_s=hold_s,
             per_provider=per_provider,
             batch=batch,
             jitter=lambda: 0.5,
@@ -110,7 +111,7 @@ def make_process(
     clock: FakeClock,
     provider: ScriptedProvider,
 ):  # type: ignore[no-untyped-def]
-    def make(upstream: ScriptedProvider | None = None, **options: int) -> Process:
+    def make(upstream: ScriptedProvider | None = None, **options: float) -> Process:
         return Process(store, key_store, catalog, clock, upstream or provider, **options)
 
     return make
@@ -321,3 +322,18 @@ async def test_a_provider_error_only_postpones_that_task(
     assert (await store.get_task(fine)).status is TaskStatus.SUCCEEDED  # type: ignore[union-attr]
     assert (await store.get_task(flaky)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
     assert await is_due(store, flaky, clock.now + timedelta(seconds=MIN_S))
+
+
+async def test_a_hung_upstream_is_cut_off_inside_its_hold_and_the_round_goes_on(
+    make_process, store: RedisTaskStore, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    """A query that never answers ends at half the hold; the task is due again after the hold."""
+    upstream = GatedProvider()  # its gate is never opened
+    process = make_process(upstream, hold_s=0.2)
+    task_id = await process.submit()
+    async with asyncio.timeout(2):
+        assert await process.reconciler.round() == 1
+    assert upstream.started == ["up_1"] and upstream.queries == []
+    stored = await store.get_task(task_id)
+    assert stored is not None and stored.status is TaskStatus.QUEUED
+    assert await is_due(store, task_id, clock.now + timedelta(seconds=1))
