@@ -46,17 +46,29 @@ SIMULATOR_KEY = SimulatorConfig().api_key
 SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
 
 
+#: Redis connections one process may hold at once (event streams hold none between reads).
+REDIS_CONNECTIONS = 256
+
+
 def make_redis(settings: Settings) -> aioredis.Redis:
     """A real Redis from ``REDIS_URL``, or fakeredis in-process (with Lua) when it is unset."""
     if settings.redis_url:
         # Bounded waits: a Redis that accepts but never answers is a 503, not a hung request.
-        return aioredis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+        # A busy process waits up to 5 s for a free connection instead of failing at once
+        # (redis-py's default pool refuses the 101st concurrent command).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=5,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+            health_check_interval=30,
         )
+        return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
     import fakeredis  # the embedded default only
 
-    redis: aioredis.Redis = fakeredis.FakeAsyncRedis()
-    return redis
+    embedded: aioredis.Redis = fakeredis.FakeAsyncRedis()
+    return embedded
 
 
 def _kling(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:

@@ -44,16 +44,23 @@ async def _stream(
 ) -> None:
     headers = {"Accept": "text/event-stream"}
     async with session.get(url, headers=headers) as response:
+        if response.status != 200:
+            sys.stderr.write(f"{url}: {response.status} {await response.text()}\n")
         opened.set()
         async for raw in response.content:
             if raw.startswith(b"data:") and b'"cancelled"' in raw:
                 arrived[url] = time.perf_counter()
+            elif raw.startswith(b"event: error") or raw.startswith(b'data: {"code'):
+                sys.stderr.write(f"{url}: {raw!r}\n")
 
 
 async def bench(base: str, streams: int, pid: int) -> list[str]:
     auth = {"Authorization": f"Bearer {KEY}"}
     timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(base, headers=auth, timeout=timeout) as session:
+    connector = aiohttp.TCPConnector(limit=0)  # one connection per stream, and the cancels
+    async with aiohttp.ClientSession(
+        base, headers=auth, timeout=timeout, connector=connector
+    ) as session:
         body = {"model": "kling-v3", "input": {"prompt": "still [sim:stay-queued]"}}
         ids = []
         for _ in range(streams):
