@@ -6,8 +6,6 @@ import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from decimal import Decimal
 
 import fakeredis
 import msgspec
@@ -19,25 +17,14 @@ from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.ports import Watch
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed
+from tests.stores.records import NOW, task_record
 
 pytestmark = pytest.mark.anyio
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 BACKENDS = ["fakeredis"] + (["redis"] if os.environ.get("REDIS_URL") else [])
 
 
 def record(task_id: str = "t") -> TaskRecord:
-    return TaskRecord(
-        task_id=task_id,
-        owner="alice",
-        model="m",
-        input=msgspec.Raw(b'{"mode":"std"}'),
-        status=TaskStatus.QUEUED,
-        cost_estimate=Decimal("0.06426"),
-        created_at=NOW,
-        updated_at=NOW,
-        version=1,
-        webhook_url="https://client.example/hook",
-    )
+    return task_record(task_id, webhook_url="https://client.example/hook")
 
 
 def status(value: TaskStatus) -> Event:

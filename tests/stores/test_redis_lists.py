@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -13,30 +11,14 @@ import redis.asyncio as aioredis
 
 from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.stores.redis import RedisTaskStore
+from tests.stores.records import NOW, queued, task_record
 
 pytestmark = pytest.mark.anyio
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def record(task_id: str, *, ms: int = 0, **changes: Any) -> TaskRecord:
     """A queued task of alice's, created ``ms`` milliseconds after NOW."""
-    created = NOW + timedelta(milliseconds=ms)
-    base = TaskRecord(
-        task_id=task_id,
-        owner="alice",
-        model="m",
-        input=msgspec.Raw(b'{"mode":"std"}'),
-        status=TaskStatus.QUEUED,
-        cost_estimate=Decimal("0.06426"),
-        created_at=created,
-        updated_at=created,
-        version=1,
-    )
-    return msgspec.structs.replace(base, **changes)
-
-
-def queued() -> Event:
-    return Event(type="status", status=TaskStatus.QUEUED, at=NOW)
+    return task_record(task_id, created_s=ms / 1000, **changes)
 
 
 async def create(store: RedisTaskStore, *records: TaskRecord) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -12,9 +11,9 @@ import pytest
 from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.ports import Queue
 from adapter.stores.redis import RedisTaskStore
+from tests.stores.records import NOW, task_record
 
 pytestmark = pytest.mark.anyio
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 HOOK = "https://client.example/hook"
 
 
@@ -23,19 +22,7 @@ def at(seconds: float) -> datetime:
 
 
 def record(task_id: str = "t", *, created_s: float = 0, **changes: Any) -> TaskRecord:
-    """A queued task of alice's, created ``created_s`` seconds after NOW."""
-    base = TaskRecord(
-        task_id=task_id,
-        owner="alice",
-        model="m",
-        input=msgspec.Raw(b'{"mode":"std"}'),
-        status=TaskStatus.QUEUED,
-        cost_estimate=Decimal("0.06426"),
-        created_at=at(created_s),
-        updated_at=at(created_s),
-        version=1,
-    )
-    return msgspec.structs.replace(base, **changes)
+    return task_record(task_id, created_s=created_s, **changes)
 
 
 def status(value: TaskStatus, seconds: float = 0) -> Event:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
@@ -11,30 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapter.errors import StoreUnavailable
-from adapter.model import ApiKey, Event, TaskRecord, TaskStatus
+from adapter.model import ApiKey, Event, TaskStatus
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
+from tests.stores.records import NOW, queued, task_record
 
 pytestmark = pytest.mark.anyio
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-def record(task_id: str = "task_1") -> TaskRecord:
-    return TaskRecord(
-        task_id=task_id,
-        owner="alice",
-        model="m",
-        input=msgspec.Raw(b'{"mode":"std"}'),
-        status=TaskStatus.QUEUED,
-        cost_estimate=Decimal("0.06426"),
-        created_at=NOW,
-        updated_at=NOW,
-        version=1,
-    )
-
-
-def queued() -> Event:
-    return Event(type="status", status=TaskStatus.QUEUED, at=NOW)
+record = task_record
 
 
 async def test_a_created_task_reads_back_with_its_first_event(store: RedisTaskStore) -> None:
