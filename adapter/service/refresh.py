@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -68,13 +68,7 @@ class Refresher:
             return record
         if record.submit_state == "submitting" and not self._is_stale(record):
             return record  # its submit is still in flight in some process
-        hold_ms = int(self._poll_timeout_s * 1000) + self._interval_ms
-        if not await self._store.acquire_refresh(record.task_id, hold_ms):
-            return record
-        try:
-            return await self._refresh(record)
-        finally:
-            await self._store.extend_refresh(record.task_id, self._interval_ms)
+        return await self._leased(record, self._refresh)
 
     async def expire(self, record: TaskRecord, deadline_s: float) -> TaskRecord:
         """End a task that outlived its deadline, ``failed`` with code ``timeout``.
@@ -85,46 +79,63 @@ class Refresher:
         """
         if record.upstream_id is None:
             return await self.refreshed(record)
+        return await self._leased(record, lambda current: self._expire(current, deadline_s))
+
+    async def _leased(
+        self, record: TaskRecord, work: Callable[[TaskRecord], Awaitable[TaskRecord]]
+    ) -> TaskRecord:
+        """Run ``work`` under the task's refresh lease (single-flight across processes);
+        after it, the lease is kept for the minimum interval between two refreshes."""
         hold_ms = int(self._poll_timeout_s * 1000) + self._interval_ms
         if not await self._store.acquire_refresh(record.task_id, hold_ms):
             return record
         try:
-            try:
-                async with asyncio.timeout(self._poll_timeout_s):
-                    provider = self._router.pinned(record.provider or "")
-                    state = await provider.query(record.upstream_route or "", record.upstream_id)
-            except (ProviderError, TimeoutError) as exc:
-                log.warning("task.expire_unverified task_id=%s reason=%s", record.task_id, exc)
-                return record
-            if state.status.is_terminal:
-                return await self.apply(record, state, provider=record.provider)
-            expired = await self._fail(
-                record,
-                "timeout",
-                f"The task did not finish within {deadline_s:g} s; the upstream still had it "
-                f"{state.status.value} when checked. Nothing is charged.",
-            )
-            if expired.error is not None and expired.error.code == "timeout":
-                await self.stop_upstream(expired)
-            return expired
+            return await work(record)
         finally:
             await self._store.extend_refresh(record.task_id, self._interval_ms)
+
+    async def _expire(self, record: TaskRecord, deadline_s: float) -> TaskRecord:
+        state = await self._query(record)
+        if state is None:
+            return record
+        if state.status.is_terminal:
+            return await self.apply(record, state, provider=record.provider)
+        expired = await self._fail(
+            record,
+            "timeout",
+            f"The task did not finish within {deadline_s:g} s; the upstream still had it "
+            f"{state.status.value} when checked. Nothing is charged.",
+        )
+        if expired.error is not None and expired.error.code == "timeout":
+            await self.stop_upstream(expired)
+        return expired
 
     def _is_stale(self, record: TaskRecord) -> bool:
         return self._clock() - record.created_at > self._submit_stale
 
     async def _refresh(self, record: TaskRecord) -> TaskRecord:
+        if record.upstream_id is not None:
+            state = await self._query(record)
+            if state is None:
+                return record
+            return await self.apply(record, state, provider=record.provider)
         try:
             async with asyncio.timeout(self._poll_timeout_s):
-                if record.upstream_id is None:
-                    return await self._reconcile(record)
-                # An adopted upstream id always comes with its provider and route.
-                provider = self._router.pinned(record.provider or "")
-                state = await provider.query(record.upstream_route or "", record.upstream_id)
+                return await self._reconcile(record)
         except (ProviderError, AllProvidersFailed, TimeoutError) as exc:
             log.warning("task.refresh_failed task_id=%s reason=%s", record.task_id, exc)
             return record
-        return await self.apply(record, state, provider=record.provider)
+
+    async def _query(self, record: TaskRecord) -> UpstreamState | None:
+        """What the upstream says of an accepted task now; None when it cannot be asked."""
+        try:
+            async with asyncio.timeout(self._poll_timeout_s):
+                # An adopted upstream id always comes with its provider and route.
+                provider = self._router.pinned(record.provider or "")
+                return await provider.query(record.upstream_route or "", record.upstream_id or "")
+        except (ProviderError, TimeoutError) as exc:
+            log.warning("task.refresh_failed task_id=%s reason=%s", record.task_id, exc)
+            return None
 
     async def _reconcile(self, record: TaskRecord) -> TaskRecord:
         """Find a task whose submit answer was lost; send it again only if surely absent."""
