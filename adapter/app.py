@@ -13,13 +13,7 @@ from starlette.middleware import Middleware
 
 from adapter import __version__
 from adapter.clock import utc_now
-from adapter.components import (
-    SIMULATOR_DASHSCOPE_KEY,
-    SIMULATOR_KEY,
-    build_components,
-    make_redis,
-    running,
-)
+from adapter.components import build_components, running
 from adapter.http.errors import EXCEPTION_HANDLERS
 from adapter.http.metrics import Metrics
 from adapter.http.middleware import RequestContextMiddleware
@@ -30,8 +24,6 @@ from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
 from adapter.service.models import ModelDirectory
 from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
-
-__all__ = ["SIMULATOR_DASHSCOPE_KEY", "SIMULATOR_KEY", "create_app", "make_redis"]
 
 
 def create_app(

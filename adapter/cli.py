@@ -127,7 +127,7 @@ def _serve_workers(
             [sys.executable, "-m", "adapter", "simulate", "--port", str(sim_port)], env=env
         )
         sim_url = f"http://127.0.0.1:{sim_port}"
-        from adapter.app import SIMULATOR_DASHSCOPE_KEY, SIMULATOR_KEY
+        from adapter.components import SIMULATOR_DASHSCOPE_KEY, SIMULATOR_KEY
 
         env.update(
             KLING_BASE_URL=sim_url,

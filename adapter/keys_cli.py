@@ -16,7 +16,7 @@ async def run_keys(settings: Settings, args: argparse.Namespace) -> int:
             "keys commands need REDIS_URL: the embedded store lives inside the serve process "
             "(set MVA_BOOTSTRAP_KEY there to use a known key)."
         )
-    from adapter.app import make_redis
+    from adapter.components import make_redis
     from adapter.stores.redis_keys import RedisKeyStore
 
     redis = make_redis(settings)

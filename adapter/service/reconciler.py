@@ -48,7 +48,6 @@ class Reconciler:
         self._clock = clock
         self._min_s = min_interval_s
         self._max_s = max(max_interval_s, min_interval_s)
-        self._deadline = timedelta(seconds=deadline_s)
         self._deadline_s = deadline_s
         self._hold_s = hold_s
         self._per_provider = per_provider
@@ -104,7 +103,8 @@ class Reconciler:
             await self._store.unschedule("tasks", task_id)
             return
         async with self._limit(record.provider or ""):
-            if self._clock() - record.created_at > self._deadline:
+            age_s = (self._clock() - record.created_at).total_seconds()
+            if age_s > self._deadline_s:
                 record = await self._refresher.expire(record, self._deadline_s)
             else:
                 record = await self._refresher.refreshed(record)

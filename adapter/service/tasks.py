@@ -184,7 +184,7 @@ class TaskService:
 
     async def get(self, *, owner: str, task_id: str) -> TaskRecord:
         """The caller's task, refreshed from the upstream when it is due."""
-        return await self._refresher.refreshed(await self._owned(owner, task_id))
+        return await self._refresher.refreshed(await self.owned(owner, task_id))
 
     async def cancel(self, *, owner: str, task_id: str) -> TaskRecord:
         """Cancel the caller's unfinished task at once: ``cancelled``, nothing charged.
@@ -196,7 +196,7 @@ class TaskService:
         Raises:
             TaskNotCancellable: the task had already ended.
         """
-        record = await self._owned(owner, task_id)
+        record = await self.owned(owner, task_id)
         for _ in range(5):
             if record.status.is_terminal:
                 raise TaskNotCancellable(task_id, record.status.value)
@@ -209,7 +209,7 @@ class TaskService:
             if cancelled is not None:
                 await self._cancel_upstream(cancelled)
                 return cancelled
-            record = await self._owned(owner, task_id)
+            record = await self.owned(owner, task_id)
         raise TaskNotCancellable(task_id, record.status.value)
 
     async def _cancel_upstream(self, record: TaskRecord) -> None:
@@ -219,7 +219,7 @@ class TaskService:
 
     async def events(self, *, owner: str, task_id: str) -> list[Event]:
         """The caller's task's events, oldest first."""
-        await self._owned(owner, task_id)
+        await self.owned(owner, task_id)
         return await self._store.list_events(task_id)
 
     async def list_tasks(
@@ -267,9 +267,6 @@ class TaskService:
         Raises:
             TaskNotFound: no such task, or another owner's.
         """
-        return await self._owned(owner, task_id)
-
-    async def _owned(self, owner: str, task_id: str) -> TaskRecord:
         record = await self._store.get_task(task_id)
         # Another owner's task is "not found", never "forbidden": ids leak nothing.
         if record is None or record.owner != owner:
