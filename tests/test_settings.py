@@ -60,6 +60,15 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
         ({"DASHSCOPE_BASE_URL": "https://ds.example"}, "DASHSCOPE_API_KEY"),
         ({"DASHSCOPE_API_KEY": "k", "DASHSCOPE_BASE_URL": "ds.example"}, "DASHSCOPE_BASE_URL"),
         ({"MVA_PROVIDERS_FILE": "/nonexistent/providers.toml"}, "MVA_PROVIDERS_FILE"),
+        ({"MVA_PUBLIC_URL": "adapter.example"}, "MVA_PUBLIC_URL"),
+        (
+            {"MVA_PUBLIC_URL": "https://adapter.example", "REDIS_URL": "redis://r:6379/0"},
+            "MVA_CALLBACK_SECRET",
+        ),
+        ({"MVA_RECONCILER": "sometimes"}, "MVA_RECONCILER"),
+        ({"MVA_SSE_HEARTBEAT": "0"}, "MVA_SSE_HEARTBEAT"),
+        ({"MVA_RECONCILE_CONCURRENCY": "0"}, "MVA_RECONCILE_CONCURRENCY"),
+        ({"MVA_TASK_DEADLINE": "never"}, "MVA_TASK_DEADLINE"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
@@ -78,3 +87,20 @@ def test_rewrites_and_allowed_hosts_parse() -> None:
     )
     assert settings.media_rewrites == {"example.com": "http://127.0.0.1:9100/media"}
     assert settings.media_allow_hosts == {"media.internal", "10.0.0.5"}
+
+
+def test_push_settings_parse() -> None:
+    """Callbacks, webhooks and the reconciler read their variables once, here."""
+    settings = Settings.from_env(
+        {
+            "MVA_PUBLIC_URL": "https://adapter.example/",
+            "MVA_CALLBACK_SECRET": "s3cret",
+            "MVA_WEBHOOK_ALLOW_HOSTS": "Hooks.Local, 127.0.0.1",
+            "MVA_RECONCILER": "off",
+            "MVA_TASK_DEADLINE": "60",
+        }
+    )
+    assert settings.public_url == "https://adapter.example"
+    assert settings.webhook_allow_hosts == frozenset({"hooks.local", "127.0.0.1"})
+    assert settings.reconciler is False and settings.task_deadline_s == 60
+    assert "s3cret" not in repr(settings)
