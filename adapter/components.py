@@ -196,9 +196,11 @@ def build_components(
             redis = make_redis(settings)
             closers.append(redis.aclose)
     if store is None:
-        store = RedisTaskStore(redis, task_ttl_s=settings.task_ttl_s)
+        store = RedisTaskStore(
+            redis, namespace=settings.redis_namespace, task_ttl_s=settings.task_ttl_s
+        )
     if key_store is None:
-        key_store = RedisKeyStore(redis)
+        key_store = RedisKeyStore(redis, namespace=settings.redis_namespace)
     if providers is None:
         upstream_http = build_http_client(
             timeout_s=settings.upstream_timeout_s,

@@ -20,7 +20,7 @@ async def run_keys(settings: Settings, args: argparse.Namespace) -> int:
     from adapter.stores.redis_keys import RedisKeyStore
 
     redis = make_redis(settings)
-    keys = KeyService(RedisKeyStore(redis), clock=utc_now)
+    keys = KeyService(RedisKeyStore(redis, namespace=settings.redis_namespace), clock=utc_now)
     out = sys.stdout.write
     try:
         if args.keys_command == "create":

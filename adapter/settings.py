@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,8 @@ from adapter.provider_config import (
 
 ProbeMode = Literal["required", "best_effort"]
 
+#: Key prefixes: no ':' (the key separator) and no braces (Redis Cluster hash tags).
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -30,6 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of the adapter. See the README's settings table."""
 
     redis_url: str | None = None
+    #: The prefix of every Redis key and channel this adapter uses (several on one Redis).
+    redis_namespace: str = "mva"
     #: The configured upstreams in order of preference; none: the built-in simulator.
     providers: tuple[ProviderConfig, ...] = ()
     bootstrap_key: Secret | None = None
@@ -98,11 +103,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "process (e.g. the output of: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(32))')."
             )
+        namespace = env.text("MVA_REDIS_NAMESPACE") or "mva"
+        if not _NAMESPACE.fullmatch(namespace):
+            raise SettingsError(
+                f"MVA_REDIS_NAMESPACE must be 1-64 of a-z, A-Z, 0-9, '_' or '-', got {namespace!r}."
+            )
         reconciler = (env.text("MVA_RECONCILER") or "on").lower()
         if reconciler not in ("on", "off"):
             raise SettingsError("MVA_RECONCILER must be 'on' or 'off'.")
         return cls(
             redis_url=env.text("REDIS_URL"),
+            redis_namespace=namespace,
             providers=providers,
             bootstrap_key=Secret(bootstrap) if bootstrap else None,
             media_probe=probe,  # type: ignore[arg-type]  # checked just above

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -13,7 +14,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import redis
@@ -139,25 +139,32 @@ def wait_terminal(client: httpx.Client, task_id: str, timeout: float = 20) -> li
     raise AssertionError(f"task {task_id} did not end; saw {seen}")
 
 
-def e2e_redis_url() -> str:
-    """REDIS_URL's server, database 14, so these processes' keys can be flushed safely."""
-    parts = urlsplit(os.environ["REDIS_URL"])
-    return urlunsplit((parts.scheme, parts.netloc, "/14", "", ""))
+def delete_namespace(url: str, namespace: str) -> None:
+    """Delete the keys under ``namespace:`` and nothing else (never a FLUSHDB: the Redis is
+    the user's own)."""
+    db = redis.Redis.from_url(url)
+    try:
+        for key in db.scan_iter(match=f"{namespace}:*", count=500):
+            db.delete(key)
+    finally:
+        db.close()
 
 
 @contextmanager
 def shared_redis_env(upstream: Live, key: str, **extra: str) -> Iterator[dict[str, str]]:
-    """The environment of adapter processes sharing database 14 and the simulator ``upstream``."""
-    db = redis.Redis.from_url(e2e_redis_url())
-    db.flushdb()
+    """The environment of adapter processes sharing the Redis at ``REDIS_URL`` under a key
+    namespace of their own, and the simulator ``upstream``; the namespace's keys are deleted
+    after."""
+    url = os.environ["REDIS_URL"]
+    namespace = f"mvatest{secrets.token_hex(6)}"
     try:
         yield clean_env(
-            REDIS_URL=e2e_redis_url(),
+            REDIS_URL=url,
+            MVA_REDIS_NAMESPACE=namespace,
             MVA_BOOTSTRAP_KEY=key,
             KLING_BASE_URL=upstream.url,
             KLING_API_KEY="sim-key",
             **extra,
         )
     finally:
-        db.flushdb()
-        db.close()
+        delete_namespace(url, namespace)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import redis
 
 from tests.e2e.live import ROOT, Live, serve, shared_redis_env, wait_terminal
 
@@ -97,6 +98,26 @@ def test_a_task_made_in_one_process_is_followed_in_another(pair: tuple[Live, Liv
     events_b = httpx.get(f"{b.url}/api/v1/tasks/{task_id}/events", headers=auth).json()
     assert events_a == events_b
     assert [e["status"] for e in events_a["events"]] == ["queued", "processing", "succeeded"]
+
+
+def test_every_key_the_processes_write_is_under_their_namespace(
+    pair: tuple[Live, Live], shared_env: dict[str, str]
+) -> None:
+    """Tasks, events, keys and schedules all live under MVA_REDIS_NAMESPACE, so the suite (or a
+    second adapter) on someone's Redis deletes only its own keys, never a whole database."""
+    auth = {"Authorization": f"Bearer {KEY}"}
+    task_id = httpx.post(f"{pair[0].url}/api/v1/tasks", json=payload(), headers=auth).json()[
+        "task_id"
+    ]
+    db = redis.Redis.from_url(shared_env["REDIS_URL"])
+    try:
+        mine = [k.decode() for k in db.scan_iter(match=f"*{task_id}*")]
+        keys_of_key = [k.decode() for k in db.scan_iter(match="*:apikey:*")]
+    finally:
+        db.close()
+    namespace = shared_env["MVA_REDIS_NAMESPACE"]
+    assert mine and all(k.startswith(f"{namespace}:") for k in mine)
+    assert any(k.startswith(f"{namespace}:") for k in keys_of_key)
 
 
 def test_key_commands_take_effect_in_every_process_at_once(
