@@ -20,8 +20,10 @@
     ├── WebhookUndeliverable              # a webhook POST got no answer
     └── ProviderError(provider, message, status, code)
         ├── ProviderUnavailable           # not accepted: connect failure, 502/503, upstream auth
-        │   └── ProviderRateLimited(retry_after)
+        │   ├── ProviderRateLimited(retry_after)
+        │   └── ProviderBadAnswer         # a 2xx that is not the API (a web page): wrong route
         ├── ProviderRejected              # a definite "no" to this request (4xx)
+        │   └── ProviderTaskNotFound      # "no task with that id" to a query or lookup
         └── ProviderOutcomeUnknown        # sent, no definite answer (timeout, reset, 504)
     AllProvidersFailed(errors)            # every candidate provider was unavailable
 
@@ -180,8 +182,26 @@ class ProviderRateLimited(ProviderUnavailable):
         self.retry_after = retry_after
 
 
+class ProviderBadAnswer(ProviderUnavailable):
+    """The upstream answered 2xx with something that is not its API (a web page, plain text).
+
+    Nothing was made there (new-api answers routes it lacks with its web UI), so another
+    provider may take the task; the message names the route, which is likely missing or
+    misconfigured.
+    """
+
+
 class ProviderRejected(ProviderError):
     """The upstream definitely refused this request (bad input, content policy, not found)."""
+
+
+class ProviderTaskNotFound(ProviderRejected):
+    """The upstream says it has no task with the id it was asked about.
+
+    From ``query``: the accepted task is gone there. From ``lookup``: it has none under our
+    id, but it knows tasks only by its own ids, so it cannot rule out that it made one
+    (a ``None`` from ``lookup`` is the certain "never got it").
+    """
 
 
 class ProviderOutcomeUnknown(ProviderError):

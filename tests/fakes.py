@@ -12,6 +12,7 @@ from adapter.errors import (
     InvalidRequest,
     MediaUnreachable,
     ProviderOutcomeUnknown,
+    ProviderTaskNotFound,
     WebhookUndeliverable,
 )
 from adapter.model import ImageInfo, TaskStatus, UpstreamState, Video, VideoInfo, VideoJob
@@ -51,6 +52,8 @@ class ScriptedProvider:
         self.gate: asyncio.Event | None = None
         #: Answer lookups like a gateway that cannot find tasks by external id.
         self.lookup_cannot_tell = False
+        #: Answer lookups like stock new-api: "task_not_exist" for our id (ProviderTaskNotFound).
+        self.lookup_denies = False
         self.cancels: list[str] = []
         #: What ``cancel`` answers: True (done upstream), False (no cancel), or an error.
         self.cancel_outcome: bool | Exception = True
@@ -88,6 +91,8 @@ class ScriptedProvider:
         found = self.by_external.get(job.external_id)
         if found is None and self.lookup_cannot_tell:
             raise ProviderOutcomeUnknown(self.name, "gateway cannot look up external ids")
+        if found is None and self.lookup_denies:
+            raise ProviderTaskNotFound(self.name, "task_not_exist", status=400)
         return found
 
     async def cancel(self, route: str, upstream_id: str) -> bool:

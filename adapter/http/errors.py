@@ -52,10 +52,17 @@ def error_response(
     return MsgspecResponse(body, status_code=status, headers=headers)
 
 
+def _is_misrouted(exc: errors.AdapterError) -> bool:
+    """Every provider answered, but not as its API (a web page): a retry would not help."""
+    return isinstance(exc, errors.AllProvidersFailed) and all(
+        isinstance(e, errors.ProviderBadAnswer) for e in exc.errors
+    )
+
+
 def _retry_after(exc: errors.AdapterError) -> str | None:
     if isinstance(exc, errors.IdempotencyInProgress):
         return str(exc.retry_after)
-    if isinstance(exc, errors.AllProvidersFailed):
+    if isinstance(exc, errors.AllProvidersFailed) and not _is_misrouted(exc):
         waits = [
             e.retry_after
             for e in exc.errors
@@ -70,6 +77,8 @@ async def adapter_error(request: Request, exc: Exception) -> Response:
     status, code = next(
         ((s, c) for kind, s, c in STATUS_CODES if isinstance(exc, kind)), (500, "internal_error")
     )
+    if _is_misrouted(exc):
+        status = 502  # the upstreams answered badly, they are not busy (DESIGN 1)
     wait = _retry_after(exc)
     return error_response(
         request,

@@ -17,7 +17,7 @@ import aiohttp
 import httpx
 import httpx_aiohttp
 
-from adapter.errors import ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderUnavailable
 
 # Raised before a byte of the request left this process.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -71,6 +71,34 @@ def map_httpx_errors(provider: str) -> Iterator[None]:
                 provider, f"no answer from the upstream after sending ({kind})"
             ) from exc
         raise ProviderUnavailable(provider, f"could not reach the upstream ({kind})") from exc
+
+
+def not_the_api(provider: str, response: httpx.Response) -> ProviderBadAnswer | None:
+    """The error for a 2xx answer that is not JSON at all (a web page, text, nothing), else None.
+
+    Such an answer is not the upstream's API speaking: stock new-api answers the routes it
+    lacks (motion-control, omni-video) with its web UI, HTTP 200 ``text/html``. Nothing was
+    made there, so the caller learns at once which route was called, and may go elsewhere.
+    """
+    content = response.content.lstrip()
+    if content[:1] in (b"{", b"["):
+        return None
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if "html" in kind:
+        what = "a web page"
+    elif not content:
+        what = "an empty body"
+    else:
+        what = "a non-JSON answer"
+    request = response.request
+    url = request.url.copy_with(query=None, fragment=None)
+    return ProviderBadAnswer(
+        provider,
+        f"the upstream answered {what} ({kind or 'no content type'}, HTTP "
+        f"{response.status_code}) to {request.method} {url}, not its API: check the "
+        "provider's base URL, and that the upstream has this route",
+        status=response.status_code,
+    )
 
 
 def build_http_client(

@@ -26,7 +26,7 @@ from adapter.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavai
 from adapter.inputs import WanI2VFlashInput
 from adapter.model import TaskStatus, UpstreamState, Video, VideoJob
 from adapter.providers import dashscope_wire
-from adapter.providers._http import map_httpx_errors, retry_after_s
+from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
 from adapter.providers.dashscope_errors import classify, code_of, decode_error, is_refusal
 from adapter.providers.dashscope_wire import TaskBody
 from adapter.providers.refusals import clean
@@ -235,6 +235,9 @@ class DashScopeProvider:
         """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
         if not response.is_success:
             raise self._refusal(response, decode_error(response.content))
+        if (bad := not_the_api(self._name, response)) is not None:
+            _log.warning("provider.not_the_api provider=%s reason=%s", self._name, bad.message)
+            raise bad
         try:
             body = dashscope_wire.decode_task(response.content)
         except msgspec.DecodeError:

@@ -27,11 +27,12 @@ from adapter.errors import (
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderRejected,
+    ProviderTaskNotFound,
     ProviderUnavailable,
 )
 from adapter.model import TaskStatus, UpstreamState, VideoJob
 from adapter.providers import kling_wire
-from adapter.providers._http import map_httpx_errors, retry_after_s
+from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
 from adapter.providers.kling_auth import KlingTokenSigner
 from adapter.providers.kling_bodies import (
     Route,
@@ -60,7 +61,7 @@ class ModelRoute(NamedTuple):
     #: Kling's ``model_name``.
     model_name: str
     #: Maps a job to the request body (of the family ``route`` picks for it).
-    build: Callable[[VideoJob, str], msgspec.Struct]
+    build: Callable[[VideoJob, str], kling_wire.KlingRequest]
 
     def route_of(self, job: VideoJob) -> Route:
         return self.route if isinstance(self.route, str) else self.route(job)
@@ -132,7 +133,13 @@ class KlingProvider:
     async def submit(self, job: VideoJob) -> UpstreamState:
         model = self._model(job.model)
         route = model.route_of(job)
-        content = kling_wire.encode(model.build(job, model.model_name))
+        request = model.build(job, model.model_name)
+        if self._dialect == "gateway":
+            # new-api's Kling middleware loses the rewritten body and then looks for ``model``:
+            # without it every submit is a 400 "Model name not specified". new-api itself
+            # sends both upstream (upstream-contracts 1.3, 1.9).
+            request = msgspec.structs.replace(request, model=request.model_name)
+        content = kling_wire.encode(request)
         response = await self._send("POST", self._submit_url(route), content)
         body = self._read(response)
         upstream_id = task_id_of(body) if body else None
@@ -156,19 +163,22 @@ class KlingProvider:
 
         The official API accepts it in place of its own task id, so its "not found" is an
         answer (``None``: the task never arrived). A gateway may only know its own ids (stock
-        new-api does, upstream-contracts.md 1.6), so there "not found" proves nothing and is
-        raised as ``ProviderOutcomeUnknown``: resubmitting on it could charge twice.
+        new-api does, and drops ``external_task_id``: upstream-contracts.md 1.6, 1.9), so its
+        "not found" is raised as ``ProviderTaskNotFound``: it has no task by our id, but it
+        cannot rule out one under its own, and resubmitting on it could charge twice.
         """
         model = self._model(job.model)
         try:
             return await self._fetch(model.route_of(job), job.external_id)
-        except ProviderRejected as exc:
-            if not is_not_found(exc):
-                raise
+        except ProviderTaskNotFound as exc:
             if self._dialect == "official":
                 return None
-            raise ProviderOutcomeUnknown(
-                self._name, "this gateway does not know the task by its external_task_id"
+            raise ProviderTaskNotFound(
+                self._name,
+                f"it has no task with our id {job.external_id} ({exc.message}), and a gateway "
+                "knows tasks only by its own ids",
+                status=exc.status,
+                code=exc.code,
             ) from exc
 
     async def cancel(self, route: str, upstream_id: str) -> bool:
@@ -180,7 +190,14 @@ class KlingProvider:
 
     async def _fetch(self, route: str, task_id: str) -> UpstreamState:
         response = await self._send("GET", self._query_url(route, task_id))
-        body = self._read(response)
+        try:
+            body = self._read(response)
+        except ProviderRejected as exc:
+            if not is_not_found(exc):
+                raise
+            raise ProviderTaskNotFound(
+                self._name, exc.message, status=exc.status, code=exc.code
+            ) from exc
         view = read_task(body) if body else None
         if view is None:
             raise ProviderUnavailable(
@@ -220,6 +237,9 @@ class KlingProvider:
         """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
         if not response.is_success:
             raise self._refusal(response, decode_error(response.content))
+        if (bad := not_the_api(self._name, response)) is not None:
+            _log.warning("provider.not_the_api provider=%s reason=%s", self._name, bad.message)
+            raise bad
         try:
             body = kling_wire.decode_task(response.content)
         except msgspec.DecodeError:

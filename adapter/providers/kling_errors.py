@@ -58,9 +58,11 @@ def is_error(body: TaskBody) -> bool:
 
 
 def is_not_found(error: ProviderError) -> bool:
-    """Whether a query's refusal means "no such task" (HTTP 404, Kling 1203, new-api)."""
+    """Whether a query's refusal means "no such task": Kling 1203, new-api ``task_not_exist``,
+    or an HTTP 404 with an error code of its own. A bare 404 (an HTML or empty page) says the
+    route is missing, not the task."""
     return isinstance(error, ProviderRejected) and (
-        error.status == 404 or error.code in _NOT_FOUND_CODES
+        error.code in _NOT_FOUND_CODES or (error.status == 404 and error.code is not None)
     )
 
 

@@ -37,6 +37,8 @@ class MotionControlRequest(msgspec.Struct, frozen=True, omit_defaults=True):
     keep_original_sound: str
     prompt: str | None = None
     watermark_info: WatermarkInfo | None = None
+    #: ``model_name`` again, for gateways: stock new-api reads ``model`` and refuses without it.
+    model: str | None = None
     callback_url: str | None = None
     external_task_id: str | None = None
 
@@ -57,6 +59,8 @@ class Text2VideoRequest(msgspec.Struct, frozen=True, omit_defaults=True):
     shot_type: str | None = None
     multi_prompt: list[dict[str, Any]] | None = None
     watermark_info: WatermarkInfo | None = None
+    #: ``model_name`` again, for gateways: stock new-api reads ``model`` and refuses without it.
+    model: str | None = None
     callback_url: str | None = None
     external_task_id: str | None = None
 
@@ -81,6 +85,8 @@ class Image2VideoRequest(msgspec.Struct, frozen=True, omit_defaults=True):
     multi_prompt: list[dict[str, Any]] | None = None
     element_list: list[dict[str, Any]] | None = None
     watermark_info: WatermarkInfo | None = None
+    #: ``model_name`` again, for gateways: stock new-api reads ``model`` and refuses without it.
+    model: str | None = None
     callback_url: str | None = None
     external_task_id: str | None = None
 
@@ -108,8 +114,14 @@ class OmniVideoRequest(msgspec.Struct, frozen=True, omit_defaults=True):
     image_list: list[OmniImage] | None = None
     element_list: list[dict[str, Any]] | None = None
     watermark_info: WatermarkInfo | None = None
+    #: ``model_name`` again, for gateways: stock new-api reads ``model`` and refuses without it.
+    model: str | None = None
     callback_url: str | None = None
     external_task_id: str | None = None
+
+
+#: Every request body; each names its model in ``model_name`` (and, for gateways, ``model``).
+KlingRequest = MotionControlRequest | Text2VideoRequest | Image2VideoRequest | OmniVideoRequest
 
 
 # --- responses ------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ may go to the next provider, ``rejected`` never, ``unknown`` keeps the task to r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
+
+import msgspec
 
 from adapter.errors import (
     ProviderError,
@@ -22,6 +24,9 @@ from adapter.errors import (
 Kind = Literal["auth", "account", "rate", "rejected", "unavailable", "unknown"]
 
 MAX_MESSAGE = 500
+#: How deep messages that wrap JSON error bodies are unwrapped.
+_MAX_NESTING = 4
+_decode_any = msgspec.json.Decoder().decode
 
 _SUMMARY: dict[Kind, str] = {
     "auth": "upstream authentication failed",
@@ -62,9 +67,43 @@ def kind_of_status(status: int, *, has_body: bool) -> Kind:
     return "unavailable"  # 1xx/3xx: not an answer to our request at all
 
 
+def innermost(text: str) -> str:
+    """The message inside a message that is itself a JSON error body, at any depth.
+
+    new-api relays a provider's refusal as ``{"code": "fail_to_fetch_task", "message":
+    "{\"code\":1201,\"message\":\"...\"}"}``: the client should read the provider's
+    words, not escaped JSON. Text that is not such a body is returned as it is.
+    """
+    for _ in range(_MAX_NESTING):
+        stripped = text.strip()
+        if not stripped.startswith("{"):
+            break
+        try:
+            inner = _message_of(_decode_any(stripped))
+        except msgspec.DecodeError:
+            break
+        if not inner:
+            break
+        text = inner
+    return text
+
+
+def _message_of(body: Any) -> str | None:
+    """``message``, else ``error`` (a string, or an object with a ``message``)."""
+    if not isinstance(body, dict):
+        return None
+    message, error = body.get("message"), body.get("error")
+    if isinstance(message, str) and message.strip():
+        return message
+    if isinstance(error, dict):
+        error = error.get("message")
+    return error if isinstance(error, str) and error.strip() else None
+
+
 def clean(text: str | None, redact: Iterable[str]) -> str:
-    """An upstream's words made safe to show: secrets masked, one line, bounded length."""
-    text = text or ""
+    """An upstream's words made safe to show: the innermost of nested JSON messages, secrets
+    masked, one line, bounded length."""
+    text = innermost(text or "")
     for secret in redact:
         if secret:
             text = text.replace(secret, "***")

@@ -17,7 +17,7 @@ import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -26,6 +26,7 @@ from adapter.errors import (
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderRejected,
+    ProviderTaskNotFound,
 )
 from adapter.model import Event, TaskError, TaskRecord, TaskStatus, UpstreamState, VideoJob
 from adapter.ports import TaskStore
@@ -36,6 +37,11 @@ from adapter.service.transitions import can_move
 log = logging.getLogger(__name__)
 
 _decode_values = msgspec.json.Decoder(dict[str, Any]).decode
+
+#: What the providers said of a task whose submit answer was lost: ``absent`` (each is sure it
+#: never got it: a resubmit is safe), ``denied`` (each says it has none under our id, but one
+#: knows tasks only by its own ids: end it, never resubmit), ``unknown`` (one could not tell).
+Verdict = Literal["absent", "denied", "unknown"]
 
 
 class Refresher:
@@ -95,7 +101,10 @@ class Refresher:
             await self._store.extend_refresh(record.task_id, self._interval_ms)
 
     async def _expire(self, record: TaskRecord, deadline_s: float) -> TaskRecord:
-        state = await self._query(record)
+        try:
+            state = await self._query(record)
+        except ProviderTaskNotFound as exc:
+            return await self._gone(record, exc)
         if state is None:
             return record
         if state.status.is_terminal:
@@ -115,7 +124,10 @@ class Refresher:
 
     async def _refresh(self, record: TaskRecord) -> TaskRecord:
         if record.upstream_id is not None:
-            state = await self._query(record)
+            try:
+                state = await self._query(record)
+            except ProviderTaskNotFound as exc:
+                return await self._gone(record, exc)
             if state is None:
                 return record
             return await self.apply(record, state, provider=record.provider)
@@ -127,15 +139,34 @@ class Refresher:
             return record
 
     async def _query(self, record: TaskRecord) -> UpstreamState | None:
-        """What the upstream says of an accepted task now; None when it cannot be asked."""
+        """What the upstream says of an accepted task now; None when it cannot be asked.
+
+        Raises:
+            ProviderTaskNotFound: the upstream says it has no such task.
+        """
         try:
             async with asyncio.timeout(self._poll_timeout_s):
                 # An adopted upstream id always comes with its provider and route.
                 provider = self._router.pinned(record.provider or "")
                 return await provider.query(record.upstream_route or "", record.upstream_id or "")
+        except ProviderTaskNotFound:
+            raise
         except (ProviderError, TimeoutError) as exc:
             log.warning("task.refresh_failed task_id=%s reason=%s", record.task_id, exc)
             return None
+
+    async def _gone(self, record: TaskRecord, exc: ProviderTaskNotFound) -> TaskRecord:
+        """The upstream denies an accepted task: past the submit window, it ends ``failed``
+        (nothing charged) rather than being polled until its deadline and beyond."""
+        log.warning("task.upstream_denies task_id=%s reason=%s", record.task_id, exc.message)
+        if not self._is_stale(record):
+            return record
+        return await self._fail(
+            record,
+            "upstream_task_not_found",
+            f"The upstream ({record.provider}) says it has no task {record.upstream_id} "
+            f"({exc.message}); it cannot be followed. Nothing is charged.",
+        )
 
     async def _reconcile(self, record: TaskRecord) -> TaskRecord:
         """Find a task whose submit answer was lost; send it again only if surely absent."""
@@ -145,12 +176,22 @@ class Refresher:
             input=spec.typed(_decode_values(record.input)),
             external_id=record.task_id,
         )
-        found, is_surely_absent = await self._look_up(record, job)
+        found, verdict = await self._look_up(record, job)
         if found is not None:
             return await self.apply(record, found[1], provider=found[0])
         if not self._is_stale(record):
             return record  # give a slow upstream time to register it
-        if not is_surely_absent:
+        if verdict == "denied":
+            return await self._fail(
+                record,
+                "upstream_task_not_found",
+                f"The upstream ({record.provider or 'unknown provider'}) has no task with our "
+                f"id {record.task_id}: the answer to its submit was lost, and it knows tasks "
+                "only by its own ids, so it cannot tell whether it made one. Nothing is "
+                "charged here; before submitting again, look in that account for a task "
+                f"submitted at {record.created_at:%Y-%m-%d %H:%M:%S} UTC.",
+            )
+        if verdict == "unknown":
             if self._clock() - record.created_at > self._give_up:
                 return await self._fail(
                     record,
@@ -181,28 +222,35 @@ class Refresher:
 
     async def _look_up(
         self, record: TaskRecord, job: VideoJob
-    ) -> tuple[tuple[str, UpstreamState] | None, bool]:
-        """The provider and state holding ``job``, and whether every provider denied it."""
+    ) -> tuple[tuple[str, UpstreamState] | None, Verdict]:
+        """The provider and state holding ``job``, or what the providers asked said of it."""
         names = (
             [record.provider]
             if record.provider
             else [p.name for p in self._router.candidates(record.model)]
         )
-        is_surely_absent = True
+        said: set[Verdict] = set()
         for name in names:
             provider = self._router.pinned(name)
             if not provider.serves(record.model):
-                is_surely_absent = False  # reconfigured since: it cannot be asked any more
+                said.add("unknown")  # reconfigured since: it cannot be asked any more
                 continue
             try:
                 state = await provider.lookup(job)
             except ProviderOutcomeUnknown:
-                is_surely_absent = False
+                said.add("unknown")
+                continue
+            except ProviderTaskNotFound as exc:
+                log.info("task.denied task_id=%s provider=%s", record.task_id, exc.provider)
+                said.add("denied")
                 continue
             if state is not None:
                 log.info("task.reconciled task_id=%s provider=%s", record.task_id, name)
-                return (name, state), False
-        return None, is_surely_absent
+                return (name, state), "unknown"
+            said.add("absent")
+        if "unknown" in said:
+            return None, "unknown"
+        return None, "denied" if "denied" in said else "absent"
 
     async def apply(
         self, record: TaskRecord, state: UpstreamState, *, provider: str | None

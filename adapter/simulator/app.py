@@ -17,6 +17,10 @@ DashScope (Alibaba Model Studio, async only; see ``dashscope.py``):
   (``Bearer <dashscope_api_key>``, ``X-DashScope-Async: enable``);
 - ``GET /api/v1/tasks/{task_id}``: query; ``POST /api/v1/tasks/{task_id}/cancel``: cancel.
 
+A stock new-api gateway in front of Kling, as observed (see ``newapi_gateway.py``), under
+``/newapi``: its Kling routes for text2video and image2video, its task query, and its web UI
+for every other path.
+
 And:
 
 - ``GET|HEAD /media/{path}``: generated test media (see ``media.py``);
@@ -58,6 +62,7 @@ from adapter.simulator.config import SimulatorConfig
 from adapter.simulator.dashscope import DashScopeSimulator
 from adapter.simulator.kling_families import FAMILIES, Order, decode_order
 from adapter.simulator.media import serve_media
+from adapter.simulator.newapi_gateway import NewApiGateway
 from adapter.simulator.script import InvalidMarker, Script, parse_script
 from adapter.simulator.state import DuplicateExternalId, Family, SimTask, TaskTable, progress_of
 
@@ -99,9 +104,11 @@ def create_simulator_app(
     )
     kling = _Simulator(config, clock, callbacks)
     dashscope = DashScopeSimulator(config, clock)
+    newapi = NewApiGateway(config, clock)
     routes = [
         *kling.routes(),
         *dashscope.routes(),
+        *newapi.routes(),
         Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter.errors import ProviderOutcomeUnknown, ProviderRejected
+from adapter.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderRejected
 from adapter.model import TaskStatus, UpstreamState
 from tests.providers.dashscope_helpers import API_KEY, PNG, SUBMIT_PATH, TASK_ID, dashscope, wan_job
 
@@ -119,7 +119,6 @@ async def test_submit_sends_a_seed_of_zero(upstream: Any, load: Load) -> None:
         {"json": {"request_id": "r1", "output": {"task_status": "PENDING"}}},
         {"json": {"output": {"task_id": ""}}},
         {"json": [1, 2, 3]},
-        {"content": b"<html>ok</html>"},
     ],
 )
 async def test_submit_answer_without_a_task_id_is_outcome_unknown(
@@ -129,6 +128,17 @@ async def test_submit_answer_without_a_task_id_is_outcome_unknown(
     upstream.answer(200, **answer)
     with pytest.raises(ProviderOutcomeUnknown):
         await dashscope(upstream.handle).submit(wan_job())
+
+
+async def test_a_web_page_answering_a_submit_fails_it_at_once_naming_the_route(
+    upstream: Any,
+) -> None:
+    """A 2xx that is not JSON is not DashScope answering: nothing was made, say where we went."""
+    upstream.answer(200, content=b"<html>portal</html>", headers={"Content-Type": "text/html"})
+    with pytest.raises(ProviderBadAnswer) as caught:
+        await dashscope(upstream.handle).submit(wan_job())
+    assert "a web page (text/html, HTTP 200) to POST https://" in caught.value.message
+    assert "/api/v1/services/aigc/video-generation/video-synthesis" in caught.value.message
 
 
 async def test_a_refusal_in_a_2xx_submit_answer_is_raised(upstream: Any, load: Load) -> None:

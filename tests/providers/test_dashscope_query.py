@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapter.errors import ProviderUnavailable
+from adapter.errors import ProviderBadAnswer, ProviderUnavailable
 from adapter.model import TaskStatus, UpstreamState, Video
 from tests.providers.dashscope_helpers import API_KEY, TASK_ID, dashscope
 
@@ -154,11 +154,12 @@ async def test_an_unknown_task_failed_as_expired(upstream: Any, load: Load) -> N
 async def test_unrecognizable_query_answer_is_unavailable(
     upstream: Any, answer: dict[str, Any]
 ) -> None:
-    """A 2xx we cannot read as a task on a query: try again later."""
+    """A 2xx we cannot read as a task on a query: try again later (a non-JSON one says so)."""
     upstream.answer(200, **answer)
     with pytest.raises(ProviderUnavailable) as caught:
         await dashscope(upstream.handle).query("video-synthesis", "t1")
-    assert type(caught.value) is ProviderUnavailable
+    expected = ProviderBadAnswer if "content" in answer else ProviderUnavailable
+    assert type(caught.value) is expected
 
 
 async def test_query_of_an_unknown_route_is_a_bug(upstream: Any) -> None:

@@ -16,6 +16,7 @@ from adapter.errors import (
 )
 from adapter.model import VideoJob
 from adapter.providers.kling import KlingProvider
+from adapter.providers.refusals import clean
 
 pytestmark = pytest.mark.anyio
 
@@ -108,6 +109,33 @@ async def test_refusals_are_classified(
     error = await _submit_error(make_provider, make_job, upstream, status, body)
     assert type(error) is expected
     assert (error.status, error.code, error.provider) == (status, code, "kling-test")
+
+
+async def test_a_relayed_refusal_shows_the_providers_own_words_not_escaped_json(
+    make_provider: MakeProvider, make_job: MakeJob, upstream: Any
+) -> None:
+    """new-api wraps the provider's raw answer in fail_to_fetch_task (as observed on a stock
+    build): the inner code decides the kind, and the client reads the inner message."""
+    raw = '{"code":1201,"message":"duration must be 5 or 10","request_id":"req-9"}'
+    error = await _submit_error(
+        make_provider, make_job, upstream, 400, newapi("fail_to_fetch_task", raw)
+    )
+    assert type(error) is ProviderRejected
+    assert error.message == "duration must be 5 or 10"
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ('{"error":{"message":"quota exhausted","type":"x"}}', "quota exhausted"),
+        ('{"message":"{\\"message\\":\\"deep\\"}"}', "deep"),
+        ('{"code": 1}', '{"code": 1}'),
+        ("{not json", "{not json"),
+    ],
+)
+def test_nested_messages_are_unwrapped_to_the_innermost(message: str, shown: str) -> None:
+    """Any depth of message-in-JSON unwraps; JSON without a message stays as it came."""
+    assert clean(message, ()) == shown
 
 
 async def test_auth_failure_says_so_with_the_upstream_message(

@@ -61,11 +61,14 @@ async def test_submit_posts_the_exact_body_to_the_chosen_route(
     route: str,
     body: dict[str, Any],
 ) -> None:
-    """Each model's input picks its route; the body on that route is exactly the mapped one."""
+    """Each model's input picks its route; the body on that route is exactly the mapped one
+    (on a gateway with ``model`` beside ``model_name``, which new-api needs)."""
     upstream.answer(json=load("kling_submit_v3_logged.json"))
     state = await make_provider(dialect).submit(job)
     assert upstream.last.method == "POST"
     assert upstream.last.url.path == SUBMIT_PATH[dialect].format(route=route)
+    if dialect == "gateway":
+        body = {**body, "model": body["model_name"]}
     assert upstream.last_json() == body
     assert state == UpstreamState(SUBMITTED_ID, TaskStatus.QUEUED, route=route)
 

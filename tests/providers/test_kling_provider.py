@@ -7,7 +7,13 @@ import httpx
 import jwt
 import pytest
 
-from adapter.errors import ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.errors import (
+    ProviderBadAnswer,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderTaskNotFound,
+    ProviderUnavailable,
+)
 from adapter.model import TaskStatus, UpstreamState, Video, VideoJob
 from adapter.providers.kling import KlingProvider
 
@@ -17,6 +23,7 @@ MakeProvider = Callable[..., KlingProvider]
 MakeJob = Callable[..., VideoJob]
 Load = Callable[[str], Any]
 
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
 
 
@@ -59,6 +66,7 @@ async def test_submit_body_maps_every_field(
     await make_provider().submit(job)
     assert upstream.last_json() == {
         "model_name": "kling-v2-6",
+        "model": "kling-v2-6",
         "image_url": PNG_B64,
         "video_url": "AAAAIGZ0eXBpc29t",
         "character_orientation": "video",
@@ -130,7 +138,6 @@ async def test_submit_with_only_an_id_is_queued(
     [
         {"json": {"code": 0, "message": "SUCCEED", "data": {}}},
         {"json": {"hello": "world"}},
-        {"content": b"<html>ok</html>"},
         {"json": [1, 2, 3]},
     ],
 )
@@ -141,6 +148,46 @@ async def test_unrecognizable_submit_answer_is_outcome_unknown(
     upstream.answer(200, **answer)
     with pytest.raises(ProviderOutcomeUnknown):
         await make_provider().submit(make_job())
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ({"content": b"<!doctype html><html>new-api</html>", "headers": HTML}, "a web page"),
+        ({"content": b"OK"}, "a non-JSON answer"),
+        ({"content": b""}, "an empty body"),
+    ],
+)
+async def test_a_2xx_that_is_not_json_fails_the_submit_at_once_naming_the_route(
+    make_provider: MakeProvider,
+    make_job: MakeJob,
+    upstream: Any,
+    answer: dict[str, Any],
+    said: str,
+) -> None:
+    """Stock new-api answers routes it lacks (motion-control) with its web UI, HTTP 200: that
+    is no task made, so the submit fails at once (and may go to the next provider) instead
+    of waiting ten minutes on an id the gateway never had."""
+    upstream.answer(200, **answer)
+    with pytest.raises(ProviderBadAnswer) as caught:
+        await make_provider("gateway").submit(make_job())
+    assert isinstance(caught.value, ProviderUnavailable)
+    assert said in caught.value.message
+    assert "POST https://kling.example.com/kling/v1/videos/motion-control" in caught.value.message
+
+
+async def test_a_gateway_submit_names_the_model_twice_as_new_api_needs(
+    make_provider: MakeProvider, make_job: MakeJob, upstream: Any, load: Load
+) -> None:
+    """new-api refuses a Kling body without ``model`` ("Model name not specified"); the official
+    API gets Kling's own ``model_name`` alone."""
+    upstream.answer(json=load("openai_video_submit.json"))
+    await make_provider("gateway").submit(make_job())
+    body = upstream.last_json()
+    assert body["model"] == body["model_name"] == "kling-v2-6"
+    upstream.answer(json=load("kling_submit_v3_logged.json"))
+    await make_provider("official").submit(make_job())
+    assert "model" not in upstream.last_json()
 
 
 @pytest.mark.parametrize(
@@ -227,7 +274,7 @@ async def test_lookup_finds_a_task_by_external_id(
 
 @pytest.mark.parametrize(
     ("status", "fixture"),
-    [(404, None), (400, "error_newapi_task.json"), (404, "error_kling_native_1203")],
+    [(400, "error_newapi_task.json"), (404, "error_kling_native_1203")],
 )
 async def test_lookup_of_a_missing_task_is_none(
     make_provider: MakeProvider,
@@ -237,23 +284,43 @@ async def test_lookup_of_a_missing_task_is_none(
     status: int,
     fixture: str | None,
 ) -> None:
-    """HTTP 404, Kling 1203 and new-api task_not_exist all mean "not there"."""
+    """Kling 1203 and new-api task_not_exist both mean "not there"."""
     if fixture == "error_kling_native_1203":
         upstream.answer(status, json={"code": 1203, "message": "task not found", "request_id": "r"})
-    elif fixture:
-        upstream.answer(status, json=load(fixture))
     else:
-        upstream.answer(status, content=b"Not Found")
+        upstream.answer(status, json=load(fixture))
     assert await make_provider("official").lookup(make_job()) is None
 
 
-async def test_a_gateway_not_found_is_no_proof_the_task_is_absent(
+async def test_a_bare_404_is_a_missing_route_not_a_missing_task(
+    make_provider: MakeProvider, make_job: MakeJob, upstream: Any
+) -> None:
+    """A 404 page with no error code of its own says nothing about the task."""
+    upstream.answer(404, content=b"Not Found")
+    with pytest.raises(ProviderRejected) as caught:
+        await make_provider("official").lookup(make_job())
+    assert not isinstance(caught.value, ProviderTaskNotFound)
+
+
+async def test_a_gateway_not_found_says_absent_by_our_id_but_not_for_sure(
     make_provider: MakeProvider, make_job: MakeJob, upstream: Any, load: Load
 ) -> None:
-    """A gateway may only know its own ids: its "not found" is an unknown outcome, not None."""
+    """A gateway knows only its own ids: its "not found" is ProviderTaskNotFound (the task is
+    ended, never resubmitted), not None (which would resubmit, maybe charging twice)."""
     upstream.answer(400, json=load("error_newapi_task.json"))
-    with pytest.raises(ProviderOutcomeUnknown):
+    with pytest.raises(ProviderTaskNotFound) as caught:
         await make_provider("gateway").lookup(make_job())
+    assert "its own ids" in caught.value.message
+
+
+@pytest.mark.parametrize("dialect", ["gateway", "official"])
+async def test_a_query_of_a_task_the_upstream_no_longer_has_raises_task_not_found(
+    make_provider: MakeProvider, upstream: Any, load: Load, dialect: str
+) -> None:
+    """An accepted task the upstream denies is ProviderTaskNotFound, for the service to end."""
+    upstream.answer(400, json=load("error_newapi_task.json"))
+    with pytest.raises(ProviderTaskNotFound):
+        await make_provider(dialect).query("motion-control", "867283741759111202")
 
 
 async def test_lookup_raises_other_errors(
