@@ -37,6 +37,15 @@ def _parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list", help="id, name, status, created")
     for verb in ("disable", "enable", "delete"):
         keys_sub.add_parser(verb, help=f"{verb} a key by id").add_argument("id")
+    providers = sub.add_parser("providers", help="check the configured upstream providers")
+    providers_sub = providers.add_subparsers(dest="providers_command", required=True)
+    check = providers_sub.add_parser(
+        "check",
+        help="ask each provider a harmless question: reachable, credentials, dialect, models",
+    )
+    check.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds each provider may take to answer"
+    )
     add_client_commands(sub)
     return parser
 
@@ -56,6 +65,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             from adapter.worker import run_worker
 
             return run_worker(settings)
+        if args.command == "providers":
+            from adapter.providers_cli import run_providers
+
+            return asyncio.run(run_providers(settings, args))
         from adapter.keys_cli import run_keys
 
         return asyncio.run(run_keys(settings, args))

@@ -21,6 +21,7 @@
     └── ProviderError(provider, message, status, code)
         ├── ProviderUnavailable           # not accepted: connect failure, 502/503, upstream auth
         │   ├── ProviderRateLimited(retry_after)
+        │   ├── ProviderAuthFailed        # our credentials for it were refused
         │   └── ProviderBadAnswer         # a 2xx that is not the API (a web page): wrong route
         ├── ProviderRejected              # a definite "no" to this request (4xx)
         │   └── ProviderTaskNotFound      # "no task with that id" to a query or lookup
@@ -180,6 +181,10 @@ class ProviderRateLimited(ProviderUnavailable):
         super().__init__(provider, message, status=status, code=code)
         #: Seconds to wait, when the upstream said.
         self.retry_after = retry_after
+
+
+class ProviderAuthFailed(ProviderUnavailable):
+    """The upstream refused our credentials (Kling 1000-1004, HTTP 401, ``InvalidApiKey``)."""
 
 
 class ProviderBadAnswer(ProviderUnavailable):

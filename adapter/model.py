@@ -130,6 +130,24 @@ class UpstreamState(msgspec.Struct, frozen=True):
     message: str | None = None
 
 
+class ProviderCheck(msgspec.Struct, frozen=True):
+    """What one harmless question to an upstream showed (``mindvideo-adapter providers check``)."""
+
+    reachable: bool
+    #: True: accepted; False: refused; None: not learnt from the answer.
+    credentials: bool | None
+    #: Whether it answered as its dialect does (JSON of the right shape); None: not learnt.
+    dialect: bool | None
+    #: What it answered, in one line.
+    detail: str
+    #: Things that may go wrong later although the check passed (a route it seems to lack).
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and self.credentials is True and self.dialect is True
+
+
 class ImageInfo(msgspec.Struct, frozen=True):
     """What was learnt about an input image."""
 

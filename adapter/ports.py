@@ -16,6 +16,7 @@ from adapter.model import (
     ApiKey,
     Event,
     ImageInfo,
+    ProviderCheck,
     SigningSecrets,
     TaskRecord,
     TaskStatus,
@@ -193,13 +194,18 @@ class VideoProvider(Protocol):
         """Create the upstream task; the returned state carries the upstream id and route."""
 
     async def query(self, route: str, upstream_id: str) -> UpstreamState:
-        """Fetch an accepted task's state (``route`` as returned by ``submit``)."""
+        """Fetch an accepted task's state (``route`` as returned by ``submit``).
+
+        Raises:
+            ProviderTaskNotFound: the upstream says it has no such task.
+        """
 
     async def lookup(self, job: VideoJob) -> UpstreamState | None:
         """Find a task by ``job.external_id`` after a lost submit answer.
 
-        Returns ``None`` only when the upstream says for sure the task is absent; raises
-        ``ProviderOutcomeUnknown`` when it cannot tell.
+        Returns ``None`` only when the upstream says for sure the task is absent (a resubmit
+        is safe); raises ``ProviderTaskNotFound`` when it has none under our id but cannot
+        rule out one under its own ids, and ``ProviderOutcomeUnknown`` when it cannot tell.
         """
 
     async def cancel(self, route: str, upstream_id: str) -> bool:
@@ -208,6 +214,11 @@ class VideoProvider(Protocol):
         Returns:
             False when the upstream has no cancel at all (Kling): nothing was sent.
         """
+
+    async def check(self) -> ProviderCheck:
+        """Ask something harmless (the status of a task that cannot exist) and say what the
+        answer shows: reachable, credentials accepted, the dialect spoken. Never raises a
+        ``ProviderError``."""
 
 
 #: The image formats Kling takes; a model's media rules may allow more.

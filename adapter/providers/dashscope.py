@@ -24,9 +24,10 @@ import msgspec
 
 from adapter.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
 from adapter.inputs import WanI2VFlashInput
-from adapter.model import TaskStatus, UpstreamState, Video, VideoJob
+from adapter.model import ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
 from adapter.providers import dashscope_wire
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
+from adapter.providers.checks import check_answer, probe_id
 from adapter.providers.dashscope_errors import classify, code_of, decode_error, is_refusal
 from adapter.providers.dashscope_wire import TaskBody
 from adapter.providers.refusals import clean
@@ -181,6 +182,10 @@ class DashScopeProvider:
         response = await self._send("POST", f"{self._task_url(upstream_id)}/cancel")
         self._read(response)
         return True
+
+    async def check(self) -> ProviderCheck:
+        """Ask for a task that cannot exist: DashScope answers it as ``UNKNOWN``."""
+        return await check_answer(self.query(next(iter(ROUTES)), probe_id()))
 
     def __repr__(self) -> str:
         return f"DashScopeProvider(name={self._name!r})"

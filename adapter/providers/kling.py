@@ -30,9 +30,10 @@ from adapter.errors import (
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.model import TaskStatus, UpstreamState, VideoJob
+from adapter.model import ProviderCheck, TaskStatus, UpstreamState, VideoJob
 from adapter.providers import kling_wire
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
+from adapter.providers.checks import check_answer, probe_id
 from adapter.providers.kling_auth import KlingTokenSigner
 from adapter.providers.kling_bodies import (
     Route,
@@ -62,9 +63,15 @@ class ModelRoute(NamedTuple):
     model_name: str
     #: Maps a job to the request body (of the family ``route`` picks for it).
     build: Callable[[VideoJob, str], kling_wire.KlingRequest]
+    #: Every family a ``route`` function may pick.
+    picks: tuple[Route, ...] = ()
 
     def route_of(self, job: VideoJob) -> Route:
         return self.route if isinstance(self.route, str) else self.route(job)
+
+    @property
+    def families(self) -> tuple[Route, ...]:
+        return (self.route,) if isinstance(self.route, str) else self.picks
 
 
 #: Every MindVideo model this provider can make. A new model is a new row (and body builder).
@@ -73,8 +80,12 @@ MODELS: Mapping[str, ModelRoute] = MappingProxyType(
         "kling-v2-6-motion-control": ModelRoute(
             "motion-control", "kling-v2-6", motion_control_body
         ),
-        "kling-v2-6": ModelRoute(kling_v26_route, "kling-v2-6", kling_v26_body),
-        "kling-v3": ModelRoute(kling_v3_route, "kling-v3", kling_v3_body),
+        "kling-v2-6": ModelRoute(
+            kling_v26_route, "kling-v2-6", kling_v26_body, ("text2video", "image2video")
+        ),
+        "kling-v3": ModelRoute(
+            kling_v3_route, "kling-v3", kling_v3_body, ("text2video", "image2video", "omni-video")
+        ),
     }
 )
 #: Every family a task can have been created on, so every route ``query`` accepts.
@@ -184,6 +195,34 @@ class KlingProvider:
     async def cancel(self, route: str, upstream_id: str) -> bool:
         """Kling has no cancel: the task runs on, and its late result is ignored."""
         return False
+
+    async def check(self) -> ProviderCheck:
+        """Ask for a task that cannot exist; on a gateway, also try each family's query route.
+
+        Stock new-api has text2video and image2video routes only, and answers the others with
+        its web UI: a family whose query route answers a web page is likely missing there.
+        """
+        families = sorted({f for m in self._models for f in MODELS[m].families})
+        task_id = probe_id()
+        found = await check_answer(self._fetch(families[0], task_id))
+        if not found.ok or self._dialect != "gateway":
+            return found
+        warnings = [w for f in families if (w := await self._route_warning(f, task_id))]
+        return msgspec.structs.replace(found, warnings=found.warnings + tuple(warnings))
+
+    async def _route_warning(self, family: str, task_id: str) -> str | None:
+        try:
+            response = await self._send("GET", f"{self._base}/kling/v1/videos/{family}/{task_id}")
+        except ProviderError:
+            return None
+        if not response.is_success or not_the_api(self._name, response) is None:
+            return None
+        models = ", ".join(sorted(m for m in self._models if family in MODELS[m].families))
+        return (
+            f"GET /kling/v1/videos/{family}/{{id}} answered a web page: the gateway may have no "
+            f"{family} route (stock new-api has none but text2video and image2video), so "
+            f"{models} tasks that need it would fail there"
+        )
 
     def __repr__(self) -> str:
         return f"KlingProvider(name={self._name!r}, dialect={self._dialect!r})"

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from adapter.errors import (
+    ProviderAuthFailed,
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderRateLimited,
@@ -38,7 +39,7 @@ _SUMMARY: dict[Kind, str] = {
 }
 
 _ERRORS: dict[Kind, type[ProviderError]] = {
-    "auth": ProviderUnavailable,
+    "auth": ProviderAuthFailed,
     "account": ProviderUnavailable,
     "unavailable": ProviderUnavailable,
     "rejected": ProviderRejected,

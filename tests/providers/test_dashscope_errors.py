@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from adapter.errors import (
+    ProviderAuthFailed,
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderRateLimited,
@@ -52,7 +53,7 @@ CASES = [
     (404, b"", ProviderRejected),
     (403, b"", ProviderRejected),  # no code: only AccessDenied and Arrearage are ours
     # Our key, account or model access: another provider may work.
-    (401, "dashscope_error_invalid_api_key.json", ProviderUnavailable),
+    (401, "dashscope_error_invalid_api_key.json", ProviderAuthFailed),
     (403, ali("AccessDenied"), ProviderUnavailable),
     (403, ali("AccessDenied.Unpurchased"), ProviderUnavailable),
     (403, ali("Arrearage"), ProviderUnavailable),
@@ -183,7 +184,7 @@ async def test_refusals_are_logged_with_their_kind(
 @pytest.mark.parametrize(
     ("status", "fixture", "expected"),
     [
-        (401, "dashscope_error_invalid_api_key.json", ProviderUnavailable),
+        (401, "dashscope_error_invalid_api_key.json", ProviderAuthFailed),
         (429, "dashscope_error_throttling_rate_quota.json", ProviderRateLimited),
         (400, "dashscope_error_invalid_parameter.json", ProviderRejected),
         (500, "dashscope_error_internal_error.json", ProviderUnavailable),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from adapter.errors import (
+    ProviderAuthFailed,
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderRateLimited,
@@ -52,7 +53,7 @@ async def _submit_error(
 
 CASES = [
     # Kling auth codes: our credentials are wrong, another provider may work.
-    *[(401, kling(c), ProviderUnavailable, str(c)) for c in range(1000, 1005)],
+    *[(401, kling(c), ProviderAuthFailed, str(c)) for c in range(1000, 1005)],
     # Account / arrears: not a rate limit, even though Kling sends them as HTTP 429.
     *[(429, kling(c), ProviderUnavailable, str(c)) for c in (1100, 1101, 1102)],
     *[(429, kling(c), ProviderRateLimited, str(c)) for c in (1302, 1303, 1304)],
@@ -78,7 +79,7 @@ CASES = [
     (500, newapi("do_request_failed"), ProviderOutcomeUnknown, "do_request_failed"),
     # A 200 that is a refusal is classified by its code the same way.
     (200, kling(1301), ProviderRejected, "1301"),
-    (200, kling(1002), ProviderUnavailable, "1002"),
+    (200, kling(1002), ProviderAuthFailed, "1002"),
     (200, kling(1303), ProviderRateLimited, "1303"),
     (200, kling(5002), ProviderOutcomeUnknown, "5002"),
     (200, newapi("task_failed"), ProviderRejected, "task_failed"),
