@@ -139,7 +139,16 @@ class WebhookUndeliverable(AdapterError):
 
 
 class StoreUnavailable(AdapterError):
-    """The task store (Redis) could not be reached or answered with an error."""
+    """The task store (Redis) could not be reached or answered with an error.
+
+    ``task_id`` is set when the store went away in the middle of a submit, after the task had
+    its id: the task may exist (and may have reached the upstream), so the client is told
+    which one, and a retry with the same Idempotency-Key finds it.
+    """
+
+    def __init__(self, message: str, *, task_id: str | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
 
 
 class ProviderError(AdapterError):

@@ -13,10 +13,21 @@ from adapter.errors import (
     MediaUnreachable,
     ProviderOutcomeUnknown,
     ProviderTaskNotFound,
+    StoreUnavailable,
     WebhookUndeliverable,
 )
-from adapter.model import ImageInfo, TaskStatus, UpstreamState, Video, VideoInfo, VideoJob
+from adapter.model import (
+    Event,
+    ImageInfo,
+    TaskRecord,
+    TaskStatus,
+    UpstreamState,
+    Video,
+    VideoInfo,
+    VideoJob,
+)
 from adapter.ports import IMAGE_FORMATS
+from adapter.stores.redis import RedisTaskStore
 
 MODEL = "kling-v2-6-motion-control"
 
@@ -185,3 +196,15 @@ class FakeWebhooks:
         if status == 0:
             raise WebhookUndeliverable("connection failed: ConnectError")
         return status
+
+
+class FlakyStore(RedisTaskStore):
+    """The real store, whose next ``fail_updates`` task updates find Redis gone."""
+
+    fail_updates = 0
+
+    async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
+        if self.fail_updates:
+            self.fail_updates -= 1
+            raise StoreUnavailable("The task store is unavailable: ConnectionError.")
+        return await super().update_task(record, event)

@@ -47,8 +47,9 @@ def error_response(
     *,
     param: str | None = None,
     headers: Mapping[str, str] | None = None,
+    task_id: str | None = None,
 ) -> Response:
-    body = ErrorBody(ErrorDetail(code, message, param), request_id_of(request.scope))
+    body = ErrorBody(ErrorDetail(code, message, param), request_id_of(request.scope), task_id)
     return MsgspecResponse(body, status_code=status, headers=headers)
 
 
@@ -87,6 +88,7 @@ async def adapter_error(request: Request, exc: Exception) -> Response:
         exc.message,
         param=exc.param if isinstance(exc, errors.InvalidRequest) else None,
         headers={"Retry-After": wait} if wait else None,
+        task_id=exc.task_id if isinstance(exc, errors.StoreUnavailable) else None,
     )
 
 

@@ -34,9 +34,11 @@ class ErrorDetail(msgspec.Struct, omit_defaults=True):
     param: str | None = None
 
 
-class ErrorBody(msgspec.Struct):
+class ErrorBody(msgspec.Struct, omit_defaults=True):
     error: ErrorDetail
     request_id: str
+    #: A submit interrupted by a store outage: the task it had made, which may exist.
+    task_id: str | None = None
 
 
 def event_body(event: Event) -> EventBody:

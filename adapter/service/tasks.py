@@ -29,10 +29,11 @@ from adapter.errors import (
     InvalidRequest,
     ProviderOutcomeUnknown,
     ProviderRejected,
+    StoreUnavailable,
     TaskNotCancellable,
     TaskNotFound,
 )
-from adapter.model import Event, TaskRecord, TaskStatus, VideoJob
+from adapter.model import Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
 from adapter.ports import MediaInspector, TaskPage, TaskStore, WebhookSender
 from adapter.service import idempotency
 from adapter.service.catalog import Catalog, ModelSpec
@@ -43,6 +44,10 @@ from adapter.service.routing import Router
 
 log = logging.getLogger(__name__)
 
+
+#: Pauses between tries to record an accepted task's upstream id while the store is away
+#: (3.4 s in all, inside the submit window's margin).
+_ADOPT_PAUSES_S = (0.1, 0.3, 1.0, 2.0)
 
 #: The most tasks one list page holds.
 MAX_PAGE = 100
@@ -282,6 +287,35 @@ class TaskService:
         scope: str | None,
         hook: _Hook,
     ) -> TaskRecord:
+        """Store, submit and adopt a new task; a store outage names the task it interrupted."""
+        try:
+            return await self._submitted(owner, spec, values, task_id, scope, hook)
+        except StoreUnavailable as exc:
+            if scope is not None:
+                advice = (
+                    "retry with the same Idempotency-Key to get it: nothing is submitted or "
+                    "charged twice"
+                )
+            else:
+                advice = (
+                    f"it may exist: GET /api/v1/tasks/{task_id} once the service is back (a "
+                    "retry without an Idempotency-Key could make a second task)"
+                )
+            raise StoreUnavailable(
+                f"The task store became unavailable while task {task_id} was being submitted "
+                f"({exc.message}); {advice}.",
+                task_id=task_id,
+            ) from exc
+
+    async def _submitted(
+        self,
+        owner: str,
+        spec: ModelSpec,
+        values: dict[str, Any],
+        task_id: str,
+        scope: str | None,
+        hook: _Hook,
+    ) -> TaskRecord:
         try:
             record = await self._store_new(owner, spec, values, task_id, hook)
         except BaseException:
@@ -306,8 +340,29 @@ class TaskService:
                 await self._store.release_idempotency(scope, task_id)
             raise
         else:
-            record = await self._refresher.apply(record, state, provider=provider.name)
+            record = await self._adopt(record, state, provider.name)
         return record
+
+    async def _adopt(self, record: TaskRecord, state: UpstreamState, provider: str) -> TaskRecord:
+        """Record the upstream's answer. Only this process knows the upstream's id now, so a
+        store outage is waited out for a few seconds before the request gives up (the write is
+        compare-and-set: a retry after a lost reply changes nothing)."""
+        pauses = iter(_ADOPT_PAUSES_S)
+        while True:
+            try:
+                return await self._refresher.apply(record, state, provider=provider)
+            except StoreUnavailable:
+                pause = next(pauses, None)
+                if pause is None:
+                    log.error(
+                        "task.adoption_lost task_id=%s provider=%s upstream_id=%s: the store "
+                        "stayed unavailable; the task is reconciled later by its id",
+                        record.task_id,
+                        provider,
+                        state.upstream_id,
+                    )
+                    raise
+                await self._sleep(pause)
 
     async def _store_new(
         self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str, hook: _Hook

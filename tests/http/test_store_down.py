@@ -7,10 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from starlette.datastructures import Secret
 
 from adapter.app import create_app
 from adapter.settings import Settings
-from tests.fakes import FakeMedia, ScriptedProvider
+from adapter.stores.redis_keys import RedisKeyStore
+from tests.fakes import MODEL, FakeMedia, FlakyStore, ScriptedProvider, seed_input
 
 pytestmark = pytest.mark.anyio
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -30,3 +32,32 @@ async def test_an_unreachable_store_is_503_and_readyz_fails() -> None:
         assert ready.status_code == 503
         assert "store" in ready.json()["failing"]
     await dead.aclose()
+
+
+async def test_a_submit_cut_off_by_the_store_answers_503_with_its_task_id(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    """The upstream took the task, then Redis went away: the 503 says which task a retry with
+    the same Idempotency-Key will find (it exists, and is reconciled later)."""
+    store = FlakyStore(redis, namespace=namespace, task_ttl_s=3600)
+    keys = RedisKeyStore(redis, namespace=namespace)
+    settings = Settings(schemas_dir=SCHEMAS, bootstrap_key=Secret("mv_test_store_down"))
+    app = create_app(
+        settings, store=store, key_store=keys, providers=[ScriptedProvider()], media=FakeMedia()
+    )
+    store.fail_updates = 100
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        response = await client.post(
+            "/api/v1/tasks",
+            json={"model": MODEL, "input": seed_input()},
+            headers={"Authorization": "Bearer mv_test_store_down", "Idempotency-Key": "k"},
+        )
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "store_unavailable"
+    assert body["task_id"].startswith("task_") and body["task_id"] in body["error"]["message"]
+    assert await store.get_task(body["task_id"]) is not None
