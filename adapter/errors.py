@@ -4,6 +4,7 @@
 
     AdapterError
     ├── InvalidJson                       # the body is not JSON
+    ├── UnsupportedMediaType              # the body is declared as something else (a form)
     ├── PayloadTooLarge                   # the body is over the limit
     ├── InvalidRequest(message, param)    # the input breaks the contract
     │   ├── UnknownModel(model)
@@ -44,6 +45,10 @@ class AdapterError(Exception):
 
 class InvalidJson(AdapterError):
     """The request body is not valid JSON."""
+
+
+class UnsupportedMediaType(AdapterError):
+    """The request body's ``Content-Type`` is not JSON (a form, multipart, text)."""
 
 
 class PayloadTooLarge(AdapterError):

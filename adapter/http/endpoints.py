@@ -8,7 +8,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from adapter.errors import InvalidJson, InvalidRequest, StoreUnavailable
+from adapter.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
@@ -42,7 +42,23 @@ async def _owner(request: Request) -> str:
     return (await _key(request)).owner
 
 
+def _is_json(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, any parameters; no header at all is lenient."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return (
+        not kind
+        or kind == "application/json"
+        or (kind.startswith("application/") and kind.endswith("+json"))
+    )
+
+
 async def _json_body(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "")
+    if not _is_json(content_type):
+        raise UnsupportedMediaType(
+            f"The request body must be JSON, sent with 'Content-Type: application/json'; "
+            f"got {content_type.split(';', 1)[0].strip()!r}."
+        )
     body = await request.body()
     try:
         return _decode_json(body)

@@ -17,6 +17,7 @@ from adapter.task_json import encode
 #: Most specific class first; the first ``isinstance`` match wins.
 STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
     (errors.InvalidJson, 400, "invalid_json"),
+    (errors.UnsupportedMediaType, 415, "unsupported_media_type"),
     (errors.PayloadTooLarge, 413, "payload_too_large"),
     (errors.UnknownModel, 422, "unknown_model"),
     (errors.InvalidRequest, 422, "invalid_request"),

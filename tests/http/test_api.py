@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -115,6 +117,37 @@ async def test_bad_bodies_get_their_own_error_code(
         "/api/v1/tasks", content=content, headers={"Content-Type": "application/json"}
     )
     assert_error(response, status, code, param)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "application/xml",
+    ],
+)
+async def test_a_body_declared_as_anything_but_json_is_415(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    """``curl -d`` without a Content-Type sends a form: said so, not parsed as JSON anyway."""
+    response = await client.post(
+        "/api/v1/tasks", content=json.dumps(body()), headers={"Content-Type": content_type}
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert content_type.split(";")[0] in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "application/vnd.api+json", None]
+)
+async def test_json_in_any_json_type_or_undeclared_is_read(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await client.post("/api/v1/tasks", content=json.dumps(body()), headers=headers)
+    assert response.status_code == 200, response.text
 
 
 async def test_a_schema_error_names_the_field(client: httpx.AsyncClient) -> None:
