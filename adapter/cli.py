@@ -89,10 +89,10 @@ def _bind(host: str, port: int) -> socket.socket:
 def _simulate(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
+    from adapter.components import simulator_config
     from adapter.simulator.app import create_simulator_app
-    from adapter.simulator.config import SimulatorConfig
 
-    config = SimulatorConfig(queue_s=settings.sim_queue_s, process_s=settings.sim_process_s)
+    config = simulator_config(settings)
     sys.stdout.write(
         f"Simulated Kling upstream on http://{host}:{port}\n"
         f"  gateway token: {config.api_key}   official keys: {config.access_key} / "
@@ -122,7 +122,7 @@ def _serve(settings: Settings, env: dict[str, str], host: str, port: int, worker
         return _serve_workers(settings, env, host, port, workers)
     from adapter.server import serve_in_process
 
-    serve_in_process(settings, _bind(host, port), _bind("127.0.0.1", settings.sim_port))
+    serve_in_process(settings, _bind(host, port), _bind(settings.sim_host, settings.sim_port))
     return 0
 
 
@@ -133,11 +133,15 @@ def _serve_workers(
 
     simulator = None
     if settings.uses_simulator:
-        sim_sock = _bind("127.0.0.1", settings.sim_port)
+        sim_sock = _bind(settings.sim_host, settings.sim_port)
         sim_port = sim_sock.getsockname()[1]
         sim_sock.close()
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "adapter", "simulate", "--port", str(sim_port)], env=env
+            [
+                *(sys.executable, "-m", "adapter", "simulate"),
+                *("--host", settings.sim_host, "--port", str(sim_port)),
+            ],
+            env=env,
         )
         sim_url = f"http://127.0.0.1:{sim_port}"
         from adapter.components import SIMULATOR_DASHSCOPE_KEY, SIMULATOR_KEY

@@ -46,6 +46,15 @@ SIMULATOR_KEY = SimulatorConfig().api_key
 SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
 
 
+def simulator_config(settings: Settings) -> SimulatorConfig:
+    """The built-in simulator as the settings shape it (``serve``'s and ``simulate``'s)."""
+    return SimulatorConfig(
+        queue_s=settings.sim_queue_s,
+        process_s=settings.sim_process_s,
+        public_url=settings.sim_public_url,
+    )
+
+
 #: Redis connections one process may hold at once (event streams hold none between reads).
 REDIS_CONNECTIONS = 256
 

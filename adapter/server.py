@@ -10,9 +10,9 @@ import uvicorn
 import uvloop
 
 from adapter.app import create_app
+from adapter.components import simulator_config
 from adapter.settings import Settings
 from adapter.simulator.app import create_simulator_app
-from adapter.simulator.config import SimulatorConfig
 
 #: Seconds a stopping server waits for open requests (event streams) before cutting them.
 SHUTDOWN_GRACE_S = 5
@@ -40,6 +40,8 @@ def banner(settings: Settings, url: str, *, workers: int = 1, simulator_url: str
 
 def _url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"  # a wildcard bind is reached, from this process, on loopback
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{port}"
 
@@ -49,9 +51,7 @@ async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.s
     simulator_url = None
     if settings.uses_simulator:
         simulator_url = _url(sim_sock)
-        sim_app = create_simulator_app(
-            SimulatorConfig(queue_s=settings.sim_queue_s, process_s=settings.sim_process_s)
-        )
+        sim_app = create_simulator_app(simulator_config(settings))
         config = uvicorn.Config(sim_app, access_log=False, log_level="warning", lifespan="on")
         servers.append((uvicorn.Server(config), sim_sock))
     else:

@@ -53,6 +53,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sim_queue_s: float = 0.5
     sim_process_s: float = 2.0
     sim_port: int = 0
+    #: Where the simulator listens when ``serve`` runs it (``0.0.0.0`` to publish it).
+    sim_host: str = "127.0.0.1"
+    #: The simulator's address as clients reach it: the base of its output video links.
+    sim_public_url: str = ""
     schemas_dir: Path = _DEFAULT_SCHEMAS
     log_level: str = "info"
     #: Seconds between SSE heartbeat comments on a quiet event stream.
@@ -108,6 +112,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"MVA_REDIS_NAMESPACE must be 1-64 of a-z, A-Z, 0-9, '_' or '-', got {namespace!r}."
             )
+        sim_public_url = env.text("MVA_SIM_PUBLIC_URL") or ""
+        if sim_public_url and not sim_public_url.startswith(("http://", "https://")):
+            raise SettingsError("MVA_SIM_PUBLIC_URL must be an http:// or https:// URL.")
         reconciler = (env.text("MVA_RECONCILER") or "on").lower()
         if reconciler not in ("on", "off"):
             raise SettingsError("MVA_RECONCILER must be 'on' or 'off'.")
@@ -130,6 +137,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             sim_queue_s=env.number("MVA_SIM_QUEUE_SECONDS", 0.5, minimum=0),
             sim_process_s=env.number("MVA_SIM_PROCESS_SECONDS", 2.0, minimum=0),
             sim_port=int(env.number("MVA_SIM_PORT", 0, minimum=0)),
+            sim_host=env.text("MVA_SIM_HOST") or "127.0.0.1",
+            sim_public_url=sim_public_url.rstrip("/"),
             schemas_dir=Path(env.text("MVA_SCHEMAS_DIR") or _DEFAULT_SCHEMAS),
             log_level=(env.text("MVA_LOG_LEVEL") or "info").lower(),
             sse_heartbeat_s=env.number("MVA_SSE_HEARTBEAT", 15.0, minimum=0.05),

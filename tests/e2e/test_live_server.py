@@ -185,3 +185,17 @@ def test_a_lost_submit_answer_is_reconciled_not_paid_twice() -> None:
         assert "task.submit_unknown" in live.output()
     finally:
         live.stop()
+
+
+def test_the_simulators_videos_are_linked_at_its_public_url() -> None:
+    """Behind a published port (docker compose), clients fetch videos at MVA_SIM_PUBLIC_URL."""
+    live = serve(clean_env(MVA_BOOTSTRAP_KEY=KEY, MVA_SIM_PUBLIC_URL="http://videos.example:9100"))
+    try:
+        with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+            task = c.post("/api/v1/tasks", json={"model": "kling-v3", "input": {"prompt": "x"}})
+            task_id = task.json()["task_id"]
+            assert wait_terminal(c, task_id)[-1] == "succeeded"
+            url = c.get(f"/api/v1/tasks/{task_id}").json()["output"]["videos"][0]["url"]
+        assert url.startswith("http://videos.example:9100/media/out/")
+    finally:
+        live.stop()
