@@ -15,7 +15,8 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
@@ -63,6 +64,30 @@ class _Hook(NamedTuple):
 
     url: str | None
     key_id: str | None
+
+
+@contextmanager
+def _naming_the_task(task_id: str, scope: str | None) -> Iterator[None]:
+    """A store outage in the middle of a submit names the task it interrupted, which may
+    exist (and may have reached the upstream), and says how to get it."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        if scope is not None:
+            advice = (
+                "retry with the same Idempotency-Key to get it: nothing is submitted or "
+                "charged twice"
+            )
+        else:
+            advice = (
+                f"it may exist: GET /api/v1/tasks/{task_id} once the service is back (a "
+                "retry without an Idempotency-Key could make a second task)"
+            )
+        raise StoreUnavailable(
+            f"The task store became unavailable while task {task_id} was being submitted "
+            f"({exc.message}); {advice}.",
+            task_id=task_id,
+        ) from exc
 
 
 class Submission(msgspec.Struct, frozen=True):
@@ -148,7 +173,9 @@ class TaskService:
             await self._webhooks.check(webhook_url, param="webhook_url")
         hook = _Hook(webhook_url, key_id)
         if idempotency_key is None:
-            record = await self._create(owner, spec, checked, self._new_id(), None, hook)
+            task_id = self._new_id()
+            with _naming_the_task(task_id, None):
+                record = await self._create(owner, spec, checked, task_id, None, hook)
             return Submission(record=record, replayed=False)
         idempotency.check_key(idempotency_key)
         scope = idempotency.scope(owner, idempotency_key)
@@ -161,7 +188,8 @@ class TaskService:
                 scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
             )
             if claim.is_new:
-                record = await self._create(owner, spec, checked, task_id, scope, hook)
+                with _naming_the_task(task_id, scope):
+                    record = await self._create(owner, spec, checked, task_id, scope, hook)
                 return Submission(record=record, replayed=False)
             if claim.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
@@ -279,35 +307,6 @@ class TaskService:
         return record
 
     async def _create(
-        self,
-        owner: str,
-        spec: ModelSpec,
-        values: dict[str, Any],
-        task_id: str,
-        scope: str | None,
-        hook: _Hook,
-    ) -> TaskRecord:
-        """Store, submit and adopt a new task; a store outage names the task it interrupted."""
-        try:
-            return await self._submitted(owner, spec, values, task_id, scope, hook)
-        except StoreUnavailable as exc:
-            if scope is not None:
-                advice = (
-                    "retry with the same Idempotency-Key to get it: nothing is submitted or "
-                    "charged twice"
-                )
-            else:
-                advice = (
-                    f"it may exist: GET /api/v1/tasks/{task_id} once the service is back (a "
-                    "retry without an Idempotency-Key could make a second task)"
-                )
-            raise StoreUnavailable(
-                f"The task store became unavailable while task {task_id} was being submitted "
-                f"({exc.message}); {advice}.",
-                task_id=task_id,
-            ) from exc
-
-    async def _submitted(
         self,
         owner: str,
         spec: ModelSpec,

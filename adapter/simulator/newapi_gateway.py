@@ -46,6 +46,7 @@ from starlette.routing import Route
 from adapter.simulator import wire
 from adapter.simulator.config import SimulatorConfig
 from adapter.simulator.kling_families import decode_order
+from adapter.simulator.newapi import NewApiError, NewApiErrorDetail, OpenAIVideo
 from adapter.simulator.script import InvalidMarker, parse_script
 from adapter.simulator.state import Family, SimTask, TaskTable, progress_of
 
@@ -134,28 +135,6 @@ class TaskError(msgspec.Struct):
     data: None = None
 
 
-class MiddlewareErrorDetail(msgspec.Struct):
-    code: str
-    message: str
-    type: str
-
-
-class MiddlewareError(msgspec.Struct):
-    error: MiddlewareErrorDetail
-
-
-class OpenAIVideo(msgspec.Struct):
-    """The answer to an accepted submit."""
-
-    id: str
-    task_id: str
-    object: str
-    model: str
-    status: str
-    progress: int
-    created_at: int
-
-
 class _Refusal(Exception):
     def __init__(self, status: int, body: msgspec.Struct) -> None:
         super().__init__(status)
@@ -208,9 +187,8 @@ class NewApiGateway:
             return wire.json_response(refused.body, refused.status)
         if slow_s > 0:
             await anyio.sleep(slow_s)  # recorded already, as new-api records before answering
-        answer = OpenAIVideo(
-            task.task_id, task.task_id, "video", model, "queued", 0, int(task.kling.created_at)
-        )
+        created = int(task.kling.created_at)  # seconds, where a query's copy has Kling's ms
+        answer = OpenAIVideo(task.task_id, task.task_id, "video", model, "queued", 0, created)
         return wire.json_response(answer)
 
     def _forward(
@@ -294,10 +272,10 @@ class NewApiGateway:
             raise self._middleware(401, "无效的令牌")
 
     def _middleware(self, status: int, message: str) -> _Refusal:
-        detail = MiddlewareErrorDetail(
-            "", f"{message} (request id: {self._request_id()})", "new_api_error"
+        detail = NewApiErrorDetail(
+            f"{message} (request id: {self._request_id()})", "new_api_error", ""
         )
-        return _Refusal(status, MiddlewareError(detail))
+        return _Refusal(status, NewApiError(detail))
 
     def _upstream_refused(self, exc: wire.Rejection) -> _Refusal:
         if exc.status == 429:
