@@ -7,11 +7,9 @@ wraps the provider's refusals in ``fail_to_fetch_task``, and answers the routes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 
 from adapter.errors import (
@@ -21,30 +19,14 @@ from adapter.errors import (
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.inputs import INPUT_TYPES
-from adapter.model import TaskStatus, VideoJob
+from adapter.model import TaskStatus
 from adapter.providers.kling import KlingProvider
-from adapter.simulator import SimulatorConfig, create_simulator_app
 from adapter.simulator.clock import ManualClock
+from tests.contract.simulated import CONFIG, IMAGE, SIM, job
 
 pytestmark = pytest.mark.anyio
 
-SIM = "http://sim.test"
 NEWAPI = f"{SIM}/newapi"
-CONFIG = SimulatorConfig(queue_s=1.0, process_s=2.0)
-IMAGE = "https://example.com/portrait.jpg"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(1_795_960_520.0)
-
-
-@pytest.fixture
-async def http(clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(CONFIG, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
-        yield client
 
 
 def gateway(http: httpx.AsyncClient, clock: ManualClock, api_key: str = "") -> KlingProvider:
@@ -56,11 +38,6 @@ def gateway(http: httpx.AsyncClient, clock: ManualClock, api_key: str = "") -> K
         api_key=api_key or CONFIG.api_key,
         clock=clock,
     )
-
-
-def job(model: str, values: dict[str, Any]) -> VideoJob:
-    typed = msgspec.convert(values, INPUT_TYPES[model])
-    return VideoJob(model=model, input=typed, external_id="task_0123456789abcdef01234567")
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,10 @@ lifecycle, and answers with each dialect's scripted failures.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 
 from adapter.errors import (
@@ -20,20 +19,15 @@ from adapter.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from adapter.inputs import INPUT_TYPES
-from adapter.model import TaskStatus, VideoJob
+from adapter.model import TaskStatus
 from adapter.ports import VideoProvider
 from adapter.providers.dashscope import DashScopeProvider
 from adapter.providers.kling import KlingProvider
-from adapter.simulator import SimulatorConfig, create_simulator_app
 from adapter.simulator.clock import ManualClock
+from tests.contract.simulated import CONFIG, IMAGE, SIM, job
 
 pytestmark = pytest.mark.anyio
 
-START = 1_774_805_076.0
-SIM = "http://sim.test"
-CONFIG = SimulatorConfig(queue_s=1.0, process_s=2.0)
-IMAGE = "https://example.com/portrait.jpg"
 
 #: (model, input, the Kling family it must take): each route of each model.
 CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -79,18 +73,6 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 KLING_DIALECTS = ("gateway", "official")
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-async def http(clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(CONFIG, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
-        yield client
-
-
 def kling(http: httpx.AsyncClient, clock: ManualClock, dialect: str) -> KlingProvider:
     return KlingProvider(
         f"kling-{dialect}",
@@ -108,11 +90,6 @@ def dashscope(http: httpx.AsyncClient, clock: ManualClock) -> DashScopeProvider:
     return DashScopeProvider(
         "dashscope", base_url=SIM, http=http, api_key=CONFIG.dashscope_api_key, clock=clock
     )
-
-
-def job(model: str, values: dict[str, Any], external_id: str = "task_contract_1") -> VideoJob:
-    typed = msgspec.convert(values, INPUT_TYPES[model])
-    return VideoJob(model=model, input=typed, external_id=external_id)
 
 
 WAN = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from adapter.service.catalog import Catalog
@@ -20,9 +22,13 @@ def catalog() -> Catalog:
 @pytest.fixture
 def make_service(store: RedisTaskStore, catalog: Catalog, clock: FakeClock, media: FakeMedia):  # type: ignore[no-untyped-def]
     def make(
-        *providers: ScriptedProvider, probe: str = "best_effort", wait_s: float = 0.3
+        *providers: ScriptedProvider,
+        probe: str = "best_effort",
+        wait_s: float = 0.3,
+        **overrides: Any,
     ) -> TaskService:
-        return TaskService(
+        """A service on the test's store; ``overrides`` replace any other argument."""
+        options: dict[str, Any] = dict(
             store=store,
             catalog=catalog,
             router=Router(list(providers)),
@@ -36,6 +42,7 @@ def make_service(store: RedisTaskStore, catalog: Catalog, clock: FakeClock, medi
             poll_timeout_s=1.0,
             submit_stale_s=60,
         )
+        return TaskService(**{**options, **overrides})
 
     return make
 

@@ -10,14 +10,9 @@ import redis.asyncio as aioredis
 
 from adapter.errors import StoreUnavailable
 from adapter.model import TaskRecord, TaskStatus
-from adapter.service.catalog import Catalog
-from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from tests.fakes import (
     MODEL,
-    FakeClock,
-    FakeMedia,
-    FakeWebhooks,
     FlakyStore,
     ScriptedProvider,
     seed_input,
@@ -37,33 +32,12 @@ def pauses() -> list[float]:
 
 
 @pytest.fixture
-def service(
-    flaky: FlakyStore,
-    catalog: Catalog,
-    clock: FakeClock,
-    media: FakeMedia,
-    provider: ScriptedProvider,
-    pauses: list[float],
-) -> TaskService:
+def service(make_service, flaky: FlakyStore, provider: ScriptedProvider, pauses: list[float]):  # type: ignore[no-untyped-def]
     async def sleep(seconds: float) -> None:
         pauses.append(seconds)
         await asyncio.sleep(0)
 
-    return TaskService(
-        store=flaky,
-        catalog=catalog,
-        router=Router([provider]),
-        media=media,
-        webhooks=FakeWebhooks(),
-        probe="best_effort",
-        clock=clock,
-        idempotency_ttl_s=3600,
-        idempotency_wait_s=0.2,
-        refresh_interval_s=0.05,
-        poll_timeout_s=1.0,
-        submit_stale_s=60,
-        sleep=sleep,
-    )
+    return make_service(provider, store=flaky, wait_s=0.2, sleep=sleep)
 
 
 async def submit(service: TaskService, key: str | None = "k-1") -> TaskRecord:

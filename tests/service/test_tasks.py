@@ -23,7 +23,7 @@ from adapter.errors import (
 from adapter.model import TaskStatus, UpstreamState, Video
 from adapter.service.tasks import TaskService
 from adapter.stores.redis import RedisTaskStore
-from tests.fakes import MODEL, FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider, seed_input
+from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider, seed_input
 
 pytestmark = pytest.mark.anyio
 
@@ -350,31 +350,13 @@ async def test_malformed_idempotency_keys_are_refused(service: TaskService, key:
     assert caught.value.param == "Idempotency-Key"
 
 
-async def test_a_hung_upstream_submit_is_cut_off_as_an_unknown_outcome(
-    store: RedisTaskStore,
-    catalog,
-    clock: FakeClock,
-    media: FakeMedia,  # type: ignore[no-untyped-def]
-) -> None:
+async def test_a_hung_upstream_submit_is_cut_off_as_an_unknown_outcome(make_service) -> None:  # type: ignore[no-untyped-def]
     """A submit is hard-bounded: past the timeout the task stays queued, to be reconciled."""
     from adapter.service.routing import Router
 
     provider = ScriptedProvider()
     provider.gate = asyncio.Event()  # never opened: the upstream never answers
-    service = TaskService(
-        store=store,
-        catalog=catalog,
-        router=Router([provider], submit_timeout_s=0.1),
-        media=media,
-        webhooks=FakeWebhooks(),
-        probe="best_effort",
-        clock=clock,
-        idempotency_ttl_s=3600,
-        idempotency_wait_s=0.2,
-        refresh_interval_s=0.05,
-        poll_timeout_s=1.0,
-        submit_stale_s=60,
-    )
+    service = make_service(router=Router([provider], submit_timeout_s=0.1), wait_s=0.2)
     result = await submit(service)
     assert result.record.status is TaskStatus.QUEUED
     assert result.record.submit_state == "unknown"
