@@ -169,6 +169,8 @@ class FakeWebhooks:
     def __init__(self, *statuses: int) -> None:
         self.statuses = deque(statuses)
         self.posts: list[tuple[str, bytes, dict[str, str]]] = []
+        #: Raised by every POST once set: a failure the sender did not foresee.
+        self.error: Exception | None = None
 
     async def check(self, url: str, *, param: str) -> None:
         if not url.startswith("https://") or ".internal" in url:
@@ -176,6 +178,8 @@ class FakeWebhooks:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         self.posts.append((url, body, dict(headers)))
+        if self.error is not None:
+            raise self.error
         status = self.statuses.popleft() if self.statuses else 200
         if status == 0:
             raise WebhookUndeliverable("connection failed: ConnectError")
