@@ -122,6 +122,9 @@ class FakeMedia:
         self.video_gate: asyncio.Event | None = None
         self.videos: list[str] = []
         self.cancelled_probes = 0
+        self.bad_url = False
+        #: ``(param, value)`` of each URL-only field checked.
+        self.urls: list[tuple[str, str]] = []
 
     async def inspect_image(
         self, value: str, *, param: str, formats: frozenset[str] = IMAGE_FORMATS
@@ -131,6 +134,11 @@ class FakeMedia:
         if self.bad_image:
             raise InvalidRequest(f"{param} is not a jpg or png image.", param)
         return ImageInfo(source="url")
+
+    async def check_url(self, value: str, *, param: str) -> None:
+        self.urls.append((param, value))
+        if self.bad_url:
+            raise InvalidRequest(f"{param} points to a non-public address.", param)
 
     async def inspect_video(self, value: str, *, param: str) -> VideoInfo:
         self.videos.append(value)

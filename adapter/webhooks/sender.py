@@ -1,9 +1,10 @@
-"""``HttpWebhookSender``: the ``WebhookSender`` port, with the media URLs' SSRF rules.
+"""``HttpWebhookSender``: the ``WebhookSender`` port, under the media URLs' rule.
 
-A webhook URL must be https:// to a host whose every address is public, unless its host is
-allow-listed (``MVA_WEBHOOK_ALLOW_HOSTS``: local receivers, plain http allowed). The address
-is checked when the task is submitted and again before every attempt, since DNS may change
-in the hours a delivery can take. Redirects are not followed: a 3xx is a failed attempt.
+A webhook URL must be https:// with no credentials, to a host whose every address is public,
+unless its host is allow-listed (``MVA_WEBHOOK_ALLOW_HOSTS``: local receivers, plain http
+allowed). The address is checked when the task is submitted and again before every attempt,
+since DNS may change in the hours a delivery can take. Redirects are not followed: a 3xx is a
+failed attempt.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from adapter.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverabl
 from adapter.media.addresses import AddressGuard, Resolver, system_resolve
 from adapter.media.urls import Target, UrlPolicy
 
+#: The variable that exempts receivers from the address rule, named in refusals.
+ALLOW_SETTING = "MVA_WEBHOOK_ALLOW_HOSTS"
+
 
 class HttpWebhookSender:
     def __init__(
@@ -28,8 +32,10 @@ class HttpWebhookSender:
         timeout_s: float = 10.0,
     ) -> None:
         self._http = http
-        self._policy = UrlPolicy(allow_hosts, {})
-        self._guard = AddressGuard(resolve)
+        self._policy = UrlPolicy(
+            allow_hosts, {}, allow_setting=ALLOW_SETTING, accepted="an https:// URL"
+        )
+        self._guard = AddressGuard(resolve, allow_setting=ALLOW_SETTING)
         self._timeout_s = timeout_s
 
     async def check(self, url: str, *, param: str) -> None:
@@ -38,11 +44,10 @@ class HttpWebhookSender:
     async def _target(self, url: str, *, param: str) -> Target:
         if len(url) > 2048:
             raise InvalidRequest(f"{param} is longer than 2048 characters.", param)
-        if url.startswith("data:"):
-            raise InvalidRequest(f"{param} must be an https:// URL.", param)
         target = self._policy.admit(url, param=param)
         if not target.trusted:
-            await self._guard.check(target.url.host, param=param, what="points to")
+            host = target.url.raw_host.decode("ascii")
+            await self._guard.check(host, param=param, what="points to")
         return target
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
