@@ -40,7 +40,8 @@ class HttpMediaInspector:
         http: the client to fetch with; redirects are followed here, not by the client.
         allow_hosts: hosts exempt from the public-address rule, and allowed over plain http.
         rewrites: host -> base URL; such URLs are fetched from the base, path and query kept.
-        resolve: ``host -> addresses``, for the SSRF check (default: ``getaddrinfo``).
+        resolve: ``host -> addresses``, for the SSRF check (default: ``getaddrinfo``); the
+            client should connect through a ``PublicAddressResolver`` over the same.
         timeout: seconds one video probe may take in all (resolving, redirects, ranges).
         max_requests: range requests one video probe may make.
         max_unranged: bytes read from a server that ignores Range before giving up.
@@ -118,7 +119,8 @@ class HttpMediaInspector:
                 found = await _probe(file, param=param)
         except TimeoutError as exc:
             raise MediaUnreachable(
-                f"{param} could not be read within {self._timeout:g} s.", param
+                f"{param} could not be read: timeout: no answer within {self._timeout:g} s.",
+                param,
             ) from exc
         return VideoInfo("url", found.format, found.duration_s, size_bytes=file.size)
 
