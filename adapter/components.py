@@ -153,7 +153,7 @@ def make_media(
         rewrites.setdefault("example.com", f"{simulator_url}/media")
         allow.add(urlsplit(simulator_url).hostname or "127.0.0.1")
     # Rewrite targets are the operator's (a mirror, the simulator): connected to as they are.
-    trusted = allow | {urlsplit(base).hostname or "" for base in rewrites.values()}
+    trusted = allow | {host for base in rewrites.values() if (host := urlsplit(base).hostname)}
     http = build_http_client(
         timeout_s=settings.media_timeout_s,
         max_connections=64,
