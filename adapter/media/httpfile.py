@@ -179,7 +179,7 @@ class _Body:
                 self._param,
             )
         while self._start + len(self._held) < end:
-            with _mapped_errors(self._param, None):
+            with _mapped_errors(self._param):
                 chunk = await anext(self._chunks, None)
             if chunk is None:
                 break
@@ -223,7 +223,7 @@ def _unreadable(param: str, why: str) -> MediaUnreachable:
 
 
 @contextmanager
-def _mapped_errors(param: str, guard: AddressGuard | None) -> Iterator[None]:
+def _mapped_errors(param: str, guard: AddressGuard | None = None) -> Iterator[None]:
     """Translate httpx's and aiohttp's errors into ``MediaUnreachable`` saying what happened.
 
     The aiohttp transport re-raises what it does not map (a malformed answer). A host the
