@@ -15,8 +15,6 @@ Resolver = Callable[[str], Awaitable[Sequence[str]]]
 
 #: NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-#: Local-use NAT64 (RFC 8215): never globally routable, though ``ipaddress`` 3.11 says it is.
-_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 NOT_PUBLIC = "a non-public address (private, loopback, link-local, multicast or reserved)"
 #: How long a lookup for a URL handed on unfetched may take before it is not waited for.
 UNFETCHED_LOOKUP_S = 2.0
@@ -54,8 +52,6 @@ def is_public(address: IPAddress) -> bool:
     embedded = _embedded_ipv4(address)
     if embedded is not None:
         return is_public(embedded)
-    if address in _LOCAL_NAT64:
-        return False
     # is_global alone lets multicast (224.0.0.0/4) through, hence the explicit checks.
     return address.is_global and not (
         address.is_private
