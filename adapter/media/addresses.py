@@ -115,10 +115,10 @@ class AddressGuard:
                 f"{param} {what} the host {host!r}, which is {exc.reason}.", param
             ) from None
         if literal is not None:
-            spelled = host if str(literal) == host.lower() else f"{host} ({literal})"
+            spelled = repr(host) if str(literal) == host.lower() else f"{host!r} ({literal})"
             if not is_public(literal):
                 raise InvalidRequest(
-                    f"{param} {what} {spelled!r}, {NOT_PUBLIC}; {self._only_public}", param
+                    f"{param} {what} {spelled}, {NOT_PUBLIC}; {self._only_public}", param
                 )
             return
         addresses = await self._addresses(host, param=param, fetched=fetched)

@@ -121,6 +121,12 @@ async def test_a_non_public_host_in_any_spelling_is_refused_naming_the_setting(
     assert dns.lookups == []
 
 
+async def test_the_refusal_shows_how_an_odd_spelling_was_read(fields: dict[str, Field]) -> None:
+    """The client sees which address its host is, not just that it was refused."""
+    error = await refused(fields["image"], "https://0xa9fea9fe/latest/meta-data/")
+    assert "'0xa9fea9fe' (169.254.169.254)" in error.message
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("host", MALFORMED_HOSTS)
 async def test_a_malformed_host_is_refused(
