@@ -18,7 +18,9 @@ import msgspec
 import redis.asyncio as aioredis
 from starlette.datastructures import Secret
 
+from adapter.media.addresses import Resolver, system_resolve
 from adapter.media.inspector import HttpMediaInspector
+from adapter.media.resolver import PublicAddressResolver
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
 from adapter.provider_config import Dialect, ProviderConfig
 from adapter.providers._http import build_http_client
@@ -148,8 +150,10 @@ def make_providers(
 
 
 def make_media(
-    settings: Settings, simulator_url: str | None
+    settings: Settings, simulator_url: str | None, *, resolve: Resolver = system_resolve
 ) -> tuple[HttpMediaInspector, httpx.AsyncClient]:
+    """The media checks, and their client (the caller closes it): every lookup is ``resolve``,
+    the check's and the connection's, and the connection goes only to vetted addresses."""
     rewrites = dict(settings.media_rewrites)
     allow = set(settings.media_allow_hosts)
     if simulator_url is not None:
@@ -157,11 +161,37 @@ def make_media(
         # there, so the embedded default serves them from the simulator's test media.
         rewrites.setdefault("example.com", f"{simulator_url}/media")
         allow.add(urlsplit(simulator_url).hostname or "127.0.0.1")
-    http = build_http_client(timeout_s=settings.media_timeout_s, max_connections=64)
+    # Rewrite targets are the operator's (a mirror, the simulator): connected to as they are.
+    trusted = allow | {host for base in rewrites.values() if (host := urlsplit(base).hostname)}
+    http = build_http_client(
+        timeout_s=settings.media_timeout_s,
+        max_connections=64,
+        resolver=PublicAddressResolver(resolve, trusted=frozenset(trusted)),
+    )
     inspector = HttpMediaInspector(
-        http, allow_hosts=frozenset(allow), rewrites=rewrites, timeout=settings.media_timeout_s
+        http,
+        allow_hosts=frozenset(allow),
+        rewrites=rewrites,
+        resolve=resolve,
+        timeout=settings.media_timeout_s,
     )
     return inspector, http
+
+
+def make_webhook_sender(
+    settings: Settings, *, resolve: Resolver = system_resolve
+) -> tuple[HttpWebhookSender, httpx.AsyncClient]:
+    """The webhook sender and its client (the caller closes it), connecting as media does."""
+    allow = settings.webhook_allow_hosts
+    http = build_http_client(
+        timeout_s=settings.webhook_timeout_s,
+        max_connections=64,
+        resolver=PublicAddressResolver(resolve, trusted=allow),
+    )
+    sender = HttpWebhookSender(
+        http, allow_hosts=allow, resolve=resolve, timeout_s=settings.webhook_timeout_s
+    )
+    return sender, http
 
 
 class Components(msgspec.Struct, frozen=True):
@@ -229,13 +259,8 @@ def build_components(
         media, media_http = make_media(settings, simulator_url)
         closers.append(media_http.aclose)
     if webhooks is None:
-        webhook_http = build_http_client(timeout_s=settings.webhook_timeout_s, max_connections=64)
+        webhooks, webhook_http = make_webhook_sender(settings)
         closers.append(webhook_http.aclose)
-        webhooks = HttpWebhookSender(
-            webhook_http,
-            allow_hosts=settings.webhook_allow_hosts,
-            timeout_s=settings.webhook_timeout_s,
-        )
     catalog = Catalog.load(settings.schemas_dir)
     # Longer than any submit can take (media checks + upstream call, each hard-bounded).
     submit_stale_s = settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10

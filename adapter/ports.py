@@ -238,3 +238,6 @@ class MediaInspector(Protocol):
         """Check an image; a data URI must be one of ``formats`` (``jpg``, ``png``, ...)."""
 
     async def inspect_video(self, value: str, *, param: str) -> VideoInfo: ...
+
+    async def check_url(self, value: str, *, param: str) -> None:
+        """Check a URL the upstream fetches itself, where no data URI is taken (audio)."""

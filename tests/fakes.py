@@ -138,6 +138,9 @@ class FakeMedia:
         self.video_gate: asyncio.Event | None = None
         self.videos: list[str] = []
         self.cancelled_probes = 0
+        self.bad_url = False
+        #: ``(param, value)`` of each URL-only field checked.
+        self.urls: list[tuple[str, str]] = []
 
     async def inspect_image(
         self, value: str, *, param: str, formats: frozenset[str] = IMAGE_FORMATS
@@ -147,6 +150,11 @@ class FakeMedia:
         if self.bad_image:
             raise InvalidRequest(f"{param} is not a jpg or png image.", param)
         return ImageInfo(source="url")
+
+    async def check_url(self, value: str, *, param: str) -> None:
+        self.urls.append((param, value))
+        if self.bad_url:
+            raise InvalidRequest(f"{param} points to a non-public address.", param)
 
     async def inspect_video(self, value: str, *, param: str) -> VideoInfo:
         self.videos.append(value)
@@ -185,6 +193,8 @@ class FakeWebhooks:
     def __init__(self, *statuses: int) -> None:
         self.statuses = deque(statuses)
         self.posts: list[tuple[str, bytes, dict[str, str]]] = []
+        #: Raised by every POST once set: a failure the sender did not foresee.
+        self.error: Exception | None = None
 
     async def check(self, url: str, *, param: str) -> None:
         if not url.startswith("https://") or ".internal" in url:
@@ -192,6 +202,8 @@ class FakeWebhooks:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         self.posts.append((url, body, dict(headers)))
+        if self.error is not None:
+            raise self.error
         status = self.statuses.popleft() if self.statuses else 200
         if status == 0:
             raise WebhookUndeliverable("connection failed: ConnectError")

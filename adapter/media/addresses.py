@@ -1,4 +1,4 @@
-"""The SSRF guard: media is fetched only from hosts whose every address is public."""
+"""The SSRF guard: URLs are accepted only for hosts whose every address is public."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.media.hosts import IPAddress, LocalName, MalformedHost, parse_host
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: ``host -> addresses``; raises ``OSError`` when the name does not resolve.
 Resolver = Callable[[str], Awaitable[Sequence[str]]]
 
 #: NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_NOT_PUBLIC = "a non-public address (private, loopback, link-local, multicast or reserved)"
+NOT_PUBLIC = "a non-public address (private, loopback, link-local, multicast or reserved)"
+#: How long a lookup for a URL handed on unfetched may take before it is not waited for.
+UNFETCHED_LOOKUP_S = 2.0
 
 
 async def system_resolve(host: str) -> list[str]:
@@ -30,11 +32,19 @@ async def system_resolve(host: str) -> list[str]:
 
 
 def ip_literal(host: str) -> IPAddress | None:
-    """The address when ``host`` is an IP literal (brackets already stripped), else None."""
+    """The address when ``host`` is a canonical IP literal (brackets stripped), else None."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
         return None
+
+
+def resolved_address(name: str) -> IPAddress | None:
+    """An address as ``getaddrinfo`` gives it; None (refused: fail closed) if it does not parse.
+
+    IPv6 link-local addresses come with a zone ("fe80::1%eth0"), which is dropped.
+    """
+    return ip_literal(name.split("%", 1)[0])
 
 
 def is_public(address: IPAddress) -> bool:
@@ -67,40 +77,78 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 
 
 class AddressGuard:
-    """Refuses hosts that are, or resolve to, anything but public addresses."""
+    """Refuses hosts that are, or resolve to, anything but public addresses.
 
-    def __init__(self, resolve: Resolver = system_resolve) -> None:
+    Args:
+        resolve: ``host -> addresses`` (default: ``getaddrinfo``).
+        allow_setting: the variable that exempts hosts, named in refusals.
+        unfetched_lookup_s: how long to wait for the lookup of a URL handed on unfetched.
+    """
+
+    def __init__(
+        self,
+        resolve: Resolver = system_resolve,
+        *,
+        allow_setting: str,
+        unfetched_lookup_s: float = UNFETCHED_LOOKUP_S,
+    ) -> None:
         self._resolve = resolve
+        self._allow_setting = allow_setting
+        self._unfetched_lookup_s = unfetched_lookup_s
 
-    async def check(self, host: str, *, param: str, what: str, resolve: bool = True) -> None:
+    async def check(self, host: str, *, param: str, what: str, fetched: bool = True) -> None:
         """Raise ``InvalidRequest`` unless every address of ``host`` is public.
 
-        ``what`` says how ``param`` leads to ``host`` ("points to", "redirects to"). With
-        ``resolve=False`` only IP literals are judged (for URLs handed on unfetched).
+        ``what`` says how ``param`` leads to ``host`` ("points to", "redirects to"). A host
+        that does not resolve is ``MediaUnreachable`` when this adapter will fetch it; for a
+        URL handed on unfetched (``fetched=False``) it passes, since the upstream resolves it
+        on its own.
         """
-        literal = ip_literal(host)
-        addresses: list[IPAddress | None]
+        try:
+            literal = parse_host(host)
+        except LocalName as exc:
+            raise InvalidRequest(
+                f"{param} {what} {host!r}, which is {exc.reason}; {self._only_public}", param
+            ) from None
+        except MalformedHost as exc:
+            raise InvalidRequest(
+                f"{param} {what} the host {host!r}, which is {exc.reason}.", param
+            ) from None
         if literal is not None:
-            addresses = [literal]
-        elif resolve:
-            addresses = await self._addresses(host, param=param)
-        else:
+            spelled = repr(host) if str(literal) == host.lower() else f"{host!r} ({literal})"
+            if not is_public(literal):
+                raise InvalidRequest(
+                    f"{param} {what} {spelled}, {NOT_PUBLIC}; {self._only_public}", param
+                )
             return
+        addresses = await self._addresses(host, param=param, fetched=fetched)
         if not all(address is not None and is_public(address) for address in addresses):
             raise InvalidRequest(
-                f"{param} {what} {host!r}, which is {_NOT_PUBLIC}; only public hosts are fetched.",
+                f"{param} {what} {host!r}, which resolves to {NOT_PUBLIC}; {self._only_public}",
                 param,
             )
 
-    async def _addresses(self, host: str, *, param: str) -> list[IPAddress | None]:
+    def refusal(self, param: str, reason: str) -> InvalidRequest:
+        """The refusal of a host found non-public when connecting (``PublicAddressResolver``)."""
+        return InvalidRequest(f"{param}: {reason}; {self._only_public}", param)
+
+    @property
+    def _only_public(self) -> str:
+        return f"only public hosts are accepted, unless {self._allow_setting} lists the host."
+
+    async def _addresses(self, host: str, *, param: str, fetched: bool) -> list[IPAddress | None]:
         try:
-            names = await self._resolve(host)
-        except OSError as exc:
+            if fetched:
+                names = await self._resolve(host)
+            else:
+                async with asyncio.timeout(self._unfetched_lookup_s):
+                    names = await self._resolve(host)
+        except OSError as exc:  # TimeoutError too
+            if not fetched:
+                return []  # not ours to fetch: the upstream resolves it in its own network
             raise MediaUnreachable(
                 f"{param}: the host {host!r} could not be resolved.", param
             ) from exc
-        if not names:
+        if not names and fetched:
             raise MediaUnreachable(f"{param}: the host {host!r} has no address.", param)
-        # getaddrinfo gives IPv6 link-local addresses with a zone ("fe80::1%eth0"); an
-        # address that does not parse stays None and is refused (fail closed).
-        return [ip_literal(name.split("%", 1)[0]) for name in names]
+        return [resolved_address(name) for name in names]

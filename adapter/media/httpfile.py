@@ -12,6 +12,7 @@ import httpx
 
 from adapter.errors import InvalidRequest, MediaUnreachable
 from adapter.media.addresses import AddressGuard
+from adapter.media.failures import describe, refused_address
 from adapter.media.limits import megabytes, too_large
 from adapter.media.urls import Target, UrlPolicy
 
@@ -99,7 +100,7 @@ class HttpFile:
             if first != offset:
                 raise _unreadable(self._param, f"the server sent bytes from {first}, not {offset}")
             self._learn_size(total)
-            with _mapped_errors(self._param):
+            with _mapped_errors(self._param, self._guard):
                 data = await _read_at_most(response.aiter_bytes(), min(want, last - first + 1))
         finally:
             await response.aclose()
@@ -116,7 +117,7 @@ class HttpFile:
                 what = "redirects to" if hop else "points to"
                 await self._guard.check(url.raw_host.decode("ascii"), param=self._param, what=what)
             request = self._http.build_request("GET", url, headers=headers)
-            with _mapped_errors(self._param):
+            with _mapped_errors(self._param, self._guard):
                 response = await self._http.send(request, stream=True, follow_redirects=False)
             if not response.has_redirect_location:
                 break
@@ -222,18 +223,16 @@ def _unreadable(param: str, why: str) -> MediaUnreachable:
 
 
 @contextmanager
-def _mapped_errors(param: str) -> Iterator[None]:
-    """Translate httpx's errors, the only foreign ones here, into ``MediaUnreachable``."""
+def _mapped_errors(param: str, guard: AddressGuard | None = None) -> Iterator[None]:
+    """Translate httpx's and aiohttp's errors into ``MediaUnreachable`` saying what happened.
+
+    The aiohttp transport re-raises what it does not map (a malformed answer). A host the
+    connection's resolver refused (non-public by then: DNS rebinding) is an invalid request.
+    """
     try:
         yield
-    except httpx.TimeoutException as exc:
-        raise _unreadable(param, "the server did not answer in time") from exc
-    except httpx.ConnectError as exc:
-        raise _unreadable(param, "the connection to the server failed") from exc
-    except httpx.HTTPError as exc:
-        raise _unreadable(param, f"the transfer failed ({type(exc).__name__})") from exc
-    except aiohttp.ClientError as exc:
-        # The aiohttp transport re-raises what it does not map (a malformed answer).
-        raise _unreadable(
-            param, f"the server's answer was malformed ({type(exc).__name__})"
-        ) from exc
+    except (httpx.HTTPError, aiohttp.ClientError) as exc:
+        refused = refused_address(exc)
+        if refused is not None and guard is not None:
+            raise guard.refusal(param, str(refused)) from exc
+        raise _unreadable(param, describe(exc)) from exc

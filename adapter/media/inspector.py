@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import httpx
 
 from adapter.errors import InvalidRequest, MediaUnreachable
-from adapter.media.addresses import AddressGuard, Resolver, system_resolve
+from adapter.media.addresses import UNFETCHED_LOOKUP_S, AddressGuard, Resolver, system_resolve
 from adapter.media.datauri import decode_data_uri, image_format, is_data_uri
 from adapter.media.httpfile import HttpFile
 from adapter.media.isobmff import ContainerError
@@ -19,6 +19,9 @@ from adapter.model import ImageInfo, VideoInfo
 from adapter.ports import IMAGE_FORMATS
 
 _FORMAT_NAMES = {"jpg": "JPEG"}
+#: The variable that exempts media hosts from the address rule, named in refusals.
+ALLOW_SETTING = "MVA_MEDIA_ALLOW_HOSTS"
+_URL_ONLY = "an https:// URL"
 #: Data URIs longer than this are decoded on a worker thread, off the event loop.
 _INLINE_DECODE_CHARS = 1024 * 1024
 
@@ -26,18 +29,23 @@ _INLINE_DECODE_CHARS = 1024 * 1024
 class HttpMediaInspector:
     """Checks input media against the upstream's limits (Kling motion control).
 
-    Images: jpg/png up to 10 MB; URLs are checked for form only, data URIs are decoded.
-    Videos: mp4/mov up to 100 MB; the container header is probed for the duration, by a few
-    HTTP Range requests for URLs (never the whole file), in memory for data URIs.
+    Every URL is held to one rule: https:// (or an allow-listed or rewritten host), no
+    credentials, and a host that is, or resolves to, only public addresses.
+    Images: jpg/png up to 10 MB; a URL is handed on unfetched (its host is still resolved,
+    but a lookup that fails here is no refusal: the upstream resolves it), a data URI is
+    decoded. Videos: mp4/mov up to 100 MB; the container header is probed for the duration,
+    by a few HTTP Range requests for URLs (never the whole file), in memory for data URIs.
 
     Args:
         http: the client to fetch with; redirects are followed here, not by the client.
         allow_hosts: hosts exempt from the public-address rule, and allowed over plain http.
         rewrites: host -> base URL; such URLs are fetched from the base, path and query kept.
-        resolve: ``host -> addresses``, for the SSRF check (default: ``getaddrinfo``).
+        resolve: ``host -> addresses``, for the SSRF check (default: ``getaddrinfo``); the
+            client should connect through a ``PublicAddressResolver`` over the same.
         timeout: seconds one video probe may take in all (resolving, redirects, ranges).
         max_requests: range requests one video probe may make.
         max_unranged: bytes read from a server that ignores Range before giving up.
+        unfetched_lookup_s: how long the lookup of a URL handed on unfetched is waited for.
     """
 
     def __init__(
@@ -50,10 +58,16 @@ class HttpMediaInspector:
         timeout: float = 10.0,
         max_requests: int = 8,
         max_unranged: int = 8 * 1024 * 1024,
+        unfetched_lookup_s: float = UNFETCHED_LOOKUP_S,
     ) -> None:
         self._http = http
-        self._policy = UrlPolicy(allow_hosts, rewrites or {})
-        self._guard = AddressGuard(resolve)
+        self._policy = UrlPolicy(allow_hosts, rewrites or {}, allow_setting=ALLOW_SETTING)
+        self._url_policy = UrlPolicy(
+            allow_hosts, rewrites or {}, allow_setting=ALLOW_SETTING, accepted=_URL_ONLY
+        )
+        self._guard = AddressGuard(
+            resolve, allow_setting=ALLOW_SETTING, unfetched_lookup_s=unfetched_lookup_s
+        )
         self._timeout = timeout
         self._max_requests = max_requests
         self._max_unranged = max_unranged
@@ -61,7 +75,7 @@ class HttpMediaInspector:
     async def inspect_image(
         self, value: str, *, param: str, formats: frozenset[str] = IMAGE_FORMATS
     ) -> ImageInfo:
-        """Check an image: a data URI of ``formats`` up to 10 MB, or an https URL (not fetched)."""
+        """Check an image: a data URI of ``formats`` up to 10 MB, or a URL (not fetched)."""
         if is_data_uri(value):
             data = await _decoded(value, param=param, max_bytes=IMAGE_MAX_BYTES, kind="image")
             found = image_format(data)
@@ -70,12 +84,18 @@ class HttpMediaInspector:
                 names = ", ".join(_FORMAT_NAMES.get(f, f.upper()) for f in sorted(formats))
                 raise InvalidRequest(f"{param} is {what}; accepted here: {names}.", param)
             return ImageInfo(source="data", format=found, size_bytes=len(data))
-        url, trusted = self._policy.admit(value, param=param)
-        if not trusted:
-            # Not fetched here, so no DNS; an internal IP literal is wrong on its face.
-            host = url.raw_host.decode("ascii")
-            await self._guard.check(host, param=param, what="points to", resolve=False)
+        await self._unfetched(self._policy, value, param=param)
         return ImageInfo(source="url")
+
+    async def check_url(self, value: str, *, param: str) -> None:
+        """Check a URL handed on unfetched where no data URI is taken (``audio_url``)."""
+        await self._unfetched(self._url_policy, value, param=param)
+
+    async def _unfetched(self, policy: UrlPolicy, value: str, *, param: str) -> None:
+        url, trusted = policy.admit(value, param=param)
+        if not trusted:
+            host = url.raw_host.decode("ascii")
+            await self._guard.check(host, param=param, what="points to", fetched=False)
 
     async def inspect_video(self, value: str, *, param: str) -> VideoInfo:
         """Check an mp4/mov video of at most 100 MB and read its duration."""
@@ -99,7 +119,8 @@ class HttpMediaInspector:
                 found = await _probe(file, param=param)
         except TimeoutError as exc:
             raise MediaUnreachable(
-                f"{param} could not be read within {self._timeout:g} s.", param
+                f"{param} could not be read: timeout: no answer within {self._timeout:g} s.",
+                param,
             ) from exc
         return VideoInfo("url", found.format, found.duration_s, size_bytes=file.size)
 

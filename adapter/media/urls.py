@@ -25,10 +25,21 @@ class UrlPolicy:
 
     ``allow_hosts`` are exempt from the public-address rule and may use plain http.
     ``rewrites`` maps a host to a base URL that serves its paths instead (a local mirror,
-    the simulator); rewritten URLs are trusted like allow-listed ones.
+    the simulator); rewritten URLs are trusted like allow-listed ones. ``allow_setting``
+    is the variable that sets ``allow_hosts``, named in refusals. A URL with credentials
+    (``user:password@``) is refused everywhere: they would be sent on, or logged, as given.
     """
 
-    def __init__(self, allow_hosts: frozenset[str], rewrites: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        allow_hosts: frozenset[str],
+        rewrites: Mapping[str, str],
+        *,
+        allow_setting: str,
+        accepted: str = _ACCEPTED,
+    ) -> None:
+        self._allow_setting = allow_setting
+        self._accepted = accepted
         self._allow_hosts = frozenset(host.lower() for host in allow_hosts)
         self._rewrites = {host.lower(): httpx.URL(base) for host, base in rewrites.items()}
         for host, base in self._rewrites.items():
@@ -42,10 +53,12 @@ class UrlPolicy:
         try:
             url = httpx.URL(value)
         except httpx.InvalidURL as exc:
-            raise InvalidRequest(f"{param} is not a valid URL; send {_ACCEPTED}.", param) from exc
+            raise InvalidRequest(
+                f"{param} is not a valid URL; send {self._accepted}.", param
+            ) from exc
         if url.scheme not in _DEFAULT_PORTS:
             got = f"a {url.scheme}: URL" if url.scheme else "not a URL"
-            raise InvalidRequest(f"{param} is {got}; send {_ACCEPTED}.", param)
+            raise InvalidRequest(f"{param} is {got}; send {self._accepted}.", param)
         return self._target(url, param=param, what="is")
 
     def follow(self, current: httpx.URL, location: str, *, param: str) -> Target:
@@ -62,7 +75,15 @@ class UrlPolicy:
 
     def _target(self, url: httpx.URL, *, param: str, what: str) -> Target:
         if not url.host:
-            raise InvalidRequest(f"{param} {what} a URL without a host; send {_ACCEPTED}.", param)
+            raise InvalidRequest(
+                f"{param} {what} a URL without a host; send {self._accepted}.", param
+            )
+        if url.userinfo:
+            raise InvalidRequest(
+                f"{param} {what} a URL with a user name or password in it (user:password@); "
+                "send a URL without credentials (a signed URL carries them in its query).",
+                param,
+            )
         base = self._rewrites.get(url.host)
         if base is not None:
             # raw_path is the path and query as sent, still percent-encoded.
@@ -72,7 +93,9 @@ class UrlPolicy:
         trusted = url.host in self._allow_hosts or _origin(url) in self._trusted_origins
         if url.scheme == "http" and not trusted:
             raise InvalidRequest(
-                f"{param} {what} a plain http:// URL; only https:// URLs are fetched.", param
+                f"{param} {what} a plain http:// URL; only https:// URLs are accepted, unless "
+                f"{self._allow_setting} lists the host.",
+                param,
             )
         return Target(url, trusted)
 

@@ -21,6 +21,8 @@ class MediaRules(msgspec.Struct, frozen=True):
     """Which input fields hold media, and how long a reference video may be."""
 
     images: tuple[str, ...] = ()
+    #: Fields that hold a URL only (no data URI), handed to the upstream unfetched.
+    urls: tuple[str, ...] = ()
     #: The image formats the upstream takes in a data URI.
     image_formats: frozenset[str] = IMAGE_FORMATS
     videos: tuple[str, ...] = ()
@@ -45,9 +47,12 @@ MEDIA_RULES: dict[str, MediaRules] = {
     ),
     "kling-v2-6": MediaRules(images=("image_url", "image_urls")),
     "kling-v3": MediaRules(images=("first_frame_image", "last_frame_image", "image_urls")),
-    # DashScope takes JPEG, PNG, BMP and WEBP (Model Studio image-to-video reference).
+    # DashScope takes JPEG, PNG, BMP and WEBP (Model Studio image-to-video reference), and
+    # audio by URL only.
     "wan2-6-i2v-flash": MediaRules(
-        images=("image_urls",), image_formats=frozenset({"jpg", "png", "bmp", "webp"})
+        images=("image_urls",),
+        image_formats=frozenset({"jpg", "png", "bmp", "webp"}),
+        urls=("audio_url",),
     ),
 }
 

@@ -27,7 +27,7 @@ async def check_media(
     inspector: MediaInspector,
     probe: Literal["required", "best_effort"],
 ) -> MediaFacts:
-    """Check every media field of ``values``; probe and bound the reference video.
+    """Check every media and URL field of ``values``; probe and bound the reference video.
 
     The checks run concurrently; the first that fails cancels the others (no probe keeps
     fetching for a request that has already been answered) and its error is raised.
@@ -37,6 +37,8 @@ async def check_media(
             for param, image in _media_values(values, spec.media.images):
                 formats = spec.media.image_formats
                 group.create_task(inspector.inspect_image(image, param=param, formats=formats))
+            for param, url in _media_values(values, spec.media.urls):
+                group.create_task(inspector.check_url(url, param=param))
             videos = [
                 group.create_task(_video_seconds(spec, values, field, inspector, probe))
                 for field in spec.media.videos

@@ -29,7 +29,15 @@ class ModelDirectory:
 
     def for_submit(self, slug: str) -> ModelSpec:
         """The model to submit to; ``UnknownModel`` or ``ModelNotServed`` if there is none."""
-        spec = self._catalog.get(slug)
+        try:
+            spec = self._catalog.get(slug)
+        except UnknownModel:
+            served = ", ".join(spec.slug for spec in self.served()) or "none"
+            raise UnknownModel(
+                slug,
+                f"Unknown model {slug!r}; the models served here are: {served} "
+                "(GET /api/v1/models lists them with their inputs).",
+            ) from None
         if not self._router.serves(slug):
             raise ModelNotServed(slug)
         return spec

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from adapter.errors import WebhookUndeliverable
+from adapter.errors import StoreUnavailable, WebhookUndeliverable
 from adapter.model import Event, TaskRecord
 from adapter.ports import TaskStore, WebhookSender
 from adapter.service import signing
@@ -63,7 +63,12 @@ class WebhookDispatcher:
         self._jitter = jitter
 
     async def deliver(self, task_id: str) -> None:
-        """Attempt the task's delivery once, record the attempt, schedule the next if any."""
+        """Attempt the task's delivery once, record the attempt, schedule the next if any.
+
+        Whatever goes wrong inside the attempt is a failed attempt, recorded and retried on
+        the schedule like any other (an error that recurs must not retry forever unrecorded).
+        Only the store's outage is not: nothing could be recorded, and the hold lapses.
+        """
         record = await self._store.get_task(task_id)
         if record is None or record.webhook_url is None or not record.status.is_terminal:
             await self._store.unschedule("webhooks", task_id)
@@ -83,6 +88,11 @@ class WebhookDispatcher:
             outcome = f"HTTP {status}"
         except WebhookUndeliverable as exc:
             outcome = exc.message
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            log.exception("webhook.attempt_error task_id=%s attempt=%d", task_id, attempt)
+            outcome = f"an error in this adapter ({type(exc).__name__})"
         now = self._clock()
         delivered = status is not None and 200 <= status < 300
         next_at = None

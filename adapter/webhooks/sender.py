@@ -1,9 +1,11 @@
-"""``HttpWebhookSender``: the ``WebhookSender`` port, with the media URLs' SSRF rules.
+"""``HttpWebhookSender``: the ``WebhookSender`` port, under the media URLs' rule.
 
-A webhook URL must be https:// to a host whose every address is public, unless its host is
-allow-listed (``MVA_WEBHOOK_ALLOW_HOSTS``: local receivers, plain http allowed). The address
-is checked when the task is submitted and again before every attempt, since DNS may change
-in the hours a delivery can take. Redirects are not followed: a 3xx is a failed attempt.
+A webhook URL must be https:// with no credentials, to a host whose every address is public,
+unless its host is allow-listed (``MVA_WEBHOOK_ALLOW_HOSTS``: local receivers, plain http
+allowed). The address is checked when the task is submitted and again before every attempt,
+since DNS may change in the hours a delivery can take, and the client should connect through
+a ``PublicAddressResolver`` so that it cannot change between that check and the connection.
+Redirects are not followed: a 3xx is a failed attempt.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+import aiohttp
 import httpx
 
 from adapter.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
 from adapter.media.addresses import AddressGuard, Resolver, system_resolve
+from adapter.media.failures import describe, refused_address
 from adapter.media.urls import Target, UrlPolicy
+
+#: The variable that exempts receivers from the address rule, named in refusals.
+ALLOW_SETTING = "MVA_WEBHOOK_ALLOW_HOSTS"
 
 
 class HttpWebhookSender:
@@ -28,8 +35,10 @@ class HttpWebhookSender:
         timeout_s: float = 10.0,
     ) -> None:
         self._http = http
-        self._policy = UrlPolicy(allow_hosts, {})
-        self._guard = AddressGuard(resolve)
+        self._policy = UrlPolicy(
+            allow_hosts, {}, allow_setting=ALLOW_SETTING, accepted="an https:// URL"
+        )
+        self._guard = AddressGuard(resolve, allow_setting=ALLOW_SETTING)
         self._timeout_s = timeout_s
 
     async def check(self, url: str, *, param: str) -> None:
@@ -38,14 +47,25 @@ class HttpWebhookSender:
     async def _target(self, url: str, *, param: str) -> Target:
         if len(url) > 2048:
             raise InvalidRequest(f"{param} is longer than 2048 characters.", param)
-        if url.startswith("data:"):
-            raise InvalidRequest(f"{param} must be an https:// URL.", param)
         target = self._policy.admit(url, param=param)
         if not target.trusted:
-            await self._guard.check(target.url.host, param=param, what="points to")
+            await self._guard.check(
+                target.url.raw_host.decode("ascii"), param=param, what="points to"
+            )
         return target
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        try:
+            # One attempt, the address check included, never takes more than ``timeout_s``
+            # in all: the client's timeouts are per phase, and a receiver may trickle bytes.
+            async with asyncio.timeout(self._timeout_s):
+                return await self._attempt(url, body, headers)
+        except TimeoutError:
+            raise WebhookUndeliverable(
+                f"timeout: the server did not answer within {self._timeout_s:g} s"
+            ) from None
+
+    async def _attempt(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         try:
             target = await self._target(url, param="webhook_url")
         except (InvalidRequest, MediaUnreachable) as exc:
@@ -53,21 +73,19 @@ class HttpWebhookSender:
         try:
             # Explicit, whatever the client's default: a redirect target skips the address check.
             # Only the status matters: the receiver's body is never read.
-            # The client's timeouts are per phase; a receiver that trickles bytes is cut off
-            # here, so one attempt never takes more than ``timeout_s`` in all.
-            async with (
-                asyncio.timeout(self._timeout_s),
-                self._http.stream(
-                    "POST",
-                    target.url,
-                    content=body,
-                    headers=dict(headers),
-                    timeout=self._timeout_s,
-                    follow_redirects=False,
-                ) as response,
-            ):
+            async with self._http.stream(
+                "POST",
+                target.url,
+                content=body,
+                headers=dict(headers),
+                timeout=self._timeout_s,
+                follow_redirects=False,
+            ) as response:
                 return response.status_code
-        except (httpx.TimeoutException, TimeoutError):
-            raise WebhookUndeliverable(f"no answer within {self._timeout_s:g} s") from None
-        except httpx.HTTPError as exc:
-            raise WebhookUndeliverable(f"connection failed: {exc.__class__.__name__}") from None
+        except (httpx.HTTPError, aiohttp.ClientError) as exc:
+            refused = refused_address(exc)
+            if refused is not None:  # non-public by the time of connecting: DNS rebinding
+                reason = self._guard.refusal("webhook_url", str(refused)).message
+            else:
+                reason = describe(exc, timeout_s=self._timeout_s)
+            raise WebhookUndeliverable(reason) from None

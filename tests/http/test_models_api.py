@@ -109,6 +109,19 @@ async def test_submitting_a_model_without_a_provider_is_422_naming_the_model(
     assert "no provider" in error["message"]
 
 
+async def test_submitting_an_unknown_model_is_422_naming_the_served_ones(
+    client: httpx.AsyncClient,
+) -> None:
+    """The message lists what can be submitted here (not wan: no provider) and where to look."""
+    response = await client.post("/api/v1/tasks", json={"model": "sora-9", "input": {}})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "unknown_model" and error["param"] == "model"
+    assert "'sora-9'" in error["message"] and "GET /api/v1/models" in error["message"]
+    served = error["message"].split("served here are: ", 1)[1].split(" (", 1)[0]
+    assert sorted(served.split(", ")) == sorted(KLING_MODELS)
+
+
 async def test_when_every_provider_fails_the_503_names_each_reason(
     client: httpx.AsyncClient, kling: ScriptedProvider, backup: ScriptedProvider
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
@@ -139,3 +140,56 @@ class FakeDns:
         if host not in self.records:
             raise OSError(f"Name or service not known: {host}")
         return self.records[host]
+
+
+class TcpServer:
+    """A loopback TCP server: counts connections, reads the request, answers ``reply`` raw.
+
+    ``reply=None`` never answers (a server that hangs); plain bytes to a TLS client are a TLS
+    failure. Use as ``async with TcpServer(...) as server``; ``server.port`` is its port.
+    """
+
+    def __init__(self, reply: bytes | None = b"HTTP/1.1 204 No Content\r\n\r\n") -> None:
+        self.reply = reply
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._handlers: list[asyncio.Task[None] | None] = []
+
+    async def __aenter__(self) -> TcpServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        await asyncio.gather(*(task for task in self._handlers if task is not None))
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        self._handlers.append(asyncio.current_task())
+        try:
+            if self.reply is None:
+                await reader.read()  # until the client gives up
+                return
+            await reader.read(65536)
+            writer.write(self.reply)
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections to it are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -52,6 +52,7 @@ def test_globally_routable_addresses_are_public(address: str) -> None:
         "::127.0.0.1",  # IPv4-compatible (deprecated)
         "2002:7f00:1::1",  # 6to4 around 127.0.0.1
         "64:ff9b::a00:1",  # NAT64 around 10.0.0.1
+        "64:ff9b:1::808:808",  # local-use NAT64 (RFC 8215): reserved, whatever it carries
         "2001:db8::1",  # documentation
     ],
 )

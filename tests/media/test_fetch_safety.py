@@ -227,9 +227,9 @@ async def test_http_error_statuses_are_unreachable(
 @pytest.mark.parametrize(
     ("error", "match"),
     [
-        (httpx.ConnectError, "connection to the server failed"),
-        (httpx.ConnectTimeout, "did not answer in time"),
-        (httpx.ReadTimeout, "did not answer in time"),
+        (httpx.ConnectError, r"the connection failed \(ConnectError\)"),
+        (httpx.ConnectTimeout, "timeout: the server did not answer"),
+        (httpx.ReadTimeout, "timeout: the server did not answer"),
         (httpx.RemoteProtocolError, r"transfer failed \(RemoteProtocolError\)"),
     ],
 )
@@ -257,4 +257,4 @@ async def test_whole_probe_is_bounded_by_the_timeout(
     """A stalled step (here DNS) ends in MediaUnreachable when the timeout passes."""
     dns.delay = 5
     inspector = make_inspector(timeout=0.05)
-    await unreachable(inspector, URL, "could not be read within 0.05 s")
+    await unreachable(inspector, URL, "could not be read: timeout: no answer within 0.05 s")

@@ -1,4 +1,4 @@
-"""``inspect_image``: jpg/png data URIs up to 10 MB; https URLs checked for form only."""
+"""``inspect_image``: jpg/png data URIs up to 10 MB; URLs checked, not fetched."""
 
 from __future__ import annotations
 
@@ -105,14 +105,14 @@ async def test_data_uri_without_base64_payload_is_refused(
     assert caught.value.param == PARAM
 
 
-async def test_image_url_is_checked_for_form_only(
+async def test_image_url_is_handed_on_unfetched(
     inspector: HttpMediaInspector, server: MediaServer, dns: FakeDns
 ) -> None:
-    """An https image URL is accepted without a request or a DNS lookup."""
-    info = await inspector.inspect_image("https://unknown.example/cat.png", param=PARAM)
+    """An https image URL is accepted without a request; its host is only looked up."""
+    info = await inspector.inspect_image("https://media.example/cat.png", param=PARAM)
     assert info == ImageInfo(source="url")
     assert server.requests == []
-    assert dns.lookups == []
+    assert dns.lookups == ["media.example"]
 
 
 @pytest.mark.parametrize(

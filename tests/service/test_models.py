@@ -179,6 +179,20 @@ async def test_kling_v3_frames_are_checked(
     assert caught.value.param is not None and caught.value.param.startswith(f"input.{field}")
 
 
+async def test_wans_audio_url_is_checked_like_every_url(
+    svc: TaskService, media: FakeMedia, upstream: ScriptedProvider
+) -> None:
+    """audio_url is handed on unfetched, under the same URL rule; a refusal names it."""
+    values = {**SEEDS["wan2-6-i2v-flash"][0], "audio_url": "https://example.com/voice.mp3"}
+    await submit(svc, "wan2-6-i2v-flash", values)
+    assert media.urls == [("input.audio_url", "https://example.com/voice.mp3")]
+    media.bad_url = True
+    with pytest.raises(InvalidRequest) as caught:
+        await submit(svc, "wan2-6-i2v-flash", values)
+    assert caught.value.param == "input.audio_url"
+    assert len(upstream.submits) == 1
+
+
 @pytest.mark.parametrize(
     ("model", "formats"),
     [("wan2-6-i2v-flash", {"jpg", "png", "bmp", "webp"}), ("kling-v2-6", {"jpg", "png"})],

@@ -283,6 +283,35 @@ async def test_a_delivery_gives_up_after_every_attempt_failed(
     assert len(await attempts(store, task_id)) == ATTEMPTS
 
 
+async def test_an_unexpected_error_in_an_attempt_is_a_recorded_failed_attempt(
+    service: TaskService,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    reconciler: Reconciler,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    clock: FakeClock,
+) -> None:
+    """An error no sender maps is still an attempt: recorded, retried on SCHEDULE, and given
+    up after ATTEMPTS, never retried forever unrecorded."""
+    receiver.error = ValueError("Cannot combine AUTHORIZATION header with credentials in URL")
+    task_id = await succeeded(service, provider)
+    await reconciler.round()
+    [first] = await attempts(store, task_id)
+    assert (first.attempt, first.response_status) == (1, None)
+    assert "ValueError" in (first.message or "") and "next attempt in 5 s" in (first.message or "")
+    assert not await is_due(store, task_id, clock.now + timedelta(seconds=4))
+    for attempt in range(1, ATTEMPTS):
+        clock.advance(SCHEDULE[attempt - 1])
+        assert await is_due(store, task_id, clock.now)
+        await dispatcher.deliver(task_id)
+    events = await attempts(store, task_id)
+    assert [e.attempt for e in events] == list(range(1, ATTEMPTS + 1))
+    assert f"gave up after {ATTEMPTS} attempts" in (events[-1].message or "")
+    assert not await is_due(store, task_id, clock.now + timedelta(days=30))
+    assert len(receiver.posts) == ATTEMPTS
+
+
 async def test_a_reconciler_round_delivers_a_succeeded_task_once(
     service: TaskService,
     provider: ScriptedProvider,

@@ -177,10 +177,10 @@ async def test_an_allow_listed_host_may_be_local_and_plain_http(
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
-        (httpx.ConnectError("refused"), "connection failed: ConnectError"),
-        (httpx.RemoteProtocolError("reset"), "connection failed: RemoteProtocolError"),
-        (httpx.ConnectTimeout("slow"), "no answer within 10 s"),
-        (httpx.ReadTimeout("slow"), "no answer within 10 s"),
+        (httpx.ConnectError("refused"), "the connection failed (ConnectError)"),
+        (httpx.RemoteProtocolError("reset"), "the transfer failed (RemoteProtocolError)"),
+        (httpx.ConnectTimeout("slow"), "timeout: the server did not answer within 10 s"),
+        (httpx.ReadTimeout("slow"), "timeout: the server did not answer within 10 s"),
     ],
 )
 async def test_no_answer_is_undeliverable(
