@@ -21,9 +21,9 @@ from starlette.datastructures import Secret
 from adapter.media.addresses import Resolver, system_resolve
 from adapter.media.inspector import HttpMediaInspector
 from adapter.media.resolver import PublicAddressResolver
+from adapter.outbound.client import build_http_client
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
 from adapter.provider_config import Dialect, ProviderConfig
-from adapter.providers._http import build_http_client
 from adapter.providers.dashscope import DashScopeProvider
 from adapter.providers.kling import KlingProvider
 from adapter.service.callbacks import CallbackTokens

@@ -14,9 +14,9 @@ import sys
 
 from adapter.components import make_providers
 from adapter.model import ProviderCheck
+from adapter.outbound.client import build_http_client
 from adapter.ports import VideoProvider
 from adapter.provider_config import ProviderConfig
-from adapter.providers._http import build_http_client
 from adapter.service.catalog import Catalog
 from adapter.settings import Settings
 

@@ -35,6 +35,16 @@ FORBIDDEN = {
     "stores": ("adapter.service", "adapter.http", "adapter.providers", "httpx"),
     "media": ("adapter.service", "adapter.http", "adapter.stores", "adapter.providers", "redis"),
     "webhooks": ("adapter.service", "adapter.http", "adapter.stores", "adapter.providers", "redis"),
+    "outbound": (
+        "adapter.service",
+        "adapter.http",
+        "adapter.stores",
+        "adapter.providers",
+        "adapter.media",
+        "adapter.webhooks",
+        "adapter.simulator",
+        "redis",
+    ),
     "simulator": (
         "adapter.service",
         "adapter.http",

@@ -12,9 +12,9 @@ import httpx
 
 from adapter.errors import InvalidRequest, MediaUnreachable
 from adapter.media.addresses import AddressGuard
-from adapter.media.failures import describe, refused_address
 from adapter.media.limits import megabytes, too_large
 from adapter.media.urls import Target, UrlPolicy
+from adapter.outbound.failures import describe, refused_address
 
 #: The first read covers ftyp and, for "fast start" files, moov with its mvhd.
 FIRST_CHUNK = 64 * 1024

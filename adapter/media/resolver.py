@@ -22,12 +22,9 @@ from adapter.media.addresses import (
     system_resolve,
 )
 from adapter.media.hosts import HostError, IPAddress, parse_host
+from adapter.outbound.failures import NonPublicAddress
 
 _FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
-
-
-class NonPublicAddress(OSError):
-    """A host refused at connect time; aiohttp hands it on as the cause of its DNS error."""
 
 
 class PublicAddressResolver(AbstractResolver):

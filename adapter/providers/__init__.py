@@ -1,11 +1,12 @@
 """Upstream providers: one module per dialect, each implementing ``adapter.ports.VideoProvider``.
 
-``_http`` is the shared HTTP boundary (client builder, httpx error translation).
+``_http`` is their shared HTTP boundary (httpx error translation, answers that are not the
+API, ``Retry-After``); the client itself is built by ``adapter.outbound.client``.
 """
 
 from __future__ import annotations
 
-from adapter.providers._http import build_http_client, map_httpx_errors
+from adapter.providers._http import map_httpx_errors
 from adapter.providers.kling import KlingProvider
 
-__all__ = ["KlingProvider", "build_http_client", "map_httpx_errors"]
+__all__ = ["KlingProvider", "map_httpx_errors"]

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
 
 import aiohttp
 import httpx
-import httpx_aiohttp
-from aiohttp.abc import AbstractResolver
 
 from adapter.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.outbound.failures import describe
 
 # Raised before a byte of the request left this process.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -65,13 +64,18 @@ def map_httpx_errors(provider: str) -> Iterator[None]:
         raise ProviderOutcomeUnknown(
             provider, f"unreadable answer from the upstream ({type(exc).__name__})"
         ) from exc
+    except httpx.PoolTimeout as exc:
+        raise ProviderUnavailable(
+            provider, "could not reach the upstream: no free connection in this adapter's pool"
+        ) from exc
     except httpx.HTTPError as exc:
-        kind = type(exc).__name__
         if _was_sent(exc):
             raise ProviderOutcomeUnknown(
-                provider, f"no answer from the upstream after sending ({kind})"
+                provider, f"no answer from the upstream after sending: {describe(exc)}"
             ) from exc
-        raise ProviderUnavailable(provider, f"could not reach the upstream ({kind})") from exc
+        raise ProviderUnavailable(
+            provider, f"could not reach the upstream: {describe(exc)}"
+        ) from exc
 
 
 def not_the_api(provider: str, response: httpx.Response) -> ProviderBadAnswer | None:
@@ -100,61 +104,6 @@ def not_the_api(provider: str, response: httpx.Response) -> ProviderBadAnswer | 
         "provider's base URL, and that the upstream has this route",
         status=response.status_code,
     )
-
-
-def build_http_client(
-    *,
-    timeout_s: float = 30.0,
-    connect_timeout_s: float = 5.0,
-    pool_timeout_s: float = 10.0,
-    max_connections: int = 512,
-    keepalive_expiry_s: float = 60.0,
-    resolver: AbstractResolver | None = None,
-) -> httpx.AsyncClient:
-    """The production client for one upstream: aiohttp transport, explicit timeouts, a pool.
-
-    ``max_connections`` should sit above the expected concurrency: every connection is kept
-    alive for reuse. ``resolver`` replaces aiohttp's for every connection the client makes
-    (the media and webhook clients connect only to vetted addresses through it). The caller
-    owns the client and closes it with ``aclose()``.
-    """
-    limits = httpx.Limits(
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=keepalive_expiry_s,
-    )
-    session = None if resolver is None else _session_factory(limits, resolver)
-    transport = httpx_aiohttp.AiohttpTransport(limits=limits, client=session)
-    # aiohttp's "connect" budget covers waiting for a pooled connection and connecting, so the
-    # transport receives the pool timeout there; keep it at least the connect timeout.
-    timeout = httpx.Timeout(
-        timeout_s,
-        connect=connect_timeout_s,
-        pool=max(pool_timeout_s, connect_timeout_s),
-    )
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=timeout,
-        headers={"Accept": "application/json", "User-Agent": "mindvideo-adapter"},
-    )
-
-
-def _session_factory(
-    limits: httpx.Limits, resolver: AbstractResolver
-) -> Callable[[], aiohttp.ClientSession]:
-    """What the transport would build on first use, with ``resolver`` for every connection."""
-    ssl_context = httpx.create_ssl_context()
-
-    def session() -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=limits.max_connections or 0,
-            keepalive_timeout=limits.keepalive_expiry,
-            ssl=ssl_context,
-            resolver=resolver,
-        )
-        return aiohttp.ClientSession(connector=connector)
-
-    return session
 
 
 def retry_after_s(value: str | None, now: float) -> int | None:

@@ -18,8 +18,8 @@ import httpx
 
 from adapter.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
 from adapter.media.addresses import AddressGuard, Resolver, system_resolve
-from adapter.media.failures import describe, refused_address
 from adapter.media.urls import Target, UrlPolicy
+from adapter.outbound.failures import describe, refused_address
 
 #: The variable that exempts receivers from the address rule, named in refusals.
 ALLOW_SETTING = "MVA_WEBHOOK_ALLOW_HOSTS"

@@ -9,7 +9,8 @@ import httpx_aiohttp
 import pytest
 
 from adapter.errors import ProviderOutcomeUnknown, ProviderUnavailable
-from adapter.providers._http import build_http_client, map_httpx_errors, retry_after_s
+from adapter.outbound.client import build_http_client
+from adapter.providers._http import map_httpx_errors, retry_after_s
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,11 @@ import ssl
 import aiohttp
 import httpx
 
-from adapter.media.resolver import NonPublicAddress
+
+class NonPublicAddress(OSError):
+    """A host refused at connect time by a vetting resolver; aiohttp hands it on as the cause
+    of its connection error."""
+
 
 _REFUSED = (errno.ECONNREFUSED,)
 _UNREACHABLE = (errno.ENETUNREACH, errno.EHOSTUNREACH)
