@@ -289,8 +289,7 @@ def build_components(
         min_interval_s=settings.refresh_interval_s,
         max_interval_s=settings.reconcile_max_interval_s,
         deadline_s=settings.task_deadline_s,
-        # Longer than one refresh or webhook attempt can take, so a hold outlives its work.
-        hold_s=max(settings.poll_timeout_s, settings.webhook_timeout_s) + 30,
+        hold_s=settings.reconcile_hold_s,
         per_provider=settings.reconcile_concurrency,
     )
     return Components(

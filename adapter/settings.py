@@ -74,6 +74,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     task_deadline_s: float = 7_200.0
 
     @property
+    def reconcile_hold_s(self) -> float:
+        """How long a reconcile round holds a task or delivery from other processes.
+
+        The round cuts each item off at half its hold, so half the hold must exceed the
+        longest refresh or webhook attempt: a cut-off attempt is never recorded, and would be
+        retried for ever instead of counting towards the 8.
+        """
+        return 2 * max(self.poll_timeout_s, self.webhook_timeout_s) + 30
+
+    @property
     def uses_simulator(self) -> bool:
         """True when no upstream is configured: the built-in simulator stands in for all."""
         return not self.providers

@@ -107,3 +107,11 @@ def test_push_settings_parse() -> None:
     assert settings.webhook_allow_hosts == frozenset({"hooks.local", "127.0.0.1"})
     assert settings.reconciler is False and settings.task_deadline_s == 60
     assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize("timeout", ["5", "10", "30", "120"])
+def test_a_reconcile_item_is_cut_off_only_after_its_longest_attempt(timeout: str) -> None:
+    """Half the hold (the per-item cut-off) outlasts a webhook attempt or a refresh, however
+    long MVA_WEBHOOK_TIMEOUT is set: an attempt is always recorded, never cut off unseen."""
+    settings = Settings.from_env({"MVA_WEBHOOK_TIMEOUT": timeout, "MVA_POLL_TIMEOUT": timeout})
+    assert settings.reconcile_hold_s / 2 > float(timeout)

@@ -98,7 +98,10 @@ def test_a_wrong_key_a_web_page_and_a_closed_port_each_fail(
     assert by_name["good"].splitlines()[0].endswith(": ok")
     assert "credentials  refused" in by_name["badkey"]
     assert "dialect      no: the upstream answered a web page" in by_name["webui"]
-    assert "reachable    no:" in by_name["closed"]
+    assert (
+        "reachable    no: could not reach the upstream: the connection was refused"
+        in (by_name["closed"])
+    )
 
 
 def test_with_nothing_configured_it_says_the_simulator_is_used(
