@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,9 +45,49 @@ def _op(summary: str, ok: str, *, body: bool = False, params: Iterable[str] = ()
     return op
 
 
+#: An https URL to a named host (a dotted name ending in letters: IP literals and names like
+#: ``localhost`` are refused, and only such URLs pass the address rule). Generators that
+#: follow the document (schemathesis) then make URLs the adapter can accept.
+HTTPS_URL = r"^https://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?$"
+#: A base64 PNG or JPEG image (its first bytes are the format's signature; every image model
+#: takes both).
+IMAGE_DATA_URI = (
+    r"^data:image/(png;base64,iVBORw0KGgo[A-Za-z0-9+/]|jpeg;base64,/9j/)([A-Za-z0-9+/]{4})*$"
+)
+#: A base64 MP4 or MOV video (its bytes must still be a readable file of 3 s or more).
+VIDEO_DATA_URI = r"^data:video/(mp4|quicktime);base64,([A-Za-z0-9+/]{4})+$"
+#: What an image or video field takes: an https URL, or a data URI.
+_IMAGE = {"anyOf": [{"format": "uri", "pattern": HTTPS_URL}, {"pattern": IMAGE_DATA_URI}]}
+_VIDEO = {"anyOf": [{"format": "uri", "pattern": HTTPS_URL}, {"pattern": VIDEO_DATA_URI}]}
+#: What a URL-only field (``audio_url``) and ``webhook_url`` take.
+_URL = {"format": "uri", "pattern": HTTPS_URL, "maxLength": 2048}
+
+
+def described_input(spec: ModelSpec) -> dict[str, Any]:
+    """The model's input schema (verbatim in ``schemas/``), with what its URL fields accept.
+
+    The page's schema says only ``string``; the document adds the URL forms the adapter
+    takes, so that a client generating inputs from it makes ones that can be accepted.
+    """
+    schema = copy.deepcopy(spec.schema)
+    properties: dict[str, Any] = schema.get("properties", {})
+    rules = spec.media
+    for field, form in [
+        *((name, _IMAGE) for name in rules.images),
+        *((name, _VIDEO) for name in rules.videos),
+        *((name, _URL) for name in rules.urls),
+    ]:
+        prop = properties.get(field)
+        if prop is None:
+            continue
+        target = prop.get("items", prop) if prop.get("type") == "array" else prop
+        target.update(copy.deepcopy(form))
+    return schema
+
+
 def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
     specs = list(models)
-    inputs = {f"{m.slug}.input": m.schema for m in specs}
+    inputs = {f"{m.slug}.input": described_input(m) for m in specs}
     submit = {
         "oneOf": [
             {
@@ -56,7 +97,7 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
                 "properties": {
                     "model": {"const": m.slug},
                     "input": {"$ref": f"#/components/schemas/{m.slug}.input"},
-                    "webhook_url": {"type": "string", "format": "uri"},
+                    "webhook_url": {"type": "string", **_URL},
                 },
             }
             for m in specs

@@ -292,3 +292,16 @@ async def test_operations_endpoints(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/tasks" in spec["paths"]
     assert f"{MODEL}.input" in spec["components"]["schemas"]
+
+
+async def test_the_openapi_document_says_what_each_url_field_takes(
+    client: httpx.AsyncClient,
+) -> None:
+    """URL fields carry their forms there; the model's own schema stays the page's, verbatim."""
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    image = schemas[f"{MODEL}.input"]["properties"]["image_url"]
+    assert [branch["pattern"][:9] for branch in image["anyOf"]] == ["^https://", "^data:ima"]
+    submit = schemas["SubmitRequest"]["oneOf"][0]["properties"]["webhook_url"]
+    assert submit["pattern"].startswith("^https://") and submit["maxLength"] == 2048
+    page = (await client.get(f"/api/v1/models/{MODEL}")).json()["input_schema"]
+    assert "anyOf" not in page["properties"]["image_url"]
