@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
@@ -13,6 +14,8 @@ from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.wire import ErrorBody, ErrorDetail
 from adapter.task_json import encode
+
+log = logging.getLogger(__name__)
 
 #: Most specific class first; the first ``isinstance`` match wins.
 STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
@@ -65,11 +68,44 @@ def _retry_after(exc: errors.AdapterError) -> str | None:
     return None
 
 
+def cause_chain(exc: BaseException) -> str:
+    """``Class: message <- Class: message ...``: the error and, in turn, what caused it.
+
+    For ``AllProvidersFailed``, each provider's error and its causes follow in brackets.
+    """
+    links: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(links) < 8:
+        kind = type(current)
+        name = (
+            kind.__qualname__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}"
+        )
+        text = " ".join(str(current).split())
+        links.append(f"{name}: {text}" if text else name)
+        if isinstance(current, errors.AllProvidersFailed):
+            links[-1] += f" [{'; '.join(cause_chain(e) for e in current.errors)}]"
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return " <- ".join(links)
+
+
 async def adapter_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AdapterError)
     status, code = next(
         ((s, c) for kind, s, c in STATUS_CODES if isinstance(exc, kind)), (500, "internal_error")
     )
+    if status >= 500:
+        # The body says only what the client may know; the log keeps the whole cause.
+        log.warning(
+            "http.unavailable request_id=%s status=%d code=%s cause=%s",
+            request_id_of(request.scope),
+            status,
+            code,
+            cause_chain(exc),
+        )
     wait = _retry_after(exc)
     return error_response(
         request,

@@ -53,6 +53,8 @@ class RedisEventFeed:
         self._watches: dict[str, set[_Watch]] = {}
         self._listening = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        #: Why the last subscription failed, for the 503 of a reader who could not wait.
+        self._lost: BaseException | None = None
 
     @contextlib.asynccontextmanager
     async def watch(self, task_id: str) -> AsyncIterator[_Watch]:
@@ -67,7 +69,7 @@ class RedisEventFeed:
             except TimeoutError:
                 raise StoreUnavailable(
                     "The task store is unavailable: could not subscribe to task events."
-                ) from None
+                ) from self._lost
             yield watch
         finally:
             watches = self._watches.get(task_id)
@@ -88,6 +90,7 @@ class RedisEventFeed:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
                     self._listening.set()
+                    self._lost = None
                     self._wake_all()  # anything published while we were away is re-read
                     pause = 0.1
                     while True:
@@ -96,6 +99,7 @@ class RedisEventFeed:
                             for watch in self._watches.get(text(message["data"]), ()):
                                 watch.wake()
             except (RedisError, OSError) as exc:
+                self._lost = exc
                 log.warning("events.feed_lost reason=%s", exc.__class__.__name__)
             self._listening.clear()
             self._wake_all()

@@ -11,6 +11,7 @@ import fakeredis
 import msgspec
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from adapter.errors import StoreUnavailable
 from adapter.model import Event, TaskRecord, TaskStatus
@@ -177,15 +178,20 @@ def closed_port() -> int:
 
 
 async def test_watch_raises_store_unavailable_when_redis_is_unreachable() -> None:
-    """A feed that cannot subscribe in time says the store is unavailable."""
+    """A feed that cannot subscribe in time says the store is unavailable, and why."""
     dead = aioredis.Redis(
-        host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.1, socket_timeout=0.1
+        host="127.0.0.1",
+        port=closed_port(),
+        socket_connect_timeout=0.1,
+        socket_timeout=0.1,
+        retry=None,
     )
-    feed = RedisEventFeed(dead, "mva:events", subscribe_timeout_s=0.1)
+    feed = RedisEventFeed(dead, "mva:events", subscribe_timeout_s=0.3)
     try:
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(StoreUnavailable) as failed:
             async with feed.watch("t"):
                 pass
+        assert isinstance(failed.value.__cause__, redis.exceptions.ConnectionError)
     finally:
         await feed.aclose()
         await dead.aclose()
