@@ -92,20 +92,24 @@ def cause_chain(exc: BaseException) -> str:
     return " <- ".join(links)
 
 
+def log_unavailable(request: Request, status: int, code: str, exc: BaseException) -> None:
+    """One line for a 5xx: the body says only what the client may know, the log keeps why."""
+    log.warning(
+        "http.unavailable request_id=%s status=%d code=%s cause=%s",
+        request_id_of(request.scope),
+        status,
+        code,
+        cause_chain(exc),
+    )
+
+
 async def adapter_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AdapterError)
     status, code = next(
         ((s, c) for kind, s, c in STATUS_CODES if isinstance(exc, kind)), (500, "internal_error")
     )
     if status >= 500:
-        # The body says only what the client may know; the log keeps the whole cause.
-        log.warning(
-            "http.unavailable request_id=%s status=%d code=%s cause=%s",
-            request_id_of(request.scope),
-            status,
-            code,
-            cause_chain(exc),
-        )
+        log_unavailable(request, status, code, exc)
     wait = _retry_after(exc)
     return error_response(
         request,

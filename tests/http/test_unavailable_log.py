@@ -24,7 +24,8 @@ def causes(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def test_a_store_503_logs_the_redis_error_behind_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """store_unavailable: the line names the request and redis-py's own error and message."""
+    """store_unavailable (and a failing /readyz): the line names the request and redis-py's
+    own error and message."""
     dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=None)
     app = create_app(
         Settings(schemas_dir=SCHEMAS), redis=dead, providers=[ScriptedProvider()], media=FakeMedia()
@@ -33,14 +34,17 @@ async def test_a_store_503_logs_the_redis_error_behind_it(
     caplog.set_level(logging.WARNING)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/api/v1/tasks/t", headers={"Authorization": "Bearer mv_x"})
+        ready = await client.get("/readyz")
     await dead.aclose()
-    assert response.status_code == 503
-    [line] = causes(caplog)
+    assert response.status_code == ready.status_code == 503
+    line, not_ready = causes(caplog)
     assert f"request_id={response.headers['X-Request-ID']} " in line
     assert "status=503 code=store_unavailable" in line
     assert "cause=adapter.errors.StoreUnavailable: The task store is unavailable" in line
     assert "<- redis.exceptions.ConnectionError: Error " in line
     assert "127.0.0.1:1" in line
+    assert f"request_id={ready.headers['X-Request-ID']} status=503 code=not_ready" in not_ready
+    assert "<- redis.exceptions.ConnectionError: Error " in not_ready
 
 
 async def test_an_upstream_503_logs_each_providers_error_and_its_cause(
