@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 import redis.asyncio as aioredis
+from redis.maint_notifications import MaintNotificationsConfig
 from starlette.datastructures import Secret
 
 from adapter.media.inspector import HttpMediaInspector
@@ -63,6 +64,11 @@ def make_redis(settings: Settings) -> aioredis.Redis:
             socket_timeout=5,
             socket_connect_timeout=3,
             health_check_interval=30,
+            # redis-py 8 turns maintenance notifications on by itself over RESP3 ("auto"), and
+            # with them on, its pool skips the check that a pooled connection was not closed
+            # by the server: after a Redis restart, every idle connection failed its next
+            # command, seconds later (redis/redis-py#4252). Off, a closed one is reopened.
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
         )
         return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
     import fakeredis  # the embedded default only
