@@ -17,7 +17,7 @@ from redis.exceptions import WatchError
 
 from adapter.errors import StoreUnavailable
 from adapter.model import ApiKey, SigningSecrets
-from adapter.stores.redis import map_redis_errors, text
+from adapter.stores.redis import map_redis_errors, repeatable, text
 
 _encode = msgspec.json.Encoder().encode
 _decode_key = msgspec.json.Decoder(ApiKey).decode
@@ -47,19 +47,20 @@ class RedisKeyStore:
                 await pipe.execute()
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        with map_redis_errors():
-            doc = await self._redis.get(self._key(key_hash))
+        doc = await repeatable(lambda: self._redis.get(self._key(key_hash)))
         return None if doc is None else _decode_key(doc)
 
     async def key_by_id(self, key_id: str) -> ApiKey | None:
-        with map_redis_errors():
-            key_hash = await self._redis.hget(f"{self._ns}:apikeys", key_id)
+        key_hash = await repeatable(lambda: self._redis.hget(f"{self._ns}:apikeys", key_id))
         return None if key_hash is None else await self.key_by_hash(text(key_hash))
 
     async def list_keys(self) -> list[ApiKey]:
-        with map_redis_errors():
-            hashes = await self._redis.hvals(f"{self._ns}:apikeys")
-            docs = await self._redis.mget([self._key(text(h)) for h in hashes]) if hashes else []
+        hashes = await repeatable(lambda: self._redis.hvals(f"{self._ns}:apikeys"))
+        docs = (
+            await repeatable(lambda: self._redis.mget([self._key(text(h)) for h in hashes]))
+            if hashes
+            else []
+        )
         keys = [_decode_key(doc) for doc in docs if doc is not None]
         return sorted(keys, key=lambda k: k.created_at)
 
@@ -89,8 +90,7 @@ class RedisKeyStore:
         return f"{self._ns}:whsec:{key_id}"
 
     async def signing_secrets(self, key_id: str) -> SigningSecrets | None:
-        with map_redis_errors():
-            doc = await self._redis.get(self._secrets_key(key_id))
+        doc = await repeatable(lambda: self._redis.get(self._secrets_key(key_id)))
         return None if doc is None else _decode_secrets(doc)
 
     async def add_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> SigningSecrets:
