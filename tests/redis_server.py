@@ -56,7 +56,7 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with redis.Redis(port=self.port, socket_connect_timeout=0.2) as client:
+                with redis.Redis(port=self.port, socket_connect_timeout=0.2, retry=None) as client:
                     if client.ping():
                         return
             except redis.ConnectionError:
@@ -69,7 +69,7 @@ class RedisServer:
         if self._process is None:
             return
         try:
-            with redis.Redis(port=self.port, socket_connect_timeout=0.5) as client:
+            with redis.Redis(port=self.port, socket_connect_timeout=0.5, retry=None) as client:
                 client.shutdown(nosave=True)
         except redis.ConnectionError:
             pass  # the server closes the connection as it goes

@@ -21,6 +21,10 @@ from adapter.stores.redis import text
 
 log = logging.getLogger(__name__)
 
+#: The longest pause between two tries to subscribe again. Shorter than a reader's wait for
+#: the subscription (3 s), so that once Redis is back no new reader fails for the feed's lag.
+_RESUBSCRIBE_MAX_S = 1.0
+
 
 class _Watch:
     __slots__ = ("_signal",)
@@ -104,7 +108,7 @@ class RedisEventFeed:
             self._listening.clear()
             self._wake_all()
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 5.0)
+            pause = min(pause * 2, _RESUBSCRIBE_MAX_S)
 
     async def aclose(self) -> None:
         if self._listener is not None:
