@@ -49,18 +49,22 @@ SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
 
 #: Redis connections one process may hold at once (event streams hold none between reads).
 REDIS_CONNECTIONS = 256
+#: Seconds a command waits for a free connection. Long, so that a burst queues: only a Redis
+#: that cannot answer fails a request (connect 3 s, or a command's own 5 s), and such a
+#: failing command gives its connection back, so the queue moves on even then.
+REDIS_POOL_WAIT_S = 30
 
 
 def make_redis(settings: Settings) -> aioredis.Redis:
     """A real Redis from ``REDIS_URL``, or fakeredis in-process (with Lua) when it is unset."""
     if settings.redis_url:
         # Bounded waits: a Redis that accepts but never answers is a 503, not a hung request.
-        # A busy process waits up to 5 s for a free connection instead of failing at once
-        # (redis-py's default pool refuses the 101st concurrent command).
+        # A busy process waits for a free connection instead of failing at once (redis-py's
+        # default pool refuses the 101st concurrent command).
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_url,
             max_connections=REDIS_CONNECTIONS,
-            timeout=5,
+            timeout=REDIS_POOL_WAIT_S,
             socket_timeout=5,
             socket_connect_timeout=3,
             health_check_interval=30,

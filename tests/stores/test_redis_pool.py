@@ -47,3 +47,24 @@ async def test_a_pooled_connection_the_server_closed_is_reopened_before_a_write(
         assert await client.client_id() != closed
     finally:
         await client.aclose()
+
+
+@needs_redis_server
+async def test_a_command_queues_for_a_connection_longer_than_a_burst_lasts(
+    own_redis: RedisServer,
+) -> None:
+    """Every connection is busy for 6 s (a burst, not a broken Redis): the next command waits
+    its turn and is answered, where a 5 s wait for a connection had made it a 503."""
+    client = make_redis(Settings(redis_url=own_redis.url))
+    pool = client.connection_pool
+    busy = [await pool.get_connection() for _ in range(REDIS_CONNECTIONS)]
+    try:
+        waiting = asyncio.create_task(client.set("queued", "1"))
+        await asyncio.sleep(6)
+        assert not waiting.done()
+        await pool.release(busy.pop())
+        assert await asyncio.wait_for(waiting, 1)
+    finally:
+        for connection in busy:
+            await pool.release(connection)
+        await client.aclose()
