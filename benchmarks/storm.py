@@ -1,14 +1,16 @@
 """A cold duplicate storm: many concurrent submits with one Idempotency-Key over several processes.
 
 Starts the simulator (in this process, counting the submits it receives) and ``--processes``
-fresh adapter processes on one Redis, then fires ``--requests`` submits at once, all with the
-same Idempotency-Key and body, spread evenly over the processes. Prints the statuses and error
-codes, the causes the adapters logged for their 503s, how many tasks the store holds and how
-many submits reached the upstream (both must be exactly 1).
+fresh adapter processes on one Redis (or one ``serve --workers`` of that many with
+``--workers``), then fires ``--requests`` submits at once, all with the same Idempotency-Key and
+body, spread evenly over the processes. Prints the statuses and error codes, the latency, the
+causes the adapters logged for their 503s, how many tasks the store holds and how many submits
+reached the upstream (both must be exactly 1). ``--slow`` makes the upstream take that long to
+answer the submit, so the duplicates wait for the first request meanwhile.
 
 The Redis keys live under a namespace of the run's own and are deleted after (never a FLUSHDB).
-Usage: python benchmarks/storm.py [--requests 1000] [--processes 4] [--redis-url URL]
-                                  [--idempotency-wait SECONDS]
+Usage: python benchmarks/storm.py [--requests 1000] [--processes 4] [--workers] [--slow SECONDS]
+                                  [--redis-url URL] [--idempotency-wait SECONDS]
 """
 
 from __future__ import annotations
