@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+import redis
 import redis.asyncio as aioredis
 from redis.maint_notifications import MaintNotificationsConfig
 from starlette.datastructures import Secret
@@ -33,7 +34,7 @@ from adapter.service.reconciler import Reconciler
 from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from adapter.service.webhooks import WebhookDispatcher
-from adapter.settings import Settings, SettingsError
+from adapter.settings import Settings, SettingsError, shown_url
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed
@@ -79,6 +80,44 @@ def make_redis(settings: Settings) -> aioredis.Redis:
 
     embedded: aioredis.Redis = fakeredis.FakeAsyncRedis()
     return embedded
+
+
+def check_redis(settings: Settings) -> None:
+    """At start-up: return once a Redis answers at ``REDIS_URL`` (if set), within seconds.
+
+    Raises:
+        SettingsError: one line naming ``REDIS_URL`` and why: it cannot be reached (refused,
+            unknown host, no answer in 3 s) or it answered with an error (password, database).
+    """
+    if not settings.redis_url:
+        return
+    url = shown_url(settings.redis_url)
+    try:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=3, socket_timeout=3, retry=None
+        )
+    except ValueError as exc:
+        raise SettingsError(f"REDIS_URL is not a Redis URL: {exc}") from None
+    try:
+        client.ping()
+    except (redis.AuthenticationError, redis.ResponseError) as exc:
+        raise SettingsError(f"REDIS_URL {url} answered with an error: {_reason(exc)}.") from None
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise SettingsError(f"REDIS_URL {url} cannot be reached: {_reason(exc)}.") from None
+    except redis.RedisError as exc:
+        raise SettingsError(f"REDIS_URL {url} answered with an error: {_reason(exc)}.") from None
+    finally:
+        client.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """The operating system's words when a socket error lies under ``exc``, else its own."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return str(exc).rstrip(".") or exc.__class__.__name__
 
 
 def _kling(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
