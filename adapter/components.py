@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
-import redis
 import redis.asyncio as aioredis
 from redis.maint_notifications import MaintNotificationsConfig
 from starlette.datastructures import Secret
 
+from adapter.causes import reason
+from adapter.errors import StoreUnavailable
 from adapter.media.inspector import HttpMediaInspector
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
 from adapter.provider_config import Dialect, ProviderConfig
@@ -85,39 +86,32 @@ def make_redis(settings: Settings) -> aioredis.Redis:
 def check_redis(settings: Settings) -> None:
     """At start-up: return once a Redis answers at ``REDIS_URL`` (if set), within seconds.
 
+    It pings through the store, on the production client, so redis-py's errors are translated
+    in the one place they always are.
+
     Raises:
         SettingsError: one line naming ``REDIS_URL`` and why: it cannot be reached (refused,
             unknown host, no answer in 3 s) or it answered with an error (password, database).
     """
     if not settings.redis_url:
         return
-    url = shown_url(settings.redis_url)
-    try:
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=3, socket_timeout=3, retry=None
-        )
-    except ValueError as exc:
-        raise SettingsError(f"REDIS_URL is not a Redis URL: {exc}") from None
-    try:
-        client.ping()
-    except (redis.AuthenticationError, redis.ResponseError) as exc:
-        raise SettingsError(f"REDIS_URL {url} answered with an error: {_reason(exc)}.") from None
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise SettingsError(f"REDIS_URL {url} cannot be reached: {_reason(exc)}.") from None
-    except redis.RedisError as exc:
-        raise SettingsError(f"REDIS_URL {url} answered with an error: {_reason(exc)}.") from None
-    finally:
-        client.close()
 
+    async def ping() -> None:
+        try:
+            client = make_redis(settings)
+        except ValueError as exc:  # redis-py's reading of the URL's query
+            raise SettingsError(f"REDIS_URL is not a Redis URL: {exc}") from None
+        try:
+            await RedisTaskStore(client, task_ttl_s=settings.task_ttl_s).ping()
+        finally:
+            await client.aclose()
 
-def _reason(exc: BaseException) -> str:
-    """The operating system's words when a socket error lies under ``exc``, else its own."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, OSError) and cause.strerror:
-            return cause.strerror
-        cause = cause.__cause__ or cause.__context__
-    return str(exc).rstrip(".") or exc.__class__.__name__
+    try:
+        asyncio.run(ping())
+    except StoreUnavailable as exc:
+        reached, why = reason(exc)
+        failed = "answered with an error" if reached else "cannot be reached"
+        raise SettingsError(f"REDIS_URL {shown_url(settings.redis_url)} {failed}: {why}.") from None
 
 
 def _kling(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:

@@ -10,6 +10,7 @@ import pytest
 
 from adapter.cli import main
 from tests.e2e.live import ROOT, clean_env, free_port
+from tests.redis_server import RedisServer, needs_redis_server
 
 
 def test_keys_commands_need_a_redis(capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,3 +84,15 @@ def test_a_malformed_redis_url_stops_the_program_naming_it(
     """Not a Redis URL at all: a settings error, before anything is tried."""
     assert main(["keys", "list"], environ={"REDIS_URL": "localhost:6379"}) == 2
     assert "REDIS_URL is not a Redis URL" in capsys.readouterr().err
+
+
+@needs_redis_server
+def test_a_redis_that_refuses_the_url_stops_the_program_with_its_answer(
+    own_redis: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reached, but the database does not exist: Redis's own words, on one line."""
+    url = own_redis.url.removesuffix("/0") + "/99"
+    assert main(["keys", "list"], environ={"REDIS_URL": url}) == 2
+    assert capsys.readouterr().err == (
+        f"mindvideo-adapter: REDIS_URL {url} answered with an error: DB index is out of range.\n"
+    )

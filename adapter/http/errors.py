@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapter import errors
+from adapter.causes import cause_chain
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.wire import ErrorBody, ErrorDetail
@@ -66,30 +67,6 @@ def _retry_after(exc: errors.AdapterError) -> str | None:
         ]
         return str(min(waits)) if waits else "1"
     return None
-
-
-def cause_chain(exc: BaseException) -> str:
-    """``Class: message <- Class: message ...``: the error and, in turn, what caused it.
-
-    For ``AllProvidersFailed``, each provider's error and its causes follow in brackets.
-    """
-    links: list[str] = []
-    current: BaseException | None = exc
-    while current is not None and len(links) < 8:
-        kind = type(current)
-        name = (
-            kind.__qualname__
-            if kind.__module__ == "builtins"
-            else f"{kind.__module__}.{kind.__qualname__}"
-        )
-        text = " ".join(str(current).split())
-        links.append(f"{name}: {text}" if text else name)
-        if isinstance(current, errors.AllProvidersFailed):
-            links[-1] += f" [{'; '.join(cause_chain(e) for e in current.errors)}]"
-        current = current.__cause__ or (
-            None if current.__suppress_context__ else current.__context__
-        )
-    return " <- ".join(links)
 
 
 def log_unavailable(request: Request, status: int, code: str, exc: BaseException) -> None:
