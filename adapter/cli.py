@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import socket
@@ -68,10 +67,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         if args.command == "providers":
             from adapter.providers_cli import run_providers
 
-            return asyncio.run(run_providers(settings, args))
+            return run_providers(settings, args)
         from adapter.keys_cli import run_keys
 
-        return asyncio.run(run_keys(settings, args))
+        return run_keys(settings, args)
     except SettingsError as exc:
         sys.stderr.write(f"mindvideo-adapter: {exc}\n")
         return 2
@@ -114,6 +113,10 @@ def _serve(settings: Settings, env: dict[str, str], host: str, port: int, worker
         raise SettingsError(
             "--workers above 1 needs REDIS_URL: the embedded store lives inside one process."
         )
+    if settings.redis_url:
+        from adapter.components import check_redis
+
+        check_redis(settings)  # before any process starts: one line, not tracebacks
     if settings.bootstrap_key is None and not settings.redis_url:
         # The embedded store starts empty: make a key so the printed banner is usable.
         env["MVA_BOOTSTRAP_KEY"] = f"mv_test_{secrets.token_hex(20)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from adapter.clock import utc_now
@@ -10,12 +11,19 @@ from adapter.service.keys import KeyService
 from adapter.settings import Settings, SettingsError
 
 
-async def run_keys(settings: Settings, args: argparse.Namespace) -> int:
+def run_keys(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise SettingsError(
             "keys commands need REDIS_URL: the embedded store lives inside the serve process "
             "(set MVA_BOOTSTRAP_KEY there to use a known key)."
         )
+    from adapter.components import check_redis
+
+    check_redis(settings)
+    return asyncio.run(_keys(settings, args))
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> int:
     from adapter.components import make_redis
     from adapter.stores.redis_keys import RedisKeyStore
 

@@ -145,7 +145,12 @@ class KeyStore(Protocol):
     async def add_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> SigningSecrets:
         """Store the key's first secrets unless it has some; returns those that stand."""
 
-    async def replace_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> None: ...
+    async def rotate_signing_secrets(
+        self, key_id: str, current: str, until: datetime
+    ) -> SigningSecrets:
+        """Make ``current`` the key's secret, and the one it replaces ``previous`` until
+        ``until``, atomically: of two rotations at once, the later replaces the earlier's
+        secret. With no secrets yet, ``current`` is the first. Returns what was stored."""
 
 
 class WebhookSender(Protocol):

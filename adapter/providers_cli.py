@@ -21,7 +21,11 @@ from adapter.service.catalog import Catalog
 from adapter.settings import Settings
 
 
-async def run_providers(settings: Settings, args: argparse.Namespace) -> int:
+def run_providers(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_check_all(settings, args.timeout))
+
+
+async def _check_all(settings: Settings, timeout_s: float) -> int:
     out = sys.stdout.write
     # The report says what the providers' own log lines would: keep stderr for real errors.
     logging.getLogger("adapter.providers").setLevel(logging.ERROR)
@@ -32,7 +36,6 @@ async def run_providers(settings: Settings, args: argparse.Namespace) -> int:
             "'Providers').\n"
         )
         return 0
-    timeout_s: float = args.timeout
     http = build_http_client(timeout_s=timeout_s, connect_timeout_s=min(5.0, timeout_s))
     try:
         providers = make_providers(settings, None, http)

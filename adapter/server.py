@@ -11,7 +11,7 @@ import uvloop
 
 from adapter.app import create_app
 from adapter.components import simulator_config
-from adapter.settings import Settings
+from adapter.settings import Settings, shown_url
 from adapter.simulator.app import create_simulator_app
 
 #: Seconds a stopping server waits for open requests (event streams) before cutting them.
@@ -19,7 +19,11 @@ SHUTDOWN_GRACE_S = 5
 
 
 def banner(settings: Settings, url: str, *, workers: int = 1, simulator_url: str = "") -> str:
-    store = settings.redis_url or "in-process fakeredis (tasks vanish when it stops)"
+    store = (
+        shown_url(settings.redis_url)
+        if settings.redis_url
+        else "in-process fakeredis (tasks vanish when it stops)"
+    )
     upstreams = (
         [f"built-in simulator {simulator_url}".rstrip()]
         if settings.uses_simulator

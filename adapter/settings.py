@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from starlette.datastructures import Secret
@@ -26,7 +27,8 @@ _DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
 class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
+    """A setting is missing or malformed, or what it names cannot be used; the message names
+    the variable."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,7 +131,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if reconciler not in ("on", "off"):
             raise SettingsError("MVA_RECONCILER must be 'on' or 'off'.")
         return cls(
-            redis_url=env.text("REDIS_URL"),
+            redis_url=_redis_url(env.text("REDIS_URL")),
             redis_namespace=namespace,
             providers=providers,
             bootstrap_key=Secret(bootstrap) if bootstrap else None,
@@ -161,6 +163,40 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             reconcile_max_interval_s=env.number("MVA_RECONCILE_MAX_INTERVAL", 30.0, minimum=0.05),
             task_deadline_s=env.number("MVA_TASK_DEADLINE", 7_200.0, minimum=1),
         )
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a message or a banner: its password, if any, is replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+def _redis_url(url: str | None) -> str | None:
+    """``REDIS_URL`` as redis-py reads it, refused when malformed (never echoed: it may hold
+    a password)."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    problem = ""
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        problem = "it must start with redis://, rediss:// or unix://"
+    elif parts.scheme == "unix" and not parts.path:
+        problem = "a unix:// URL names the socket's path"
+    elif parts.scheme != "unix":
+        try:
+            parts.port  # noqa: B018 - parsing it is the check
+        except ValueError:
+            problem = "its port is not a number from 0 to 65535"
+        if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+            problem = "its path, the database, is not a number"
+    if problem:
+        raise SettingsError(
+            f"REDIS_URL is not a Redis URL: {problem} (e.g. redis://127.0.0.1:6379/0)."
+        )
+    return url
 
 
 def _providers(env: _Env, environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]:

@@ -14,7 +14,7 @@ import sys
 import uvloop
 
 from adapter.clock import utc_now
-from adapter.components import build_components, running
+from adapter.components import build_components, check_redis, running
 from adapter.settings import Settings, SettingsError
 
 
@@ -29,6 +29,7 @@ def run_worker(settings: Settings) -> int:
             "worker needs the upstreams configured (KLING_BASE_URL, DASHSCOPE_API_KEY or "
             "MVA_PROVIDERS_FILE), the same as the serve processes."
         )
+    check_redis(settings)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_work(settings))
     return 0

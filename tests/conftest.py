@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import fakeredis
@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import FakeClock, FakeMedia, ScriptedProvider
+from tests.redis_server import RedisServer
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -77,3 +78,12 @@ def provider() -> ScriptedProvider:
 @pytest.fixture
 def media() -> FakeMedia:
     return FakeMedia()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own on a free port, which it may restart; stopped after."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 import pytest
 
 from adapter.cli import main
+from tests.e2e.live import ROOT, clean_env, free_port
+from tests.redis_server import RedisServer, needs_redis_server
 
 
 def test_keys_commands_need_a_redis(capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,3 +40,59 @@ def test_unknown_key_ids_are_reported(capsys: pytest.CaptureFixture[str]) -> Non
         pytest.skip("needs REDIS_URL")
     assert main(["keys", "disable", "key_missing"], environ={"REDIS_URL": url}) == 1
     assert "key_missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["serve", "--workers", "2"], ["worker"], ["keys", "list"]],
+    ids=["serve", "serve-workers", "worker", "keys"],
+)
+def test_an_unreachable_redis_stops_the_program_at_once_with_one_line(command: list[str]) -> None:
+    """Nothing starts: exit status 2 within seconds, and one line naming REDIS_URL and the
+    error on stderr (no traceback, and no password)."""
+    port = free_port()  # bound and let go: nothing listens there
+    url = f"redis://app:s3cret@127.0.0.1:{port}/0"
+    env = clean_env(
+        REDIS_URL=url,
+        KLING_BASE_URL="http://127.0.0.1:9",
+        KLING_API_KEY="sim-key",
+        MVA_BOOTSTRAP_KEY="mv_test_unreachable",
+    )
+    if command[0] == "serve":
+        command = [*command, "--port", str(free_port())]
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "adapter", *command],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert time.monotonic() - started < 10
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"mindvideo-adapter: REDIS_URL redis://app:***@127.0.0.1:{port}/0 cannot be reached: "
+        "Connection refused.\n"
+    )
+    assert done.stdout == ""
+
+
+def test_a_malformed_redis_url_stops_the_program_naming_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Not a Redis URL at all: a settings error, before anything is tried."""
+    assert main(["keys", "list"], environ={"REDIS_URL": "localhost:6379"}) == 2
+    assert "REDIS_URL is not a Redis URL" in capsys.readouterr().err
+
+
+@needs_redis_server
+def test_a_redis_that_refuses_the_url_stops_the_program_with_its_answer(
+    own_redis: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reached, but the database does not exist: Redis's own words, on one line."""
+    url = own_redis.url.removesuffix("/0") + "/99"
+    assert main(["keys", "list"], environ={"REDIS_URL": url}) == 2
+    assert capsys.readouterr().err == (
+        f"mindvideo-adapter: REDIS_URL {url} answered with an error: DB index is out of range.\n"
+    )

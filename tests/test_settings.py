@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapter.settings import Settings, SettingsError
+from adapter.settings import Settings, SettingsError, shown_url
 
 
 def test_no_configuration_means_the_simulator_and_best_effort_probing() -> None:
@@ -78,6 +78,40 @@ def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named
     """Misconfiguration fails at start-up and says which variable to fix."""
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "127.0.0.1:6379",
+        "http://:pw@127.0.0.1:6379/0",
+        "redis://:pw@127.0.0.1:port/0",
+        "redis://:pw@127.0.0.1:70000/0",
+        "redis://:pw@127.0.0.1:6379/zero",
+        "unix://",
+    ],
+)
+def test_a_malformed_redis_url_is_refused_naming_it_and_not_its_password(url: str) -> None:
+    """REDIS_URL must be one redis-py reads; the message never repeats it (a password)."""
+    with pytest.raises(SettingsError, match="REDIS_URL is not a Redis URL") as refused:
+        Settings.from_env({"REDIS_URL": url})
+    assert "pw" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:6379/0", "rediss://u:p@redis.example:6380", "redis://r", "unix:///s.sock"],
+)
+def test_redis_urls_redis_py_reads_are_taken(url: str) -> None:
+    """Host, port, database, TLS, credentials and sockets are all accepted."""
+    assert Settings.from_env({"REDIS_URL": url}).redis_url == url
+
+
+def test_a_shown_url_hides_its_password() -> None:
+    """Banners and messages show the user and host, never the password."""
+    assert shown_url("redis://app:s3cret@r.example:6379/0") == "redis://app:***@r.example:6379/0"
+    assert shown_url("redis://:s3cret@r.example/0") == "redis://:***@r.example/0"
+    assert shown_url("redis://r.example:6379/0") == "redis://r.example:6379/0"
 
 
 def test_rewrites_and_allowed_hosts_parse() -> None:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from adapter.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
+from adapter.http.errors import log_unavailable
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
@@ -196,6 +197,7 @@ async def readyz(request: Request) -> Response:
     try:
         await _services(request).store.ping()
     except StoreUnavailable as exc:
+        log_unavailable(request, 503, "not_ready", exc)
         return MsgspecResponse({"ok": [], "failing": {"store": exc.message}}, status_code=503)
     return MsgspecResponse({"ok": ["store"], "failing": {}})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
@@ -9,10 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapter import errors
+from adapter.causes import cause_chain
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.wire import ErrorBody, ErrorDetail
 from adapter.task_json import encode
+
+log = logging.getLogger(__name__)
 
 #: Most specific class first; the first ``isinstance`` match wins.
 STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
@@ -74,6 +78,17 @@ def _retry_after(exc: errors.AdapterError) -> str | None:
     return None
 
 
+def log_unavailable(request: Request, status: int, code: str, exc: BaseException) -> None:
+    """One line for a 5xx: the body says only what the client may know, the log keeps why."""
+    log.warning(
+        "http.unavailable request_id=%s status=%d code=%s cause=%s",
+        request_id_of(request.scope),
+        status,
+        code,
+        cause_chain(exc),
+    )
+
+
 async def adapter_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AdapterError)
     status, code = next(
@@ -81,6 +96,8 @@ async def adapter_error(request: Request, exc: Exception) -> Response:
     )
     if _is_misrouted(exc):
         status = 502  # the upstreams answered badly, they are not busy (DESIGN 1)
+    if status >= 500:
+        log_unavailable(request, status, code, exc)
     wait = _retry_after(exc)
     return error_response(
         request,

@@ -95,12 +95,10 @@ class KeyService:
 
     async def rotate_signing_secret(self, key_id: str) -> SigningSecrets:
         """A new secret; the one it replaces still signs for ``ROTATION_GRACE``."""
-        current = await self.signing_secrets(key_id)
-        rotated = SigningSecrets(
-            new_secret(), previous=current.current, until=self._clock() + ROTATION_GRACE
+        await self.signing_secrets(key_id)  # a first secret, which the new one replaces
+        return await self._store.rotate_signing_secrets(
+            key_id, new_secret(), self._clock() + ROTATION_GRACE
         )
-        await self._store.replace_signing_secrets(key_id, rotated)
-        return rotated
 
     def secrets_in_use(self, secrets: SigningSecrets) -> tuple[str, ...]:
         """The secrets a delivery is signed with now: the current, and the previous in grace."""

@@ -19,19 +19,25 @@ the schedules, so they need a single Redis (or a replicated one), not Redis Clus
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from adapter.errors import StoreUnavailable
 from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.ports import IdempotencyClaim, Queue, TaskPage
 from adapter.stores import redis_scripts as lua
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
@@ -56,6 +62,23 @@ def map_redis_errors() -> Iterator[None]:
         yield
     except RedisError as exc:
         raise StoreUnavailable(f"The task store is unavailable: {exc.__class__.__name__}.") from exc
+
+
+async def repeatable(command: Callable[[], Awaitable[T]]) -> T:
+    """Run a command that is safe to run twice, and once more if its connection was dead.
+
+    A connection that the network reset while it sat in the pool looks healthy until it is
+    used. Only reads, and writes whose repeat changes nothing, come here: any other write
+    whose connection broke may have run in Redis already, and is left failed.
+    """
+    with map_redis_errors():
+        try:
+            return await command()
+        except RedisConnectionError as exc:
+            if isinstance(exc.__cause__, TimeoutError):
+                raise  # no free connection in time: waiting again would only double the wait
+            log.info("store.retry reason=%s", exc)
+        return await command()
 
 
 def text(value: Any) -> str:
@@ -138,8 +161,7 @@ class RedisTaskStore:
             raise ValueError(f"task {record.task_id} already exists")
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
-        with map_redis_errors():
-            doc = await self._redis.hget(self._task_key(task_id), "doc")
+        doc = await repeatable(lambda: self._redis.hget(self._task_key(task_id), "doc"))
         return None if doc is None else _decode_record(doc)
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
@@ -176,13 +198,9 @@ class RedisTaskStore:
         return bool(deleted)
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
-        with map_redis_errors():
-            entries: list[Any] = (
-                await self._redis.xrange(
-                    self._events_key(task_id), min="-" if after is None else f"({after}"
-                )
-                or []
-            )
+        start = "-" if after is None else f"({after}"
+        found = await repeatable(lambda: self._redis.xrange(self._events_key(task_id), min=start))
+        entries: list[Any] = found or []
         return [
             msgspec.structs.replace(_decode_event(fields[b"e"]), id=text(entry_id))
             for entry_id, fields in entries
@@ -195,7 +213,10 @@ class RedisTaskStore:
         records: list[TaskRecord] = []
         # Entries of expired tasks are dropped as they are met, and the page read on past them.
         for _ in range(_PAGE_READS):
-            page, cursor = await self._page(index, owner, limit - len(records), cursor)
+            # A page read changes nothing but to drop entries of expired tasks: repeatable.
+            page, cursor = await repeatable(
+                functools.partial(self._page, index, owner, limit - len(records), cursor)
+            )
             records += page
             if cursor is None or len(records) == limit:
                 break
@@ -205,16 +226,13 @@ class RedisTaskStore:
         self, index: str, owner: str, limit: int, cursor: str | None
     ) -> tuple[list[TaskRecord], str | None]:
         score, after = _read_cursor(cursor) if cursor else ("", "")
-        with map_redis_errors():
-            flat: list[Any] = await self._scripts["PAGE"](
-                keys=[index], args=[limit + 1, score, after]
-            )
-            ids = [text(member) for member in flat[0::2]]
-            scores = [int(float(text(value))) for value in flat[1::2]]
-            docs = await self._docs(ids[:limit])
-            gone = [task_id for task_id, doc in zip(ids, docs, strict=False) if doc is None]
-            if gone:
-                await self._redis.zrem(index, *gone)
+        flat: list[Any] = await self._scripts["PAGE"](keys=[index], args=[limit + 1, score, after])
+        ids = [text(member) for member in flat[0::2]]
+        scores = [int(float(text(value))) for value in flat[1::2]]
+        docs = await self._docs(ids[:limit])
+        gone = [task_id for task_id, doc in zip(ids, docs, strict=False) if doc is None]
+        if gone:
+            await self._redis.zrem(index, *gone)
         records = [
             record
             for record in (_decode_record(doc) for doc in docs if doc is not None)
@@ -264,10 +282,12 @@ class RedisTaskStore:
     async def claim_idempotency(
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
-        with map_redis_errors():
-            is_new, fp, owner_task, at = await self._scripts["CLAIM_IDEMPOTENCY"](
+        # Repeatable: a claim by the same task id answers "new" again (see the script).
+        is_new, fp, owner_task, at = await repeatable(
+            lambda: self._scripts["CLAIM_IDEMPOTENCY"](
                 keys=[self._idem_key(scope)], args=[fingerprint, task_id, now.isoformat(), ttl_s]
             )
+        )
         return IdempotencyClaim(
             is_new=bool(is_new),
             fingerprint=text(fp),
@@ -276,8 +296,11 @@ class RedisTaskStore:
         )
 
     async def release_idempotency(self, scope: str, task_id: str) -> None:
-        with map_redis_errors():
-            await self._scripts["RELEASE_IDEMPOTENCY"](keys=[self._idem_key(scope)], args=[task_id])
+        await repeatable(
+            lambda: self._scripts["RELEASE_IDEMPOTENCY"](
+                keys=[self._idem_key(scope)], args=[task_id]
+            )
+        )
 
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
         with map_redis_errors():
@@ -291,8 +314,7 @@ class RedisTaskStore:
             await self._redis.set(f"{self._ns}:{{{task_id}}}:refresh", b"1", px=max(1, hold_ms))
 
     async def ping(self) -> None:
-        with map_redis_errors():
-            await self._redis.ping()
+        await repeatable(self._redis.ping)
 
 
 def _write_cursor(score: int, task_id: str) -> str:

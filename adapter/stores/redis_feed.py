@@ -21,6 +21,10 @@ from adapter.stores.redis import text
 
 log = logging.getLogger(__name__)
 
+#: The longest pause between two tries to subscribe again. Shorter than a reader's wait for
+#: the subscription (3 s), so that once Redis is back no new reader fails for the feed's lag.
+_RESUBSCRIBE_MAX_S = 1.0
+
 
 class _Watch:
     __slots__ = ("_signal",)
@@ -53,6 +57,8 @@ class RedisEventFeed:
         self._watches: dict[str, set[_Watch]] = {}
         self._listening = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        #: Why the last subscription failed, for the 503 of a reader who could not wait.
+        self._lost: BaseException | None = None
 
     @contextlib.asynccontextmanager
     async def watch(self, task_id: str) -> AsyncIterator[_Watch]:
@@ -67,7 +73,7 @@ class RedisEventFeed:
             except TimeoutError:
                 raise StoreUnavailable(
                     "The task store is unavailable: could not subscribe to task events."
-                ) from None
+                ) from self._lost
             yield watch
         finally:
             watches = self._watches.get(task_id)
@@ -88,6 +94,7 @@ class RedisEventFeed:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
                     self._listening.set()
+                    self._lost = None
                     self._wake_all()  # anything published while we were away is re-read
                     pause = 0.1
                     while True:
@@ -96,11 +103,12 @@ class RedisEventFeed:
                             for watch in self._watches.get(text(message["data"]), ()):
                                 watch.wake()
             except (RedisError, OSError) as exc:
+                self._lost = exc
                 log.warning("events.feed_lost reason=%s", exc.__class__.__name__)
             self._listening.clear()
             self._wake_all()
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 5.0)
+            pause = min(pause * 2, _RESUBSCRIBE_MAX_S)
 
     async def aclose(self) -> None:
         if self._listener is not None:

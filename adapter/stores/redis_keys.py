@@ -9,15 +9,22 @@ Key layout (credentials: no expiry)::
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
+from adapter.errors import StoreUnavailable
 from adapter.model import ApiKey, SigningSecrets
-from adapter.stores.redis import map_redis_errors, text
+from adapter.stores.redis import map_redis_errors, repeatable, text
 
 _encode = msgspec.json.Encoder().encode
 _decode_key = msgspec.json.Decoder(ApiKey).decode
 _decode_secrets = msgspec.json.Decoder(SigningSecrets).decode
+
+#: Tries of one rotation while others keep changing the same key's secrets.
+_ROTATION_ATTEMPTS = 50
 
 
 class RedisKeyStore:
@@ -40,19 +47,20 @@ class RedisKeyStore:
                 await pipe.execute()
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        with map_redis_errors():
-            doc = await self._redis.get(self._key(key_hash))
+        doc = await repeatable(lambda: self._redis.get(self._key(key_hash)))
         return None if doc is None else _decode_key(doc)
 
     async def key_by_id(self, key_id: str) -> ApiKey | None:
-        with map_redis_errors():
-            key_hash = await self._redis.hget(f"{self._ns}:apikeys", key_id)
+        key_hash = await repeatable(lambda: self._redis.hget(f"{self._ns}:apikeys", key_id))
         return None if key_hash is None else await self.key_by_hash(text(key_hash))
 
     async def list_keys(self) -> list[ApiKey]:
-        with map_redis_errors():
-            hashes = await self._redis.hvals(f"{self._ns}:apikeys")
-            docs = await self._redis.mget([self._key(text(h)) for h in hashes]) if hashes else []
+        hashes = await repeatable(lambda: self._redis.hvals(f"{self._ns}:apikeys"))
+        docs = (
+            await repeatable(lambda: self._redis.mget([self._key(text(h)) for h in hashes]))
+            if hashes
+            else []
+        )
         keys = [_decode_key(doc) for doc in docs if doc is not None]
         return sorted(keys, key=lambda k: k.created_at)
 
@@ -82,8 +90,7 @@ class RedisKeyStore:
         return f"{self._ns}:whsec:{key_id}"
 
     async def signing_secrets(self, key_id: str) -> SigningSecrets | None:
-        with map_redis_errors():
-            doc = await self._redis.get(self._secrets_key(key_id))
+        doc = await repeatable(lambda: self._redis.get(self._secrets_key(key_id)))
         return None if doc is None else _decode_secrets(doc)
 
     async def add_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> SigningSecrets:
@@ -93,6 +100,28 @@ class RedisKeyStore:
         # Another request made the key's first secret meanwhile: that one stands.
         return await self.signing_secrets(key_id) or secrets
 
-    async def replace_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> None:
+    async def rotate_signing_secrets(
+        self, key_id: str, current: str, until: datetime
+    ) -> SigningSecrets:
+        key = self._secrets_key(key_id)
         with map_redis_errors():
-            await self._redis.set(self._secrets_key(key_id), _encode(secrets))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for _ in range(_ROTATION_ATTEMPTS):
+                    # Read, then write only if nobody wrote in between (WATCH); else read again.
+                    await pipe.watch(key)
+                    doc = await pipe.get(key)
+                    rotated = SigningSecrets(current)
+                    if doc is not None:
+                        replaced = _decode_secrets(doc).current
+                        rotated = SigningSecrets(current, previous=replaced, until=until)
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    pipe.set(key, _encode(rotated))
+                    try:
+                        await pipe.execute()
+                    except WatchError:
+                        continue  # another rotation came first: this one replaces its secret
+                    return rotated
+        raise StoreUnavailable(
+            f"The webhook secrets of {key_id} changed under {_ROTATION_ATTEMPTS} rotations in a "
+            "row; try again."
+        )

@@ -125,6 +125,8 @@ if redis.call('HSETNX', KEYS[1], 'task_id', ARGV[2]) == 1 then
   return {1, ARGV[1], ARGV[2], ARGV[3]}
 end
 local r = redis.call('HMGET', KEYS[1], 'fp', 'task_id', 'at')
+-- Claimed by this very task id: the same claim, run again after its answer was lost.
+if r[2] == ARGV[2] then return {1, r[1], r[2], r[3]} end
 return {0, r[1], r[2], r[3]}
 """
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from adapter.model import SigningSecrets
 from adapter.service import signing
 from adapter.service.keys import ROTATION_GRACE, KeyService
 from adapter.stores.redis_keys import RedisKeyStore
@@ -95,3 +98,41 @@ async def test_a_rotated_secret_signs_alongside_the_old_one_for_the_grace_only(
     assert keys.secrets_in_use(rotated) == (rotated.current, before.current)
     clock.advance(1)
     assert keys.secrets_in_use(rotated) == (rotated.current,)
+
+
+class ReadingTogether:
+    """The key store, but each read of signing secrets waits until ``parties`` reads are done:
+    concurrent callers all read before any of them writes, the worst interleaving."""
+
+    def __init__(self, store: RedisKeyStore, parties: int) -> None:
+        self._store = store
+        self._barrier = asyncio.Barrier(parties)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def signing_secrets(self, key_id: str) -> SigningSecrets | None:
+        found = await self._store.signing_secrets(key_id)
+        await self._barrier.wait()
+        return found
+
+
+async def test_two_concurrent_rotations_lose_no_secret(key_store: RedisKeyStore) -> None:
+    """Both rotations read the same secret first; still one replaces the other's, so the
+    secret before them and the first one's new secret both stay known (neither is lost)."""
+    first = await KeyService(key_store, clock=FakeClock()).signing_secrets("key_1")
+    keys = KeyService(ReadingTogether(key_store, parties=2), clock=FakeClock())  # type: ignore[arg-type]
+    one, two = await asyncio.gather(
+        keys.rotate_signing_secret("key_1"), keys.rotate_signing_secret("key_1")
+    )
+    earlier, later = (one, two) if two.previous == one.current else (two, one)
+    assert earlier.previous == first.current
+    assert later.previous == earlier.current
+    assert await key_store.signing_secrets("key_1") == later
+
+
+async def test_two_first_uses_at_once_make_one_secret(key_store: RedisKeyStore) -> None:
+    """Two requests that both find no secret yet end with the same one, stored once."""
+    keys = KeyService(ReadingTogether(key_store, parties=2), clock=FakeClock())  # type: ignore[arg-type]
+    one, two = await asyncio.gather(keys.signing_secrets("key_1"), keys.signing_secrets("key_1"))
+    assert one == two == await key_store.signing_secrets("key_1")

@@ -11,12 +11,16 @@ import fakeredis
 import msgspec
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 
+from adapter.components import make_redis
 from adapter.errors import StoreUnavailable
 from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.ports import Watch
+from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed
+from tests.redis_server import RedisServer, needs_redis_server
 from tests.stores.records import NOW, task_record
 
 pytestmark = pytest.mark.anyio
@@ -177,15 +181,20 @@ def closed_port() -> int:
 
 
 async def test_watch_raises_store_unavailable_when_redis_is_unreachable() -> None:
-    """A feed that cannot subscribe in time says the store is unavailable."""
+    """A feed that cannot subscribe in time says the store is unavailable, and why."""
     dead = aioredis.Redis(
-        host="127.0.0.1", port=closed_port(), socket_connect_timeout=0.1, socket_timeout=0.1
+        host="127.0.0.1",
+        port=closed_port(),
+        socket_connect_timeout=0.1,
+        socket_timeout=0.1,
+        retry=None,
     )
-    feed = RedisEventFeed(dead, "mva:events", subscribe_timeout_s=0.1)
+    feed = RedisEventFeed(dead, "mva:events", subscribe_timeout_s=0.3)
     try:
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(StoreUnavailable) as failed:
             async with feed.watch("t"):
                 pass
+        assert isinstance(failed.value.__cause__, redis.exceptions.ConnectionError)
     finally:
         await feed.aclose()
         await dead.aclose()
@@ -201,3 +210,24 @@ async def test_events_are_read_on_from_a_given_id(store: RedisTaskStore) -> None
     assert await store.list_events("t", after=first.id) == [second, third]
     assert await store.list_events("t", after=second.id) == [third]
     assert await store.list_events("t", after=third.id) == []
+
+
+@needs_redis_server
+async def test_after_redis_comes_back_a_new_reader_is_subscribed_within_its_wait(
+    own_redis: RedisServer,
+) -> None:
+    """The feed tries to subscribe again at least every second while Redis is down, so a
+    reader that comes once Redis is back does not wait out its subscribe timeout (a 503)."""
+    client = make_redis(Settings(redis_url=own_redis.url))
+    feed = RedisEventFeed(client, "mva:events", subscribe_timeout_s=2.0)
+    try:
+        async with feed.watch("t"):
+            pass
+        await asyncio.to_thread(own_redis.stop)
+        await asyncio.sleep(3.5)  # the feed's retries back off meanwhile
+        await asyncio.to_thread(own_redis.start)
+        async with feed.watch("t"):
+            pass
+    finally:
+        await feed.aclose()
+        await client.aclose()

@@ -1,7 +1,8 @@
-"""Webhook signing secrets in ``RedisKeyStore``: made once, replaced on rotation, deleted."""
+"""Webhook signing secrets in ``RedisKeyStore``: made once, rotated atomically, deleted."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -23,12 +24,37 @@ async def test_the_first_signing_secrets_stand(key_store: RedisKeyStore) -> None
     assert await key_store.signing_secrets("key_1") == FIRST
 
 
-async def test_replacing_signing_secrets_overwrites_them(key_store: RedisKeyStore) -> None:
-    """A rotation stores the new secret with the previous one until its deadline."""
+async def test_a_rotation_keeps_the_replaced_secret_until_its_deadline(
+    key_store: RedisKeyStore,
+) -> None:
+    """The new secret becomes current; the one it replaced is kept as previous, with the date."""
     await key_store.add_signing_secrets("key_1", FIRST)
-    rotated = SigningSecrets(current=SECOND.current, previous=FIRST.current, until=NOW)
-    await key_store.replace_signing_secrets("key_1", rotated)
+    rotated = await key_store.rotate_signing_secrets("key_1", SECOND.current, NOW)
+    assert rotated == SigningSecrets(current=SECOND.current, previous=FIRST.current, until=NOW)
     assert await key_store.signing_secrets("key_1") == rotated
+
+
+async def test_rotating_a_key_without_secrets_makes_its_first(key_store: RedisKeyStore) -> None:
+    """Nothing to replace: the new secret stands alone."""
+    assert await key_store.rotate_signing_secrets("key_1", SECOND.current, NOW) == SECOND
+    assert await key_store.signing_secrets("key_1") == SECOND
+
+
+async def test_concurrent_rotations_each_replace_a_different_secret(
+    key_store: RedisKeyStore,
+) -> None:
+    """Twenty rotations at once line up one after another: each one's previous is the secret
+    the one before it made, so none is lost and no two replace the same one."""
+    await key_store.add_signing_secrets("key_1", FIRST)
+    news = [f"whsec_{i:02d}" for i in range(20)]
+    done = await asyncio.gather(
+        *(key_store.rotate_signing_secrets("key_1", new, NOW) for new in news)
+    )
+    replaced = [rotated.previous for rotated in done]
+    assert len(set(replaced)) == len(replaced)
+    assert set(replaced) == {FIRST.current, *news} - {
+        (await key_store.signing_secrets("key_1")).current
+    }
 
 
 async def test_deleting_a_key_deletes_its_signing_secrets(key_store: RedisKeyStore) -> None:

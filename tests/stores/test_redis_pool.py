@@ -1,4 +1,5 @@
-"""The production Redis client waits for a free connection instead of failing (needs REDIS_URL)."""
+"""The production Redis client: it queues for a free connection instead of failing, and never
+sends a command on a pooled connection the server has closed."""
 
 from __future__ import annotations
 
@@ -6,25 +7,64 @@ import asyncio
 import os
 
 import pytest
+import redis
 
 from adapter.components import REDIS_CONNECTIONS, make_redis
 from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
+from tests.redis_server import RedisServer, needs_redis_server
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL"),
-]
+pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
 async def test_more_concurrent_commands_than_connections_all_succeed() -> None:
     """Twice the pool's size in flight at once (e.g. that many open event streams reading)."""
-    redis = make_redis(Settings(redis_url=os.environ["REDIS_URL"]))
-    store = RedisTaskStore(redis, namespace="mvatestpool", task_ttl_s=3600)
+    client = make_redis(Settings(redis_url=os.environ["REDIS_URL"]))
+    store = RedisTaskStore(client, namespace="mvatestpool", task_ttl_s=3600)
     try:
         found = await asyncio.gather(
             *(store.list_events(f"task_{i}") for i in range(2 * REDIS_CONNECTIONS))
         )
     finally:
-        await redis.aclose()
+        await client.aclose()
     assert found == [[]] * (2 * REDIS_CONNECTIONS)
+
+
+@needs_redis_server
+async def test_a_pooled_connection_the_server_closed_is_reopened_before_a_write(
+    own_redis: RedisServer,
+) -> None:
+    """Redis closes an idle pooled connection (a restart, its idle timeout, CLIENT KILL): the
+    next command, a write that must not be sent twice, goes out on a new connection."""
+    client = make_redis(Settings(redis_url=own_redis.url))
+    try:
+        closed = await client.client_id()  # the pool's one connection, idle after this
+        with redis.Redis(port=own_redis.port) as admin:
+            assert admin.client_kill_filter(_id=closed) == 1
+        await asyncio.sleep(0.1)  # the server's close reaches the idle connection
+        assert await client.set("written", "once")
+        assert await client.client_id() != closed
+    finally:
+        await client.aclose()
+
+
+@needs_redis_server
+async def test_a_command_queues_for_a_connection_longer_than_a_burst_lasts(
+    own_redis: RedisServer,
+) -> None:
+    """Every connection is busy for 6 s (a burst, not a broken Redis): the next command waits
+    its turn and is answered, where a 5 s wait for a connection had made it a 503."""
+    client = make_redis(Settings(redis_url=own_redis.url))
+    pool = client.connection_pool
+    busy = [await pool.get_connection() for _ in range(REDIS_CONNECTIONS)]
+    try:
+        waiting = asyncio.create_task(client.set("queued", "1"))
+        await asyncio.sleep(6)
+        assert not waiting.done()
+        await pool.release(busy.pop())
+        assert await asyncio.wait_for(waiting, 1)
+    finally:
+        for connection in busy:
+            await pool.release(connection)
+        await client.aclose()

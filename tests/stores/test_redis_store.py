@@ -67,6 +67,16 @@ async def test_an_idempotency_claim_is_made_once(store: RedisTaskStore) -> None:
     assert (second.task_id, second.fingerprint, second.claimed_at) == ("task_a", "fp1", NOW)
 
 
+async def test_a_claim_run_again_by_its_own_task_is_still_its_own(store: RedisTaskStore) -> None:
+    """The same claim twice (its answer was lost and it is repeated) is new both times, so the
+    request goes on to create its task instead of waiting for itself."""
+    first = await store.claim_idempotency("s", "fp", "task_a", NOW, 60)
+    again = await store.claim_idempotency("s", "fp", "task_a", NOW, 60)
+    assert first == again
+    assert again.is_new and again.task_id == "task_a"
+    assert not (await store.claim_idempotency("s", "fp", "task_b", NOW, 60)).is_new
+
+
 async def test_only_the_claims_own_task_can_release_it(store: RedisTaskStore) -> None:
     """A stale releaser cannot drop a claim that now belongs to another task."""
     await store.claim_idempotency("s", "fp", "task_a", NOW, 60)
@@ -103,7 +113,7 @@ async def test_delete_keeps_a_task_that_changed_since(store: RedisTaskStore) -> 
 
 async def test_redis_errors_become_store_unavailable() -> None:
     """An unreachable Redis is a StoreUnavailable, not a redis-py exception."""
-    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=None)
     store = RedisTaskStore(dead, task_ttl_s=60)
     with pytest.raises(StoreUnavailable):
         await store.get_task("t")
