@@ -23,6 +23,7 @@ ProbeMode = Literal["required", "best_effort"]
 
 #: Key prefixes: no ':' (the key separator) and no braces (Redis Cluster hash tags).
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 _DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -127,6 +128,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         sim_public_url = env.text("MVA_SIM_PUBLIC_URL") or ""
         if sim_public_url and not sim_public_url.startswith(("http://", "https://")):
             raise SettingsError("MVA_SIM_PUBLIC_URL must be an http:// or https:// URL.")
+        log_level = (env.text("MVA_LOG_LEVEL") or "info").lower()
+        if log_level not in _LOG_LEVELS:
+            raise SettingsError(f"MVA_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}.")
         reconciler = (env.text("MVA_RECONCILER") or "on").lower()
         if reconciler not in ("on", "off"):
             raise SettingsError("MVA_RECONCILER must be 'on' or 'off'.")
@@ -152,7 +156,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             sim_host=env.text("MVA_SIM_HOST") or "127.0.0.1",
             sim_public_url=sim_public_url.rstrip("/"),
             schemas_dir=Path(env.text("MVA_SCHEMAS_DIR") or _DEFAULT_SCHEMAS),
-            log_level=(env.text("MVA_LOG_LEVEL") or "info").lower(),
+            log_level=log_level,
             sse_heartbeat_s=env.number("MVA_SSE_HEARTBEAT", 15.0, minimum=0.05),
             public_url=public_url.rstrip("/") if public_url else None,
             callback_secret=Secret(callback_secret) if callback_secret else None,

@@ -60,6 +60,7 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
         ({"DASHSCOPE_BASE_URL": "https://ds.example"}, "DASHSCOPE_API_KEY"),
         ({"MVA_REDIS_NAMESPACE": "a:b"}, "MVA_REDIS_NAMESPACE"),
         ({"MVA_SIM_PUBLIC_URL": "localhost:9100"}, "MVA_SIM_PUBLIC_URL"),
+        ({"MVA_LOG_LEVEL": "loud"}, "MVA_LOG_LEVEL"),
         ({"MVA_REDIS_NAMESPACE": "{tag}"}, "MVA_REDIS_NAMESPACE"),
         ({"DASHSCOPE_API_KEY": "k", "DASHSCOPE_BASE_URL": "ds.example"}, "DASHSCOPE_BASE_URL"),
         ({"MVA_PROVIDERS_FILE": "/nonexistent/providers.toml"}, "MVA_PROVIDERS_FILE"),
