@@ -30,7 +30,7 @@ from adapter.provider_config import Dialect, ProviderConfig
 from adapter.providers.dashscope import DashScopeProvider
 from adapter.providers.kling import KlingProvider
 from adapter.service.callbacks import CallbackTokens
-from adapter.service.catalog import Catalog
+from adapter.service.catalog import Catalog, CatalogError
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.reconciler import Reconciler
@@ -125,7 +125,7 @@ def check_redis(settings: Settings) -> None:
         raise SettingsError(f"REDIS_URL {shown_url(settings.redis_url)} {failed}: {why}.") from None
 
 
-def _kling(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
+def _kling(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> VideoProvider:
     return KlingProvider(
         config.name,
         base_url=config.base_url,
@@ -134,22 +134,29 @@ def _kling(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
         api_key=str(config.api_key) if config.api_key else None,
         access_key=config.access_key,
         secret_key=str(config.secret_key) if config.secret_key else None,
+        carried=catalog.carried_by("kling"),
         models=config.models,
     )
 
 
-def _dashscope(config: ProviderConfig, http: httpx.AsyncClient) -> VideoProvider:
+def _dashscope(
+    config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog
+) -> VideoProvider:
     return DashScopeProvider(
         config.name,
         base_url=config.base_url,
         http=http,
         api_key=str(config.api_key) if config.api_key else "",
+        carried=catalog.carried_by("dashscope"),
         models=config.models,
     )
 
 
-#: How each dialect is built. A new upstream is a provider file and a row here.
-PROVIDER_FACTORIES: dict[Dialect, Callable[[ProviderConfig, httpx.AsyncClient], VideoProvider]] = {
+#: How each dialect is built, making the models the catalogue says its API carries. A new
+#: upstream is a provider package and a row here.
+PROVIDER_FACTORIES: dict[
+    Dialect, Callable[[ProviderConfig, httpx.AsyncClient, Catalog], VideoProvider]
+] = {
     "kling-gateway": _kling,
     "kling-official": _kling,
     "dashscope": _dashscope,
@@ -174,8 +181,16 @@ def simulator_providers(simulator_url: str) -> tuple[ProviderConfig, ...]:
     )
 
 
+def load_catalog(settings: Settings) -> Catalog:
+    """The models of ``MVA_SCHEMAS_DIR``; a broken spec stops the program naming its file."""
+    try:
+        return Catalog.load(settings.schemas_dir)
+    except CatalogError as exc:
+        raise SettingsError(f"MVA_SCHEMAS_DIR: {exc}") from None
+
+
 def make_providers(
-    settings: Settings, simulator_url: str | None, http: httpx.AsyncClient
+    settings: Settings, simulator_url: str | None, http: httpx.AsyncClient, catalog: Catalog
 ) -> list[VideoProvider]:
     """The configured providers in order of preference, or the simulator's."""
     configs = settings.providers
@@ -186,7 +201,7 @@ def make_providers(
     providers = []
     for config in configs:
         try:
-            providers.append(PROVIDER_FACTORIES[config.dialect](config, http))
+            providers.append(PROVIDER_FACTORIES[config.dialect](config, http, catalog))
         except ValueError as exc:
             raise SettingsError(f"provider {config.name!r}: {exc}") from None
     return providers
@@ -271,6 +286,7 @@ def build_components(
 ) -> Components:
     """Build the service and its adapters; anything injected is left for the caller to close."""
     closers: list[Callable[[], Awaitable[object]]] = []
+    catalog = load_catalog(settings)
     if redis is None:
         if store is not None:
             redis = store.redis
@@ -289,7 +305,7 @@ def build_components(
             max_connections=settings.upstream_max_connections,
         )
         closers.append(upstream_http.aclose)
-        providers = make_providers(settings, simulator_url, upstream_http)
+        providers = make_providers(settings, simulator_url, upstream_http, catalog)
     callbacks = CallbackTokens(
         settings.public_url,
         str(settings.callback_secret).encode() if settings.callback_secret else _random_secret(),
@@ -304,7 +320,6 @@ def build_components(
     if webhooks is None:
         webhooks, webhook_http = make_webhook_sender(settings)
         closers.append(webhook_http.aclose)
-    catalog = Catalog.load(settings.schemas_dir)
     # Longer than any submit can take (media checks + upstream call, each hard-bounded).
     submit_stale_s = settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10
     keys = KeyService(key_store, clock=clock)

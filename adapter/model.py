@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -106,13 +106,32 @@ class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     key_id: str | None = None
 
 
+class Carrier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """How one upstream API makes one model: an ``[[upstream]]`` entry of its spec file.
+
+    ``mapping`` names how the model's input fields become the upstream's body (a model whose
+    input has a sibling's shape names the sibling's mapping: no code is needed for it).
+    """
+
+    #: ``kling`` (either Kling dialect) or ``dashscope``.
+    api: str
+    #: The field mapping, by name (``motion-control``, ``kling-v2-6``, ``kling-v3``, ``wan-i2v``).
+    mapping: str
+    #: The upstream's own name for the model (Kling's ``model_name``, DashScope's ``model``).
+    model_name: str
+    #: A fixed route (Kling: the path family), when the mapping's own choice does not apply.
+    route: str | None = None
+    #: Kling: the model's name on the omni-video family, where the mapping may go there.
+    omni_model_name: str | None = None
+
+
 class VideoJob(msgspec.Struct, frozen=True):
     """What a provider is asked to make."""
 
     #: The MindVideo model slug.
     model: str
-    #: The model's typed input (see ``adapter.inputs``).
-    input: msgspec.Struct
+    #: The input as its model's JSON Schema checked it, with the schema's defaults applied.
+    input: dict[str, Any]
     #: Our task id, sent upstream as ``external_task_id`` so a lost answer can be reconciled.
     external_id: str
     callback_url: str | None = None

@@ -12,12 +12,11 @@ import asyncio
 import logging
 import sys
 
-from adapter.components import make_providers
+from adapter.components import load_catalog, make_providers
 from adapter.model import ProviderCheck
 from adapter.outbound.client import build_http_client
 from adapter.ports import VideoProvider
 from adapter.provider_config import ProviderConfig
-from adapter.service.catalog import Catalog
 from adapter.settings import Settings
 
 
@@ -38,11 +37,11 @@ async def _check_all(settings: Settings, timeout_s: float) -> int:
         return 0
     http = build_http_client(timeout_s=timeout_s, connect_timeout_s=min(5.0, timeout_s))
     try:
-        providers = make_providers(settings, None, http)
+        catalog = load_catalog(settings)
+        providers = make_providers(settings, None, http, catalog)
         checks = await asyncio.gather(*(_checked(p, timeout_s) for p in providers))
     finally:
         await http.aclose()
-    catalog = Catalog.load(settings.schemas_dir)
     for config, provider, check in zip(settings.providers, providers, checks, strict=True):
         models = [spec.slug for spec in catalog if provider.serves(spec.slug)]
         out(report(config, check, models))

@@ -16,15 +16,14 @@ import math
 import time
 from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
 import msgspec
 
 from adapter.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
-from adapter.inputs import WanI2VFlashInput
-from adapter.model import ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
+from adapter.model import Carrier, ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
 from adapter.providers import dashscope_wire
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
 from adapter.providers.checks import check_answer, probe_id
@@ -54,53 +53,68 @@ EXPIRED = (
 )
 
 
-class ModelRoute(NamedTuple):
-    """How one MindVideo model is made on DashScope."""
-
-    #: The API family the task is created on; queries must name the same one.
-    route: str
-    #: DashScope's ``model``.
-    model: str
-    #: Maps a job to the request body.
-    build: Callable[[VideoJob, str], msgspec.Struct]
+Values = Mapping[str, Any]
 
 
 def wan_i2v_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
     """A first-frame image to video (``wan2.x-i2v-*``), with ``img_url`` and ``parameters``."""
     params = job.input
-    if not isinstance(params, WanI2VFlashInput):
-        raise TypeError(f"{job.model} needs a WanI2VFlashInput, got {type(params).__name__}")
-    if not params.image_urls:
+    images = [image for image in params.get("image_urls") or () if image]
+    if not images:
         raise ValueError(f"{job.model} needs one image in image_urls")
+    audio = bool(params.get("audio", True))
     return dashscope_wire.SynthesisRequest(
         model=model,
         input=dashscope_wire.I2VInput(
-            img_url=params.image_urls[0],
-            prompt=params.prompt,
-            negative_prompt=params.negative_prompt,
+            img_url=images[0],
+            prompt=params.get("prompt"),
+            negative_prompt=params.get("negative_prompt"),
             # Without audio the video is silent: an audio track would be ignored or refused.
-            audio_url=params.audio_url if params.audio else None,
-            template=params.template,
+            audio_url=params.get("audio_url") if audio else None,
+            template=params.get("template"),
         ),
         parameters=dashscope_wire.I2VParameters(
-            resolution=params.resolution.upper(),
-            duration=params.duration,
-            prompt_extend=params.prompt_extend,
-            shot_type=params.shot_type,
-            audio=params.audio,
-            watermark=params.watermark,
-            seed=params.seed,
+            resolution=str(params.get("resolution", "1080p")).upper(),
+            duration=params.get("duration", 5),
+            prompt_extend=params.get("prompt_extend", True),
+            shot_type=params.get("shot_type", "single"),
+            audio=audio,
+            watermark=params.get("watermark", False),
+            seed=params.get("seed"),
         ),
     )
 
 
-#: Every MindVideo model this provider can make. A new Wan model is a new row.
-MODELS: Mapping[str, ModelRoute] = MappingProxyType(
-    {
-        "wan2-6-i2v-flash": ModelRoute(SYNTHESIS, "wan2.6-i2v-flash", wan_i2v_body),
-    }
+class BodyMapping(NamedTuple):
+    """One named way of turning a model's input into a DashScope body."""
+
+    #: The API family the task is created on; queries must name the same one.
+    route: str
+    build: Callable[[VideoJob, str], msgspec.Struct]
+
+
+#: The mappings model specs name (``[[upstream]] api = "dashscope"``).
+MAPPINGS: Mapping[str, BodyMapping] = MappingProxyType(
+    {"wan-i2v": BodyMapping(SYNTHESIS, wan_i2v_body)}
 )
-ROUTES = frozenset(model.route for model in MODELS.values())
+ROUTES = frozenset(mapping.route for mapping in MAPPINGS.values())
+
+
+class ModelRoute(NamedTuple):
+    """One model as DashScope makes it: its route, its ``model`` and its mapping."""
+
+    route: str
+    model: str
+    build: Callable[[VideoJob, str], msgspec.Struct]
+
+    @classmethod
+    def of(cls, slug: str, carrier: Carrier) -> ModelRoute:
+        mapping = MAPPINGS.get(carrier.mapping)
+        if mapping is None:
+            raise ValueError(
+                f"{slug}: no DashScope mapping {carrier.mapping!r}; there are {sorted(MAPPINGS)}"
+            )
+        return cls(carrier.route or mapping.route, carrier.model_name, mapping.build)
 
 
 class DashScopeProvider:
@@ -113,22 +127,25 @@ class DashScopeProvider:
         base_url: str,
         http: httpx.AsyncClient,
         api_key: str,
+        carried: Mapping[str, Carrier],
         models: Collection[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``carried``: every model the catalogue says DashScope makes, and how; ``models``:
+        the ones this provider serves (all of them when ``None``)."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("the DashScope base URL must be an http(s) URL")
         if not api_key:
             raise ValueError("the DashScope provider needs an API key")
-        served = frozenset(MODELS if models is None else models)
-        if unknown := served - MODELS.keys():
-            raise ValueError(f"DashScope cannot make {sorted(unknown)}; it makes {sorted(MODELS)}")
+        served = frozenset(carried if models is None else models)
+        if unknown := served - carried.keys():
+            raise ValueError(f"DashScope cannot make {sorted(unknown)}; it makes {sorted(carried)}")
         self._name = name
         # The SDK's base URL ends in /api/v1; the paths here add it.
         self._base = base_url.rstrip("/").removesuffix("/api/v1")
         self._http = http
         self._api_key = api_key
-        self._models = served
+        self._models = {slug: ModelRoute.of(slug, carried[slug]) for slug in sorted(served)}
         self._clock = clock
 
     @property
@@ -216,7 +233,7 @@ class DashScopeProvider:
     def _model(self, model: str) -> ModelRoute:
         if model not in self._models:
             raise ValueError(f"provider {self._name!r} does not serve {model!r}")
-        return MODELS[model]
+        return self._models[model]
 
     def _check_route(self, route: str) -> None:
         if route not in ROUTES:

@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
-from types import MappingProxyType
-from typing import Literal, NamedTuple, get_args
+from typing import Literal
 from urllib.parse import quote
 
 import httpx
@@ -30,19 +29,13 @@ from adapter.errors import (
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.model import ProviderCheck, TaskStatus, UpstreamState, VideoJob
+from adapter.model import Carrier, ProviderCheck, TaskStatus, UpstreamState, VideoJob
 from adapter.providers import kling_wire
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
 from adapter.providers.checks import check_answer, probe_id
 from adapter.providers.kling_auth import KlingTokenSigner
-from adapter.providers.kling_bodies import (
-    Route,
-    kling_v3_body,
-    kling_v3_route,
-    kling_v26_body,
-    kling_v26_route,
-    motion_control_body,
-)
+from adapter.providers.kling_bodies import ROUTES as KLING_ROUTES
+from adapter.providers.kling_bodies import KlingModel
 from adapter.providers.kling_bodies import raw_media as raw_media  # re-exported
 from adapter.providers.kling_errors import classify, decode_error, is_error, is_not_found
 from adapter.providers.kling_shapes import read_task, task_id_of
@@ -53,43 +46,8 @@ _log = logging.getLogger(__name__)
 Dialect = Literal["gateway", "official"]
 
 
-class ModelRoute(NamedTuple):
-    """How one MindVideo model is made upstream."""
-
-    #: The Kling path family (``/v1/videos/{route}``), or the pure function of a job that picks
-    #: it; queries and lookups must use the family the task was created on.
-    route: Route | Callable[[VideoJob], Route]
-    #: Kling's ``model_name``.
-    model_name: str
-    #: Maps a job to the request body (of the family ``route`` picks for it).
-    build: Callable[[VideoJob, str], kling_wire.KlingRequest]
-    #: Every family a ``route`` function may pick.
-    picks: tuple[Route, ...] = ()
-
-    def route_of(self, job: VideoJob) -> Route:
-        return self.route if isinstance(self.route, str) else self.route(job)
-
-    @property
-    def families(self) -> tuple[Route, ...]:
-        return (self.route,) if isinstance(self.route, str) else self.picks
-
-
-#: Every MindVideo model this provider can make. A new model is a new row (and body builder).
-MODELS: Mapping[str, ModelRoute] = MappingProxyType(
-    {
-        "kling-v2-6-motion-control": ModelRoute(
-            "motion-control", "kling-v2-6", motion_control_body
-        ),
-        "kling-v2-6": ModelRoute(
-            kling_v26_route, "kling-v2-6", kling_v26_body, ("text2video", "image2video")
-        ),
-        "kling-v3": ModelRoute(
-            kling_v3_route, "kling-v3", kling_v3_body, ("text2video", "image2video", "omni-video")
-        ),
-    }
-)
 #: Every family a task can have been created on, so every route ``query`` accepts.
-ROUTES: frozenset[str] = frozenset(get_args(Route))
+ROUTES = KLING_ROUTES
 
 
 class KlingProvider:
@@ -105,9 +63,12 @@ class KlingProvider:
         api_key: str | None = None,
         access_key: str | None = None,
         secret_key: str | None = None,
+        carried: Mapping[str, Carrier],
         models: Collection[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``carried``: every model the catalogue says Kling makes, and how; ``models``: the
+        ones this provider serves (all of them when ``None``)."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("KLING_BASE_URL must be an http(s) URL")
         self._signer: KlingTokenSigner | None = None
@@ -122,15 +83,15 @@ class KlingProvider:
             self._signer = KlingTokenSigner(access_key, secret_key, clock=clock)
         else:
             raise ValueError(f"unknown Kling dialect {dialect!r}: use 'gateway' or 'official'")
-        served = frozenset(MODELS if models is None else models)
-        if unknown := served - MODELS.keys():
-            raise ValueError(f"Kling cannot make {sorted(unknown)}; it makes {sorted(MODELS)}")
+        served = frozenset(carried if models is None else models)
+        if unknown := served - carried.keys():
+            raise ValueError(f"Kling cannot make {sorted(unknown)}; it makes {sorted(carried)}")
         self._name = name
         self._base = base_url.rstrip("/")
         self._http = http
         self._dialect = dialect
         self._api_key = api_key
-        self._models = served
+        self._models = {slug: KlingModel(slug, carried[slug]) for slug in sorted(served)}
         self._clock = clock
         self._secrets = tuple(s for s in (api_key, secret_key) if s)
 
@@ -142,9 +103,7 @@ class KlingProvider:
         return model in self._models
 
     async def submit(self, job: VideoJob) -> UpstreamState:
-        model = self._model(job.model)
-        route = model.route_of(job)
-        request = model.build(job, model.model_name)
+        route, request = self._model(job.model).build(job)
         if self._dialect == "gateway":
             # new-api's Kling middleware loses the rewritten body and then looks for ``model``:
             # without it every submit is a 400 "Model name not specified". new-api itself
@@ -202,7 +161,7 @@ class KlingProvider:
         Stock new-api has text2video and image2video routes only, and answers the others with
         its web UI: a family whose query route answers a web page is likely missing there.
         """
-        families = sorted({f for m in self._models for f in MODELS[m].families})
+        families = sorted({f for model in self._models.values() for f in model.families})
         task_id = probe_id()
         found = await check_answer(self._fetch(families[0], task_id))
         if not found.ok or self._dialect != "gateway":
@@ -217,7 +176,7 @@ class KlingProvider:
             return None
         if not response.is_success or not_the_api(self._name, response) is None:
             return None
-        models = ", ".join(sorted(m for m in self._models if family in MODELS[m].families))
+        models = ", ".join(slug for slug, m in self._models.items() if family in m.families)
         return (
             f"GET /kling/v1/videos/{family}/{{id}} answered a web page: the gateway may have no "
             f"{family} route (stock new-api has none but text2video and image2video), so "
@@ -245,10 +204,11 @@ class KlingProvider:
         upstream_id = view.upstream_id or task_id
         return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
 
-    def _model(self, model: str) -> ModelRoute:
-        if model not in self._models:
-            raise ValueError(f"provider {self._name!r} does not serve {model!r}")
-        return MODELS[model]
+    def _model(self, model: str) -> KlingModel:
+        try:
+            return self._models[model]
+        except KeyError:
+            raise ValueError(f"provider {self._name!r} does not serve {model!r}") from None
 
     def _submit_url(self, route: str) -> str:
         prefix = "/kling" if self._dialect == "gateway" else ""

@@ -1,25 +1,33 @@
-"""Kling request bodies: one builder per MindVideo model, and how each picks its route.
+"""Kling request bodies: the named field mappings model specs choose from, and their routes.
 
-A *route* is the Kling path family (``/v1/videos/{route}``) a task is created on; the official
-API queries a task only on that family, so it must be a pure function of the job's input: the
-submit and a later ``lookup`` of the same job then agree. Field mapping: upstream-contracts.md
-section 6. Media are sent as URLs or raw base64 (``raw_media``).
+A model's spec names a mapping (``[[upstream]] mapping = "kling-v3"``); a model whose input
+has a sibling's shape names the sibling's mapping, with its own ``model_name``. Each mapping
+reads the checked input (the schema's defaults applied) and builds the body of the family
+it picks. A *route* is that family (``/v1/videos/{route}``); the official API queries a
+task only on it, so it is a pure function of the input: the submit and a later ``lookup``
+of the same job agree. Field mapping: upstream-contracts.md section 6. Media are sent as
+URLs or raw base64 (``raw_media``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple, TypeVar
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple, cast, get_args
 
-import msgspec
-
-from adapter.inputs import KlingV3Input, KlingV26Input, MotionControlInput
-from adapter.model import VideoJob
+from adapter.model import Carrier, VideoJob
 from adapter.providers import kling_wire
-from adapter.providers.kling_wire import OmniImage, WatermarkInfo
+from adapter.providers.kling_wire import KlingRequest, OmniImage, WatermarkInfo
 
 Route = Literal["motion-control", "text2video", "image2video", "omni-video"]
+Values = Mapping[str, Any]
 
-_Input = TypeVar("_Input", bound=msgspec.Struct)
+
+class Names(NamedTuple):
+    """The model's names upstream: its own, and the one it has on the omni-video family."""
+
+    model_name: str
+    omni_model_name: str
 
 
 def raw_media(value: str) -> str:
@@ -31,66 +39,66 @@ def raw_media(value: str) -> str:
     return value
 
 
-def _input(job: VideoJob, kind: type[_Input]) -> _Input:
-    if not isinstance(job.input, kind):
-        raise TypeError(f"{job.model} needs a {kind.__name__}, got {type(job.input).__name__}")
-    return job.input
-
-
-def _sound(audio: bool) -> str:
+def _sound(audio: Any) -> str:
     return "on" if audio else "off"
 
 
-# --- kling-v2-6-motion-control ----------------------------------------------------------------
+def _strings(values: Values, field: str) -> list[str]:
+    return [item for item in values.get(field) or () if item]
 
 
-def motion_control_body(job: VideoJob, model_name: str) -> kling_wire.MotionControlRequest:
-    params = _input(job, MotionControlInput)
-    watermark = params.watermark_info
+# --- motion-control ---------------------------------------------------------------------------
+
+
+def motion_control_route(values: Values) -> Route:
+    return "motion-control"
+
+
+def motion_control_body(
+    job: VideoJob, route: Route, names: Names
+) -> kling_wire.MotionControlRequest:
+    params = job.input
+    watermark = params.get("watermark_info")
     return kling_wire.MotionControlRequest(
-        model_name=model_name,
-        image_url=raw_media(params.image_url),
-        video_url=raw_media(params.video_url),
-        character_orientation=params.character_orientation,
-        mode=params.mode,
-        keep_original_sound=params.keep_original_sound,
-        prompt=params.prompt,
-        watermark_info=WatermarkInfo(watermark.enabled) if watermark else None,
+        model_name=names.model_name,
+        image_url=raw_media(params["image_url"]),
+        video_url=raw_media(params["video_url"]),
+        character_orientation=params["character_orientation"],
+        mode=params["mode"],
+        keep_original_sound=params.get("keep_original_sound", "yes"),
+        prompt=params.get("prompt"),
+        watermark_info=WatermarkInfo(bool(watermark.get("enabled"))) if watermark else None,
         callback_url=job.callback_url,
         external_task_id=job.external_id,
     )
 
 
-# --- kling-v2-6 ---------------------------------------------------------------------------------
+# --- kling-v2-6: text2video, or image2video with an image -----------------------------------
 
 
-def _v26_image(params: KlingV26Input) -> str | None:
-    return params.image_url or (params.image_urls[0] if params.image_urls else None)
+def _v26_image(values: Values) -> str | None:
+    images = _strings(values, "image_urls")
+    image: str | None = values.get("image_url") or (images[0] if images else None)
+    return image
 
 
-def kling_v26_route(job: VideoJob) -> Route:
+def kling_v26_route(values: Values) -> Route:
     """``image2video`` when an image is given (``image_url``, else ``image_urls[0]``)."""
-    return "image2video" if _v26_image(_input(job, KlingV26Input)) else "text2video"
+    return "image2video" if _v26_image(values) else "text2video"
 
 
-def kling_v26_body(
-    job: VideoJob, model_name: str
-) -> kling_wire.Text2VideoRequest | kling_wire.Image2VideoRequest:
+def kling_v26_body(job: VideoJob, route: Route, names: Names) -> KlingRequest:
     """``seed`` is not sent: Kling has none (the service layer tells the user)."""
-    params = _input(job, KlingV26Input)
+    params = job.input
+    common = _generation_fields(job, names.model_name)
+    common.update(cfg_scale=params.get("cfg_scale"), camera_control=params.get("camera_control"))
     image = _v26_image(params)
-    common = _generation_fields(job, params, model_name)
-    common.update(cfg_scale=params.cfg_scale, camera_control=params.camera_control)
-    if image:
+    if route == "image2video" and image:
         return kling_wire.Image2VideoRequest(image=raw_media(image), **common)
-    return kling_wire.Text2VideoRequest(aspect_ratio=params.size, **common)
+    return kling_wire.Text2VideoRequest(aspect_ratio=params.get("size", "16:9"), **common)
 
 
-# --- kling-v3 -----------------------------------------------------------------------------------
-
-
-#: A model's name on the omni-video family.
-OMNI_MODEL_NAMES = {"kling-v3": "kling-v3-omni"}
+# --- kling-v3: text2video / image2video, or omni-video for references -------------------------
 
 
 class V3Plan(NamedTuple):
@@ -103,23 +111,24 @@ class V3Plan(NamedTuple):
     references: tuple[str, ...]
 
 
-def v3_plan(params: KlingV3Input) -> V3Plan:
+def v3_plan(values: Values) -> V3Plan:
     """Frames are the explicit first/last frame, else ``image_urls[0]``/``[1]``.
 
     With an explicit frame, every ``image_urls`` item is a reference image; without one, the
     items after the second are. text2video/image2video take no reference images, and
     text2video takes no ``element_list``, so those inputs go to omni-video.
     """
-    urls = params.image_urls
-    if params.first_frame_image or params.last_frame_image:
-        first, last, references = params.first_frame_image, params.last_frame_image, urls
+    urls = tuple(_strings(values, "image_urls"))
+    explicit_first = values.get("first_frame_image") or None
+    explicit_last = values.get("last_frame_image") or None
+    if explicit_first or explicit_last:
+        first, last, references = explicit_first, explicit_last, urls
     else:
         first = urls[0] if urls else None
         last = urls[1] if len(urls) > 1 else None
         references = urls[2:]
-    first, last = first or None, last or None
     route: Route
-    if references or (params.element_list and first is None):
+    if references or (values.get("element_list") and first is None):
         route = "omni-video"
     elif first or last:
         route = "image2video"
@@ -128,49 +137,47 @@ def v3_plan(params: KlingV3Input) -> V3Plan:
     return V3Plan(route, first, last, references)
 
 
-def kling_v3_route(job: VideoJob) -> Route:
-    return v3_plan(_input(job, KlingV3Input)).route
+def kling_v3_route(values: Values) -> Route:
+    return v3_plan(values).route
 
 
-def kling_v3_body(
-    job: VideoJob, model_name: str
-) -> kling_wire.Text2VideoRequest | kling_wire.Image2VideoRequest | kling_wire.OmniVideoRequest:
-    params = _input(job, KlingV3Input)
+def kling_v3_body(job: VideoJob, route: Route, names: Names) -> KlingRequest:
+    params = job.input
     plan = v3_plan(params)
-    common = _generation_fields(job, params, model_name)
-    common["watermark_info"] = WatermarkInfo(params.watermark)
-    if params.multi_shot:
+    common = _generation_fields(job, names.model_name)
+    common["watermark_info"] = WatermarkInfo(bool(params.get("watermark")))
+    if params.get("multi_shot"):
         common["multi_shot"] = True
-        common["shot_type"] = params.shot_type
-        common["multi_prompt"] = [_shot(item) for item in params.multi_prompt] or None
-    elements = list(params.element_list) or None
-    if plan.route == "omni-video":
+        common["shot_type"] = params.get("shot_type")
+        common["multi_prompt"] = [_shot(item) for item in params.get("multi_prompt") or ()] or None
+    elements = list(params.get("element_list") or ()) or None
+    aspect_ratio = params.get("aspect_ratio", "16:9")
+    if route == "omni-video":
         # The omni family has its own model names (upstream-contracts 2.1): kling-v3-omni.
-        common["model_name"] = OMNI_MODEL_NAMES.get(model_name, model_name)
+        common["model_name"] = names.omni_model_name
         return kling_wire.OmniVideoRequest(
-            aspect_ratio=params.aspect_ratio,
+            aspect_ratio=aspect_ratio,
             image_list=_image_list(plan) or None,
             element_list=elements,
             **common,
         )
-    if plan.route == "image2video":
+    if route == "image2video":
         return kling_wire.Image2VideoRequest(
             image=_raw(plan.first), image_tail=_raw(plan.last), element_list=elements, **common
         )
-    return kling_wire.Text2VideoRequest(aspect_ratio=params.aspect_ratio, **common)
+    return kling_wire.Text2VideoRequest(aspect_ratio=aspect_ratio, **common)
 
 
-def _generation_fields(
-    job: VideoJob, params: KlingV26Input | KlingV3Input, model_name: str
-) -> dict[str, Any]:
+def _generation_fields(job: VideoJob, model_name: str) -> dict[str, Any]:
     """The fields every text2video / image2video / omni-video body carries."""
+    params = job.input
     return {
         "model_name": model_name,
-        "prompt": params.prompt,
-        "negative_prompt": params.negative_prompt,
-        "mode": params.mode,
-        "duration": str(params.duration),
-        "sound": _sound(params.audio),
+        "prompt": params["prompt"],
+        "negative_prompt": params.get("negative_prompt"),
+        "mode": params.get("mode", "std"),
+        "duration": str(params.get("duration", 5)),
+        "sound": _sound(params.get("audio")),
         "callback_url": job.callback_url,
         "external_task_id": job.external_id,
     }
@@ -194,3 +201,63 @@ def _image_list(plan: V3Plan) -> list[OmniImage]:
 
 def _raw(value: str | None) -> str | None:
     return raw_media(value) if value else None
+
+
+# --- the mappings specs name ------------------------------------------------------------------
+
+
+class BodyMapping(NamedTuple):
+    """One named way of turning a model's input into a Kling body."""
+
+    #: The family a job's input picks.
+    route: Callable[[Values], Route]
+    #: Every family ``route`` may pick.
+    routes: tuple[Route, ...]
+    build: Callable[[VideoJob, Route, Names], KlingRequest]
+
+
+MAPPINGS: Mapping[str, BodyMapping] = MappingProxyType(
+    {
+        "motion-control": BodyMapping(
+            motion_control_route, ("motion-control",), motion_control_body
+        ),
+        "kling-v2-6": BodyMapping(kling_v26_route, ("text2video", "image2video"), kling_v26_body),
+        "kling-v3": BodyMapping(
+            kling_v3_route, ("text2video", "image2video", "omni-video"), kling_v3_body
+        ),
+    }
+)
+
+
+#: Every Kling route (path family).
+ROUTES: frozenset[str] = frozenset(get_args(Route))
+
+
+class KlingModel:
+    """One model as Kling makes it: its spec's carrier, resolved to a mapping."""
+
+    __slots__ = ("_mapping", "_route", "names")
+
+    def __init__(self, slug: str, carrier: Carrier) -> None:
+        mapping = MAPPINGS.get(carrier.mapping)
+        if mapping is None:
+            raise ValueError(
+                f"{slug}: no Kling mapping {carrier.mapping!r}; there are {sorted(MAPPINGS)}"
+            )
+        if carrier.route is not None and carrier.route not in ROUTES:
+            raise ValueError(f"{slug}: {carrier.route!r} is not a Kling route: {sorted(ROUTES)}")
+        self._mapping = mapping
+        self._route = cast(Route | None, carrier.route)
+        self.names = Names(carrier.model_name, carrier.omni_model_name or carrier.model_name)
+
+    @property
+    def families(self) -> tuple[Route, ...]:
+        """Every family a task of this model can be created on."""
+        return (self._route,) if self._route is not None else self._mapping.routes
+
+    def route_of(self, job: VideoJob) -> Route:
+        return self._route if self._route is not None else self._mapping.route(job.input)
+
+    def build(self, job: VideoJob) -> tuple[Route, KlingRequest]:
+        route = self.route_of(job)
+        return route, self._mapping.build(job, route, self.names)

@@ -1,23 +1,25 @@
-"""The models this adapter serves: schema, typed input, price and media rules for each."""
+"""The models this adapter serves, each one spec: ``schemas/models/<slug>.json`` (its input
+JSON Schema) and ``schemas/models/<slug>.toml`` (media rules, prices, ignored inputs, and the
+upstream APIs that carry it with their field mapping). A model whose input has a sibling's
+shape is those two files and nothing else."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from adapter.errors import InvalidRequest, UnknownModel
-from adapter.inputs import INPUT_TYPES
-from adapter.model import Notice
+from adapter.model import Carrier, Notice
 from adapter.ports import IMAGE_FORMATS
-from adapter.service.pricing import PriceRule, load_pricing
+from adapter.service.pricing import PriceRule, PriceTable, PricingError
 from adapter.service.schema import compile_schema
 
 
-class MediaRules(msgspec.Struct, frozen=True):
+class MediaRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Which input fields hold media, and how long a reference video may be."""
 
     images: tuple[str, ...] = ()
@@ -36,34 +38,6 @@ class MediaRules(msgspec.Struct, frozen=True):
         return self.video_seconds.get(str(values.get(self.video_seconds_by)))
 
 
-#: Per-model media rules: Kling motion control's limits (upstream page, seed 000). A list
-#: field (``image_urls``) has each of its items checked.
-MEDIA_RULES: dict[str, MediaRules] = {
-    "kling-v2-6-motion-control": MediaRules(
-        images=("image_url",),
-        videos=("video_url",),
-        video_seconds_by="character_orientation",
-        video_seconds={"image": (3.0, 10.0), "video": (3.0, 30.0)},
-    ),
-    "kling-v2-6": MediaRules(images=("image_url", "image_urls")),
-    "kling-v3": MediaRules(images=("first_frame_image", "last_frame_image", "image_urls")),
-    # DashScope takes JPEG, PNG, BMP and WEBP (Model Studio image-to-video reference), and
-    # audio by URL only.
-    "wan2-6-i2v-flash": MediaRules(
-        images=("image_urls",),
-        image_formats=frozenset({"jpg", "png", "bmp", "webp"}),
-        urls=("audio_url",),
-    ),
-}
-
-
-#: Inputs a model's schema accepts but its upstream cannot honour: accepted, not sent, and
-#: a notice on the task says so (README, "Models and their upstreams").
-IGNORED_INPUTS: dict[str, dict[str, str]] = {
-    "kling-v2-6": {"seed": "Kling has no seed; the video cannot be reproduced from one."},
-}
-
-
 def _one_reference_image(values: Mapping[str, Any]) -> list[Notice]:
     """kling-v2-6 sends one image: ``image_url``, else ``image_urls[0]`` in its place."""
     image_url, image_urls = values.get("image_url"), values.get("image_urls") or []
@@ -78,25 +52,50 @@ def _one_reference_image(values: Mapping[str, Any]) -> list[Notice]:
     return []
 
 
-#: Notices that depend on how fields combine, per model.
-COMBINED_NOTICES: dict[str, Callable[[Mapping[str, Any]], list[Notice]]] = {
-    "kling-v2-6": _one_reference_image,
+#: Notices that depend on how fields combine, by the name a spec's ``notices`` lists.
+NOTICE_RULES: dict[str, Callable[[Mapping[str, Any]], list[Notice]]] = {
+    "one-reference-image": _one_reference_image,
 }
+
+SchemaSource = Literal["page", "partial", "derived"]
+
+
+class SpecFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """``schemas/models/<slug>.toml``: everything about a model but its input schema."""
+
+    title: str
+    #: ``page``: the model page's whole schema, verbatim; ``partial``: what the stored copy of
+    #: the page shows, the rest let through; ``derived``: built from a sibling's (see source).
+    schema_source: SchemaSource
+    #: Where the schema (and the example price) came from.
+    source: str
+    media: MediaRules = MediaRules()
+    #: Field -> why no upstream honours it: accepted, not sent, with an ``input_ignored`` notice.
+    ignored: dict[str, str] = {}
+    #: Named notices that depend on how fields combine (``NOTICE_RULES``).
+    notices: tuple[str, ...] = ()
+    pricing: PriceTable
+    #: How each upstream API that carries the model makes it.
+    upstream: tuple[Carrier, ...]
 
 
 class ModelSpec(msgspec.Struct, frozen=True):
-    """Everything the service knows about one model."""
+    """Everything the service knows about one model: its schema file and its spec file."""
 
     slug: str
     #: The input JSON Schema, exactly as in ``schemas/models/<slug>.json``.
     schema: dict[str, Any]
     check: Callable[[Any, str], Any]
-    input_type: type[msgspec.Struct]
     price: PriceRule
     media: MediaRules
-    #: Field -> why the upstream cannot honour it (``IGNORED_INPUTS``).
+    schema_source: SchemaSource
+    source: str
+    title: str = ""
+    #: Field -> why the upstream cannot honour it.
     ignored: Mapping[str, str] = {}
-    combined: Callable[[Mapping[str, Any]], list[Notice]] | None = None
+    combined: tuple[Callable[[Mapping[str, Any]], list[Notice]], ...] = ()
+    #: API (``kling``, ``dashscope``) -> how it makes the model.
+    carriers: Mapping[str, Carrier] = {}
 
     def validate(self, value: Any) -> dict[str, Any]:
         """Check ``value`` against the schema; return it with defaults applied."""
@@ -118,13 +117,9 @@ class ModelSpec(msgspec.Struct, frozen=True):
             for field in values
             if field not in known
         )
-        if self.combined is not None:
-            found.extend(self.combined(values))
+        for rule in self.combined:
+            found.extend(rule(values))
         return tuple(found)
-
-    def typed(self, values: dict[str, Any]) -> msgspec.Struct:
-        """The validated input as the model's Struct (``adapter.inputs``)."""
-        return msgspec.convert(values, self.input_type)
 
 
 class Catalog:
@@ -137,25 +132,24 @@ class Catalog:
 
     @classmethod
     def load(cls, schemas_dir: Path) -> Catalog:
-        """Read ``models/<slug>.json`` and ``pricing.toml``; every typed model needs both."""
-        prices = load_pricing((schemas_dir / "pricing.toml").read_text(encoding="utf-8"))
+        """Read every model: ``models/<slug>.toml`` (its spec) beside ``models/<slug>.json``.
+
+        Raises:
+            CatalogError: a spec or schema is missing or malformed; the message names the file.
+        """
+        folder = schemas_dir / "models"
         specs: dict[str, ModelSpec] = {}
-        for slug, input_type in INPUT_TYPES.items():
-            path = schemas_dir / "models" / f"{slug}.json"
-            schema = json.loads(path.read_text(encoding="utf-8"))
-            if slug not in prices:
-                raise ValueError(f"{schemas_dir / 'pricing.toml'} has no prices for {slug!r}")
-            specs[slug] = ModelSpec(
-                slug=slug,
-                schema=schema,
-                check=compile_schema(schema),
-                input_type=input_type,
-                price=prices[slug],
-                media=MEDIA_RULES.get(slug, MediaRules()),
-                ignored=IGNORED_INPUTS.get(slug, {}),
-                combined=COMBINED_NOTICES.get(slug),
-            )
+        for path in sorted(folder.glob("*.toml")):
+            specs[path.stem] = load_spec(path.stem, path, folder / f"{path.stem}.json")
+        if orphans := sorted(p.name for p in folder.glob("*.json") if p.stem not in specs):
+            raise CatalogError(f"{folder}: {', '.join(orphans)} has no spec file (<slug>.toml)")
+        if not specs:
+            raise CatalogError(f"{folder} holds no model spec (<slug>.toml)")
         return cls(specs)
+
+    def carried_by(self, api: str) -> dict[str, Carrier]:
+        """Every model ``api`` (``kling``, ``dashscope``) makes, and how."""
+        return {spec.slug: spec.carriers[api] for spec in self if api in spec.carriers}
 
     def get(self, slug: str) -> ModelSpec:
         try:
@@ -165,3 +159,43 @@ class Catalog:
 
     def __iter__(self) -> Iterator[ModelSpec]:
         return iter(self._specs.values())
+
+
+class CatalogError(ValueError):
+    """A model's spec or schema file is missing or malformed; the message names the file."""
+
+
+def load_spec(slug: str, spec_path: Path, schema_path: Path) -> ModelSpec:
+    """One model from its two files."""
+    try:
+        file = msgspec.toml.decode(spec_path.read_bytes(), type=SpecFile)
+    except (OSError, msgspec.DecodeError) as exc:
+        raise CatalogError(f"{spec_path}: {exc}") from None
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        check = compile_schema(schema)
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{schema_path}: {exc}") from None
+    unknown = [name for name in file.notices if name not in NOTICE_RULES]
+    if unknown:
+        raise CatalogError(f"{spec_path}: unknown notices {unknown}; known: {sorted(NOTICE_RULES)}")
+    apis = [carrier.api for carrier in file.upstream]
+    if len(set(apis)) < len(apis):
+        raise CatalogError(f"{spec_path}: an upstream API is listed twice")
+    try:
+        price = file.pricing.rule()
+    except PricingError as exc:
+        raise CatalogError(f"{spec_path}: {exc}") from None
+    return ModelSpec(
+        slug=slug,
+        schema=schema,
+        check=check,
+        price=price,
+        media=file.media,
+        schema_source=file.schema_source,
+        source=file.source,
+        title=file.title,
+        ignored=file.ignored,
+        combined=tuple(NOTICE_RULES[name] for name in file.notices),
+        carriers={carrier.api: carrier for carrier in file.upstream},
+    )

@@ -1,9 +1,8 @@
-"""Prices from ``schemas/pricing.toml``: exact decimals, cost = rate x billed seconds."""
+"""Prices from each model's spec file: exact decimals, cost = rate x billed seconds."""
 
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -87,24 +86,36 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
 
 
-def load_pricing(text: str) -> dict[str, PriceRule]:
-    """Parse the TOML pricing table into one ``PriceRule`` per model."""
-    table = tomllib.loads(text).get("models", {})
-    rules: dict[str, PriceRule] = {}
-    for model, entry in table.items():
+class PriceTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A spec file's ``[pricing]`` table, as written (rates as strings: exact decimals).
+
+    - ``rate_by``: input fields whose values pick the rate (joined with ``+``: ``"pro+true"``);
+    - ``seconds``: ``"reference_video"`` (the probed length of ``input.video_url``; the output
+      follows it) or ``"input:<field>"`` (an input field holding seconds);
+    - ``rounding``: ``"ceil"`` bills part of a second as a whole one, ``"exact"`` as is;
+    - ``rates``: the rate per second for each combination of the ``rate_by`` values.
+    """
+
+    rate_by: tuple[str, ...]
+    seconds: str
+    rounding: str = "ceil"
+    rates: dict[str, str]
+
+    def rule(self) -> PriceRule:
+        """The rule it states; ``PricingError`` names what is wrong."""
         try:
-            rates = {k: Decimal(str(v)) for k, v in entry["rates"].items()}
-            rule = PriceRule(
-                rate_by=tuple(entry["rate_by"]),
-                seconds=entry["seconds"],
-                rounding=entry.get("rounding", "ceil"),
-                rates=rates,
-            )
-        except (KeyError, InvalidOperation, TypeError) as exc:
-            raise PricingError(f"pricing for {model!r} is malformed: {exc!r}") from exc
-        if rule.rounding not in ("ceil", "exact"):
-            raise PricingError(f"pricing for {model!r}: rounding must be 'ceil' or 'exact'")
-        if rule.seconds != "reference_video" and not rule.seconds.startswith("input:"):
-            raise PricingError(f"pricing for {model!r}: unknown seconds source {rule.seconds!r}")
-        rules[model] = rule
-    return rules
+            rates = {key: Decimal(value) for key, value in self.rates.items()}
+        except InvalidOperation:
+            raise PricingError("[pricing] rates must be decimal numbers as strings") from None
+        if self.rounding not in ("ceil", "exact"):
+            raise PricingError("[pricing] rounding must be 'ceil' or 'exact'")
+        if self.seconds != "reference_video" and not self.seconds.startswith("input:"):
+            raise PricingError(f"[pricing] unknown seconds source {self.seconds!r}")
+        if not rates:
+            raise PricingError("[pricing] lists no rates")
+        return PriceRule(
+            rate_by=self.rate_by,
+            seconds=self.seconds,
+            rounding="ceil" if self.rounding == "ceil" else "exact",
+            rates=rates,
+        )

@@ -173,7 +173,7 @@ class Refresher:
         spec = self._catalog.get(record.model)
         job = VideoJob(
             model=record.model,
-            input=spec.typed(_decode_values(record.input)),
+            input=_decode_values(record.input),
             external_id=record.task_id,
         )
         found, verdict = await self._look_up(record, job)

@@ -321,7 +321,7 @@ class TaskService:
             if scope is not None:
                 await self._store.release_idempotency(scope, task_id)
             raise
-        job = VideoJob(model=spec.slug, input=spec.typed(values), external_id=task_id)
+        job = VideoJob(model=spec.slug, input=values, external_id=task_id)
         try:
             provider, state = await self._router.submit(job)
         except ProviderOutcomeUnknown as exc:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
-from adapter.inputs import INPUT_TYPES
 from adapter.model import VideoJob
 from adapter.simulator import SimulatorConfig
+from tests import models
 
 START = 1_774_805_076.0
 SIM = "http://sim.test"
@@ -17,5 +15,4 @@ IMAGE = "https://example.com/portrait.jpg"
 
 
 def job(model: str, values: dict[str, Any], external_id: str = "task_contract_1") -> VideoJob:
-    typed = msgspec.convert(values, INPUT_TYPES[model])
-    return VideoJob(model=model, input=typed, external_id=external_id)
+    return models.job(model, values, external_id)

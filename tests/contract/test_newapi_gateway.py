@@ -23,6 +23,7 @@ from adapter.model import TaskStatus
 from adapter.providers.kling import KlingProvider
 from adapter.simulator.clock import ManualClock
 from tests.contract.simulated import CONFIG, IMAGE, SIM, job
+from tests.models import KLING
 
 pytestmark = pytest.mark.anyio
 
@@ -37,6 +38,7 @@ def gateway(http: httpx.AsyncClient, clock: ManualClock, api_key: str = "") -> K
         dialect="gateway",
         api_key=api_key or CONFIG.api_key,
         clock=clock,
+        carried=KLING,
     )
 
 

@@ -25,6 +25,7 @@ from adapter.providers.dashscope import DashScopeProvider
 from adapter.providers.kling import KlingProvider
 from adapter.simulator.clock import ManualClock
 from tests.contract.simulated import CONFIG, IMAGE, SIM, job
+from tests.models import DASHSCOPE, KLING
 
 pytestmark = pytest.mark.anyio
 
@@ -83,12 +84,18 @@ def kling(http: httpx.AsyncClient, clock: ManualClock, dialect: str) -> KlingPro
         access_key=CONFIG.access_key,
         secret_key=CONFIG.secret_key,
         clock=clock,
+        carried=KLING,
     )
 
 
 def dashscope(http: httpx.AsyncClient, clock: ManualClock) -> DashScopeProvider:
     return DashScopeProvider(
-        "dashscope", base_url=SIM, http=http, api_key=CONFIG.dashscope_api_key, clock=clock
+        "dashscope",
+        base_url=SIM,
+        http=http,
+        api_key=CONFIG.dashscope_api_key,
+        clock=clock,
+        carried=DASHSCOPE,
     )
 
 

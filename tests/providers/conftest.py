@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter.inputs import MotionControlInput, WatermarkInfo
 from adapter.model import VideoJob
 from adapter.providers.kling import KlingProvider
+from tests.models import KLING, job
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -110,6 +110,7 @@ def make_provider(upstream: Upstream) -> Callable[..., KlingProvider]:
             "http": httpx.AsyncClient(transport=httpx.MockTransport(upstream.handle)),
             "dialect": dialect,
             "clock": lambda: NOW,
+            "carried": KLING,
             **keys,
             **overrides,
         }
@@ -120,7 +121,7 @@ def make_provider(upstream: Upstream) -> Callable[..., KlingProvider]:
 
 @pytest.fixture
 def make_job() -> Callable[..., VideoJob]:
-    """Build a motion-control job; keyword arguments override input fields."""
+    """Build a motion-control job; keyword arguments override input fields (None drops one)."""
 
     def make(*, callback_url: str | None = None, **fields: Any) -> VideoJob:
         values: dict[str, Any] = {
@@ -130,14 +131,10 @@ def make_job() -> Callable[..., VideoJob]:
             "mode": "std",
             "keep_original_sound": "yes",
             "prompt": "按参考视频完成转身挥手动作",
-            "watermark_info": WatermarkInfo(enabled=False),
+            "watermark_info": {"enabled": False},
             **fields,
         }
-        return VideoJob(
-            model="kling-v2-6-motion-control",
-            input=MotionControlInput(**values),
-            external_id="task_01JDEMO",
-            callback_url=callback_url,
-        )
+        present = {field: value for field, value in values.items() if value is not None}
+        return job("kling-v2-6-motion-control", present, callback_url=callback_url)
 
     return make

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from adapter.inputs import WanI2VFlashInput
 from adapter.model import VideoJob
 from adapter.providers.dashscope import DashScopeProvider
+from tests.models import DASHSCOPE, job
 
 API_KEY = "sk-dashscope-test-key-0123456789abcdef"
 NOW = 1_774_805_076.4
@@ -27,6 +27,7 @@ def dashscope(
         "http": httpx.AsyncClient(transport=httpx.MockTransport(handler)),
         "api_key": API_KEY,
         "clock": lambda: NOW,
+        "carried": DASHSCOPE,
         **overrides,
     }
     return DashScopeProvider("dashscope-test", **options)
@@ -34,5 +35,5 @@ def dashscope(
 
 def wan_job(model: str = "wan2-6-i2v-flash", **fields: Any) -> VideoJob:
     """A wan2-6-i2v-flash job with the schema's defaults; keyword arguments override."""
-    values: dict[str, Any] = {"image_urls": ("https://example.com/first-frame.png",), **fields}
-    return VideoJob(model=model, input=WanI2VFlashInput(**values), external_id="task_01JDEMO")
+    values: dict[str, Any] = {"image_urls": ["https://example.com/first-frame.png"], **fields}
+    return job(model, values)

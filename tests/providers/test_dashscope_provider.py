@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from adapter.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderRejected
-from adapter.model import TaskStatus, UpstreamState
+from adapter.model import TaskStatus, UpstreamState, VideoJob
 from tests.providers.dashscope_helpers import API_KEY, PNG, SUBMIT_PATH, TASK_ID, dashscope, wan_job
 
 pytestmark = pytest.mark.anyio
@@ -39,7 +39,7 @@ async def test_submit_body_maps_every_field(upstream: Any, load: Load) -> None:
     """image_urls[0] (a data URI as is), texts, audio_url, 720p -> 720P and every parameter."""
     upstream.answer(json=load("dashscope_submit_ok.json"))
     job = wan_job(
-        image_urls=(PNG,),
+        image_urls=[PNG],
         prompt="一只小猫在月光下奔跑",
         negative_prompt="blurry",
         audio_url="https://example.com/voice.mp3",
@@ -151,8 +151,9 @@ async def test_a_refusal_in_a_2xx_submit_answer_is_raised(upstream: Any, load: L
 
 async def test_a_model_it_does_not_serve_is_refused_before_sending(upstream: Any) -> None:
     """A job for another model (or one narrowed away) is a bug: nothing goes upstream."""
+    other = VideoJob("kling-v3", {"prompt": "p"}, "task_01JDEMO")
     with pytest.raises(ValueError, match="does not serve 'kling-v3'"):
-        await dashscope(upstream.handle).submit(wan_job(model="kling-v3"))
+        await dashscope(upstream.handle).submit(other)
     with pytest.raises(ValueError, match="does not serve 'wan2-6-i2v-flash'"):
         await dashscope(upstream.handle, models=[]).submit(wan_job())
     assert upstream.requests == []

@@ -9,7 +9,7 @@ import pytest
 
 from adapter.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
 from adapter.ports import VideoProvider
-from adapter.providers.dashscope import MODELS
+from tests.models import DASHSCOPE
 from tests.providers.dashscope_helpers import API_KEY, dashscope, wan_job
 
 pytestmark = pytest.mark.anyio
@@ -21,8 +21,8 @@ def test_provider_fits_the_port_and_serves_its_table(upstream: Any) -> None:
     assert provider.name == "dashscope-test"
     assert provider.serves("wan2-6-i2v-flash")
     assert not provider.serves("kling-v2-6-motion-control")
-    row = MODELS["wan2-6-i2v-flash"]
-    assert (row.route, row.model) == ("video-synthesis", "wan2.6-i2v-flash")
+    carrier = DASHSCOPE["wan2-6-i2v-flash"]
+    assert (carrier.mapping, carrier.model_name) == ("wan-i2v", "wan2.6-i2v-flash")
 
 
 def test_models_can_narrow_what_is_served(upstream: Any) -> None:

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from adapter.ports import VideoProvider
-from adapter.providers.kling import MODELS, KlingProvider, raw_media
+from adapter.providers.kling import KlingProvider, raw_media
+from tests.models import KLING
 
 MakeProvider = Callable[..., KlingProvider]
 
@@ -19,7 +21,7 @@ def test_provider_fits_the_port_and_serves_its_table(make_provider: MakeProvider
     assert provider.name == "kling-test"
     assert provider.serves("kling-v2-6-motion-control")
     assert not provider.serves("wan2-6-i2v-flash")
-    assert MODELS["kling-v2-6-motion-control"].route == "motion-control"
+    assert KLING["kling-v2-6-motion-control"].mapping == "motion-control"
 
 
 def test_models_can_narrow_what_is_served(make_provider: MakeProvider) -> None:
@@ -36,6 +38,7 @@ def test_models_can_narrow_what_is_served(make_provider: MakeProvider) -> None:
         ("openai", {}, "unknown Kling dialect"),
         ("gateway", {"base_url": "kling.example.com"}, "KLING_BASE_URL"),
         ("gateway", {"models": ["kling-v9"]}, "kling-v9"),
+        ("gateway", {"carried": {"kling-x": replace(KLING["kling-v3"], mapping="nope")}}, "nope"),
     ],
 )
 def test_misconfiguration_fails_at_construction(

@@ -1,26 +1,28 @@
-"""Prices come from schemas/pricing.toml and are exact decimals."""
+"""Prices come from each model's spec file (``[pricing]``) and are exact decimals."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
+import msgspec
 import pytest
 
-from adapter.service.pricing import PricingError, load_pricing, money
+from adapter.service.pricing import PriceRule, PriceTable, PricingError, money
+from tests.models import CATALOG
 
-TABLE = (Path(__file__).resolve().parents[2] / "schemas" / "pricing.toml").read_text()
+
+def motion_control() -> PriceRule:
+    return CATALOG.get("kling-v2-6-motion-control").price
 
 
 def test_the_seed_example_costs_exactly_0_06426() -> None:
     """Motion control, std, 8 s reference video: 0.06426 (seed 000)."""
-    rule = load_pricing(TABLE)["kling-v2-6-motion-control"]
-    assert str(rule.cost({"mode": "std"}, 8.0)) == "0.06426"
+    assert str(motion_control().cost({"mode": "std"}, 8.0)) == "0.06426"
 
 
 def test_part_seconds_are_billed_as_whole_seconds() -> None:
     """7.2 s bills as 8 s under the table's ceil rounding."""
-    rule = load_pricing(TABLE)["kling-v2-6-motion-control"]
+    rule = motion_control()
     assert rule.cost({"mode": "std"}, 7.2) == rule.cost({"mode": "std"}, 8)
 
 
@@ -32,20 +34,29 @@ def test_money_drops_float_noise_and_trailing_zeros() -> None:
 
 def test_a_missing_rate_is_an_error_naming_it() -> None:
     """A combination the table does not price is an error, not a zero."""
-    rule = load_pricing(TABLE)["kling-v2-6-motion-control"]
     with pytest.raises(PricingError, match="'turbo'"):
-        rule.cost({"mode": "turbo"}, 5)
+        motion_control().cost({"mode": "turbo"}, 5)
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "wrong"),
     [
-        '[models.m]\nrate_by=["mode"]\nseconds="reference_video"\n[models.m.rates]\nstd="abc"\n',
-        '[models.m]\nrate_by=["mode"]\nseconds="somewhere"\n[models.m.rates]\nstd="1"\n',
-        '[models.m]\nseconds="reference_video"\n[models.m.rates]\nstd="1"\n',
+        ('rate_by=["mode"]\nseconds="reference_video"\n[rates]\nstd="abc"\n', "decimal"),
+        ('rate_by=["mode"]\nseconds="somewhere"\n[rates]\nstd="1"\n', "seconds source"),
+        (
+            'rate_by=["mode"]\nseconds="input:duration"\nrounding="up"\n[rates]\nstd="1"\n',
+            "rounding",
+        ),
+        ('rate_by=["mode"]\nseconds="input:duration"\n[rates]\n', "no rates"),
     ],
 )
-def test_a_malformed_table_is_refused_at_load(text: str) -> None:
-    """Bad rates, unknown seconds sources and missing fields fail at start-up."""
-    with pytest.raises(PricingError):
-        load_pricing(text)
+def test_a_malformed_table_is_refused_at_load(text: str, wrong: str) -> None:
+    """Bad rates, unknown seconds sources or roundings, and no rates fail at start-up."""
+    table = msgspec.toml.decode(text.encode(), type=PriceTable)
+    with pytest.raises(PricingError, match=wrong):
+        table.rule()
+
+
+def test_a_table_without_its_fields_is_refused() -> None:
+    with pytest.raises(msgspec.ValidationError, match="rate_by"):
+        msgspec.toml.decode(b'seconds="reference_video"\n[rates]\nstd="1"\n', type=PriceTable)

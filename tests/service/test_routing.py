@@ -6,7 +6,6 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-import msgspec
 import pytest
 
 from adapter.errors import (
@@ -17,11 +16,11 @@ from adapter.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from adapter.inputs import INPUT_TYPES
 from adapter.model import TaskStatus, UpstreamState, VideoJob
 from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider
+from tests.models import job
 
 pytestmark = pytest.mark.anyio
 
@@ -194,9 +193,7 @@ async def test_a_fall_back_with_under_a_second_left_is_not_tried() -> None:
 
 
 def job_of(model: str, values: dict[str, Any]) -> VideoJob:
-    return VideoJob(
-        model=model, input=msgspec.convert(values, INPUT_TYPES[model]), external_id="t1"
-    )
+    return job(model, values, external_id="t1")
 
 
 async def test_a_resubmit_after_a_lost_answer_never_falls_through(
