@@ -170,7 +170,6 @@ class Refresher:
 
     async def _reconcile(self, record: TaskRecord) -> TaskRecord:
         """Find a task whose submit answer was lost; send it again only if surely absent."""
-        spec = self._catalog.get(record.model)
         job = VideoJob(
             model=record.model,
             input=_decode_values(record.input),
