@@ -139,9 +139,7 @@ def _kling(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) ->
     )
 
 
-def _dashscope(
-    config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog
-) -> VideoProvider:
+def _dashscope(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> VideoProvider:
     return DashScopeProvider(
         config.name,
         base_url=config.base_url,
