@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from adapter.http.errors import STATUS_CODES
@@ -56,3 +57,14 @@ def test_the_seed_curl_examples_in_the_readme_match_the_ones_the_suite_runs(mode
     )
     adapted = seed.replace("https://api.mindvideo.ai", "$MV").replace("mv_live_xxx", "$KEY")
     assert adapted in README
+
+
+def test_the_spec_file_example_is_a_valid_spec() -> None:
+    """The README's annotated spec file parses as the catalogue reads spec files."""
+    from adapter.service.catalog import SpecFile
+
+    block = README.split("**A model is one spec: two files.**", 1)[1]
+    toml = block.split("```toml\n", 1)[1].split("```", 1)[0]
+    spec = msgspec.toml.decode(toml.encode(), type=SpecFile)
+    assert spec.upstream[0].mapping == "kling-v3"
+    assert spec.pricing.rule().rates

@@ -93,6 +93,11 @@ class ModelBody(msgspec.Struct):
     model: str
     input_schema: dict[str, Any]
     pricing: PricingBody
+    #: ``page`` (the model page's whole schema, verbatim), ``partial`` (as far as the stored
+    #: copy of the page reaches) or ``derived`` (from a sibling's; ``schema_from`` says whose).
+    schema_source: str
+    #: Where the schema (and the example price) came from.
+    schema_from: str
 
 
 class ModelsBody(msgspec.Struct):
@@ -111,6 +116,8 @@ def model_body(spec: ModelSpec) -> ModelBody:
             rounding=rule.rounding,
             rates=[RateBody(when, rate) for when, rate in rule.table(spec.schema)],
         ),
+        schema_source=spec.schema_source,
+        schema_from=spec.source,
     )
 
 

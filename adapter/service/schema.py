@@ -18,7 +18,7 @@ from adapter.errors import InvalidRequest
 Check = Callable[[Any, str], Any]
 
 #: Keywords that only describe (never constrain) a value.
-ANNOTATIONS = frozenset({"title", "description", "default", "examples"})
+ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment"})
 #: Keywords that constrain a value, each enforced below.
 ASSERTIONS = frozenset(
     {

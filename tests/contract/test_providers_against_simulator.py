@@ -71,6 +71,17 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "text2video",
     ),
 ]
+#: The models added as data (spec files only): each on its route, under its own model_name.
+CASES += [
+    (
+        "kling-v3-motion-control",
+        {**CASES[0][1], "prompt": "dance"},
+        "motion-control",
+    ),
+    ("kling-v3-omni", {"prompt": "a golden retriever", "duration": 5}, "omni-video"),
+    ("kling-v3-omni", {"prompt": "a car", "first_frame_image": IMAGE}, "omni-video"),
+    ("kling-video-o1", {"prompt": "a skyline", "mode": "pro", "duration": 10}, "omni-video"),
+]
 KLING_DIALECTS = ("gateway", "official")
 
 

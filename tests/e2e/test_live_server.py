@@ -76,12 +76,21 @@ def test_each_new_seed_curl_runs_verbatim_and_the_task_succeeds(
         assert [e["status"] for e in events][-1] == "succeeded"
 
 
-def test_the_models_endpoint_lists_every_seed_model(embedded: Live) -> None:
+def test_the_models_endpoint_lists_every_model_and_where_its_schema_came_from(
+    embedded: Live,
+) -> None:
     with httpx.Client(base_url=embedded.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
-        models = c.get("/api/v1/models").json()["data"]
-        assert sorted(m["model"] for m in models) == sorted(
-            ["kling-v2-6-motion-control", "kling-v2-6", "kling-v3", "wan2-6-i2v-flash"]
-        )
+        models = {m["model"]: m for m in c.get("/api/v1/models").json()["data"]}
+    assert {slug: m["schema_source"] for slug, m in models.items()} == {
+        "kling-v2-6-motion-control": "page",
+        "kling-v2-6": "page",
+        "kling-v3": "page",
+        "wan2-6-i2v-flash": "page",
+        "kling-v3-motion-control": "derived",
+        "kling-v3-omni": "derived",
+        "kling-video-o1": "derived",
+    }
+    assert "kling-v3's schema" in models["kling-video-o1"]["schema_from"]
 
 
 def test_a_scripted_failure_reaches_the_client_with_its_reason(embedded: Live) -> None:

@@ -164,3 +164,25 @@ def test_the_new_models_are_served_by_default(make_provider: MakeProvider) -> No
         "kling-v2-6",
         "kling-v3",
     )
+
+
+async def test_kling_v3_motion_control_is_the_motion_control_body_named_kling_v3(
+    make_provider: MakeProvider, upstream: Any, load: Load
+) -> None:
+    """A model added as data: its 2.6 sibling's mapping, its own model_name."""
+    upstream.answer(json=load("kling_submit_v3_logged.json"))
+    values = {
+        "prompt": "dance",
+        "character_orientation": "image",
+        "image_url": "https://example.com/ref-image.png",
+        "mode": "std",
+        "video_url": "https://example.com/ref-video-8s.mp4",
+    }
+    job = VideoJob(
+        "kling-v3-motion-control", checked("kling-v3-motion-control", values), EXTERNAL_ID
+    )
+    state = await make_provider("official").submit(job)
+    assert upstream.last.url.path == "/v1/videos/motion-control"
+    body = upstream.last_json()
+    assert body["model_name"] == "kling-v3" and body["video_url"] == values["video_url"]
+    assert state.route == "motion-control"
