@@ -21,7 +21,6 @@ from adapter.http.openapi import build_openapi
 from adapter.http.routes import ROUTES
 from adapter.http.services import Services
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
-from adapter.service.models import ModelDirectory
 from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 
@@ -56,7 +55,7 @@ def create_app(
         clock=clock,
     )
     metrics = Metrics()
-    models = ModelDirectory(parts.catalog, parts.router)
+    models = parts.models
     services = Services(
         tasks=parts.tasks,
         events=parts.events,

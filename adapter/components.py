@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,7 +36,12 @@ from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.reconciler import Reconciler
 from adapter.service.routing import Router
+from adapter.service.models import ModelDirectory
+from adapter.service.recovery import Recovery
+from adapter.service.refresh import Refresher
+from adapter.service.submission import Submitter, new_task_id
 from adapter.service.tasks import TaskService
+from adapter.service.writer import TaskWriter
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.settings import Settings, SettingsError, shown_url
 from adapter.simulator.config import SimulatorConfig
@@ -255,9 +261,11 @@ class Components(msgspec.Struct, frozen=True):
 
     store: RedisTaskStore
     tasks: TaskService
+    refresher: Refresher
     keys: KeyService
     router: Router
     catalog: Catalog
+    models: ModelDirectory
     events: EventStream
     callbacks: CallbackTokens
     reconciler: Reconciler
@@ -281,6 +289,8 @@ def build_components(
     media: MediaInspector | None = None,
     webhooks: WebhookSender | None = None,
     clock: Callable[[], datetime],
+    new_id: Callable[[], str] = new_task_id,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> Components:
     """Build the service and its adapters; anything injected is left for the caller to close."""
     closers: list[Callable[[], Awaitable[object]]] = []
@@ -318,28 +328,47 @@ def build_components(
     if webhooks is None:
         webhooks, webhook_http = make_webhook_sender(settings)
         closers.append(webhook_http.aclose)
-    # Longer than any submit can take (media checks + upstream call, each hard-bounded).
-    submit_stale_s = settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10
     keys = KeyService(key_store, clock=clock)
-    tasks = TaskService(
+    models = ModelDirectory(catalog, router)
+    writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock)
+    recovery = Recovery(
+        writer=writer,
+        router=router,
+        clock=clock,
+        submit_window_s=settings.submit_window_s,
+        give_up_after_s=settings.give_up_after_s,
+    )
+    refresher = Refresher(
         store=store,
-        catalog=catalog,
+        writer=writer,
+        recovery=recovery,
+        router=router,
+        interval_s=settings.refresh_interval_s,
+        poll_timeout_s=settings.poll_timeout_s,
+    )
+    submitter = Submitter(
+        store=store,
+        models=models,
         router=router,
         media=media,
         webhooks=webhooks,
+        writer=writer,
+        refresher=refresher,
         probe=settings.media_probe,
         clock=clock,
         idempotency_ttl_s=settings.idempotency_ttl_s,
         idempotency_wait_s=settings.idempotency_wait_s,
-        refresh_interval_s=settings.refresh_interval_s,
-        poll_timeout_s=settings.poll_timeout_s,
-        submit_stale_s=submit_stale_s,
-        give_up_after_s=max(600.0, 10 * submit_stale_s),
+        submit_window_s=settings.submit_window_s,
+        new_id=new_id,
+        sleep=sleep,
+    )
+    tasks = TaskService(
+        store=store, submitter=submitter, writer=writer, refresher=refresher, clock=clock
     )
     feed = RedisEventFeed(redis, store.channel)
     reconciler = Reconciler(
         store=store,
-        refresher=tasks.refresher,
+        refresher=refresher,
         webhooks=WebhookDispatcher(store=store, sender=webhooks, keys=keys, clock=clock),
         clock=clock,
         min_interval_s=settings.refresh_interval_s,
@@ -351,9 +380,11 @@ def build_components(
     return Components(
         store=store,
         tasks=tasks,
+        refresher=refresher,
         keys=keys,
         router=router,
         catalog=catalog,
+        models=models,
         events=EventStream(
             store=store, feed=feed, owned=tasks.owned, heartbeat_s=settings.sse_heartbeat_s
         ),

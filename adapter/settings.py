@@ -77,6 +77,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     task_deadline_s: float = 7_200.0
 
     @property
+    def submit_window_s(self) -> float:
+        """How long one submit can take at most: its media checks and its upstream call, each
+        hard-bounded, plus a margin (recording the answer may wait out a store outage).
+
+        A task still ``submitting`` after it, or a claim whose task is missing, belongs to a
+        submit that ended without saying so (a process that died): recovery may settle it.
+        """
+        return self.upstream_timeout_s + 2 * self.media_timeout_s + 10
+
+    @property
+    def give_up_after_s(self) -> float:
+        """How long a task whose submit answer was lost, and that no upstream can be asked
+        about, waits before it ends ``failed`` with ``upstream_outcome_unknown``: ten submit
+        windows, and never under ten minutes (an upstream may register a task late)."""
+        return max(600.0, 10 * self.submit_window_s)
+
+    @property
     def reconcile_hold_s(self) -> float:
         """How long a reconcile round holds a task or delivery from other processes.
 

@@ -1,149 +1,48 @@
-"""``TaskService``: submit, get (refresh on read) and events, with idempotency.
-
-Submit order, so that nothing is charged twice and nothing is lost:
-
-1. validate, fingerprint, and claim the Idempotency-Key (one atomic round trip); a retry
-   finds the claim and waits until the task's ``submit_state`` leaves ``submitting``;
-2. check media, price, and store the task as ``queued`` *before* calling the upstream;
-3. submit with our task id as ``external_task_id``. A definite "no" deletes the task and
-   releases the key; an unknown outcome keeps both, and the task is reconciled on read.
-"""
+"""``TaskService``: what the API does with tasks: submit, get (refreshed when due), cancel,
+events, list, and upstream hints. The parts it stands on are built by the composition root:
+the submitter, the writer (every stored change), the refresher (asking the upstream)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
-import msgspec
-
-from adapter.errors import (
-    AllProvidersFailed,
-    IdempotencyInProgress,
-    IdempotencyKeyReused,
-    InvalidRequest,
-    ProviderOutcomeUnknown,
-    ProviderRejected,
-    StoreUnavailable,
-    TaskNotCancellable,
-    TaskNotFound,
-)
-from adapter.model import Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
-from adapter.ports import MediaInspector, TaskPage, TaskStore, WebhookSender
-from adapter.service import idempotency
-from adapter.service.catalog import Catalog, ModelSpec
-from adapter.service.media import check_media
-from adapter.service.models import ModelDirectory
+from adapter.errors import InvalidRequest, TaskNotCancellable, TaskNotFound
+from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.ports import TaskPage, TaskStore
 from adapter.service.refresh import Refresher
-from adapter.service.routing import Router
+from adapter.service.submission import Submission, Submitter
+from adapter.service.writer import TaskWriter
 
 log = logging.getLogger(__name__)
-
-
-#: Pauses between tries to record an accepted task's upstream id while the store is away
-#: (3.4 s in all, inside the submit window's margin).
-_ADOPT_PAUSES_S = (0.1, 0.3, 1.0, 2.0)
 
 #: The most tasks one list page holds.
 MAX_PAGE = 100
 _STATUSES = tuple(status.value for status in TaskStatus)
 
 
-def new_task_id() -> str:
-    return f"task_{secrets.token_hex(12)}"
-
-
-class _Hook(NamedTuple):
-    """Where a task's terminal status is POSTed, and whose secret signs it."""
-
-    url: str | None
-    key_id: str | None
-
-
-@contextmanager
-def _naming_the_task(task_id: str, scope: str | None) -> Iterator[None]:
-    """A store outage in the middle of a submit names the task it interrupted, which may
-    exist (and may have reached the upstream), and says how to get it."""
-    try:
-        yield
-    except StoreUnavailable as exc:
-        if scope is not None:
-            advice = (
-                "retry with the same Idempotency-Key to get it: nothing is submitted or "
-                "charged twice"
-            )
-        else:
-            advice = (
-                f"it may exist: GET /api/v1/tasks/{task_id} once the service is back (a "
-                "retry without an Idempotency-Key could make a second task)"
-            )
-        raise StoreUnavailable(
-            f"The task store became unavailable while task {task_id} was being submitted "
-            f"({exc.message}); {advice}.",
-            task_id=task_id,
-        ) from exc
-
-
-class Submission(msgspec.Struct, frozen=True):
-    record: TaskRecord
-    #: True when an Idempotency-Key matched an earlier request and its task is returned.
-    replayed: bool
-
-
 class TaskService:
-    """The task lifecycle. Knows ports, never httpx or redis."""
+    """The task lifecycle as clients drive it. Knows ports, never httpx or redis."""
+
+    __slots__ = ("_clock", "_refresher", "_store", "_submitter", "_writer")
 
     def __init__(
         self,
         *,
         store: TaskStore,
-        catalog: Catalog,
-        router: Router,
-        media: MediaInspector,
-        webhooks: WebhookSender,
-        probe: Literal["required", "best_effort"],
+        submitter: Submitter,
+        writer: TaskWriter,
+        refresher: Refresher,
         clock: Callable[[], datetime],
-        idempotency_ttl_s: int,
-        idempotency_wait_s: float,
-        refresh_interval_s: float,
-        poll_timeout_s: float,
-        submit_stale_s: float,
-        give_up_after_s: float = 600,
-        new_id: Callable[[], str] = new_task_id,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._store = store
-        self._router = router
-        self._models = ModelDirectory(catalog, router)
-        self._media = media
-        self._webhooks = webhooks
-        self._probe: Literal["required", "best_effort"] = probe
+        self._submitter = submitter
+        self._writer = writer
+        self._refresher = refresher
         self._clock = clock
-        self._idem_ttl_s = idempotency_ttl_s
-        self._idem_wait_s = idempotency_wait_s
-        self._submit_stale = timedelta(seconds=submit_stale_s)
-        self._new_id = new_id
-        self._sleep = sleep
-        self._refresher = Refresher(
-            store=store,
-            catalog=catalog,
-            router=router,
-            clock=clock,
-            interval_s=refresh_interval_s,
-            poll_timeout_s=poll_timeout_s,
-            submit_stale_s=submit_stale_s,
-            give_up_after_s=give_up_after_s,
-        )
-
-    @property
-    def refresher(self) -> Refresher:
-        return self._refresher
 
     async def submit(
         self,
@@ -155,65 +54,16 @@ class TaskService:
         webhook_url: str | None = None,
         key_id: str | None = None,
     ) -> Submission:
-        """Create a task, or return the one an earlier request with the same key made.
-
-        ``webhook_url`` gets the task's terminal status, signed with ``key_id``'s secret.
-
-        Raises:
-            UnknownModel: no such model, or no provider serves it (``ModelNotServed``).
-            InvalidRequest: the input breaks the model's schema or media rules.
-            IdempotencyKeyReused: the key was used with a different request.
-            IdempotencyInProgress: the first request with the key is still submitting.
-            ProviderRejected: the upstream refused the task (nothing was created).
-            AllProvidersFailed: no provider could take it (nothing was created).
-        """
-        spec = self._models.for_submit(model)
-        checked = spec.validate(values)
-        if webhook_url is not None:
-            await self._webhooks.check(webhook_url, param="webhook_url")
-        hook = _Hook(webhook_url, key_id)
-        if idempotency_key is None:
-            task_id = self._new_id()
-            with _naming_the_task(task_id, None):
-                record = await self._create(owner, spec, checked, task_id, None, hook)
-            return Submission(record=record, replayed=False)
-        idempotency.check_key(idempotency_key)
-        scope = idempotency.scope(owner, idempotency_key)
-        fingerprint = idempotency.fingerprint(model, checked, webhook_url)
-        deadline = time.monotonic() + self._idem_wait_s
-        pause = 0.02
-        while True:
-            task_id = self._new_id()
-            claim = await self._store.claim_idempotency(
-                scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
-            )
-            if claim.is_new:
-                with _naming_the_task(task_id, scope):
-                    record = await self._create(owner, spec, checked, task_id, scope, hook)
-                return Submission(record=record, replayed=False)
-            if claim.fingerprint != fingerprint:
-                raise IdempotencyKeyReused(
-                    "This Idempotency-Key was already used with a different request; "
-                    "use a new key for a new request."
-                )
-            # The task record says whether the first request's submit has been settled.
-            original = await self._store.get_task(claim.task_id)
-            is_stale = self._clock() - claim.claimed_at > self._submit_stale
-            if original is not None and (original.submit_state != "submitting" or is_stale):
-                refreshed = await self._refresher.refreshed(original)
-                return Submission(record=refreshed, replayed=True)
-            if original is None and is_stale:
-                # The claim outlived its task (a crash before the task was stored): drop it.
-                await self._store.release_idempotency(scope, claim.task_id)
-                continue
-            if time.monotonic() >= deadline:
-                raise IdempotencyInProgress(
-                    "A request with this Idempotency-Key is still being submitted; "
-                    "retry shortly to get its task.",
-                    retry_after=1,
-                )
-            await self._sleep(pause)
-            pause = min(pause * 2, 0.25)
+        """Create a task, or return the one an earlier request with the same key made
+        (``Submitter.submit``)."""
+        return await self._submitter.submit(
+            owner=owner,
+            model=model,
+            values=values,
+            idempotency_key=idempotency_key,
+            webhook_url=webhook_url,
+            key_id=key_id,
+        )
 
     async def get(self, *, owner: str, task_id: str) -> TaskRecord:
         """The caller's task, refreshed from the upstream when it is due."""
@@ -233,7 +83,7 @@ class TaskService:
         for _ in range(5):
             if record.status.is_terminal:
                 raise TaskNotCancellable(task_id, record.status.value)
-            cancelled = await self._refresher.save_move(
+            cancelled = await self._writer.move(
                 record,
                 TaskStatus.CANCELLED,
                 message="Cancelled by the client.",
@@ -248,7 +98,7 @@ class TaskService:
     async def _cancel_upstream(self, record: TaskRecord) -> None:
         if record.provider is None or record.upstream_id is None:
             return  # not accepted yet (or its answer was lost): the adoption will stop it
-        await self._refresher.stop_upstream(record)
+        await self._writer.stop_upstream(record)
 
     async def events(self, *, owner: str, task_id: str) -> list[Event]:
         """The caller's task's events, oldest first."""
@@ -304,88 +154,4 @@ class TaskService:
         # Another owner's task is "not found", never "forbidden": ids leak nothing.
         if record is None or record.owner != owner:
             raise TaskNotFound(task_id)
-        return record
-
-    async def _create(
-        self,
-        owner: str,
-        spec: ModelSpec,
-        values: dict[str, Any],
-        task_id: str,
-        scope: str | None,
-        hook: _Hook,
-    ) -> TaskRecord:
-        try:
-            record = await self._store_new(owner, spec, values, task_id, hook)
-        except BaseException:
-            if scope is not None:
-                await self._store.release_idempotency(scope, task_id)
-            raise
-        job = VideoJob(model=spec.slug, input=values, external_id=task_id)
-        try:
-            provider, state = await self._router.submit(job)
-        except ProviderOutcomeUnknown as exc:
-            log.warning("task.submit_unknown task_id=%s provider=%s", task_id, exc.provider)
-            record = await self._refresher.save(
-                record, provider=exc.provider, submit_state="unknown"
-            )
-        except (ProviderRejected, AllProvidersFailed):
-            if not await self._store.delete_task(task_id, record.version):
-                # A reconcile adopted the task meanwhile (this "no" was its duplicate): keep it.
-                current = await self._store.get_task(task_id)
-                if current is not None:
-                    return current
-            if scope is not None:
-                await self._store.release_idempotency(scope, task_id)
-            raise
-        else:
-            record = await self._adopt(record, state, provider.name)
-        return record
-
-    async def _adopt(self, record: TaskRecord, state: UpstreamState, provider: str) -> TaskRecord:
-        """Record the upstream's answer. Only this process knows the upstream's id now, so a
-        store outage is waited out for a few seconds before the request gives up (the write is
-        compare-and-set: a retry after a lost reply changes nothing)."""
-        pauses = iter(_ADOPT_PAUSES_S)
-        while True:
-            try:
-                return await self._refresher.apply(record, state, provider=provider)
-            except StoreUnavailable:
-                pause = next(pauses, None)
-                if pause is None:
-                    log.error(
-                        "task.adoption_lost task_id=%s provider=%s upstream_id=%s: the store "
-                        "stayed unavailable; the task is reconciled later by its id",
-                        record.task_id,
-                        provider,
-                        state.upstream_id,
-                    )
-                    raise
-                await self._sleep(pause)
-
-    async def _store_new(
-        self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str, hook: _Hook
-    ) -> TaskRecord:
-        facts = await check_media(spec, values, self._media, self._probe)
-        seconds = spec.price.input_seconds(values)
-        if seconds is None:
-            seconds = facts.video_seconds if facts.video_seconds is not None else 0.0
-        now = self._clock()
-        record = TaskRecord(
-            task_id=task_id,
-            owner=owner,
-            model=spec.slug,
-            input=msgspec.Raw(idempotency.canonical_json(values)),
-            status=TaskStatus.QUEUED,
-            cost_estimate=spec.price.cost(values, seconds),
-            created_at=now,
-            updated_at=now,
-            version=1,
-            notices=spec.notices(values) + facts.notices,
-            webhook_url=hook.url,
-            key_id=hook.key_id if hook.url is not None else None,
-        )
-        await self._store.create_task(
-            record, Event(type="status", status=TaskStatus.QUEUED, at=now)
-        )
         return record

@@ -1,4 +1,5 @@
-"""A TaskService on the real store (fakeredis / Redis) with a scripted upstream."""
+"""The service as the composition root builds it, on the test's store (fakeredis / Redis),
+with a scripted upstream, canned media facts and a clock the test moves."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from adapter.components import Components, build_components
 from adapter.service.catalog import Catalog
-from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
+from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import SCHEMAS
 from tests.fakes import FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider
 
@@ -20,29 +23,47 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture
-def make_service(store: RedisTaskStore, catalog: Catalog, clock: FakeClock, media: FakeMedia):  # type: ignore[no-untyped-def]
+def make_parts(  # type: ignore[no-untyped-def]
+    store: RedisTaskStore, key_store: RedisKeyStore, clock: FakeClock, media: FakeMedia
+):
     def make(
         *providers: ScriptedProvider,
         probe: str = "best_effort",
         wait_s: float = 0.3,
-        **overrides: Any,
-    ) -> TaskService:
-        """A service on the test's store; ``overrides`` replace any other argument."""
+        store: RedisTaskStore = store,
+        webhooks: FakeWebhooks | None = None,
+        build: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> Components:
+        """Every part, built by ``build_components``; ``settings`` override Settings fields,
+        ``build`` its other arguments (``sleep``, ``new_id``)."""
         options: dict[str, Any] = dict(
-            store=store,
-            catalog=catalog,
-            router=Router(list(providers)),
-            media=media,
-            webhooks=FakeWebhooks(),
-            probe=probe,  # type: ignore[arg-type]
-            clock=clock,
+            schemas_dir=SCHEMAS,
+            media_probe=probe,
             idempotency_ttl_s=3600,
             idempotency_wait_s=wait_s,
             refresh_interval_s=0.05,
             poll_timeout_s=1.0,
-            submit_stale_s=60,
         )
-        return TaskService(**{**options, **overrides})
+        return build_components(
+            Settings(**{**options, **settings}),
+            store=store,
+            key_store=key_store,
+            providers=list(providers),
+            media=media,
+            webhooks=webhooks or FakeWebhooks(),
+            clock=clock,
+            **(build or {}),
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_service(make_parts):  # type: ignore[no-untyped-def]
+    def make(*providers: ScriptedProvider, **options: Any) -> TaskService:
+        parts: Components = make_parts(*providers, **options)
+        return parts.tasks
 
     return make
 

@@ -8,17 +8,15 @@ from decimal import Decimal
 
 import pytest
 
+from adapter.components import Components
 from adapter.errors import ProviderUnavailable
 from adapter.model import TaskStatus, UpstreamState
-from adapter.service.catalog import Catalog
 from adapter.service.keys import KeyService
 from adapter.service.reconciler import Reconciler
-from adapter.service.routing import Router
-from adapter.service.tasks import TaskService
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
-from tests.fakes import MODEL, FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider, seed_input
+from tests.fakes import MODEL, FakeClock, FakeWebhooks, ScriptedProvider, seed_input
 
 pytestmark = pytest.mark.anyio
 
@@ -48,38 +46,24 @@ class GatedProvider(ScriptedProvider):
 
 
 class Process:
-    """What one adapter process runs: a TaskService and its Reconciler, on the shared store."""
+    """What one adapter process runs: its parts (by the composition root) and a Reconciler
+    with this test's timings, on the shared store."""
 
     def __init__(
         self,
+        parts: Components,
         store: RedisTaskStore,
         key_store: RedisKeyStore,
-        catalog: Catalog,
         clock: FakeClock,
-        provider: ScriptedProvider,
         *,
         per_provider: int = 8,
         batch: int = 64,
         hold_s: float = 40,
     ) -> None:
-        self.service = TaskService(
-            store=store,
-            catalog=catalog,
-            router=Router([provider]),
-            media=FakeMedia(),
-            webhooks=FakeWebhooks(),
-            probe="best_effort",
-            clock=clock,
-            idempotency_ttl_s=3600,
-            idempotency_wait_s=0.3,
-            # Short enough that one round's lease never skips the next round's refresh.
-            refresh_interval_s=0.001,
-            poll_timeout_s=1.0,
-            submit_stale_s=60,
-        )
+        self.service = parts.tasks
         self.reconciler = Reconciler(
             store=store,
-            refresher=self.service.refresher,
+            refresher=parts.refresher,
             webhooks=WebhookDispatcher(
                 store=store,
                 sender=FakeWebhooks(),
@@ -105,14 +89,16 @@ class Process:
 
 @pytest.fixture
 def make_process(
+    make_parts,
     store: RedisTaskStore,
     key_store: RedisKeyStore,
-    catalog: Catalog,
     clock: FakeClock,
     provider: ScriptedProvider,
 ):  # type: ignore[no-untyped-def]
     def make(upstream: ScriptedProvider | None = None, **options: float) -> Process:
-        return Process(store, key_store, catalog, clock, upstream or provider, **options)
+        # Short enough that one round's lease never skips the next round's refresh.
+        parts = make_parts(upstream or provider, refresh_interval_s=0.001)
+        return Process(parts, store, key_store, clock, **options)
 
     return make
 

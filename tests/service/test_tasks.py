@@ -352,11 +352,10 @@ async def test_malformed_idempotency_keys_are_refused(service: TaskService, key:
 
 async def test_a_hung_upstream_submit_is_cut_off_as_an_unknown_outcome(make_service) -> None:  # type: ignore[no-untyped-def]
     """A submit is hard-bounded: past the timeout the task stays queued, to be reconciled."""
-    from adapter.service.routing import Router
 
     provider = ScriptedProvider()
     provider.gate = asyncio.Event()  # never opened: the upstream never answers
-    service = make_service(router=Router([provider], submit_timeout_s=0.1), wait_s=0.2)
+    service = make_service(provider, upstream_timeout_s=0.1, wait_s=0.2)
     result = await submit(service)
     assert result.record.status is TaskStatus.QUEUED
     assert result.record.submit_state == "unknown"

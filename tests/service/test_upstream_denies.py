@@ -69,14 +69,17 @@ async def test_an_accepted_task_the_upstream_no_longer_has_ends_failed(
 
 
 async def test_a_task_the_upstream_denies_past_its_deadline_is_ended_by_the_sweep(
-    service: TaskService, provider: ScriptedProvider, clock: FakeClock
+    make_parts,
+    provider: ScriptedProvider,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
 ) -> None:
     """The deadline sweep asks the upstream first; "no such task" ends it then and there,
     where it used to be left to wait for an answer that never comes."""
-    record = (await submit(service)).record
+    parts = make_parts(provider)
+    record = (await submit(parts.tasks)).record
     assert record.upstream_id is not None
     provider.states[record.upstream_id] = ProviderTaskNotFound("kling", "task_not_exist")
     clock.advance(7_300)
-    task = await service.refresher.expire(record, 7_200)
+    task = await parts.refresher.expire(record, 7_200)
     assert task.status is TaskStatus.FAILED
     assert task.error is not None and task.error.code == "upstream_task_not_found"

@@ -11,18 +11,17 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from adapter.components import Components
 from adapter.errors import InvalidRequest
 from adapter.model import Event, TaskStatus
-from adapter.service.catalog import Catalog
 from adapter.service.keys import ROTATION_GRACE, KeyService
 from adapter.service.reconciler import Reconciler
-from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from adapter.service.webhooks import ATTEMPTS, SCHEDULE, WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from adapter.task_json import rfc3339
-from tests.fakes import MODEL, FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider, seed_input
+from tests.fakes import MODEL, FakeClock, FakeWebhooks, ScriptedProvider, seed_input
 
 pytestmark = pytest.mark.anyio
 
@@ -47,28 +46,14 @@ def receiver() -> FakeWebhooks:
 
 
 @pytest.fixture
-def service(
-    store: RedisTaskStore,
-    catalog: Catalog,
-    clock: FakeClock,
-    media: FakeMedia,
-    provider: ScriptedProvider,
-    receiver: FakeWebhooks,
-) -> TaskService:
-    return TaskService(
-        store=store,
-        catalog=catalog,
-        router=Router([provider]),
-        media=media,
-        webhooks=receiver,
-        probe="best_effort",
-        clock=clock,
-        idempotency_ttl_s=3600,
-        idempotency_wait_s=0.3,
-        refresh_interval_s=0.001,
-        poll_timeout_s=1.0,
-        submit_stale_s=60,
-    )
+def parts(make_parts, provider: ScriptedProvider, receiver: FakeWebhooks) -> Components:  # type: ignore[no-untyped-def]
+    parts: Components = make_parts(provider, webhooks=receiver, refresh_interval_s=0.001)
+    return parts
+
+
+@pytest.fixture
+def service(parts: Components) -> TaskService:
+    return parts.tasks
 
 
 @pytest.fixture
@@ -82,12 +67,12 @@ def dispatcher(
 
 @pytest.fixture
 def reconciler(
-    store: RedisTaskStore, service: TaskService, dispatcher: WebhookDispatcher, clock: FakeClock
+    store: RedisTaskStore, parts: Components, dispatcher: WebhookDispatcher, clock: FakeClock
 ) -> Reconciler:
     """Built as ``adapter.components`` builds it, on the fake receiver."""
     return Reconciler(
         store=store,
-        refresher=service.refresher,
+        refresher=parts.refresher,
         webhooks=dispatcher,
         clock=clock,
         min_interval_s=2,
@@ -364,6 +349,7 @@ async def test_a_failed_task_is_delivered_as_task_failed_with_its_error(
 
 async def test_two_processes_deliver_a_task_once(
     service: TaskService,
+    parts: Components,
     provider: ScriptedProvider,
     store: RedisTaskStore,
     reconciler: Reconciler,
@@ -374,7 +360,7 @@ async def test_two_processes_deliver_a_task_once(
     """Concurrent rounds on one store: the due delivery is claimed by one of them."""
     other = Reconciler(
         store=store,
-        refresher=service.refresher,
+        refresher=parts.refresher,
         webhooks=WebhookDispatcher(store=store, sender=receiver, keys=keys, clock=clock),
         clock=clock,
         min_interval_s=2,
