@@ -34,15 +34,15 @@ from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog, CatalogError
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
-from adapter.service.reconciler import Reconciler
-from adapter.service.routing import Router
 from adapter.service.models import ModelDirectory
+from adapter.service.reconciler import Reconciler
 from adapter.service.recovery import Recovery
 from adapter.service.refresh import Refresher
+from adapter.service.routing import Router
 from adapter.service.submission import Submitter, new_task_id
 from adapter.service.tasks import TaskService
-from adapter.service.writer import TaskWriter
 from adapter.service.webhooks import WebhookDispatcher
+from adapter.service.writer import TaskWriter
 from adapter.settings import Settings, SettingsError, shown_url
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
