@@ -208,3 +208,14 @@ def test_the_simulators_videos_are_linked_at_its_public_url() -> None:
         assert url.startswith("http://videos.example:9100/media/out/")
     finally:
         live.stop()
+
+
+def test_a_blank_item_in_a_media_list_is_422_naming_it(embedded: Live) -> None:
+    """Found by the OpenAPI property test: ``image_urls: [""]`` was sent on (and refused
+    upstream) or, once blanks were skipped, failed the body mapping with a 500."""
+    with httpx.Client(base_url=embedded.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        answer = c.post(
+            "/api/v1/tasks", json={"model": "wan2-6-i2v-flash", "input": {"image_urls": [""]}}
+        )
+    assert answer.status_code == 422
+    assert answer.json()["error"]["param"] == "input.image_urls[0]"

@@ -14,7 +14,7 @@ from schemathesis.checks import positive_data_acceptance
 from tests.e2e.live import Live, clean_env, serve
 
 KEY = "mv_test_openapi_generated"
-EXAMPLES = 100
+EXAMPLES = 150
 
 
 @pytest.fixture(scope="module")
@@ -57,5 +57,8 @@ def test_generated_submits_conform_and_many_are_accepted(live: Live) -> None:
 
     submit()
     assert sum(statuses.values()) >= EXAMPLES // 2
-    assert statuses[200] >= EXAMPLES // 5, statuses
-    assert accepted == {"kling-v2-6-motion-control", "kling-v2-6", "kling-v3", "wan2-6-i2v-flash"}
+    # Without the URL forms in the document about 9% are accepted, with them about 23%.
+    assert statuses[200] >= EXAMPLES * 15 // 100, statuses
+    # Models whose inputs are mostly media are among them: their URL forms are generated.
+    assert {"kling-v2-6-motion-control", "wan2-6-i2v-flash"} <= accepted
+    assert len(accepted) >= 5, accepted
