@@ -339,7 +339,7 @@ def build_components(
         give_up_after_s=settings.give_up_after_s,
     )
     refresher = Refresher(
-        store=store,
+        leases=store,
         writer=writer,
         recovery=recovery,
         router=router,
@@ -348,6 +348,7 @@ def build_components(
     )
     submitter = Submitter(
         store=store,
+        claims=store,
         models=models,
         router=router,
         media=media,
@@ -363,13 +364,21 @@ def build_components(
         sleep=sleep,
     )
     tasks = TaskService(
-        store=store, submitter=submitter, writer=writer, refresher=refresher, clock=clock
+        store=store,
+        schedules=store,
+        submitter=submitter,
+        writer=writer,
+        refresher=refresher,
+        clock=clock,
     )
     feed = RedisEventFeed(redis, store.channel)
     reconciler = Reconciler(
         store=store,
+        schedules=store,
         refresher=refresher,
-        webhooks=WebhookDispatcher(store=store, sender=webhooks, keys=keys, clock=clock),
+        webhooks=WebhookDispatcher(
+            store=store, schedules=store, sender=webhooks, keys=keys, clock=clock
+        ),
         clock=clock,
         min_interval_s=settings.refresh_interval_s,
         max_interval_s=settings.reconcile_max_interval_s,

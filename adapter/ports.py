@@ -25,8 +25,9 @@ from adapter.model import (
     VideoJob,
 )
 
-#: The store's schedules: unfinished tasks to reconcile, webhook deliveries to attempt.
-Queue = Literal["tasks", "webhooks"]
+#: The store's two schedules (sets of ids by when each is next due): unfinished tasks for the
+#: reconciler to refresh, and webhook deliveries to attempt.
+Schedule = Literal["tasks", "webhooks"]
 
 
 class IdempotencyClaim(msgspec.Struct, frozen=True):
@@ -48,17 +49,17 @@ class TaskPage(msgspec.Struct, frozen=True):
 
 
 class TaskStore(Protocol):
-    """Where tasks, their events and idempotency claims live.
+    """Where tasks and their events live.
 
     Every write sets an expiry. Status changes are compare-and-set on ``TaskRecord.version``
     and append their event in the same atomic step, so an event is never written twice; the
     same step moves the task in its owner's list index, takes a finished task off the
-    reconcile schedule and, when it has a ``webhook_url``, puts its delivery on the webhook
-    schedule. Raises ``StoreUnavailable`` when the backend cannot be reached.
+    ``tasks`` schedule and, when it has a ``webhook_url``, puts its delivery on the
+    ``webhooks`` schedule. Raises ``StoreUnavailable`` when the backend cannot be reached.
     """
 
     async def create_task(self, record: TaskRecord, event: Event) -> None:
-        """Store a new task (``version`` 1) and its first event; schedule it for reconcile."""
+        """Store a new task (``version`` 1) and its first event; schedule it for refresh."""
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the stored task, or ``None``."""
@@ -74,7 +75,7 @@ class TaskStore(Protocol):
         """Forget a task that was never accepted (and its events), if still at ``version``.
 
         Returns:
-            False when the task changed meanwhile (e.g. a reconcile adopted it): kept.
+            False when the task changed meanwhile (e.g. recovery adopted it): kept.
         """
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
@@ -90,22 +91,12 @@ class TaskStore(Protocol):
             ValueError: ``cursor`` is not one this store made.
         """
 
-    async def claim_due(
-        self, queue: Queue, *, now: datetime, limit: int, hold_s: float
-    ) -> list[str]:
-        """Take up to ``limit`` task ids due by ``now``, each held from others for ``hold_s``.
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the backend answers."""
 
-        A holder that dies lets go by itself: the entries come due again when the hold ends.
-        """
 
-    async def reschedule(self, queue: Queue, task_id: str, at: datetime) -> None:
-        """Make a scheduled task due at ``at``; nothing if it is no longer scheduled."""
-
-    async def unschedule(self, queue: Queue, task_id: str) -> None:
-        """Take a task off ``queue``."""
-
-    async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
-        """Append a webhook attempt's event; due again at ``next_at``, or finished if None."""
+class IdempotencyClaims(Protocol):
+    """Idempotency-Key claims, each an atomic first-come claim with an expiry."""
 
     async def claim_idempotency(
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
@@ -115,14 +106,36 @@ class TaskStore(Protocol):
     async def release_idempotency(self, scope: str, task_id: str) -> None:
         """Drop the claim, but only if it still belongs to ``task_id``."""
 
+
+class Schedules(Protocol):
+    """The ``tasks`` and ``webhooks`` schedules: what is due when, and who holds it now."""
+
+    async def claim_due(
+        self, schedule: Schedule, *, now: datetime, limit: int, hold_s: float
+    ) -> list[str]:
+        """Take up to ``limit`` task ids due by ``now``, each held from others for ``hold_s``.
+
+        A holder that dies lets go by itself: the entries come due again when the hold ends.
+        """
+
+    async def reschedule(self, schedule: Schedule, task_id: str, at: datetime) -> None:
+        """Make a scheduled task due at ``at``; nothing if it is no longer scheduled."""
+
+    async def unschedule(self, schedule: Schedule, task_id: str) -> None:
+        """Take a task off ``schedule``."""
+
+    async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
+        """Append a webhook attempt's event; due again at ``next_at``, or finished if None."""
+
+
+class RefreshLeases(Protocol):
+    """One lease per task, so that one process at a time asks its upstream about it."""
+
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
         """Take the task's refresh lease for ``hold_ms``, across processes; False if held."""
 
     async def extend_refresh(self, task_id: str, hold_ms: int) -> None:
         """Keep the lease for ``hold_ms`` more (the minimum interval between refreshes)."""
-
-    async def ping(self) -> None:
-        """Raise ``StoreUnavailable`` unless the backend answers."""
 
 
 class KeyStore(Protocol):

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from adapter.errors import StoreUnavailable
-from adapter.ports import TaskStore
+from adapter.ports import Schedules, TaskStore
 from adapter.service.refresh import Refresher
 from adapter.service.webhooks import WebhookDispatcher
 
@@ -31,6 +31,7 @@ class Reconciler:
         self,
         *,
         store: TaskStore,
+        schedules: Schedules,
         refresher: Refresher,
         webhooks: WebhookDispatcher,
         clock: Callable[[], datetime],
@@ -43,6 +44,7 @@ class Reconciler:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._store = store
+        self._schedules = schedules
         self._refresher = refresher
         self._webhooks = webhooks
         self._clock = clock
@@ -73,10 +75,10 @@ class Reconciler:
     async def round(self) -> int:
         """One pass over what is due now; returns how many tasks and deliveries it took."""
         now = self._clock()
-        tasks = await self._store.claim_due(
+        tasks = await self._schedules.claim_due(
             "tasks", now=now, limit=self._batch, hold_s=self._hold_s
         )
-        hooks = await self._store.claim_due(
+        hooks = await self._schedules.claim_due(
             "webhooks", now=now, limit=self._batch, hold_s=self._hold_s
         )
         results = await asyncio.gather(
@@ -100,7 +102,7 @@ class Reconciler:
     async def _advance(self, task_id: str) -> None:
         record = await self._store.get_task(task_id)
         if record is None or record.status.is_terminal:
-            await self._store.unschedule("tasks", task_id)
+            await self._schedules.unschedule("tasks", task_id)
             return
         async with self._limit(record.provider or ""):
             age_s = (self._clock() - record.created_at).total_seconds()
@@ -109,7 +111,7 @@ class Reconciler:
             else:
                 record = await self._refresher.refreshed(record)
         if not record.status.is_terminal:
-            await self._store.reschedule("tasks", task_id, self._next_check(record.created_at))
+            await self._schedules.reschedule("tasks", task_id, self._next_check(record.created_at))
 
     def _next_check(self, created_at: datetime) -> datetime:
         now = self._clock()

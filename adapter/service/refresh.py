@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from adapter.errors import AllProvidersFailed, ProviderError, ProviderTaskNotFound
 from adapter.model import TaskRecord, UpstreamState
-from adapter.ports import TaskStore
+from adapter.ports import RefreshLeases
 from adapter.service.recovery import Recovery
 from adapter.service.routing import Router
 from adapter.service.writer import TaskWriter
@@ -27,19 +27,19 @@ log = logging.getLogger(__name__)
 class Refresher:
     """Brings stored tasks up to date with their upstream."""
 
-    __slots__ = ("_interval_ms", "_poll_timeout_s", "_recovery", "_router", "_store", "_writer")
+    __slots__ = ("_interval_ms", "_leases", "_poll_timeout_s", "_recovery", "_router", "_writer")
 
     def __init__(
         self,
         *,
-        store: TaskStore,
+        leases: RefreshLeases,
         writer: TaskWriter,
         recovery: Recovery,
         router: Router,
         interval_s: float,
         poll_timeout_s: float,
     ) -> None:
-        self._store = store
+        self._leases = leases
         self._writer = writer
         self._recovery = recovery
         self._router = router
@@ -71,12 +71,12 @@ class Refresher:
         """Run ``work`` under the task's refresh lease (single-flight across processes);
         after it, the lease is kept for the minimum interval between two refreshes."""
         hold_ms = int(self._poll_timeout_s * 1000) + self._interval_ms
-        if not await self._store.acquire_refresh(record.task_id, hold_ms):
+        if not await self._leases.acquire_refresh(record.task_id, hold_ms):
             return record
         try:
             return await work(record)
         finally:
-            await self._store.extend_refresh(record.task_id, self._interval_ms)
+            await self._leases.extend_refresh(record.task_id, self._interval_ms)
 
     async def _refresh(self, record: TaskRecord) -> TaskRecord:
         if record.upstream_id is not None:

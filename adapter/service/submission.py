@@ -31,7 +31,7 @@ from adapter.errors import (
     StoreUnavailable,
 )
 from adapter.model import Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
-from adapter.ports import MediaInspector, TaskStore, WebhookSender
+from adapter.ports import IdempotencyClaims, MediaInspector, TaskStore, WebhookSender
 from adapter.service import idempotency
 from adapter.service.catalog import ModelSpec
 from adapter.service.media import check_media
@@ -95,6 +95,7 @@ class Submitter:
         self,
         *,
         store: TaskStore,
+        claims: IdempotencyClaims,
         models: ModelDirectory,
         router: Router,
         media: MediaInspector,
@@ -110,6 +111,7 @@ class Submitter:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._store = store
+        self._claims = claims
         self._models = models
         self._router = router
         self._media = media
@@ -163,7 +165,7 @@ class Submitter:
         pause = 0.02
         while True:
             task_id = self._new_id()
-            claim = await self._store.claim_idempotency(
+            claim = await self._claims.claim_idempotency(
                 scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
             )
             if claim.is_new:
@@ -183,7 +185,7 @@ class Submitter:
                 return Submission(record=refreshed, replayed=True)
             if original is None and is_stale:
                 # The claim outlived its task (a crash before the task was stored): drop it.
-                await self._store.release_idempotency(scope, claim.task_id)
+                await self._claims.release_idempotency(scope, claim.task_id)
                 continue
             if time.monotonic() >= deadline:
                 raise IdempotencyInProgress(
@@ -207,7 +209,7 @@ class Submitter:
             record = await self._store_new(owner, spec, values, task_id, hook)
         except BaseException:
             if scope is not None:
-                await self._store.release_idempotency(scope, task_id)
+                await self._claims.release_idempotency(scope, task_id)
             raise
         job = VideoJob(model=spec.slug, input=values, external_id=task_id)
         try:
@@ -222,7 +224,7 @@ class Submitter:
                 if current is not None:
                     return current
             if scope is not None:
-                await self._store.release_idempotency(scope, task_id)
+                await self._claims.release_idempotency(scope, task_id)
             raise
         else:
             record = await self._adopt(record, state, provider.name)

@@ -12,7 +12,7 @@ from typing import Any
 
 from adapter.errors import InvalidRequest, TaskNotCancellable, TaskNotFound
 from adapter.model import Event, TaskRecord, TaskStatus
-from adapter.ports import TaskPage, TaskStore
+from adapter.ports import Schedules, TaskPage, TaskStore
 from adapter.service.refresh import Refresher
 from adapter.service.submission import Submission, Submitter
 from adapter.service.writer import TaskWriter
@@ -27,18 +27,20 @@ _STATUSES = tuple(status.value for status in TaskStatus)
 class TaskService:
     """The task lifecycle as clients drive it. Knows ports, never httpx or redis."""
 
-    __slots__ = ("_clock", "_refresher", "_store", "_submitter", "_writer")
+    __slots__ = ("_clock", "_refresher", "_schedules", "_store", "_submitter", "_writer")
 
     def __init__(
         self,
         *,
         store: TaskStore,
+        schedules: Schedules,
         submitter: Submitter,
         writer: TaskWriter,
         refresher: Refresher,
         clock: Callable[[], datetime],
     ) -> None:
         self._store = store
+        self._schedules = schedules
         self._submitter = submitter
         self._writer = writer
         self._refresher = refresher
@@ -141,7 +143,7 @@ class TaskService:
         record = await self._store.get_task(task_id)
         if record is None or (record.provider is not None and record.provider != provider):
             raise TaskNotFound(task_id)
-        await self._store.reschedule("tasks", task_id, self._clock())
+        await self._schedules.reschedule("tasks", task_id, self._clock())
         return await self._refresher.refreshed(record)
 
     async def owned(self, owner: str, task_id: str) -> TaskRecord:

@@ -18,7 +18,7 @@ import msgspec
 
 from adapter.errors import StoreUnavailable, WebhookUndeliverable
 from adapter.model import Event, TaskRecord
-from adapter.ports import TaskStore, WebhookSender
+from adapter.ports import Schedules, TaskStore, WebhookSender
 from adapter.service import signing
 from adapter.service.keys import KeyService
 from adapter.task_json import TaskBody, encode, rfc3339, task_body
@@ -51,12 +51,14 @@ class WebhookDispatcher:
         self,
         *,
         store: TaskStore,
+        schedules: Schedules,
         sender: WebhookSender,
         keys: KeyService,
         clock: Callable[[], datetime],
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._store = store
+        self._schedules = schedules
         self._sender = sender
         self._keys = keys
         self._clock = clock
@@ -71,12 +73,12 @@ class WebhookDispatcher:
         """
         record = await self._store.get_task(task_id)
         if record is None or record.webhook_url is None or not record.status.is_terminal:
-            await self._store.unschedule("webhooks", task_id)
+            await self._schedules.unschedule("webhooks", task_id)
             return
         events = await self._store.list_events(task_id)
         attempt = 1 + sum(1 for e in events if e.type == "webhook")
         if attempt > ATTEMPTS:
-            await self._store.unschedule("webhooks", task_id)
+            await self._schedules.unschedule("webhooks", task_id)
             return
         url = record.webhook_url
         # The payload's timestamp is when the task ended, the same on every retry (Standard
@@ -108,7 +110,7 @@ class WebhookDispatcher:
         event = Event(
             type="webhook", at=now, message=message, attempt=attempt, response_status=status
         )
-        await self._store.record_attempt(task_id, event, next_at)
+        await self._schedules.record_attempt(task_id, event, next_at)
 
     async def _post(self, record: TaskRecord, url: str, ended_at: datetime) -> int:
         if record.key_id is None:

@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 
 from adapter.errors import StoreUnavailable
 from adapter.model import Event, TaskRecord, TaskStatus
-from adapter.ports import IdempotencyClaim, Queue, TaskPage
+from adapter.ports import IdempotencyClaim, Schedule, TaskPage
 from adapter.stores import redis_scripts as lua
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class RedisTaskStore:
             self._due("webhooks"),
         ]
 
-    def _due(self, queue: Queue) -> str:
+    def _due(self, queue: Schedule) -> str:
         return f"{self._ns}:due:{queue}"
 
     def _task_key(self, task_id: str) -> str:
@@ -250,7 +250,7 @@ class RedisTaskStore:
             return list(await pipe.execute())
 
     async def claim_due(
-        self, queue: Queue, *, now: datetime, limit: int, hold_s: float
+        self, queue: Schedule, *, now: datetime, limit: int, hold_s: float
     ) -> list[str]:
         with map_redis_errors():
             ids: list[Any] = await self._scripts["CLAIM_DUE"](
@@ -258,11 +258,11 @@ class RedisTaskStore:
             )
         return [text(task_id) for task_id in ids]
 
-    async def reschedule(self, queue: Queue, task_id: str, at: datetime) -> None:
+    async def reschedule(self, queue: Schedule, task_id: str, at: datetime) -> None:
         with map_redis_errors():
             await self._redis.zadd(self._due(queue), {task_id: _ms(at)}, xx=True)
 
-    async def unschedule(self, queue: Queue, task_id: str) -> None:
+    async def unschedule(self, queue: Schedule, task_id: str) -> None:
         with map_redis_errors():
             await self._redis.zrem(self._due(queue), task_id)
 

@@ -63,9 +63,11 @@ class Process:
         self.service = parts.tasks
         self.reconciler = Reconciler(
             store=store,
+            schedules=store,
             refresher=parts.refresher,
             webhooks=WebhookDispatcher(
                 store=store,
+                schedules=store,
                 sender=FakeWebhooks(),
                 keys=KeyService(key_store, clock=clock),
                 clock=clock,

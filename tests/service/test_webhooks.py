@@ -61,7 +61,7 @@ def dispatcher(
     store: RedisTaskStore, receiver: FakeWebhooks, keys: KeyService, clock: FakeClock
 ) -> WebhookDispatcher:
     return WebhookDispatcher(
-        store=store, sender=receiver, keys=keys, clock=clock, jitter=lambda: 0.5
+        store=store, schedules=store, sender=receiver, keys=keys, clock=clock, jitter=lambda: 0.5
     )
 
 
@@ -72,6 +72,7 @@ def reconciler(
     """Built as ``adapter.components`` builds it, on the fake receiver."""
     return Reconciler(
         store=store,
+        schedules=store,
         refresher=parts.refresher,
         webhooks=dispatcher,
         clock=clock,
@@ -360,8 +361,11 @@ async def test_two_processes_deliver_a_task_once(
     """Concurrent rounds on one store: the due delivery is claimed by one of them."""
     other = Reconciler(
         store=store,
+        schedules=store,
         refresher=parts.refresher,
-        webhooks=WebhookDispatcher(store=store, sender=receiver, keys=keys, clock=clock),
+        webhooks=WebhookDispatcher(
+            store=store, schedules=store, sender=receiver, keys=keys, clock=clock
+        ),
         clock=clock,
         min_interval_s=2,
         deadline_s=3600,
