@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from adapter.model import Event, TaskRecord, TaskStatus
-from adapter.ports import Queue
+from adapter.ports import Schedule
 from adapter.stores.redis import RedisTaskStore
 from tests.stores.records import NOW, task_record
 
@@ -34,7 +34,7 @@ def attempt(number: int, response_status: int) -> Event:
 
 
 async def claim(
-    store: RedisTaskStore, queue: Queue, seconds: float, hold_s: float = 30
+    store: RedisTaskStore, queue: Schedule, seconds: float, hold_s: float = 30
 ) -> list[str]:
     return await store.claim_due(queue, now=at(seconds), limit=10, hold_s=hold_s)
 
