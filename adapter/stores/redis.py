@@ -1,19 +1,8 @@
 """``RedisTaskStore``: tasks, their events, indexes and schedules, on a real Redis or fakeredis.
 
-Key layout (every key of one task shares the ``{task_id}`` hash tag)::
-
-    {ns}:{task_id}:task       hash  v=<version>, doc=<TaskRecord JSON>     TTL task_ttl
-    {ns}:{task_id}:events     stream, one entry per event (field e)       TTL task_ttl
-    {ns}:{task_id}:refresh    string, the refresh lease                    PX hold
-    {ns}:idem:{scope}         hash  task_id, fp, at                      TTL idempotency_ttl
-    {ns}:owner:{owner}:all    zset  task id by created_at (ms): the list index   TTL task_ttl
-    {ns}:owner:{owner}:<status>  zset  the same, one per status              TTL task_ttl
-    {ns}:due:tasks            zset  unfinished task id by next reconcile (ms)   TTL task_ttl
-    {ns}:due:webhooks         zset  task id by next webhook attempt (ms)     TTL task_ttl
-    {ns}:events               pub/sub channel: the id of a task whose stream grew
-
-The scripts (``redis_scripts.py``) touch a task's keys together with its owner's indexes and
-the schedules, so they need a single Redis (or a replicated one), not Redis Cluster.
+The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout). The scripts
+(``redis_scripts.py``) touch a task's keys together with its owner's indexes and the schedules,
+so they need a single Redis (or a replicated one), not Redis Cluster.
 """
 
 from __future__ import annotations
@@ -35,6 +24,7 @@ from adapter.errors import StoreUnavailable
 from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.ports import IdempotencyClaim, Queue, TaskPage
 from adapter.stores import redis_scripts as lua
+from adapter.stores.redis_keyspace import KeySpace
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,11 +78,11 @@ def text(value: Any) -> str:
 class RedisTaskStore:
     """Tasks, events, idempotency claims, refresh leases, list indexes and schedules."""
 
-    __slots__ = ("_ns", "_redis", "_scripts", "_ttl_ms")
+    __slots__ = ("_keys", "_redis", "_scripts", "_ttl_ms")
 
     def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva", task_ttl_s: int) -> None:
         self._redis = redis
-        self._ns = namespace
+        self._keys = KeySpace(namespace)
         self._ttl_ms = task_ttl_s * 1000
         self._scripts = {
             name: redis.register_script(getattr(lua, name))
@@ -115,37 +105,24 @@ class RedisTaskStore:
     @property
     def channel(self) -> str:
         """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
-        return f"{self._ns}:events"
+        return self._keys.channel
 
-    def _keys(self, task_id: str, owner: str) -> list[str]:
-        index = f"{self._ns}:owner:{{{owner}}}"
+    def _task_keys(self, task_id: str, owner: str) -> list[str]:
+        keys = self._keys
         return [
-            f"{self._ns}:{{{task_id}}}:task",
-            f"{self._ns}:{{{task_id}}}:events",
-            *(f"{index}:{status.value}" for status in _STATUSES),
-            f"{index}:all",
-            self._due("tasks"),
-            self._due("webhooks"),
+            keys.task(task_id),
+            keys.events(task_id),
+            *keys.owner_indexes(owner),
+            keys.due("tasks"),
+            keys.due("webhooks"),
         ]
-
-    def _due(self, queue: Queue) -> str:
-        return f"{self._ns}:due:{queue}"
-
-    def _task_key(self, task_id: str) -> str:
-        return f"{self._ns}:{{{task_id}}}:task"
-
-    def _events_key(self, task_id: str) -> str:
-        return f"{self._ns}:{{{task_id}}}:events"
-
-    def _idem_key(self, scope: str) -> str:
-        return f"{self._ns}:idem:{{{scope}}}"
 
     async def create_task(self, record: TaskRecord, event: Event) -> None:
         record = msgspec.structs.replace(record, version=1)
         created_ms = _ms(record.created_at)
         with map_redis_errors():
             created = await self._scripts["CREATE"](
-                keys=self._keys(record.task_id, record.owner),
+                keys=self._task_keys(record.task_id, record.owner),
                 args=[
                     _encode(record),
                     _encode(event),
@@ -161,7 +138,7 @@ class RedisTaskStore:
             raise ValueError(f"task {record.task_id} already exists")
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
-        doc = await repeatable(lambda: self._redis.hget(self._task_key(task_id), "doc"))
+        doc = await repeatable(lambda: self._redis.hget(self._keys.task(task_id), "doc"))
         return None if doc is None else _decode_record(doc)
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
@@ -171,7 +148,7 @@ class RedisTaskStore:
             webhook_due = str(_ms(event.at))
         with map_redis_errors():
             done = await self._scripts["UPDATE"](
-                keys=self._keys(record.task_id, record.owner),
+                keys=self._task_keys(record.task_id, record.owner),
                 args=[
                     record.version,
                     _encode(record),
@@ -193,13 +170,13 @@ class RedisTaskStore:
             return False
         with map_redis_errors():
             deleted = await self._scripts["DELETE"](
-                keys=self._keys(task_id, record.owner), args=[version, task_id]
+                keys=self._task_keys(task_id, record.owner), args=[version, task_id]
             )
         return bool(deleted)
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
         start = "-" if after is None else f"({after}"
-        found = await repeatable(lambda: self._redis.xrange(self._events_key(task_id), min=start))
+        found = await repeatable(lambda: self._redis.xrange(self._keys.events(task_id), min=start))
         entries: list[Any] = found or []
         return [
             msgspec.structs.replace(_decode_event(fields[b"e"]), id=text(entry_id))
@@ -209,7 +186,7 @@ class RedisTaskStore:
     async def list_tasks(
         self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
     ) -> TaskPage:
-        index = f"{self._ns}:owner:{{{owner}}}:{'all' if status is None else status.value}"
+        index = self._keys.owner_index(owner, status)
         records: list[TaskRecord] = []
         # Entries of expired tasks are dropped as they are met, and the page read on past them.
         for _ in range(_PAGE_READS):
@@ -246,7 +223,7 @@ class RedisTaskStore:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for task_id in task_ids:
-                pipe.hget(self._task_key(task_id), "doc")
+                pipe.hget(self._keys.task(task_id), "doc")
             return list(await pipe.execute())
 
     async def claim_due(
@@ -254,22 +231,26 @@ class RedisTaskStore:
     ) -> list[str]:
         with map_redis_errors():
             ids: list[Any] = await self._scripts["CLAIM_DUE"](
-                keys=[self._due(queue)], args=[_ms(now), limit, _ms(now) + int(hold_s * 1000)]
+                keys=[self._keys.due(queue)], args=[_ms(now), limit, _ms(now) + int(hold_s * 1000)]
             )
         return [text(task_id) for task_id in ids]
 
     async def reschedule(self, queue: Queue, task_id: str, at: datetime) -> None:
         with map_redis_errors():
-            await self._redis.zadd(self._due(queue), {task_id: _ms(at)}, xx=True)
+            await self._redis.zadd(self._keys.due(queue), {task_id: _ms(at)}, xx=True)
 
     async def unschedule(self, queue: Queue, task_id: str) -> None:
         with map_redis_errors():
-            await self._redis.zrem(self._due(queue), task_id)
+            await self._redis.zrem(self._keys.due(queue), task_id)
 
     async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
         with map_redis_errors():
             await self._scripts["ATTEMPT"](
-                keys=[self._events_key(task_id), self._due("webhooks"), self._task_key(task_id)],
+                keys=[
+                    self._keys.events(task_id),
+                    self._keys.due("webhooks"),
+                    self._keys.task(task_id),
+                ],
                 args=[
                     _encode(event),
                     self._ttl_ms,
@@ -285,7 +266,8 @@ class RedisTaskStore:
         # Repeatable: a claim by the same task id answers "new" again (see the script).
         is_new, fp, owner_task, at = await repeatable(
             lambda: self._scripts["CLAIM_IDEMPOTENCY"](
-                keys=[self._idem_key(scope)], args=[fingerprint, task_id, now.isoformat(), ttl_s]
+                keys=[self._keys.idempotency(scope)],
+                args=[fingerprint, task_id, now.isoformat(), ttl_s],
             )
         )
         return IdempotencyClaim(
@@ -298,20 +280,20 @@ class RedisTaskStore:
     async def release_idempotency(self, scope: str, task_id: str) -> None:
         await repeatable(
             lambda: self._scripts["RELEASE_IDEMPOTENCY"](
-                keys=[self._idem_key(scope)], args=[task_id]
+                keys=[self._keys.idempotency(scope)], args=[task_id]
             )
         )
 
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
         with map_redis_errors():
             got = await self._redis.set(
-                f"{self._ns}:{{{task_id}}}:refresh", b"1", nx=True, px=max(1, hold_ms)
+                self._keys.refresh(task_id), b"1", nx=True, px=max(1, hold_ms)
             )
         return bool(got)
 
     async def extend_refresh(self, task_id: str, hold_ms: int) -> None:
         with map_redis_errors():
-            await self._redis.set(f"{self._ns}:{{{task_id}}}:refresh", b"1", px=max(1, hold_ms))
+            await self._redis.set(self._keys.refresh(task_id), b"1", px=max(1, hold_ms))
 
     async def ping(self) -> None:
         await repeatable(self._redis.ping)
