@@ -23,8 +23,9 @@ from redis.exceptions import RedisError
 from adapter.errors import StoreUnavailable
 from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.ports import IdempotencyClaim, Queue, TaskPage
-from adapter.stores import redis_scripts as lua
 from adapter.stores.redis_keyspace import KeySpace
+from adapter.stores.redis_scripts import TaskScripts
+from adapter.stores.redis_scripts import text as text  # re-exported: the feed and keys use it
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,10 +33,6 @@ T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
 _decode_event = msgspec.json.Decoder(Event).decode
-
-#: The order of the per-status indexes in the scripts' keys.
-_STATUSES = tuple(TaskStatus)
-
 
 #: How many index reads one list page may take to skip the entries of expired tasks.
 _PAGE_READS = 4
@@ -71,10 +68,6 @@ async def repeatable(command: Callable[[], Awaitable[T]]) -> T:
         return await command()
 
 
-def text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class RedisTaskStore:
     """Tasks, events, idempotency claims, refresh leases, list indexes and schedules."""
 
@@ -84,19 +77,7 @@ class RedisTaskStore:
         self._redis = redis
         self._keys = KeySpace(namespace)
         self._ttl_ms = task_ttl_s * 1000
-        self._scripts = {
-            name: redis.register_script(getattr(lua, name))
-            for name in (
-                "CREATE",
-                "UPDATE",
-                "DELETE",
-                "CLAIM_DUE",
-                "ATTEMPT",
-                "PAGE",
-                "CLAIM_IDEMPOTENCY",
-                "RELEASE_IDEMPOTENCY",
-            )
-        }
+        self._scripts = TaskScripts(redis, self._keys)
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -107,32 +88,19 @@ class RedisTaskStore:
         """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
         return self._keys.channel
 
-    def _task_keys(self, task_id: str, owner: str) -> list[str]:
-        keys = self._keys
-        return [
-            keys.task(task_id),
-            keys.events(task_id),
-            *keys.owner_indexes(owner),
-            keys.due("tasks"),
-            keys.due("webhooks"),
-        ]
-
     async def create_task(self, record: TaskRecord, event: Event) -> None:
         record = msgspec.structs.replace(record, version=1)
         created_ms = _ms(record.created_at)
         with map_redis_errors():
-            created = await self._scripts["CREATE"](
-                keys=self._task_keys(record.task_id, record.owner),
-                args=[
-                    _encode(record),
-                    _encode(event),
-                    self._ttl_ms,
-                    created_ms,
-                    record.task_id,
-                    self.channel,
-                    created_ms - self._ttl_ms,
-                    _STATUSES.index(record.status) + 1,
-                ],
+            created = await self._scripts.create(
+                task_id=record.task_id,
+                owner=record.owner,
+                status=record.status,
+                doc=_encode(record),
+                event=_encode(event),
+                created_ms=created_ms,
+                ttl_ms=self._ttl_ms,
+                expired_before_ms=created_ms - self._ttl_ms,
             )
         if not created:
             raise ValueError(f"task {record.task_id} already exists")
@@ -142,37 +110,29 @@ class RedisTaskStore:
         return None if doc is None else _decode_record(doc)
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
-        terminal = record.status.is_terminal
-        webhook_due = ""
+        webhook_due_ms = None
         if event is not None and event.is_final and record.webhook_url:
-            webhook_due = str(_ms(event.at))
+            webhook_due_ms = _ms(event.at)
         with map_redis_errors():
-            done = await self._scripts["UPDATE"](
-                keys=self._task_keys(record.task_id, record.owner),
-                args=[
-                    record.version,
-                    _encode(record),
-                    b"" if event is None else _encode(event),
-                    self._ttl_ms,
-                    _STATUSES.index(record.status) + 1,
-                    _ms(record.created_at),
-                    record.task_id,
-                    self.channel,
-                    "1" if terminal else "0",
-                    webhook_due,
-                ],
+            return await self._scripts.update(
+                task_id=record.task_id,
+                owner=record.owner,
+                version=record.version,
+                status=record.status,
+                doc=_encode(record),
+                event=None if event is None else _encode(event),
+                created_ms=_ms(record.created_at),
+                ttl_ms=self._ttl_ms,
+                terminal=record.status.is_terminal,
+                webhook_due_ms=webhook_due_ms,
             )
-        return bool(done)
 
     async def delete_task(self, task_id: str, version: int) -> bool:
         record = await self.get_task(task_id)
         if record is None:
             return False
         with map_redis_errors():
-            deleted = await self._scripts["DELETE"](
-                keys=self._task_keys(task_id, record.owner), args=[version, task_id]
-            )
-        return bool(deleted)
+            return await self._scripts.delete(task_id=task_id, owner=record.owner, version=version)
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
         start = "-" if after is None else f"({after}"
@@ -202,10 +162,9 @@ class RedisTaskStore:
     async def _page(
         self, index: str, owner: str, limit: int, cursor: str | None
     ) -> tuple[list[TaskRecord], str | None]:
-        score, after = _read_cursor(cursor) if cursor else ("", "")
-        flat: list[Any] = await self._scripts["PAGE"](keys=[index], args=[limit + 1, score, after])
-        ids = [text(member) for member in flat[0::2]]
-        scores = [int(float(text(value))) for value in flat[1::2]]
+        after = _read_cursor(cursor) if cursor else None
+        entries = await self._scripts.page(index=index, count=limit + 1, after=after)
+        ids = [task_id for task_id, _ in entries]
         docs = await self._docs(ids[:limit])
         gone = [task_id for task_id, doc in zip(ids, docs, strict=False) if doc is None]
         if gone:
@@ -215,8 +174,10 @@ class RedisTaskStore:
             for record in (_decode_record(doc) for doc in docs if doc is not None)
             if record.owner == owner
         ]
-        more = len(ids) > limit
-        return records, _write_cursor(scores[limit - 1], ids[limit - 1]) if more else None
+        if len(entries) <= limit:
+            return records, None
+        last_id, last_score = entries[limit - 1]
+        return records, _write_cursor(last_score, last_id)
 
     async def _docs(self, task_ids: Sequence[str]) -> list[Any]:
         if not task_ids:
@@ -230,10 +191,12 @@ class RedisTaskStore:
         self, queue: Queue, *, now: datetime, limit: int, hold_s: float
     ) -> list[str]:
         with map_redis_errors():
-            ids: list[Any] = await self._scripts["CLAIM_DUE"](
-                keys=[self._keys.due(queue)], args=[_ms(now), limit, _ms(now) + int(hold_s * 1000)]
+            return await self._scripts.claim_due(
+                queue=queue,
+                now_ms=_ms(now),
+                limit=limit,
+                held_until_ms=_ms(now) + int(hold_s * 1000),
             )
-        return [text(task_id) for task_id in ids]
 
     async def reschedule(self, queue: Queue, task_id: str, at: datetime) -> None:
         with map_redis_errors():
@@ -245,44 +208,25 @@ class RedisTaskStore:
 
     async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
         with map_redis_errors():
-            await self._scripts["ATTEMPT"](
-                keys=[
-                    self._keys.events(task_id),
-                    self._keys.due("webhooks"),
-                    self._keys.task(task_id),
-                ],
-                args=[
-                    _encode(event),
-                    self._ttl_ms,
-                    "" if next_at is None else _ms(next_at),
-                    task_id,
-                    self.channel,
-                ],
+            await self._scripts.attempt(
+                task_id=task_id,
+                event=_encode(event),
+                next_at_ms=None if next_at is None else _ms(next_at),
+                ttl_ms=self._ttl_ms,
             )
 
     async def claim_idempotency(
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
         # Repeatable: a claim by the same task id answers "new" again (see the script).
-        is_new, fp, owner_task, at = await repeatable(
-            lambda: self._scripts["CLAIM_IDEMPOTENCY"](
-                keys=[self._keys.idempotency(scope)],
-                args=[fingerprint, task_id, now.isoformat(), ttl_s],
+        return await repeatable(
+            lambda: self._scripts.claim_idempotency(
+                scope=scope, fingerprint=fingerprint, task_id=task_id, now=now, ttl_s=ttl_s
             )
-        )
-        return IdempotencyClaim(
-            is_new=bool(is_new),
-            fingerprint=text(fp),
-            task_id=text(owner_task),
-            claimed_at=datetime.fromisoformat(text(at)),
         )
 
     async def release_idempotency(self, scope: str, task_id: str) -> None:
-        await repeatable(
-            lambda: self._scripts["RELEASE_IDEMPOTENCY"](
-                keys=[self._keys.idempotency(scope)], args=[task_id]
-            )
-        )
+        await repeatable(lambda: self._scripts.release_idempotency(scope=scope, task_id=task_id))
 
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
         with map_redis_errors():
