@@ -1,19 +1,8 @@
 """``RedisTaskStore``: tasks, their events, indexes and schedules, on a real Redis or fakeredis.
 
-Key layout (every key of one task shares the ``{task_id}`` hash tag)::
-
-    {ns}:{task_id}:task       hash  v=<version>, doc=<TaskRecord JSON>     TTL task_ttl
-    {ns}:{task_id}:events     stream, one entry per event (field e)       TTL task_ttl
-    {ns}:{task_id}:refresh    string, the refresh lease                    PX hold
-    {ns}:idem:{scope}         hash  task_id, fp, at                      TTL idempotency_ttl
-    {ns}:owner:{owner}:all    zset  task id by created_at (ms): the list index   TTL task_ttl
-    {ns}:owner:{owner}:<status>  zset  the same, one per status              TTL task_ttl
-    {ns}:due:tasks            zset  unfinished task id by next reconcile (ms)   TTL task_ttl
-    {ns}:due:webhooks         zset  task id by next webhook attempt (ms)     TTL task_ttl
-    {ns}:events               pub/sub channel: the id of a task whose stream grew
-
-The scripts (``redis_scripts.py``) touch a task's keys together with its owner's indexes and
-the schedules, so they need a single Redis (or a replicated one), not Redis Cluster.
+The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout). The scripts
+(``redis_scripts.py``) touch a task's keys together with its owner's indexes and the schedules,
+so they need a single Redis (or a replicated one), not Redis Cluster.
 """
 
 from __future__ import annotations
@@ -34,7 +23,9 @@ from redis.exceptions import RedisError
 from adapter.errors import StoreUnavailable
 from adapter.model import Event, TaskRecord, TaskStatus
 from adapter.ports import IdempotencyClaim, Schedule, TaskPage
-from adapter.stores import redis_scripts as lua
+from adapter.stores.redis_keyspace import KeySpace
+from adapter.stores.redis_scripts import TaskScripts
+from adapter.stores.redis_scripts import text as text  # re-exported: the feed and keys use it
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,10 +33,6 @@ T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
 _decode_event = msgspec.json.Decoder(Event).decode
-
-#: The order of the per-status indexes in the scripts' keys.
-_STATUSES = tuple(TaskStatus)
-
 
 #: How many index reads one list page may take to skip the entries of expired tasks.
 _PAGE_READS = 4
@@ -81,32 +68,16 @@ async def repeatable(command: Callable[[], Awaitable[T]]) -> T:
         return await command()
 
 
-def text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class RedisTaskStore:
     """Tasks, events, idempotency claims, refresh leases, list indexes and schedules."""
 
-    __slots__ = ("_ns", "_redis", "_scripts", "_ttl_ms")
+    __slots__ = ("_keys", "_redis", "_scripts", "_ttl_ms")
 
     def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva", task_ttl_s: int) -> None:
         self._redis = redis
-        self._ns = namespace
+        self._keys = KeySpace(namespace)
         self._ttl_ms = task_ttl_s * 1000
-        self._scripts = {
-            name: redis.register_script(getattr(lua, name))
-            for name in (
-                "CREATE",
-                "UPDATE",
-                "DELETE",
-                "CLAIM_DUE",
-                "ATTEMPT",
-                "PAGE",
-                "CLAIM_IDEMPOTENCY",
-                "RELEASE_IDEMPOTENCY",
-            )
-        }
+        self._scripts = TaskScripts(redis, self._keys)
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -115,91 +86,57 @@ class RedisTaskStore:
     @property
     def channel(self) -> str:
         """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
-        return f"{self._ns}:events"
-
-    def _keys(self, task_id: str, owner: str) -> list[str]:
-        index = f"{self._ns}:owner:{{{owner}}}"
-        return [
-            f"{self._ns}:{{{task_id}}}:task",
-            f"{self._ns}:{{{task_id}}}:events",
-            *(f"{index}:{status.value}" for status in _STATUSES),
-            f"{index}:all",
-            self._due("tasks"),
-            self._due("webhooks"),
-        ]
-
-    def _due(self, queue: Schedule) -> str:
-        return f"{self._ns}:due:{queue}"
-
-    def _task_key(self, task_id: str) -> str:
-        return f"{self._ns}:{{{task_id}}}:task"
-
-    def _events_key(self, task_id: str) -> str:
-        return f"{self._ns}:{{{task_id}}}:events"
-
-    def _idem_key(self, scope: str) -> str:
-        return f"{self._ns}:idem:{{{scope}}}"
+        return self._keys.channel
 
     async def create_task(self, record: TaskRecord, event: Event) -> None:
         record = msgspec.structs.replace(record, version=1)
         created_ms = _ms(record.created_at)
         with map_redis_errors():
-            created = await self._scripts["CREATE"](
-                keys=self._keys(record.task_id, record.owner),
-                args=[
-                    _encode(record),
-                    _encode(event),
-                    self._ttl_ms,
-                    created_ms,
-                    record.task_id,
-                    self.channel,
-                    created_ms - self._ttl_ms,
-                    _STATUSES.index(record.status) + 1,
-                ],
+            created = await self._scripts.create(
+                task_id=record.task_id,
+                owner=record.owner,
+                status=record.status,
+                doc=_encode(record),
+                event=_encode(event),
+                created_ms=created_ms,
+                ttl_ms=self._ttl_ms,
+                expired_before_ms=created_ms - self._ttl_ms,
             )
         if not created:
             raise ValueError(f"task {record.task_id} already exists")
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
-        doc = await repeatable(lambda: self._redis.hget(self._task_key(task_id), "doc"))
+        doc = await repeatable(lambda: self._redis.hget(self._keys.task(task_id), "doc"))
         return None if doc is None else _decode_record(doc)
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
-        terminal = record.status.is_terminal
-        webhook_due = ""
+        webhook_due_ms = None
         if event is not None and event.is_final and record.webhook_url:
-            webhook_due = str(_ms(event.at))
+            webhook_due_ms = _ms(event.at)
         with map_redis_errors():
-            done = await self._scripts["UPDATE"](
-                keys=self._keys(record.task_id, record.owner),
-                args=[
-                    record.version,
-                    _encode(record),
-                    b"" if event is None else _encode(event),
-                    self._ttl_ms,
-                    _STATUSES.index(record.status) + 1,
-                    _ms(record.created_at),
-                    record.task_id,
-                    self.channel,
-                    "1" if terminal else "0",
-                    webhook_due,
-                ],
+            return await self._scripts.update(
+                task_id=record.task_id,
+                owner=record.owner,
+                version=record.version,
+                status=record.status,
+                doc=_encode(record),
+                event=None if event is None else _encode(event),
+                created_ms=_ms(record.created_at),
+                ttl_ms=self._ttl_ms,
+                terminal=record.status.is_terminal,
+                webhook_due_ms=webhook_due_ms,
             )
-        return bool(done)
 
     async def delete_task(self, task_id: str, version: int) -> bool:
         record = await self.get_task(task_id)
         if record is None:
             return False
         with map_redis_errors():
-            deleted = await self._scripts["DELETE"](
-                keys=self._keys(task_id, record.owner), args=[version, task_id]
-            )
-        return bool(deleted)
+            return await self._scripts.delete(task_id=task_id, owner=record.owner, version=version)
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
         start = "-" if after is None else f"({after}"
-        found = await repeatable(lambda: self._redis.xrange(self._events_key(task_id), min=start))
+        found = await repeatable(lambda: self._redis.xrange(self._keys.events(task_id), min=start))
         entries: list[Any] = found or []
         return [
             msgspec.structs.replace(_decode_event(fields[b"e"]), id=text(entry_id))
@@ -209,7 +146,7 @@ class RedisTaskStore:
     async def list_tasks(
         self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
     ) -> TaskPage:
-        index = f"{self._ns}:owner:{{{owner}}}:{'all' if status is None else status.value}"
+        index = self._keys.owner_index(owner, status)
         records: list[TaskRecord] = []
         # Entries of expired tasks are dropped as they are met, and the page read on past them.
         for _ in range(_PAGE_READS):
@@ -225,10 +162,9 @@ class RedisTaskStore:
     async def _page(
         self, index: str, owner: str, limit: int, cursor: str | None
     ) -> tuple[list[TaskRecord], str | None]:
-        score, after = _read_cursor(cursor) if cursor else ("", "")
-        flat: list[Any] = await self._scripts["PAGE"](keys=[index], args=[limit + 1, score, after])
-        ids = [text(member) for member in flat[0::2]]
-        scores = [int(float(text(value))) for value in flat[1::2]]
+        after = _read_cursor(cursor) if cursor else None
+        entries = await self._scripts.page(index=index, count=limit + 1, after=after)
+        ids = [task_id for task_id, _ in entries]
         docs = await self._docs(ids[:limit])
         gone = [task_id for task_id, doc in zip(ids, docs, strict=False) if doc is None]
         if gone:
@@ -238,80 +174,70 @@ class RedisTaskStore:
             for record in (_decode_record(doc) for doc in docs if doc is not None)
             if record.owner == owner
         ]
-        more = len(ids) > limit
-        return records, _write_cursor(scores[limit - 1], ids[limit - 1]) if more else None
+        if len(entries) <= limit:
+            return records, None
+        last_id, last_score = entries[limit - 1]
+        return records, _write_cursor(last_score, last_id)
 
     async def _docs(self, task_ids: Sequence[str]) -> list[Any]:
         if not task_ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for task_id in task_ids:
-                pipe.hget(self._task_key(task_id), "doc")
+                pipe.hget(self._keys.task(task_id), "doc")
             return list(await pipe.execute())
 
     async def claim_due(
         self, queue: Schedule, *, now: datetime, limit: int, hold_s: float
     ) -> list[str]:
         with map_redis_errors():
-            ids: list[Any] = await self._scripts["CLAIM_DUE"](
-                keys=[self._due(queue)], args=[_ms(now), limit, _ms(now) + int(hold_s * 1000)]
+            return await self._scripts.claim_due(
+                queue=queue,
+                now_ms=_ms(now),
+                limit=limit,
+                held_until_ms=_ms(now) + int(hold_s * 1000),
             )
-        return [text(task_id) for task_id in ids]
 
     async def reschedule(self, queue: Schedule, task_id: str, at: datetime) -> None:
         with map_redis_errors():
-            await self._redis.zadd(self._due(queue), {task_id: _ms(at)}, xx=True)
+            await self._redis.zadd(self._keys.due(queue), {task_id: _ms(at)}, xx=True)
 
     async def unschedule(self, queue: Schedule, task_id: str) -> None:
         with map_redis_errors():
-            await self._redis.zrem(self._due(queue), task_id)
+            await self._redis.zrem(self._keys.due(queue), task_id)
 
     async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
         with map_redis_errors():
-            await self._scripts["ATTEMPT"](
-                keys=[self._events_key(task_id), self._due("webhooks"), self._task_key(task_id)],
-                args=[
-                    _encode(event),
-                    self._ttl_ms,
-                    "" if next_at is None else _ms(next_at),
-                    task_id,
-                    self.channel,
-                ],
+            await self._scripts.attempt(
+                task_id=task_id,
+                event=_encode(event),
+                next_at_ms=None if next_at is None else _ms(next_at),
+                ttl_ms=self._ttl_ms,
             )
 
     async def claim_idempotency(
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
         # Repeatable: a claim by the same task id answers "new" again (see the script).
-        is_new, fp, owner_task, at = await repeatable(
-            lambda: self._scripts["CLAIM_IDEMPOTENCY"](
-                keys=[self._idem_key(scope)], args=[fingerprint, task_id, now.isoformat(), ttl_s]
+        return await repeatable(
+            lambda: self._scripts.claim_idempotency(
+                scope=scope, fingerprint=fingerprint, task_id=task_id, now=now, ttl_s=ttl_s
             )
-        )
-        return IdempotencyClaim(
-            is_new=bool(is_new),
-            fingerprint=text(fp),
-            task_id=text(owner_task),
-            claimed_at=datetime.fromisoformat(text(at)),
         )
 
     async def release_idempotency(self, scope: str, task_id: str) -> None:
-        await repeatable(
-            lambda: self._scripts["RELEASE_IDEMPOTENCY"](
-                keys=[self._idem_key(scope)], args=[task_id]
-            )
-        )
+        await repeatable(lambda: self._scripts.release_idempotency(scope=scope, task_id=task_id))
 
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
         with map_redis_errors():
             got = await self._redis.set(
-                f"{self._ns}:{{{task_id}}}:refresh", b"1", nx=True, px=max(1, hold_ms)
+                self._keys.refresh(task_id), b"1", nx=True, px=max(1, hold_ms)
             )
         return bool(got)
 
     async def extend_refresh(self, task_id: str, hold_ms: int) -> None:
         with map_redis_errors():
-            await self._redis.set(f"{self._ns}:{{{task_id}}}:refresh", b"1", px=max(1, hold_ms))
+            await self._redis.set(self._keys.refresh(task_id), b"1", px=max(1, hold_ms))
 
     async def ping(self) -> None:
         await repeatable(self._redis.ping)

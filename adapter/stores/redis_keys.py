@@ -1,10 +1,6 @@
 """``RedisKeyStore``: API keys by SHA-256, and each key's webhook signing secrets.
 
-Key layout (credentials: no expiry)::
-
-    {ns}:apikey:{sha256}      string <ApiKey JSON>
-    {ns}:apikeys              hash  key id -> sha256
-    {ns}:whsec:{key id}       string <SigningSecrets JSON>
+The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout); none expires.
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ from redis.exceptions import WatchError
 from adapter.errors import StoreUnavailable
 from adapter.model import ApiKey, SigningSecrets
 from adapter.stores.redis import map_redis_errors, repeatable, text
+from adapter.stores.redis_keyspace import KeySpace
 
 _encode = msgspec.json.Encoder().encode
 _decode_key = msgspec.json.Decoder(ApiKey).decode
@@ -30,34 +27,33 @@ _ROTATION_ATTEMPTS = 50
 class RedisKeyStore:
     """API keys by SHA-256, an id index for the admin commands, and signing secrets."""
 
-    __slots__ = ("_ns", "_redis")
+    __slots__ = ("_keys", "_redis")
 
     def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva") -> None:
         self._redis = redis
-        self._ns = namespace
-
-    def _key(self, key_hash: str) -> str:
-        return f"{self._ns}:apikey:{key_hash}"
+        self._keys = KeySpace(namespace)
 
     async def add_key(self, key: ApiKey) -> None:
         with map_redis_errors():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._key(key.key_hash), _encode(key))
-                pipe.hset(f"{self._ns}:apikeys", key.id, key.key_hash)
+                pipe.set(self._keys.api_key(key.key_hash), _encode(key))
+                pipe.hset(self._keys.api_key_ids, key.id, key.key_hash)
                 await pipe.execute()
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        doc = await repeatable(lambda: self._redis.get(self._key(key_hash)))
+        doc = await repeatable(lambda: self._redis.get(self._keys.api_key(key_hash)))
         return None if doc is None else _decode_key(doc)
 
     async def key_by_id(self, key_id: str) -> ApiKey | None:
-        key_hash = await repeatable(lambda: self._redis.hget(f"{self._ns}:apikeys", key_id))
+        key_hash = await repeatable(lambda: self._redis.hget(self._keys.api_key_ids, key_id))
         return None if key_hash is None else await self.key_by_hash(text(key_hash))
 
     async def list_keys(self) -> list[ApiKey]:
-        hashes = await repeatable(lambda: self._redis.hvals(f"{self._ns}:apikeys"))
+        hashes = await repeatable(lambda: self._redis.hvals(self._keys.api_key_ids))
         docs = (
-            await repeatable(lambda: self._redis.mget([self._key(text(h)) for h in hashes]))
+            await repeatable(
+                lambda: self._redis.mget([self._keys.api_key(text(h)) for h in hashes])
+            )
             if hashes
             else []
         )
@@ -70,7 +66,8 @@ class RedisKeyStore:
             return False
         with map_redis_errors():
             await self._redis.set(
-                self._key(key.key_hash), _encode(msgspec.structs.replace(key, status=status))
+                self._keys.api_key(key.key_hash),
+                _encode(msgspec.structs.replace(key, status=status)),
             )
         return True
 
@@ -80,22 +77,19 @@ class RedisKeyStore:
             return False
         with map_redis_errors():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(self._key(key.key_hash))
-                pipe.hdel(f"{self._ns}:apikeys", key_id)
-                pipe.delete(self._secrets_key(key_id))
+                pipe.delete(self._keys.api_key(key.key_hash))
+                pipe.hdel(self._keys.api_key_ids, key_id)
+                pipe.delete(self._keys.signing_secrets(key_id))
                 await pipe.execute()
         return True
 
-    def _secrets_key(self, key_id: str) -> str:
-        return f"{self._ns}:whsec:{key_id}"
-
     async def signing_secrets(self, key_id: str) -> SigningSecrets | None:
-        doc = await repeatable(lambda: self._redis.get(self._secrets_key(key_id)))
+        doc = await repeatable(lambda: self._redis.get(self._keys.signing_secrets(key_id)))
         return None if doc is None else _decode_secrets(doc)
 
     async def add_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> SigningSecrets:
         with map_redis_errors():
-            if await self._redis.set(self._secrets_key(key_id), _encode(secrets), nx=True):
+            if await self._redis.set(self._keys.signing_secrets(key_id), _encode(secrets), nx=True):
                 return secrets
         # Another request made the key's first secret meanwhile: that one stands.
         return await self.signing_secrets(key_id) or secrets
@@ -103,7 +97,7 @@ class RedisKeyStore:
     async def rotate_signing_secrets(
         self, key_id: str, current: str, until: datetime
     ) -> SigningSecrets:
-        key = self._secrets_key(key_id)
+        key = self._keys.signing_secrets(key_id)
         with map_redis_errors():
             async with self._redis.pipeline(transaction=True) as pipe:
                 for _ in range(_ROTATION_ATTEMPTS):

@@ -1,10 +1,7 @@
-"""The store's Lua scripts: each decision is one atomic round trip.
+"""The store's Lua scripts, each called through one typed method of ``TaskScripts``.
 
-Task scripts take their keys in this order (``RedisTaskStore._keys``)::
-
-    KEYS[1] task hash   KEYS[2] events stream   KEYS[3..7] the owner's index per status
-    KEYS[8] the owner's index of all tasks   KEYS[9] the reconcile schedule
-    KEYS[10] the webhook schedule
+Each decision is one atomic round trip. A script reads its KEYS and ARGV into named locals at
+its top, in the order its method passes them, and uses only the names after that.
 
 Indexes and schedules are sorted sets of task ids; an index scores by creation time (ms), a
 schedule by when the task is next due (ms). Every append to a stream is announced on the
@@ -13,126 +10,376 @@ namespace's channel with the task id, so live readers wake without polling.
 
 from __future__ import annotations
 
-CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local ttl, score, id = ARGV[3], ARGV[4], ARGV[5]
-redis.call('HSET', KEYS[1], 'v', 1, 'doc', ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
-for _, i in ipairs({2 + tonumber(ARGV[8]), 8}) do
-  redis.call('ZADD', KEYS[i], score, id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[7])
-  redis.call('PEXPIRE', KEYS[i], ttl)
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from adapter.model import TaskStatus
+from adapter.ports import IdempotencyClaim, Schedule
+from adapter.stores.redis_keyspace import KeySpace
+
+# The keys of CREATE, UPDATE and DELETE, in the order ``TaskScripts._task_keys`` gives them.
+# by_status holds the owner's index per status, in ``TaskStatus`` order.
+_TASK_KEYS = """
+local task, events = KEYS[1], KEYS[2]
+local by_status = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
+local all, due_tasks, due_webhooks = KEYS[8], KEYS[9], KEYS[10]
+"""
+
+# Index entries scored before expired_before belong to tasks that have expired: trimmed.
+CREATE = (
+    _TASK_KEYS
+    + """
+local doc = ARGV[1]
+local event = ARGV[2]
+local ttl = ARGV[3]
+local created = ARGV[4]
+local id = ARGV[5]
+local channel = ARGV[6]
+local expired_before = ARGV[7]
+local place = tonumber(ARGV[8])
+if redis.call('EXISTS', task) == 1 then return 0 end
+redis.call('HSET', task, 'v', 1, 'doc', doc)
+redis.call('XADD', events, '*', 'e', event)
+redis.call('PEXPIRE', task, ttl)
+redis.call('PEXPIRE', events, ttl)
+for _, index in ipairs({by_status[place], all}) do
+  redis.call('ZADD', index, created, id)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. expired_before)
+  redis.call('PEXPIRE', index, ttl)
 end
-redis.call('ZADD', KEYS[9], score, id)
-redis.call('PEXPIRE', KEYS[9], ttl)
-redis.call('PUBLISH', ARGV[6], id)
+redis.call('ZADD', due_tasks, created, id)
+redis.call('PEXPIRE', due_tasks, ttl)
+redis.call('PUBLISH', channel, id)
 return 1
 """
+)
 
 # Compare-and-set on the version; the event and the index moves go in with the change or
-# not at all. ARGV[5] is the new status's place (1-5) among KEYS[3..7].
-UPDATE = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if (not v) or tonumber(v) ~= tonumber(ARGV[1]) - 1 then return 0 end
-local ttl, id = ARGV[4], ARGV[7]
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'doc', ARGV[2])
-if ARGV[3] ~= '' then
-  redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
-  redis.call('PUBLISH', ARGV[8], id)
+# not at all. place is the new status's place (1-5) in by_status; event '' is no event, and
+# webhook_due '' schedules no webhook.
+UPDATE = (
+    _TASK_KEYS
+    + """
+local version = ARGV[1]
+local doc = ARGV[2]
+local event = ARGV[3]
+local ttl = ARGV[4]
+local place = tonumber(ARGV[5])
+local created = ARGV[6]
+local id = ARGV[7]
+local channel = ARGV[8]
+local terminal = ARGV[9] == '1'
+local webhook_due = ARGV[10]
+local v = redis.call('HGET', task, 'v')
+if (not v) or tonumber(v) ~= tonumber(version) - 1 then return 0 end
+redis.call('HSET', task, 'v', version, 'doc', doc)
+if event ~= '' then
+  redis.call('XADD', events, '*', 'e', event)
+  redis.call('PUBLISH', channel, id)
 end
 -- The task, its events and its place in the list live on together.
-for _, i in ipairs({1, 2, 8}) do redis.call('PEXPIRE', KEYS[i], ttl) end
-local place = tonumber(ARGV[5])
-for i = 1, 5 do
+for _, key in ipairs({task, events, all}) do redis.call('PEXPIRE', key, ttl) end
+for i, index in ipairs(by_status) do
   if i == place then
-    redis.call('ZADD', KEYS[2 + i], ARGV[6], id)
-    redis.call('PEXPIRE', KEYS[2 + i], ttl)
+    redis.call('ZADD', index, created, id)
+    redis.call('PEXPIRE', index, ttl)
   else
-    redis.call('ZREM', KEYS[2 + i], id)
+    redis.call('ZREM', index, id)
   end
 end
-if ARGV[9] == '1' then
-  redis.call('ZREM', KEYS[9], id)
+if terminal then
+  redis.call('ZREM', due_tasks, id)
 end
-if ARGV[10] ~= '' then
-  redis.call('ZADD', KEYS[10], 'NX', ARGV[10], id)
-  redis.call('PEXPIRE', KEYS[10], ttl)
+if webhook_due ~= '' then
+  redis.call('ZADD', due_webhooks, 'NX', webhook_due, id)
+  redis.call('PEXPIRE', due_webhooks, ttl)
 end
 return 1
 """
+)
 
 # Forget a task only while it is still the version the caller created.
-DELETE = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if v and tonumber(v) == tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  for i = 3, 10 do redis.call('ZREM', KEYS[i], ARGV[2]) end
+DELETE = (
+    _TASK_KEYS
+    + """
+local version = ARGV[1]
+local id = ARGV[2]
+local v = redis.call('HGET', task, 'v')
+if v and tonumber(v) == tonumber(version) then
+  redis.call('DEL', task, events)
+  for _, index in ipairs(by_status) do redis.call('ZREM', index, id) end
+  for _, set in ipairs({all, due_tasks, due_webhooks}) do redis.call('ZREM', set, id) end
   return 1
 end
 return 0
 """
+)
 
-# Take up to ARGV[2] entries due by ARGV[1] and hold them until ARGV[3]: a lease that
-# expires by itself, so a crashed worker's entries come due again.
+# Take up to limit entries due by now and hold them until held_until: a lease that expires
+# by itself, so a crashed worker's entries come due again.
 CLAIM_DUE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
+local schedule = KEYS[1]
+local now = ARGV[1]
+local limit = ARGV[2]
+local held_until = ARGV[3]
+local ids = redis.call('ZRANGEBYSCORE', schedule, '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(ids) do redis.call('ZADD', schedule, 'XX', held_until, id) end
 return ids
 """
 
-# Record a webhook attempt as an event, and schedule the next (ARGV[3]) or end the delivery.
-# KEYS: the events stream, the webhook schedule, the task hash.
+# Record a webhook attempt as an event, and schedule the next (next_at) or end the delivery
+# (next_at '').
 ATTEMPT = """
-redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
-redis.call('PUBLISH', ARGV[5], ARGV[4])
-if ARGV[3] == '' then
-  redis.call('ZREM', KEYS[2], ARGV[4])
+local events = KEYS[1]
+local due_webhooks = KEYS[2]
+local task = KEYS[3]
+local event = ARGV[1]
+local ttl = ARGV[2]
+local next_at = ARGV[3]
+local id = ARGV[4]
+local channel = ARGV[5]
+redis.call('XADD', events, '*', 'e', event)
+redis.call('PUBLISH', channel, id)
+if next_at == '' then
+  redis.call('ZREM', due_webhooks, id)
 else
-  redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
+  redis.call('ZADD', due_webhooks, 'XX', next_at, id)
 end
 -- A delivery still retrying keeps its task, events and schedule alive.
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+for _, key in ipairs({events, due_webhooks, task}) do redis.call('PEXPIRE', key, ttl) end
 return 1
 """
 
-# One page of an index, newest first, after the cursor (score ARGV[2], id ARGV[3]). The
-# cursor's rank finds the place in O(log n). If its task has left the index (deleted, or moved
-# to another status), it is put back for a moment to find its rank: its score alone cannot
-# place it among tasks created in the same millisecond, and Lua's string order is the locale's.
+# One page of an index, newest first, after the cursor (after_score, after_id; after_id ''
+# is the first page). The cursor's rank finds the place in O(log n). If its task has left the
+# index (deleted, or moved to another status), it is put back for a moment to find its rank:
+# its score alone cannot place it among tasks created in the same millisecond, and Lua's
+# string order is the locale's.
 PAGE = """
+local index = KEYS[1]
 local limit = tonumber(ARGV[1])
-if ARGV[3] == '' then
-  return redis.call('ZREVRANGE', KEYS[1], 0, limit - 1, 'WITHSCORES')
+local after_score = ARGV[2]
+local after_id = ARGV[3]
+if after_id == '' then
+  return redis.call('ZREVRANGE', index, 0, limit - 1, 'WITHSCORES')
 end
 local start
-local rank = redis.call('ZREVRANK', KEYS[1], ARGV[3])
+local rank = redis.call('ZREVRANK', index, after_id)
 if rank then
   start = rank + 1
 else
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-  start = redis.call('ZREVRANK', KEYS[1], ARGV[3])
-  redis.call('ZREM', KEYS[1], ARGV[3])
+  redis.call('ZADD', index, after_score, after_id)
+  start = redis.call('ZREVRANK', index, after_id)
+  redis.call('ZREM', index, after_id)
 end
-return redis.call('ZREVRANGE', KEYS[1], start, start + limit - 1, 'WITHSCORES')
+return redis.call('ZREVRANGE', index, start, start + limit - 1, 'WITHSCORES')
 """
 
 CLAIM_IDEMPOTENCY = """
-if redis.call('HSETNX', KEYS[1], 'task_id', ARGV[2]) == 1 then
-  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'at', ARGV[3])
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
-  return {1, ARGV[1], ARGV[2], ARGV[3]}
+local claim = KEYS[1]
+local fp = ARGV[1]
+local task_id = ARGV[2]
+local at = ARGV[3]
+local ttl = ARGV[4]
+if redis.call('HSETNX', claim, 'task_id', task_id) == 1 then
+  redis.call('HSET', claim, 'fp', fp, 'at', at)
+  redis.call('EXPIRE', claim, ttl)
+  return {1, fp, task_id, at}
 end
-local r = redis.call('HMGET', KEYS[1], 'fp', 'task_id', 'at')
+local r = redis.call('HMGET', claim, 'fp', 'task_id', 'at')
 -- Claimed by this very task id: the same claim, run again after its answer was lost.
-if r[2] == ARGV[2] then return {1, r[1], r[2], r[3]} end
+if r[2] == task_id then return {1, r[1], r[2], r[3]} end
 return {0, r[1], r[2], r[3]}
 """
 
 RELEASE_IDEMPOTENCY = """
-if redis.call('HGET', KEYS[1], 'task_id') == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+local claim = KEYS[1]
+local task_id = ARGV[1]
+if redis.call('HGET', claim, 'task_id') == task_id then
+  return redis.call('DEL', claim)
 end
 return 0
 """
+
+#: A status's place (1-5) among the per-status indexes, as the task scripts count.
+_PLACE = {status: place for place, status in enumerate(TaskStatus, start=1)}
+
+
+def text(value: Any) -> str:
+    """A Redis reply value as ``str``, whether the client decodes replies or not."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class TaskScripts:
+    """The scripts, registered on one client; a method per script builds its KEYS and ARGV."""
+
+    __slots__ = (
+        "_attempt",
+        "_claim_due",
+        "_claim_idempotency",
+        "_create",
+        "_delete",
+        "_keys",
+        "_page",
+        "_release_idempotency",
+        "_update",
+    )
+
+    def __init__(self, redis: aioredis.Redis, keys: KeySpace) -> None:
+        self._keys = keys
+        self._create = redis.register_script(CREATE)
+        self._update = redis.register_script(UPDATE)
+        self._delete = redis.register_script(DELETE)
+        self._claim_due = redis.register_script(CLAIM_DUE)
+        self._attempt = redis.register_script(ATTEMPT)
+        self._page = redis.register_script(PAGE)
+        self._claim_idempotency = redis.register_script(CLAIM_IDEMPOTENCY)
+        self._release_idempotency = redis.register_script(RELEASE_IDEMPOTENCY)
+
+    def _task_keys(self, task_id: str, owner: str) -> list[str]:
+        """The KEYS of CREATE, UPDATE and DELETE, in the order ``_TASK_KEYS`` reads them."""
+        keys = self._keys
+        return [
+            keys.task(task_id),
+            keys.events(task_id),
+            *keys.owner_indexes(owner),
+            keys.due("tasks"),
+            keys.due("webhooks"),
+        ]
+
+    async def create(
+        self,
+        *,
+        task_id: str,
+        owner: str,
+        status: TaskStatus,
+        doc: bytes,
+        event: bytes,
+        created_ms: int,
+        ttl_ms: int,
+        expired_before_ms: int,
+    ) -> bool:
+        """Write a new task, its first event, its index entries and its reconcile schedule.
+
+        False when the task exists already. Index entries scored before ``expired_before_ms``
+        are trimmed as those of expired tasks.
+        """
+        created = await self._create(
+            keys=self._task_keys(task_id, owner),
+            args=[
+                doc,
+                event,
+                ttl_ms,
+                created_ms,
+                task_id,
+                self._keys.channel,
+                expired_before_ms,
+                _PLACE[status],
+            ],
+        )
+        return bool(created)
+
+    async def update(
+        self,
+        *,
+        task_id: str,
+        owner: str,
+        version: int,
+        status: TaskStatus,
+        doc: bytes,
+        event: bytes | None,
+        created_ms: int,
+        ttl_ms: int,
+        terminal: bool,
+        webhook_due_ms: int | None,
+    ) -> bool:
+        """Replace the task at ``version - 1`` with ``doc`` at ``version``; False if it moved on.
+
+        With it, in the same step: append ``event``, move the task to the index of ``status``,
+        leave the reconcile schedule when ``terminal``, and schedule the webhook when
+        ``webhook_due_ms`` is given.
+        """
+        done = await self._update(
+            keys=self._task_keys(task_id, owner),
+            args=[
+                version,
+                doc,
+                b"" if event is None else event,
+                ttl_ms,
+                _PLACE[status],
+                created_ms,
+                task_id,
+                self._keys.channel,
+                "1" if terminal else "0",
+                "" if webhook_due_ms is None else str(webhook_due_ms),
+            ],
+        )
+        return bool(done)
+
+    async def delete(self, *, task_id: str, owner: str, version: int) -> bool:
+        """Forget the task, its events, index entries and schedules, if still at ``version``."""
+        deleted = await self._delete(keys=self._task_keys(task_id, owner), args=[version, task_id])
+        return bool(deleted)
+
+    async def claim_due(
+        self, *, queue: Schedule, now_ms: int, limit: int, held_until_ms: int
+    ) -> list[str]:
+        """Up to ``limit`` task ids due by ``now_ms``, each held until ``held_until_ms``."""
+        ids: list[Any] = await self._claim_due(
+            keys=[self._keys.due(queue)], args=[now_ms, limit, held_until_ms]
+        )
+        return [text(task_id) for task_id in ids]
+
+    async def attempt(
+        self, *, task_id: str, event: bytes, next_at_ms: int | None, ttl_ms: int
+    ) -> None:
+        """Append a webhook attempt's event; schedule the next at ``next_at_ms``, or stop."""
+        keys = self._keys
+        await self._attempt(
+            keys=[keys.events(task_id), keys.due("webhooks"), keys.task(task_id)],
+            args=[
+                event,
+                ttl_ms,
+                "" if next_at_ms is None else next_at_ms,
+                task_id,
+                keys.channel,
+            ],
+        )
+
+    async def page(
+        self, *, index: str, count: int, after: tuple[str, str] | None
+    ) -> list[tuple[str, int]]:
+        """Up to ``count`` (task id, score) entries of ``index``, newest first.
+
+        ``after`` is the (score, task id) of the entry the page follows; ``None`` for the first.
+        """
+        score, after_id = after or ("", "")
+        flat: list[Any] = await self._page(keys=[index], args=[count, score, after_id])
+        return [
+            (text(member), int(float(text(value))))
+            for member, value in zip(flat[0::2], flat[1::2], strict=True)
+        ]
+
+    async def claim_idempotency(
+        self, *, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
+    ) -> IdempotencyClaim:
+        """Claim ``scope`` for ``task_id``, or learn who holds it.
+
+        A claim by the task id that holds it answers "new" again: the same claim, repeated.
+        """
+        is_new, fp, owner_task, at = await self._claim_idempotency(
+            keys=[self._keys.idempotency(scope)],
+            args=[fingerprint, task_id, now.isoformat(), ttl_s],
+        )
+        return IdempotencyClaim(
+            is_new=bool(is_new),
+            fingerprint=text(fp),
+            task_id=text(owner_task),
+            claimed_at=datetime.fromisoformat(text(at)),
+        )
+
+    async def release_idempotency(self, *, scope: str, task_id: str) -> None:
+        """Let go of the claim on ``scope``, if ``task_id`` still holds it."""
+        await self._release_idempotency(keys=[self._keys.idempotency(scope)], args=[task_id])

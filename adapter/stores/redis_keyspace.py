@@ -1,0 +1,72 @@
+"""``KeySpace``: every Redis key the stores write, spelled in one place.
+
+Key layout, with ``<ns>`` the namespace (``mva`` by default) and ``<...>`` a value. Braces are
+literal: they are the key's hash tag, so every key of one task shares the ``{<task_id>}`` tag::
+
+    <ns>:{<task_id>}:task        hash  v=<version>, doc=<TaskRecord JSON>       TTL task_ttl
+    <ns>:{<task_id>}:events      stream, one entry per event (field e)         TTL task_ttl
+    <ns>:{<task_id>}:refresh     string, the refresh lease                      PX hold
+    <ns>:idem:{<scope>}          hash  task_id, fp, at                   TTL idempotency_ttl
+    <ns>:owner:{<owner>}:all     zset  task id by created_at (ms): the list index   TTL task_ttl
+    <ns>:owner:{<owner>}:<status>  zset  the same, one per status               TTL task_ttl
+    <ns>:due:tasks               zset  unfinished task id by next reconcile (ms)   TTL task_ttl
+    <ns>:due:webhooks            zset  task id by next webhook attempt (ms)     TTL task_ttl
+    <ns>:events                  pub/sub channel: the id of a task whose stream grew
+
+Credentials (``RedisKeyStore``; no expiry)::
+
+    <ns>:apikey:<sha256>         string <ApiKey JSON>
+    <ns>:apikeys                 hash  key id -> sha256
+    <ns>:whsec:<key id>          string <SigningSecrets JSON>
+
+These strings are what stored data is found by: changing one orphans the data under the old one.
+"""
+
+from __future__ import annotations
+
+from adapter.model import TaskStatus
+from adapter.ports import Schedule
+
+
+class KeySpace:
+    """The keys of one namespace; a method per key, or per group of keys that go together."""
+
+    __slots__ = ("api_key_ids", "channel", "namespace")
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        #: Where every append to a task's events is announced (see ``RedisEventFeed``).
+        self.channel = f"{namespace}:events"
+        #: The hash of API key id -> the key's SHA-256.
+        self.api_key_ids = f"{namespace}:apikeys"
+
+    def task(self, task_id: str) -> str:
+        return f"{self.namespace}:{{{task_id}}}:task"
+
+    def events(self, task_id: str) -> str:
+        return f"{self.namespace}:{{{task_id}}}:events"
+
+    def refresh(self, task_id: str) -> str:
+        return f"{self.namespace}:{{{task_id}}}:refresh"
+
+    def idempotency(self, scope: str) -> str:
+        return f"{self.namespace}:idem:{{{scope}}}"
+
+    def owner_index(self, owner: str, status: TaskStatus | None) -> str:
+        """The owner's index of tasks in ``status``, or of all their tasks when it is ``None``."""
+        return f"{self.namespace}:owner:{{{owner}}}:{'all' if status is None else status.value}"
+
+    def owner_indexes(self, owner: str) -> list[str]:
+        """The owner's index per status, in ``TaskStatus`` order, then their index of all."""
+        index = f"{self.namespace}:owner:{{{owner}}}"
+        return [*(f"{index}:{status.value}" for status in TaskStatus), f"{index}:all"]
+
+    def due(self, queue: Schedule) -> str:
+        """The schedule of ``queue``: task ids scored by when each is next due (ms)."""
+        return f"{self.namespace}:due:{queue}"
+
+    def api_key(self, key_hash: str) -> str:
+        return f"{self.namespace}:apikey:{key_hash}"
+
+    def signing_secrets(self, key_id: str) -> str:
+        return f"{self.namespace}:whsec:{key_id}"
