@@ -12,8 +12,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from adapter import __version__
-from adapter.clock import utc_now
 from adapter.components import build_components, running
+from adapter.config.settings import Settings
+from adapter.core.clock import utc_now
 from adapter.http.errors import EXCEPTION_HANDLERS
 from adapter.http.metrics import Metrics
 from adapter.http.middleware import RequestContextMiddleware
@@ -21,7 +22,6 @@ from adapter.http.openapi import build_openapi
 from adapter.http.routes import ROUTES
 from adapter.http.services import Services
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
-from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 
 

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-from adapter.client_cli import CLIENT_COMMANDS, add_client_commands, run_client
-from adapter.settings import Settings, SettingsError
+from adapter.client.cli import CLIENT_COMMANDS, add_client_commands, run_client
+from adapter.config.settings import Settings, SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -20,16 +20,17 @@ import redis.asyncio as aioredis
 from redis.maint_notifications import MaintNotificationsConfig
 from starlette.datastructures import Secret
 
-from adapter.causes import reason
-from adapter.errors import StoreUnavailable
+from adapter.config.providers import Dialect, ProviderConfig
+from adapter.config.settings import Settings, SettingsError, shown_url
+from adapter.core.causes import reason
+from adapter.core.errors import StoreUnavailable
 from adapter.media.addresses import Resolver, system_resolve
 from adapter.media.inspector import HttpMediaInspector
 from adapter.media.resolver import PublicAddressResolver
 from adapter.outbound.client import build_http_client
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
-from adapter.provider_config import Dialect, ProviderConfig
-from adapter.providers.dashscope import DashScopeProvider
-from adapter.providers.kling import KlingProvider
+from adapter.providers.dashscope.provider import DashScopeProvider
+from adapter.providers.kling.provider import KlingProvider
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog, CatalogError
 from adapter.service.events import EventStream
@@ -43,7 +44,6 @@ from adapter.service.submission import Submitter, new_task_id
 from adapter.service.tasks import TaskService
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.service.writer import TaskWriter
-from adapter.settings import Settings, SettingsError, shown_url
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed

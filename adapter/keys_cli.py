@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from adapter.clock import utc_now
+from adapter.config.settings import Settings, SettingsError
+from adapter.core.clock import utc_now
 from adapter.service.keys import KeyService
-from adapter.settings import Settings, SettingsError
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from adapter.model import (
+from adapter.core.values import (
     ApiKey,
     Event,
     ImageInfo,
@@ -199,7 +199,7 @@ class EventFeed(Protocol):
 class VideoProvider(Protocol):
     """One upstream: maps jobs, responses and errors of its dialect, and nothing else.
 
-    Errors are raised as the ``ProviderError`` family (``adapter.errors``).
+    Errors are raised as the ``ProviderError`` family (``adapter.core.errors``).
     """
 
     @property

@@ -13,11 +13,11 @@ import logging
 import sys
 
 from adapter.components import load_catalog, make_providers
-from adapter.model import ProviderCheck
+from adapter.config.providers import ProviderConfig
+from adapter.config.settings import Settings
+from adapter.core.values import ProviderCheck
 from adapter.outbound.client import build_http_client
 from adapter.ports import VideoProvider
-from adapter.provider_config import ProviderConfig
-from adapter.settings import Settings
 
 
 def run_providers(settings: Settings, args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import uvloop
 
 from adapter.app import create_app
 from adapter.components import simulator_config
-from adapter.settings import Settings, shown_url
+from adapter.config.settings import Settings, shown_url
 from adapter.simulator.app import create_simulator_app
 
 #: Seconds a stopping server waits for open requests (event streams) before cutting them.

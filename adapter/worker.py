@@ -13,9 +13,9 @@ import sys
 
 import uvloop
 
-from adapter.clock import utc_now
 from adapter.components import build_components, check_redis, running
-from adapter.settings import Settings, SettingsError
+from adapter.config.settings import Settings, SettingsError
+from adapter.core.clock import utc_now
 
 
 def run_worker(settings: Settings) -> int:

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from adapter.errors import (
+from adapter.core.errors import (
     InvalidRequest,
     MediaUnreachable,
     ProviderOutcomeUnknown,
@@ -16,7 +16,7 @@ from adapter.errors import (
     StoreUnavailable,
     WebhookUndeliverable,
 )
-from adapter.model import (
+from adapter.core.values import (
     Event,
     ImageInfo,
     TaskRecord,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapter.model import Carrier, VideoJob
+from adapter.core.values import Carrier, VideoJob
 from adapter.service.catalog import Catalog
 from tests.conftest import SCHEMAS
 

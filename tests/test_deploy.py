@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adapter.settings import Settings, SettingsError
+from adapter.config.settings import Settings, SettingsError
 
 COMPOSE = Path(__file__).resolve().parents[1] / "deploy" / "docker-compose.yml"
 #: ``${NAME}``, ``${NAME:-default}``, ``${NAME:?message}``, as Compose interpolates them.

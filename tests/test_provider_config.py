@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapter.provider_config import DASHSCOPE_DEFAULT_URL, ProviderConfigError, parse_providers
-from adapter.settings import Settings, SettingsError
+from adapter.config.providers import DASHSCOPE_DEFAULT_URL, ProviderConfigError, parse_providers
+from adapter.config.settings import Settings, SettingsError
 
 REAL_SETUP = """
 # Kling's own API first; a gateway when Kling is down or busy; Wan on DashScope.

@@ -20,8 +20,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_every_setting_read_from_the_environment_is_in_the_settings_table() -> None:
     """A variable the code reads but the README omits (or the reverse) fails here."""
     source = "".join(
-        (ROOT / "adapter" / name).read_text(encoding="utf-8")
-        for name in ("settings.py", "provider_config.py")
+        (ROOT / "adapter" / "config" / name).read_text(encoding="utf-8")
+        for name in ("settings.py", "providers.py")
     )
     read = set(re.findall(r'"((?:MVA|KLING|DASHSCOPE)_[A-Z_]+|REDIS_URL)"', source))
     table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]

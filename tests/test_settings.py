@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapter.settings import Settings, SettingsError, shown_url
+from adapter.config.settings import Settings, SettingsError, shown_url
 
 
 def test_no_configuration_means_the_simulator_and_best_effort_probing() -> None:

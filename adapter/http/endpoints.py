@@ -8,7 +8,9 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from adapter.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
+from adapter.core.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
+from adapter.core.task_body import task_body
+from adapter.core.values import ApiKey
 from adapter.http.errors import log_unavailable
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
@@ -21,8 +23,6 @@ from adapter.http.wire import (
     secrets_body,
     task_list_body,
 )
-from adapter.model import ApiKey
-from adapter.task_json import task_body
 
 _decode_json = msgspec.json.decode
 _SUBMIT_FIELDS = ("model", "input", "webhook_url")

@@ -9,12 +9,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapter import errors
-from adapter.causes import cause_chain
+from adapter.core import errors
+from adapter.core.causes import cause_chain
+from adapter.core.task_body import encode
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.wire import ErrorBody, ErrorDetail
-from adapter.task_json import encode
 
 log = logging.getLogger(__name__)
 

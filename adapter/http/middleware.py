@@ -8,7 +8,7 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapter.errors import PayloadTooLarge
+from adapter.core.errors import PayloadTooLarge
 from adapter.http.errors import internal_error_body
 from adapter.http.metrics import Metrics
 from adapter.http.request_id import request_id_of

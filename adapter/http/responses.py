@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from adapter.task_json import encode
+from adapter.core.task_body import encode
 
 
 class MsgspecResponse(Response):

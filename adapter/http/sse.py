@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from adapter.errors import AdapterError
+from adapter.core.errors import AdapterError
+from adapter.core.task_body import encode
+from adapter.core.values import Event
 from adapter.http.wire import ErrorDetail, event_body
-from adapter.model import Event
-from adapter.task_json import encode
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import msgspec
 
-from adapter.model import Event, SigningSecrets, TaskRecord
+from adapter.core.task_body import TaskBody, rfc3339, task_body
+from adapter.core.values import Event, SigningSecrets, TaskRecord
 from adapter.service.catalog import ModelSpec
-from adapter.task_json import TaskBody, rfc3339, task_body
 
 
 class EventBody(msgspec.Struct, omit_defaults=True):

@@ -7,7 +7,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
-from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.core.errors import InvalidRequest, MediaUnreachable
 from adapter.media.hosts import IPAddress, LocalName, MalformedHost, parse_host
 
 #: ``host -> addresses``; raises ``OSError`` when the name does not resolve.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from adapter.errors import InvalidRequest
+from adapter.core.errors import InvalidRequest
 from adapter.media.limits import too_large
 
 _FORM = "data:<type>;base64,<payload>"

@@ -10,7 +10,7 @@ from types import TracebackType
 import aiohttp
 import httpx
 
-from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.core.errors import InvalidRequest, MediaUnreachable
 from adapter.media.addresses import AddressGuard
 from adapter.media.limits import megabytes, too_large
 from adapter.media.urls import Target, UrlPolicy

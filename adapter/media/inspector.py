@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.core.errors import InvalidRequest, MediaUnreachable
+from adapter.core.values import ImageInfo, VideoInfo
 from adapter.media.addresses import UNFETCHED_LOOKUP_S, AddressGuard, Resolver, system_resolve
 from adapter.media.datauri import decode_data_uri, image_format, is_data_uri
 from adapter.media.httpfile import HttpFile
@@ -15,7 +16,6 @@ from adapter.media.isobmff import ContainerError
 from adapter.media.limits import IMAGE_MAX_BYTES, VIDEO_MAX_BYTES
 from adapter.media.probe import ByteSource, BytesSource, Container, probe_container
 from adapter.media.urls import UrlPolicy
-from adapter.model import ImageInfo, VideoInfo
 from adapter.ports import IMAGE_FORMATS
 
 _FORMAT_NAMES = {"jpg": "JPEG"}

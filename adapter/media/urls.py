@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import httpx
 
-from adapter.errors import InvalidRequest
+from adapter.core.errors import InvalidRequest
 
 _ACCEPTED = "an https:// URL or a data URI (data:<type>;base64,<payload>)"
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -7,6 +7,6 @@ API, ``Retry-After``); the client itself is built by ``adapter.outbound.client``
 from __future__ import annotations
 
 from adapter.providers._http import map_httpx_errors
-from adapter.providers.kling import KlingProvider
+from adapter.providers.kling.provider import KlingProvider
 
 __all__ = ["KlingProvider", "map_httpx_errors"]

@@ -16,7 +16,7 @@ from datetime import UTC
 import aiohttp
 import httpx
 
-from adapter.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.core.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderUnavailable
 from adapter.outbound.failures import describe
 
 # Raised before a byte of the request left this process.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderAuthFailed,
     ProviderBadAnswer,
     ProviderOutcomeUnknown,
@@ -19,7 +19,7 @@ from adapter.errors import (
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.model import ProviderCheck, UpstreamState
+from adapter.core.values import ProviderCheck, UpstreamState
 
 
 def probe_id() -> str:

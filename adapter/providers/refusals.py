@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderAuthFailed,
     ProviderError,
     ProviderOutcomeUnknown,

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from urllib.parse import quote
 
-from adapter.errors import InvalidCallbackToken
+from adapter.core.errors import InvalidCallbackToken
 
 
 class CallbackTokens:

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from adapter.errors import InvalidRequest, UnknownModel
-from adapter.model import Carrier, Notice
+from adapter.core.errors import InvalidRequest, UnknownModel
+from adapter.core.values import Carrier, Notice
 from adapter.ports import IMAGE_FORMATS
 from adapter.service.pricing import PriceRule, PriceTable, PricingError
 from adapter.service.schema import compile_schema

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from adapter.errors import InvalidRequest, TaskNotFound
-from adapter.model import Event, TaskRecord
+from adapter.core.errors import InvalidRequest, TaskNotFound
+from adapter.core.values import Event, TaskRecord
 from adapter.ports import EventFeed, TaskStore
 
 #: Stream entry ids, as Redis makes them: ``<ms>-<seq>``.

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from adapter.errors import InvalidRequest
+from adapter.core.errors import InvalidRequest
 
 # Sorted keys and no whitespace: the canonical encoding the fingerprint is taken over.
 _canonical = msgspec.json.Encoder(order="sorted").encode

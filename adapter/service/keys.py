@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from adapter.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
-from adapter.model import ApiKey, SigningSecrets
+from adapter.core.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
+from adapter.core.values import ApiKey, SigningSecrets
 from adapter.ports import KeyStore
 from adapter.service.signing import new_secret
 

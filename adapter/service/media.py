@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from adapter.errors import InvalidRequest, MediaUnreachable
-from adapter.model import Notice
+from adapter.core.errors import InvalidRequest, MediaUnreachable
+from adapter.core.values import Notice
 from adapter.ports import MediaInspector
 from adapter.service.catalog import ModelSpec
 

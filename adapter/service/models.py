@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapter.errors import ModelNotFound, ModelNotServed, UnknownModel
+from adapter.core.errors import ModelNotFound, ModelNotServed, UnknownModel
 from adapter.service.catalog import Catalog, ModelSpec
 from adapter.service.routing import Router
 

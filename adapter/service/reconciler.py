@@ -18,7 +18,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from adapter.errors import StoreUnavailable
+from adapter.core.errors import StoreUnavailable
 from adapter.ports import Schedules, TaskStore
 from adapter.service.refresh import Refresher
 from adapter.service.webhooks import WebhookDispatcher

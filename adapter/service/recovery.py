@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from adapter.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderTaskNotFound
-from adapter.model import TaskRecord, UpstreamState, VideoJob
+from adapter.core.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderTaskNotFound
+from adapter.core.values import TaskRecord, UpstreamState, VideoJob
 from adapter.service.routing import Router
 from adapter.service.writer import TaskWriter
 

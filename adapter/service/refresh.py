@@ -14,8 +14,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from adapter.errors import AllProvidersFailed, ProviderError, ProviderTaskNotFound
-from adapter.model import TaskRecord, UpstreamState
+from adapter.core.errors import AllProvidersFailed, ProviderError, ProviderTaskNotFound
+from adapter.core.values import TaskRecord, UpstreamState
 from adapter.ports import RefreshLeases
 from adapter.service.recovery import Recovery
 from adapter.service.routing import Router

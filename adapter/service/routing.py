@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from adapter.errors import (
+from adapter.core.errors import (
     AllProvidersFailed,
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderUnavailable,
 )
-from adapter.model import UpstreamState, VideoJob
+from adapter.core.values import UpstreamState, VideoJob
 from adapter.ports import VideoProvider
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from adapter.errors import InvalidRequest
+from adapter.core.errors import InvalidRequest
 
 Check = Callable[[Any, str], Any]
 

@@ -22,7 +22,7 @@ from typing import Any, Literal, NamedTuple
 
 import msgspec
 
-from adapter.errors import (
+from adapter.core.errors import (
     AllProvidersFailed,
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -30,7 +30,7 @@ from adapter.errors import (
     ProviderRejected,
     StoreUnavailable,
 )
-from adapter.model import Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
+from adapter.core.values import Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
 from adapter.ports import IdempotencyClaims, MediaInspector, TaskStore, WebhookSender
 from adapter.service import idempotency
 from adapter.service.catalog import ModelSpec

@@ -10,8 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from adapter.errors import InvalidRequest, TaskNotCancellable, TaskNotFound
-from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.core.errors import InvalidRequest, TaskNotCancellable, TaskNotFound
+from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.ports import Schedules, TaskPage, TaskStore
 from adapter.service.refresh import Refresher
 from adapter.service.submission import Submission, Submitter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapter.model import TaskStatus
+from adapter.core.values import TaskStatus
 
 _Q, _P = TaskStatus.QUEUED, TaskStatus.PROCESSING
 _S, _F, _C = TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from adapter.errors import StoreUnavailable, WebhookUndeliverable
-from adapter.model import Event, TaskRecord
+from adapter.core.errors import StoreUnavailable, WebhookUndeliverable
+from adapter.core.task_body import TaskBody, encode, rfc3339, task_body
+from adapter.core.values import Event, TaskRecord
 from adapter.ports import Schedules, TaskStore, WebhookSender
 from adapter.service import signing
 from adapter.service.keys import KeyService
-from adapter.task_json import TaskBody, encode, rfc3339, task_body
 
 log = logging.getLogger(__name__)
 

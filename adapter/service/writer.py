@@ -19,8 +19,8 @@ from typing import Any
 
 import msgspec
 
-from adapter.errors import ProviderError
-from adapter.model import Event, TaskError, TaskRecord, TaskStatus, UpstreamState
+from adapter.core.errors import ProviderError
+from adapter.core.values import Event, TaskError, TaskRecord, TaskStatus, UpstreamState
 from adapter.ports import TaskStore
 from adapter.service.catalog import Catalog
 from adapter.service.routing import Router

@@ -20,8 +20,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from adapter.errors import StoreUnavailable
-from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.core.errors import StoreUnavailable
+from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.ports import IdempotencyClaim, Schedule, TaskPage
 from adapter.stores.redis_keyspace import KeySpace
 from adapter.stores.redis_scripts import TaskScripts

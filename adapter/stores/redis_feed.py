@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from adapter.errors import StoreUnavailable
+from adapter.core.errors import StoreUnavailable
 from adapter.stores.redis import text
 
 log = logging.getLogger(__name__)

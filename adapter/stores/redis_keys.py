@@ -11,8 +11,8 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from adapter.errors import StoreUnavailable
-from adapter.model import ApiKey, SigningSecrets
+from adapter.core.errors import StoreUnavailable
+from adapter.core.values import ApiKey, SigningSecrets
 from adapter.stores.redis import map_redis_errors, repeatable, text
 from adapter.stores.redis_keyspace import KeySpace
 

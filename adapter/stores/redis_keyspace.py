@@ -24,7 +24,7 @@ These strings are what stored data is found by: changing one orphans the data un
 
 from __future__ import annotations
 
-from adapter.model import TaskStatus
+from adapter.core.values import TaskStatus
 from adapter.ports import Schedule
 
 

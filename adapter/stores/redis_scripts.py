@@ -15,7 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from adapter.model import TaskStatus
+from adapter.core.values import TaskStatus
 from adapter.ports import IdempotencyClaim, Schedule
 from adapter.stores.redis_keyspace import KeySpace
 

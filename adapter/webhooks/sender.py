@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import aiohttp
 import httpx
 
-from adapter.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
+from adapter.core.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
 from adapter.media.addresses import AddressGuard, Resolver, system_resolve
 from adapter.media.urls import Target, UrlPolicy
 from adapter.outbound.failures import describe, refused_address

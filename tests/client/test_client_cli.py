@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from adapter.cli import main
-from adapter.client_cli import add_client_commands, run_client
+from adapter.client.cli import add_client_commands, run_client
 from tests.client.fake_api import BASE, KEY, FakeApi, Stream, error, event, sse
 
 ENV = {"MINDVIDEO_BASE_URL": BASE, "MINDVIDEO_API_KEY": KEY}

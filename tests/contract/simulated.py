@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapter.model import VideoJob
+from adapter.core.values import VideoJob
 from adapter.simulator import SimulatorConfig
 from tests import models
 

@@ -12,15 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderBadAnswer,
     ProviderRateLimited,
     ProviderRejected,
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.model import TaskStatus
-from adapter.providers.kling import KlingProvider
+from adapter.core.values import TaskStatus
+from adapter.providers.kling.provider import KlingProvider
 from adapter.simulator.clock import ManualClock
 from tests.contract.simulated import CONFIG, IMAGE, SIM, job
 from tests.models import KLING

@@ -13,16 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderOutcomeUnknown,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
 )
-from adapter.model import TaskStatus
+from adapter.core.values import TaskStatus
 from adapter.ports import VideoProvider
-from adapter.providers.dashscope import DashScopeProvider
-from adapter.providers.kling import KlingProvider
+from adapter.providers.dashscope.provider import DashScopeProvider
+from adapter.providers.kling.provider import KlingProvider
 from adapter.simulator.clock import ManualClock
 from tests.contract.simulated import CONFIG, IMAGE, SIM, job
 from tests.models import DASHSCOPE, KLING

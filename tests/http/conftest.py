@@ -10,8 +10,8 @@ from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
 from adapter.app import create_app
+from adapter.config.settings import Settings
 from adapter.service.keys import KeyService
-from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import SCHEMAS

@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from adapter.errors import ProviderRateLimited, ProviderRejected
-from adapter.model import TaskStatus
+from adapter.core.errors import ProviderRateLimited, ProviderRejected
+from adapter.core.values import TaskStatus
 from adapter.service.keys import KeyService
 from tests.fakes import MODEL, ScriptedProvider, seed_input
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from adapter.app import create_app
-from adapter.errors import ProviderRateLimited, ProviderUnavailable
+from adapter.config.settings import Settings
+from adapter.core.errors import ProviderRateLimited, ProviderUnavailable
 from adapter.service.keys import KeyService
-from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import SCHEMAS

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from adapter.model import TaskStatus
+from adapter.core.values import TaskStatus
 from tests.fakes import MODEL, ScriptedProvider, seed_input
 from tests.http.conftest import PUBLIC_URL
 from tests.http.test_api import assert_error

@@ -9,7 +9,7 @@ import pytest
 from starlette.datastructures import Secret
 
 from adapter.app import create_app
-from adapter.settings import Settings
+from adapter.config.settings import Settings
 from tests.conftest import SCHEMAS
 from tests.fakes import MODEL, FakeMedia, ScriptedProvider, seed_input
 from tests.redis_server import RedisServer, needs_redis_server

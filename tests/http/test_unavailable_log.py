@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapter.app import create_app
-from adapter.errors import ProviderUnavailable
-from adapter.settings import Settings
+from adapter.config.settings import Settings
+from adapter.core.errors import ProviderUnavailable
 from tests.conftest import SCHEMAS
 from tests.fakes import MODEL, FakeMedia, ScriptedProvider, seed_input
 
@@ -40,7 +40,7 @@ async def test_a_store_503_logs_the_redis_error_behind_it(
     line, not_ready = causes(caplog)
     assert f"request_id={response.headers['X-Request-ID']} " in line
     assert "status=503 code=store_unavailable" in line
-    assert "cause=adapter.errors.StoreUnavailable: The task store is unavailable" in line
+    assert "cause=adapter.core.errors.StoreUnavailable: The task store is unavailable" in line
     assert "<- redis.exceptions.ConnectionError: Error " in line
     assert "127.0.0.1:1" in line
     assert f"request_id={ready.headers['X-Request-ID']} status=503 code=not_ready" in not_ready
@@ -61,7 +61,7 @@ async def test_an_upstream_503_logs_each_providers_error_and_its_cause(
     assert f"request_id={response.headers['X-Request-ID']} " in line
     assert "status=503 code=upstream_unavailable" in line
     assert (
-        "[adapter.errors.ProviderUnavailable: The upstream could not be reached. "
+        "[adapter.core.errors.ProviderUnavailable: The upstream could not be reached. "
         "<- httpx.ConnectError: [Errno 111] Connection refused]"
     ) in line
 

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import pytest
 
 from adapter.components import make_media, make_webhook_sender
-from adapter.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
+from adapter.config.settings import Settings
+from adapter.core.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
 from adapter.media.addresses import Resolver
 from adapter.media.resolver import PublicAddressResolver
-from adapter.settings import Settings
 from tests.media.fakes import PUBLIC_V4, PUBLIC_V6, TcpServer, closed_port
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.core.errors import InvalidRequest, MediaUnreachable
 from adapter.media import HttpMediaInspector
 from adapter.simulator.mp4 import build_mp4
 from tests.media.fakes import PUBLIC_V6, FakeDns, MediaServer

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.core.errors import InvalidRequest, MediaUnreachable
+from adapter.core.values import ImageInfo
 from adapter.media import HttpMediaInspector
-from adapter.model import ImageInfo
 from tests.media.fakes import FakeDns, MediaServer
 
 pytestmark = pytest.mark.anyio

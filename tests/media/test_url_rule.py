@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from adapter.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
+from adapter.core.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
 from adapter.media import HttpMediaInspector
 from adapter.webhooks.sender import HttpWebhookSender
 from tests.media.fakes import PUBLIC_V4, FakeDns, MediaServer

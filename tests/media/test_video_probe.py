@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from adapter.errors import InvalidRequest, MediaUnreachable
+from adapter.core.errors import InvalidRequest, MediaUnreachable
+from adapter.core.values import VideoInfo
 from adapter.media import HttpMediaInspector
-from adapter.model import VideoInfo
 from adapter.simulator.mp4 import box, build_mp4, mvhd
 from tests.media.fakes import MediaServer, VirtualFile
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter.model import VideoJob
-from adapter.providers.kling import KlingProvider
+from adapter.core.values import VideoJob
+from adapter.providers.kling.provider import KlingProvider
 from tests.models import KLING, job
 
 FIXTURES = Path(__file__).parent / "fixtures"

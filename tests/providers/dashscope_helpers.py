@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from adapter.model import VideoJob
-from adapter.providers.dashscope import DashScopeProvider
+from adapter.core.values import VideoJob
+from adapter.providers.dashscope.provider import DashScopeProvider
 from tests.models import DASHSCOPE, job
 
 API_KEY = "sk-dashscope-test-key-0123456789abcdef"

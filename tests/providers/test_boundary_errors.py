@@ -7,7 +7,7 @@ import pytest
 from multidict import CIMultiDict
 from yarl import URL
 
-from adapter.errors import MediaUnreachable, ProviderOutcomeUnknown
+from adapter.core.errors import MediaUnreachable, ProviderOutcomeUnknown
 from adapter.media.httpfile import _mapped_errors
 from adapter.providers._http import map_httpx_errors
 

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderRejected
-from adapter.model import TaskStatus, UpstreamState, VideoJob
+from adapter.core.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderRejected
+from adapter.core.values import TaskStatus, UpstreamState, VideoJob
 from tests.providers.dashscope_helpers import API_KEY, PNG, SUBMIT_PATH, TASK_ID, dashscope, wan_job
 
 pytestmark = pytest.mark.anyio

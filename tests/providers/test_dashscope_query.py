@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapter.errors import ProviderBadAnswer, ProviderUnavailable
-from adapter.model import TaskStatus, UpstreamState, Video
+from adapter.core.errors import ProviderBadAnswer, ProviderUnavailable
+from adapter.core.values import TaskStatus, UpstreamState, Video
 from tests.providers.dashscope_helpers import API_KEY, TASK_ID, dashscope
 
 pytestmark = pytest.mark.anyio

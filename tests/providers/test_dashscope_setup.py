@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapter.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.core.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
 from adapter.ports import VideoProvider
 from tests.models import DASHSCOPE
 from tests.providers.dashscope_helpers import API_KEY, dashscope, wan_job

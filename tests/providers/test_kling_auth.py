@@ -3,7 +3,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from adapter.providers.kling_auth import KlingTokenSigner
+from adapter.providers.kling.auth import KlingTokenSigner
 
 AK = "ak-test-0123456789"
 SK = "sk-official-test-secret-0123456789abcdef"

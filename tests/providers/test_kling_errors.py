@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderAuthFailed,
     ProviderError,
     ProviderOutcomeUnknown,
@@ -15,8 +15,8 @@ from adapter.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from adapter.model import VideoJob
-from adapter.providers.kling import KlingProvider
+from adapter.core.values import VideoJob
+from adapter.providers.kling.provider import KlingProvider
 from adapter.providers.refusals import clean
 
 pytestmark = pytest.mark.anyio

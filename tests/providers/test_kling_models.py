@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from adapter.model import TaskStatus, UpstreamState, VideoJob
-from adapter.providers.kling import KlingProvider
+from adapter.core.values import TaskStatus, UpstreamState, VideoJob
+from adapter.providers.kling.provider import KlingProvider
 from tests.models import KLING, checked
 
 pytestmark = pytest.mark.anyio

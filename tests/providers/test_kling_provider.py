@@ -7,15 +7,15 @@ import httpx
 import jwt
 import pytest
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderBadAnswer,
     ProviderOutcomeUnknown,
     ProviderRejected,
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.model import TaskStatus, UpstreamState, Video, VideoJob
-from adapter.providers.kling import KlingProvider
+from adapter.core.values import TaskStatus, UpstreamState, Video, VideoJob
+from adapter.providers.kling.provider import KlingProvider
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 from msgspec.structs import replace
 
 from adapter.ports import VideoProvider
-from adapter.providers.kling import KlingProvider, raw_media
+from adapter.providers.kling.provider import KlingProvider, raw_media
 from tests.models import KLING
 
 MakeProvider = Callable[..., KlingProvider]

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from adapter.model import TaskStatus, Video
-from adapter.providers import kling_wire
-from adapter.providers.kling_shapes import epoch_seconds, read_task, seconds, task_id_of
+from adapter.core.values import TaskStatus, Video
+from adapter.providers.kling import wire as kling_wire
+from adapter.providers.kling.shapes import epoch_seconds, read_task, seconds, task_id_of
 
 Load = Callable[[str], Any]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from adapter.errors import ProviderRejected, ProviderTaskNotFound
-from adapter.model import TaskStatus, UpstreamState, Video, VideoJob
-from adapter.providers.kling import KlingProvider
+from adapter.core.errors import ProviderRejected, ProviderTaskNotFound
+from adapter.core.values import TaskStatus, UpstreamState, Video, VideoJob
+from adapter.providers.kling.provider import KlingProvider
 
 pytestmark = pytest.mark.anyio
 

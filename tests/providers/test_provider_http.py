@@ -8,7 +8,7 @@ import httpx
 import httpx_aiohttp
 import pytest
 
-from adapter.errors import ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.core.errors import ProviderOutcomeUnknown, ProviderUnavailable
 from adapter.outbound.client import build_http_client
 from adapter.providers._http import map_httpx_errors, retry_after_s
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from adapter.components import Components, build_components
+from adapter.config.settings import Settings
 from adapter.service.catalog import Catalog
 from adapter.service.tasks import TaskService
-from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import SCHEMAS

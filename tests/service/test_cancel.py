@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapter.errors import ProviderOutcomeUnknown, ProviderRejected, TaskNotCancellable
-from adapter.model import TaskStatus
+from adapter.core.errors import ProviderOutcomeUnknown, ProviderRejected, TaskNotCancellable
+from adapter.core.values import TaskStatus
 from adapter.service.tasks import TaskService
 from adapter.stores.redis import RedisTaskStore
 from tests.fakes import MODEL, ScriptedProvider, seed_input
@@ -128,7 +128,7 @@ async def test_a_task_whose_submit_answer_was_lost_is_cancelled_and_never_resubm
 
 
 async def test_another_owners_task_cannot_be_cancelled(service: TaskService) -> None:
-    from adapter.errors import TaskNotFound
+    from adapter.core.errors import TaskNotFound
 
     task_id = await submit(service)
     with pytest.raises(TaskNotFound):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapter.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
+from adapter.core.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
 from adapter.service.keys import KeyService, hash_key
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import FakeClock

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapter.errors import InvalidRequest
-from adapter.model import TaskStatus, Video
+from adapter.core.errors import InvalidRequest
+from adapter.core.values import TaskStatus, Video
 from adapter.service.tasks import TaskService
 from tests.fakes import FakeMedia, ScriptedProvider
 from tests.models import checked

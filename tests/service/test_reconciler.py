@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from adapter.components import Components
-from adapter.errors import ProviderUnavailable
-from adapter.model import TaskStatus, UpstreamState
+from adapter.core.errors import ProviderUnavailable
+from adapter.core.values import TaskStatus, UpstreamState
 from adapter.service.keys import KeyService
 from adapter.service.reconciler import Reconciler
 from adapter.service.webhooks import WebhookDispatcher

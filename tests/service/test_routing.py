@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapter.errors import (
+from adapter.core.errors import (
     AllProvidersFailed,
     ModelNotServed,
     ProviderOutcomeUnknown,
@@ -16,7 +16,7 @@ from adapter.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from adapter.model import TaskStatus, UpstreamState, VideoJob
+from adapter.core.values import TaskStatus, UpstreamState, VideoJob
 from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adapter.errors import InvalidRequest
+from adapter.core.errors import InvalidRequest
 from adapter.service.catalog import Catalog
 from adapter.service.schema import SchemaError, compile_schema
 

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from adapter.model import SigningSecrets
+from adapter.core.values import SigningSecrets
 from adapter.service import signing
 from adapter.service.keys import ROTATION_GRACE, KeyService
 from adapter.stores.redis_keys import RedisKeyStore

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from adapter.errors import StoreUnavailable
-from adapter.model import TaskRecord, TaskStatus
+from adapter.core.errors import StoreUnavailable
+from adapter.core.values import TaskRecord, TaskStatus
 from adapter.service.tasks import TaskService
 from tests.fakes import (
     MODEL,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from adapter.errors import (
+from adapter.core.errors import (
     AllProvidersFailed,
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -20,7 +20,7 @@ from adapter.errors import (
     TaskNotFound,
     UnknownModel,
 )
-from adapter.model import TaskStatus, UpstreamState, Video
+from adapter.core.values import TaskStatus, UpstreamState, Video
 from adapter.service.tasks import TaskService
 from adapter.stores.redis import RedisTaskStore
 from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider, seed_input

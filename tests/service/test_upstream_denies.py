@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapter.errors import ProviderOutcomeUnknown, ProviderTaskNotFound
-from adapter.model import TaskRecord, TaskStatus
+from adapter.core.errors import ProviderOutcomeUnknown, ProviderTaskNotFound
+from adapter.core.values import TaskRecord, TaskStatus
 from adapter.service.tasks import Submission, TaskService
 from tests.fakes import MODEL, FakeClock, ScriptedProvider, seed_input
 

@@ -12,15 +12,15 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from adapter.components import Components
-from adapter.errors import InvalidRequest
-from adapter.model import Event, TaskStatus
+from adapter.core.errors import InvalidRequest
+from adapter.core.task_body import rfc3339
+from adapter.core.values import Event, TaskStatus
 from adapter.service.keys import ROTATION_GRACE, KeyService
 from adapter.service.reconciler import Reconciler
 from adapter.service.tasks import TaskService
 from adapter.service.webhooks import ATTEMPTS, SCHEDULE, WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
-from adapter.task_json import rfc3339
 from tests.fakes import MODEL, FakeClock, FakeWebhooks, ScriptedProvider, seed_input
 
 pytestmark = pytest.mark.anyio

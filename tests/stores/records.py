@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.core.values import Event, TaskRecord, TaskStatus
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

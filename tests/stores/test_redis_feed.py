@@ -14,10 +14,10 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from adapter.components import make_redis
-from adapter.errors import StoreUnavailable
-from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.config.settings import Settings
+from adapter.core.errors import StoreUnavailable
+from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.ports import Watch
-from adapter.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed
 from tests.redis_server import RedisServer, needs_redis_server

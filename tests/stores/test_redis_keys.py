@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapter.model import ApiKey, SigningSecrets
+from adapter.core.values import ApiKey, SigningSecrets
 from adapter.stores.redis_keys import RedisKeyStore
 
 pytestmark = pytest.mark.anyio

@@ -6,7 +6,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from adapter.model import ApiKey, Event, SigningSecrets, TaskStatus
+from adapter.core.values import ApiKey, Event, SigningSecrets, TaskStatus
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from adapter.stores.redis_keyspace import KeySpace

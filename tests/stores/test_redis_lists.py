@@ -9,7 +9,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.stores.redis import RedisTaskStore
 from tests.stores.records import NOW, queued, task_record
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from adapter.components import REDIS_CONNECTIONS, make_redis
-from adapter.settings import Settings
+from adapter.config.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from tests.redis_server import RedisServer, needs_redis_server
 

@@ -10,9 +10,9 @@ import msgspec
 import pytest
 
 from adapter.components import make_redis
-from adapter.errors import StoreUnavailable
-from adapter.model import ApiKey, TaskStatus
-from adapter.settings import Settings
+from adapter.config.settings import Settings
+from adapter.core.errors import StoreUnavailable
+from adapter.core.values import ApiKey, TaskStatus
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.redis_server import RedisServer, ResettingProxy, needs_redis_server

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from adapter.model import Event, TaskRecord, TaskStatus
+from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.ports import Schedule
 from adapter.stores.redis import RedisTaskStore
 from tests.stores.records import NOW, task_record

@@ -9,8 +9,8 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from adapter.errors import StoreUnavailable
-from adapter.model import ApiKey, Event, TaskStatus
+from adapter.core.errors import StoreUnavailable
+from adapter.core.values import ApiKey, Event, TaskStatus
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.stores.records import NOW, queued, task_record

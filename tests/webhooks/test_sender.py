@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from adapter.errors import InvalidRequest, WebhookUndeliverable
+from adapter.core.errors import InvalidRequest, WebhookUndeliverable
 from adapter.webhooks.sender import HttpWebhookSender
 from tests.media.fakes import PUBLIC_V4, FakeDns
 

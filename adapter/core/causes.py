@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from adapter.errors import AllProvidersFailed
+from adapter.core.errors import AllProvidersFailed
 
 
 def causes(exc: BaseException) -> list[BaseException]:

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, cast, get_args
 
-from adapter.model import Carrier, VideoJob
-from adapter.providers import kling_wire
-from adapter.providers.kling_wire import KlingRequest, OmniImage, WatermarkInfo
+from adapter.core.values import Carrier, VideoJob
+from adapter.providers.kling import wire as kling_wire
+from adapter.providers.kling.wire import KlingRequest, OmniImage, WatermarkInfo
 
 Route = Literal["motion-control", "text2video", "image2video", "omni-video"]
 Values = Mapping[str, Any]

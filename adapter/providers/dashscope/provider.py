@@ -22,13 +22,13 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from adapter.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
-from adapter.model import Carrier, ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
-from adapter.providers import dashscope_wire
+from adapter.core.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
 from adapter.providers.checks import check_answer, probe_id
-from adapter.providers.dashscope_errors import classify, code_of, decode_error, is_refusal
-from adapter.providers.dashscope_wire import TaskBody
+from adapter.providers.dashscope import wire as dashscope_wire
+from adapter.providers.dashscope.errors import classify, code_of, decode_error, is_refusal
+from adapter.providers.dashscope.wire import TaskBody
 from adapter.providers.refusals import clean
 
 _log = logging.getLogger(__name__)

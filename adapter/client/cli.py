@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import httpx
 import msgspec
 
-from adapter.client import TERMINAL, ApiClient, ApiError, Task
+from adapter.client.api import TERMINAL, ApiClient, ApiError, Task
 
 #: the top-level commands this module runs; none of them needs Settings or a store.
 CLIENT_COMMANDS = frozenset({"submit", "tasks"})

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 
 import msgspec
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderError,
 )
-from adapter.providers import dashscope_wire
-from adapter.providers.dashscope_wire import ErrorBody, TaskBody
+from adapter.providers.dashscope import wire as dashscope_wire
+from adapter.providers.dashscope.wire import ErrorBody, TaskBody
 from adapter.providers.refusals import Kind, clean, kind_of_status, refusal
 
 #: DashScope codes, each matching itself and its dotted sub-codes; the first match wins.

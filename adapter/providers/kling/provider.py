@@ -22,24 +22,24 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderRejected,
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.model import Carrier, ProviderCheck, TaskStatus, UpstreamState, VideoJob
-from adapter.providers import kling_wire
+from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, VideoJob
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
 from adapter.providers.checks import check_answer, probe_id
-from adapter.providers.kling_auth import KlingTokenSigner
-from adapter.providers.kling_bodies import ROUTES as KLING_ROUTES
-from adapter.providers.kling_bodies import KlingModel
-from adapter.providers.kling_bodies import raw_media as raw_media  # re-exported
-from adapter.providers.kling_errors import classify, decode_error, is_error, is_not_found
-from adapter.providers.kling_shapes import read_task, task_id_of
-from adapter.providers.kling_wire import TaskBody
+from adapter.providers.kling import wire as kling_wire
+from adapter.providers.kling.auth import KlingTokenSigner
+from adapter.providers.kling.bodies import ROUTES as KLING_ROUTES
+from adapter.providers.kling.bodies import KlingModel
+from adapter.providers.kling.bodies import raw_media as raw_media  # re-exported
+from adapter.providers.kling.errors import classify, decode_error, is_error, is_not_found
+from adapter.providers.kling.shapes import read_task, task_id_of
+from adapter.providers.kling.wire import TaskBody
 
 _log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import msgspec
 
-from adapter.model import TaskRecord
+from adapter.core.values import TaskRecord
 
 #: Money renders as a JSON number with no float noise: 0.06426, never 0.06425999999.
 encode = msgspec.json.Encoder(decimal_format="number").encode

@@ -2,7 +2,7 @@
 
 The shapes and their status words are in upstream-contracts.md section 2.3 (and 1.5 for how
 new-api maps Kling's words). Clients never see an upstream's own words: everything becomes
-``adapter.model.TaskStatus`` here. A status word a shape does not list reads as
+``adapter.core.values.TaskStatus`` here. A status word a shape does not list reads as
 ``processing`` (poll again), as vercel/ai does for Kling.
 """
 
@@ -12,9 +12,9 @@ import math
 
 import msgspec
 
-from adapter.model import TaskStatus, Video
-from adapter.providers import kling_wire
-from adapter.providers.kling_wire import ErrorInfo, TaskBody, TaskData
+from adapter.core.values import TaskStatus, Video
+from adapter.providers.kling import wire as kling_wire
+from adapter.providers.kling.wire import ErrorInfo, TaskBody, TaskData
 
 _Q, _P, _S, _F = (TaskStatus.QUEUED, TaskStatus.PROCESSING, TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import msgspec
 from starlette.datastructures import Secret
 
-from adapter.provider_config import (
+from adapter.config.providers import (
     SIMPLE_VARIABLES,
     ProviderConfig,
     ProviderConfigError,
@@ -24,7 +24,7 @@ ProbeMode = Literal["required", "best_effort"]
 #: Key prefixes: no ':' (the key separator) and no braces (Redis Cluster hash tags).
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-_DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+_DEFAULT_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 class SettingsError(ValueError):

@@ -12,13 +12,13 @@ from collections.abc import Iterable
 
 import msgspec
 
-from adapter.errors import (
+from adapter.core.errors import (
     ProviderError,
     ProviderRejected,
 )
-from adapter.providers import kling_wire
-from adapter.providers.kling_shapes import error_message, is_openai_video
-from adapter.providers.kling_wire import ErrorBody, ErrorInfo, TaskBody
+from adapter.providers.kling import wire as kling_wire
+from adapter.providers.kling.shapes import error_message, is_openai_video
+from adapter.providers.kling.wire import ErrorBody, ErrorInfo, TaskBody
 from adapter.providers.refusals import Kind, clean, kind_of_status, refusal
 
 _OK_CODES = frozenset({"success", "", "0"})

@@ -1,0 +1,2 @@
+"""The Kling dialects (gateway and official): the provider, its request bodies and field
+mappings, the answers' shapes and wire structs, refusals, and the official API's JWT."""
