@@ -33,6 +33,7 @@ from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.settings import Settings, SettingsError
+from adapter.shutdown import close_all, stop_task
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed
@@ -167,12 +168,13 @@ class Components(msgspec.Struct, frozen=True):
     callbacks: CallbackTokens
     reconciler: Reconciler
     feed: RedisEventFeed
-    closers: tuple[Callable[[], Awaitable[object]], ...]
+    closers: tuple[tuple[str, Callable[[], Awaitable[object]]], ...]
 
     async def aclose(self) -> None:
+        """Stop the event feed, then close every client at once; each step is time-bounded
+        (``adapter.shutdown``), so a client that hangs is abandoned, never awaited for good."""
         await self.feed.aclose()
-        for close in self.closers:
-            await close()
+        await close_all(self.closers)
 
 
 def build_components(
@@ -188,13 +190,13 @@ def build_components(
     clock: Callable[[], datetime],
 ) -> Components:
     """Build the service and its adapters; anything injected is left for the caller to close."""
-    closers: list[Callable[[], Awaitable[object]]] = []
+    closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     if redis is None:
         if store is not None:
             redis = store.redis
         else:
             redis = make_redis(settings)
-            closers.append(redis.aclose)
+            closers.append(("redis", redis.aclose))
     if store is None:
         store = RedisTaskStore(
             redis, namespace=settings.redis_namespace, task_ttl_s=settings.task_ttl_s
@@ -206,7 +208,7 @@ def build_components(
             timeout_s=settings.upstream_timeout_s,
             max_connections=settings.upstream_max_connections,
         )
-        closers.append(upstream_http.aclose)
+        closers.append(("upstream http", upstream_http.aclose))
         providers = make_providers(settings, simulator_url, upstream_http)
     callbacks = CallbackTokens(
         settings.public_url,
@@ -218,10 +220,10 @@ def build_components(
     )
     if media is None:
         media, media_http = make_media(settings, simulator_url)
-        closers.append(media_http.aclose)
+        closers.append(("media http", media_http.aclose))
     if webhooks is None:
         webhook_http = build_http_client(timeout_s=settings.webhook_timeout_s, max_connections=64)
-        closers.append(webhook_http.aclose)
+        closers.append(("webhook http", webhook_http.aclose))
         webhooks = HttpWebhookSender(
             webhook_http,
             allow_hosts=settings.webhook_allow_hosts,
@@ -271,7 +273,7 @@ def build_components(
         callbacks=callbacks,
         reconciler=reconciler,
         feed=feed,
-        closers=tuple(reversed(closers)),
+        closers=tuple(closers),
     )
 
 
@@ -282,12 +284,14 @@ def _random_secret() -> bytes:
 
 @contextlib.asynccontextmanager
 async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[None]:
-    """Run the reconciler's loop in the background for the duration of the block."""
+    """Run the reconciler's loop in the background for the duration of the block.
+
+    Leaving stops it within ``STEP_TIMEOUT_S``: its webhook deliveries and refreshes in
+    flight are cut off (their holds lapse, and another round takes them up again).
+    """
     task = asyncio.create_task(reconciler.run(), name="reconciler") if enabled else None
     try:
         yield
     finally:
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task, what="reconciler")
