@@ -74,8 +74,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _simulate(settings: Settings, host: str, port: int) -> int:
-    import uvicorn
-
+    from adapter.server import simulate_in_process
     from adapter.simulator.app import create_simulator_app
     from adapter.simulator.config import SimulatorConfig
 
@@ -86,12 +85,8 @@ def _simulate(settings: Settings, host: str, port: int) -> int:
         f"{config.secret_key}\n"
     )
     sys.stdout.flush()
-    uvicorn.run(
-        create_simulator_app(config),
-        host=host,
-        port=port,
-        access_log=False,
-        log_level=settings.log_level,
+    simulate_in_process(
+        create_simulator_app(config), _bind(host, port), log_level=settings.log_level
     )
     return 0
 
@@ -143,7 +138,8 @@ def _serve_workers(
             ),
         )
     os.environ.update(env)  # the workers build their settings from the environment
-    from adapter.server import SHUTDOWN_GRACE_S, banner
+    from adapter.server import banner
+    from adapter.shutdown import GRACE_S
 
     sys.stdout.write(banner(settings, f"http://{host}:{port}", workers=workers))
     sys.stdout.flush()
@@ -158,7 +154,7 @@ def _serve_workers(
             http="httptools",
             access_log=False,
             log_level=settings.log_level,
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            timeout_graceful_shutdown=GRACE_S,
         )
     finally:
         if simulator is not None:
