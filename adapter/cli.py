@@ -140,24 +140,27 @@ def _serve_workers(
     os.environ.update(env)  # the workers build their settings from the environment
     from adapter.server import banner
     from adapter.shutdown import GRACE_S
+    from adapter.supervisor import run_workers
 
     sys.stdout.write(banner(settings, f"http://{host}:{port}", workers=workers))
     sys.stdout.flush()
+    config = uvicorn.Config(
+        "adapter.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=GRACE_S,
+    )
     try:
-        uvicorn.run(
-            "adapter.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level=settings.log_level,
-            timeout_graceful_shutdown=GRACE_S,
-        )
+        # The supervisor stops the simulator once the workers are gone (SIGKILL if it lingers).
+        run_workers(config, companions=[simulator] if simulator is not None else [])
     finally:
-        if simulator is not None:
-            simulator.terminate()
-            simulator.wait(timeout=10)
+        if simulator is not None and simulator.poll() is None:
+            simulator.kill()  # the supervisor itself failed
+            simulator.wait()
     return 0
