@@ -5,7 +5,7 @@ and without an Idempotency-Key and their GETs, event streams open, reconciler ro
 tasks that stay queued, a submit the upstream holds for an hour (``[sim:slow=3600]``), a
 webhook delivery the receiver never answers and one it refuses. Once that delivery has
 arrived, the round sends SIGTERM and times the exit of the process and of its children.
-Rounds run a few at a time: each stop spends the 5 s grace of its open streams.
+Rounds run side by side: each stop spends the 5 s grace of its open streams.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def embedded_round(_: int) -> Stop:
 
 def test_serve_stops_within_the_bound_in_the_middle_of_traffic_every_time() -> None:
     """Six embedded servers, each SIGTERMed mid-traffic, each exits by the signal in time."""
-    stops = rounds(6, 3, embedded_round)
+    stops = rounds(6, 6, embedded_round)
     for stop in stops:
         assert stop.problems() == [], stop.output
         assert stop.returncode == -signal.SIGTERM, stop.output
