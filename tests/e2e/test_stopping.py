@@ -26,7 +26,7 @@ from functools import partial
 import httpx
 import pytest
 
-from adapter.shutdown import STOP_BOUND_S
+from adapter.shutdown import FORCED_EXIT, STOP_BOUND_S
 from tests.e2e.live import (
     ROOT,
     Live,
@@ -164,6 +164,26 @@ def test_serve_stops_within_the_bound_in_the_middle_of_traffic_every_time() -> N
     for stop in stops:
         assert stop.problems() == [], stop.output
         assert stop.returncode == -signal.SIGTERM, stop.output
+
+
+def test_a_second_signal_ends_a_stopping_serve_at_once() -> None:
+    """SIGTERM with a stream open (the 5 s grace), then SIGINT: the process exits at once."""
+    live = serve(clean_env(MVA_BOOTSTRAP_KEY=KEY))
+    try:
+        task_id = submit(live.url, text2video("wait [sim:stay-queued]"))
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(quietly, partial(read_sse, live.url, KEY, task_id, limit_s=30))
+            time.sleep(0.5)
+            live.process.send_signal(signal.SIGTERM)
+            time.sleep(1)
+            assert live.process.poll() is None  # still giving the stream its grace
+            live.process.send_signal(signal.SIGINT)
+            started = time.monotonic()
+            assert live.process.wait(timeout=5) == FORCED_EXIT
+            assert time.monotonic() - started < 1
+        assert "SIGINT while stopping: exiting now" in live.output()
+    finally:
+        live.stop()
 
 
 @contextmanager
