@@ -294,4 +294,5 @@ async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[Non
         yield
     finally:
         if task is not None:
+            reconciler.stop()
             await stop_task(task, what="reconciler")

@@ -29,12 +29,15 @@ class CommandLoop:
         while not self.released:
             await asyncio.wait_for(_sent(), timeout=5)
 
+    def stop(self) -> None:
+        """Asked to stop mid-round, in a round that never ends: the flag is never read."""
+
 
 async def test_leaving_running_ends_in_its_bound_even_if_the_reconciler_loses_its_cancel(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The reconciler is cancelled again and again, then left behind, logged: never awaited
-    for good (the stop that hung after "Waiting for application shutdown.")."""
+    """Stopped, then cancelled again and again, then left behind, logged: never awaited for
+    good (the stop that hung after "Waiting for application shutdown.")."""
     reconciler = CommandLoop()
 
     async def serve_briefly() -> None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
 import time
 
 import pytest
 
-from adapter.components import make_redis
-from adapter.settings import Settings
 from adapter.shutdown import FORCED_EXIT, Stopper, close_all, stop_task, stop_tasks
 
 pytestmark = pytest.mark.anyio
@@ -149,20 +146,3 @@ def test_a_second_signal_exits_at_once() -> None:
     assert exits.statuses == []
     stopper.on_signal(signal.SIGINT)
     assert exits.statuses == [FORCED_EXIT]
-
-
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
-async def test_loops_of_commands_on_the_production_client_are_stopped() -> None:
-    """Eight loops over the real client (redis-py sends through wait_for): all stopped."""
-    redis = make_redis(Settings(redis_url=os.environ["REDIS_URL"]))
-
-    async def commands() -> None:
-        while True:
-            await redis.get("mvatest:never-set")
-
-    tasks = [asyncio.create_task(commands()) for _ in range(8)]
-    await asyncio.sleep(0.05)
-    try:
-        assert await stop_tasks(tasks, what="commands", within_s=5) == 0
-    finally:
-        await redis.aclose()
