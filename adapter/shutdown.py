@@ -7,9 +7,10 @@ would otherwise hold a stop for good:
 - A lost cancellation. On Python 3.11, ``asyncio.wait_for`` returns the inner result when the
   cancel arrives in the loop iteration in which the inner awaitable finishes. redis-py sends
   every command through it (with ``socket_timeout`` set) and fakeredis waits for pub/sub
-  messages through it, so a ``while True`` loop (the reconciler, the event feed's listener)
-  can swallow its cancel and run on, and ``await task`` never returns. :func:`stop_task`
-  cancels again until the task ends, and gives up after its timeout.
+  messages through it, so a ``while True`` loop can swallow its cancel and run on, and
+  ``await task`` never returns. Our own loops (the reconciler, the event feed's listener)
+  also read a stop flag; :func:`stop_task` cancels again until the task ends, and gives up
+  after its timeout.
 - A close that waits on a peer or on a task that never ends. :func:`close_all` runs each
   close in a task of its own and abandons (logs) the ones still running at the timeout.
 
