@@ -38,6 +38,7 @@ from adapter.service.routing import Router
 from adapter.service.tasks import TaskService
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.settings import Settings, SettingsError, shown_url
+from adapter.shutdown import close_all, stop_task
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed
@@ -249,12 +250,13 @@ class Components(msgspec.Struct, frozen=True):
     callbacks: CallbackTokens
     reconciler: Reconciler
     feed: RedisEventFeed
-    closers: tuple[Callable[[], Awaitable[object]], ...]
+    closers: tuple[tuple[str, Callable[[], Awaitable[object]]], ...]
 
     async def aclose(self) -> None:
+        """Stop the event feed, then close every client at once; each step is time-bounded
+        (``adapter.shutdown``), so a client that hangs is abandoned, never awaited for good."""
         await self.feed.aclose()
-        for close in self.closers:
-            await close()
+        await close_all(self.closers)
 
 
 def build_components(
@@ -270,13 +272,13 @@ def build_components(
     clock: Callable[[], datetime],
 ) -> Components:
     """Build the service and its adapters; anything injected is left for the caller to close."""
-    closers: list[Callable[[], Awaitable[object]]] = []
+    closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     if redis is None:
         if store is not None:
             redis = store.redis
         else:
             redis = make_redis(settings)
-            closers.append(redis.aclose)
+            closers.append(("redis", redis.aclose))
     if store is None:
         store = RedisTaskStore(
             redis, namespace=settings.redis_namespace, task_ttl_s=settings.task_ttl_s
@@ -288,7 +290,7 @@ def build_components(
             timeout_s=settings.upstream_timeout_s,
             max_connections=settings.upstream_max_connections,
         )
-        closers.append(upstream_http.aclose)
+        closers.append(("upstream http", upstream_http.aclose))
         providers = make_providers(settings, simulator_url, upstream_http)
     callbacks = CallbackTokens(
         settings.public_url,
@@ -300,10 +302,10 @@ def build_components(
     )
     if media is None:
         media, media_http = make_media(settings, simulator_url)
-        closers.append(media_http.aclose)
+        closers.append(("media http", media_http.aclose))
     if webhooks is None:
         webhooks, webhook_http = make_webhook_sender(settings)
-        closers.append(webhook_http.aclose)
+        closers.append(("webhook http", webhook_http.aclose))
     catalog = Catalog.load(settings.schemas_dir)
     # Longer than any submit can take (media checks + upstream call, each hard-bounded).
     submit_stale_s = settings.upstream_timeout_s + 2 * settings.media_timeout_s + 10
@@ -347,7 +349,7 @@ def build_components(
         callbacks=callbacks,
         reconciler=reconciler,
         feed=feed,
-        closers=tuple(reversed(closers)),
+        closers=tuple(closers),
     )
 
 
@@ -358,12 +360,15 @@ def _random_secret() -> bytes:
 
 @contextlib.asynccontextmanager
 async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[None]:
-    """Run the reconciler's loop in the background for the duration of the block."""
+    """Run the reconciler's loop in the background for the duration of the block.
+
+    Leaving stops it within ``STEP_TIMEOUT_S``: its webhook deliveries and refreshes in
+    flight are cut off (their holds lapse, and another round takes them up again).
+    """
     task = asyncio.create_task(reconciler.run(), name="reconciler") if enabled else None
     try:
         yield
     finally:
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            reconciler.stop()
+            await stop_task(task, what="reconciler")

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapter.http.errors import STATUS_CODES
+from adapter.server import SIMULATOR_GRACE_S
+from adapter.shutdown import GRACE_S, STEP_TIMEOUT_S, STOP_BOUND_S
 from adapter.simulator.dashscope import DASHSCOPE_MARKERS
 from adapter.simulator.script import MARKERS
 
@@ -56,3 +58,15 @@ def test_the_seed_curl_examples_in_the_readme_match_the_ones_the_suite_runs(mode
     )
     adapted = seed.replace("https://api.mindvideo.ai", "$MV").replace("mv_live_xxx", "$KEY")
     assert adapted in README
+
+
+def test_the_stop_bounds_in_the_readme_are_the_ones_the_code_keeps() -> None:
+    """The grace, each step's limit and the whole stop's bound, as the Stopping section says."""
+    section = " ".join(README.split("## Stopping", 1)[1].split("\n## ", 1)[0].split())
+    assert f"gives open requests {GRACE_S} seconds" in section
+    assert f"each step in at most {STEP_TIMEOUT_S:g} seconds" in section
+    assert f"giving its own open requests {SIMULATOR_GRACE_S} second" in section
+    assert f"still running {STOP_BOUND_S:g} seconds after the signal exits at once" in section
+    assert f"a stop takes at most {STOP_BOUND_S:g} seconds" in section
+    streams = " ".join(README.split("## Live events", 1)[1].split("\n## ", 1)[0].split())
+    assert f"A stopping server gives open streams {GRACE_S} seconds" in streams
