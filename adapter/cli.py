@@ -129,6 +129,8 @@ def _serve_workers(
 ) -> int:
     import uvicorn
 
+    from adapter.logs import log_config
+
     simulator = None
     if settings.uses_simulator:
         sim_sock = _bind(settings.sim_host, settings.sim_port)
@@ -174,6 +176,7 @@ def _serve_workers(
         http="httptools",
         access_log=False,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=GRACE_S,
     )
     try:

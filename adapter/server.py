@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from adapter.app import create_app
 from adapter.components import simulator_config
+from adapter.logs import log_config
 from adapter.settings import Settings, shown_url
 from adapter.shutdown import GRACE_S, Stopper
 from adapter.simulator.app import create_simulator_app
@@ -80,6 +81,7 @@ def _server(
         lifespan=lifespan,
         access_log=False,
         log_level=log_level,
+        log_config=log_config(log_level),
         # Open requests (event streams, slow upstream calls) would otherwise hold a stop
         # until they end.
         timeout_graceful_shutdown=grace_s,

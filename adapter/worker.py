@@ -14,6 +14,7 @@ import uvloop
 
 from adapter.clock import utc_now
 from adapter.components import build_components, check_redis, running
+from adapter.logs import configure_logging
 from adapter.settings import Settings, SettingsError
 from adapter.shutdown import Stopper
 
@@ -30,6 +31,7 @@ def run_worker(settings: Settings) -> int:
             "MVA_PROVIDERS_FILE), the same as the serve processes."
         )
     check_redis(settings)
+    configure_logging(settings.log_level)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_work(settings))
     return 0
