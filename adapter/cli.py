@@ -86,9 +86,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _simulate(settings: Settings, host: str, port: int) -> int:
-    import uvicorn
-
     from adapter.components import simulator_config
+    from adapter.server import simulate_in_process
     from adapter.simulator.app import create_simulator_app
 
     config = simulator_config(settings)
@@ -98,12 +97,8 @@ def _simulate(settings: Settings, host: str, port: int) -> int:
         f"{config.secret_key}\n"
     )
     sys.stdout.flush()
-    uvicorn.run(
-        create_simulator_app(config),
-        host=host,
-        port=port,
-        access_log=False,
-        log_level=settings.log_level,
+    simulate_in_process(
+        create_simulator_app(config), _bind(host, port), log_level=settings.log_level
     )
     return 0
 
@@ -134,6 +129,8 @@ def _serve_workers(
 ) -> int:
     import uvicorn
 
+    from adapter.logs import log_config
+
     simulator = None
     if settings.uses_simulator:
         sim_sock = _bind(settings.sim_host, settings.sim_port)
@@ -163,25 +160,30 @@ def _serve_workers(
             ),
         )
     os.environ.update(env)  # the workers build their settings from the environment
-    from adapter.server import SHUTDOWN_GRACE_S, banner
+    from adapter.core.shutdown import GRACE_S
+    from adapter.server import banner
+    from adapter.supervisor import run_workers
 
     sys.stdout.write(banner(settings, f"http://{host}:{port}", workers=workers))
     sys.stdout.flush()
+    config = uvicorn.Config(
+        "adapter.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
+        timeout_graceful_shutdown=GRACE_S,
+    )
     try:
-        uvicorn.run(
-            "adapter.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level=settings.log_level,
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        )
+        # The supervisor stops the simulator once the workers are gone (SIGKILL if it lingers).
+        run_workers(config, companions=[simulator] if simulator is not None else [])
     finally:
-        if simulator is not None:
-            simulator.terminate()
-            simulator.wait(timeout=10)
+        if simulator is not None and simulator.poll() is None:
+            simulator.kill()  # the supervisor itself failed
+            simulator.wait()
     return 0

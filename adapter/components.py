@@ -24,6 +24,7 @@ from adapter.config.providers import Dialect, ProviderConfig
 from adapter.config.settings import Settings, SettingsError, shown_url
 from adapter.core.causes import reason
 from adapter.core.errors import StoreUnavailable
+from adapter.core.shutdown import close_all, stop_task
 from adapter.media.addresses import Resolver, system_resolve
 from adapter.media.inspector import HttpMediaInspector
 from adapter.media.resolver import PublicAddressResolver
@@ -270,12 +271,13 @@ class Components(msgspec.Struct, frozen=True):
     callbacks: CallbackTokens
     reconciler: Reconciler
     feed: RedisEventFeed
-    closers: tuple[Callable[[], Awaitable[object]], ...]
+    closers: tuple[tuple[str, Callable[[], Awaitable[object]]], ...]
 
     async def aclose(self) -> None:
+        """Stop the event feed, then close every client at once; each step is time-bounded
+        (``adapter.core.shutdown``), so a client that hangs is abandoned, never awaited for good."""
         await self.feed.aclose()
-        for close in self.closers:
-            await close()
+        await close_all(self.closers)
 
 
 def build_components(
@@ -293,14 +295,14 @@ def build_components(
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> Components:
     """Build the service and its adapters; anything injected is left for the caller to close."""
-    closers: list[Callable[[], Awaitable[object]]] = []
+    closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     catalog = load_catalog(settings)
     if redis is None:
         if store is not None:
             redis = store.redis
         else:
             redis = make_redis(settings)
-            closers.append(redis.aclose)
+            closers.append(("redis", redis.aclose))
     if store is None:
         store = RedisTaskStore(
             redis, namespace=settings.redis_namespace, task_ttl_s=settings.task_ttl_s
@@ -312,7 +314,7 @@ def build_components(
             timeout_s=settings.upstream_timeout_s,
             max_connections=settings.upstream_max_connections,
         )
-        closers.append(upstream_http.aclose)
+        closers.append(("upstream http", upstream_http.aclose))
         providers = make_providers(settings, simulator_url, upstream_http, catalog)
     callbacks = CallbackTokens(
         settings.public_url,
@@ -324,10 +326,10 @@ def build_components(
     )
     if media is None:
         media, media_http = make_media(settings, simulator_url)
-        closers.append(media_http.aclose)
+        closers.append(("media http", media_http.aclose))
     if webhooks is None:
         webhooks, webhook_http = make_webhook_sender(settings)
-        closers.append(webhook_http.aclose)
+        closers.append(("webhook http", webhook_http.aclose))
     keys = KeyService(key_store, clock=clock)
     models = ModelDirectory(catalog, router)
     writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock)
@@ -400,7 +402,7 @@ def build_components(
         callbacks=callbacks,
         reconciler=reconciler,
         feed=feed,
-        closers=tuple(reversed(closers)),
+        closers=tuple(closers),
     )
 
 
@@ -411,12 +413,15 @@ def _random_secret() -> bytes:
 
 @contextlib.asynccontextmanager
 async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[None]:
-    """Run the reconciler's loop in the background for the duration of the block."""
+    """Run the reconciler's loop in the background for the duration of the block.
+
+    Leaving stops it within ``STEP_TIMEOUT_S``: its webhook deliveries and refreshes in
+    flight are cut off (their holds lapse, and another round takes them up again).
+    """
     task = asyncio.create_task(reconciler.run(), name="reconciler") if enabled else None
     try:
         yield
     finally:
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            reconciler.stop()
+            await stop_task(task, what="reconciler")

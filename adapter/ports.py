@@ -182,7 +182,11 @@ class WebhookSender(Protocol):
 
 class Watch(Protocol):
     async def wait(self, within: float) -> bool:
-        """True once the task's events may have grown; False after ``within`` seconds."""
+        """True once the task's events may have grown; False after ``within`` seconds.
+
+        Raises:
+            StoreUnavailable: the feed was closed (the process is stopping).
+        """
 
 
 class EventFeed(Protocol):

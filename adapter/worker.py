@@ -8,7 +8,6 @@ default the store lives inside the ``serve`` process, which reconciles by itself
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 
 import uvloop
@@ -16,6 +15,8 @@ import uvloop
 from adapter.components import build_components, check_redis, running
 from adapter.config.settings import Settings, SettingsError
 from adapter.core.clock import utc_now
+from adapter.core.shutdown import Stopper
+from adapter.logs import configure_logging
 
 
 def run_worker(settings: Settings) -> int:
@@ -30,6 +31,7 @@ def run_worker(settings: Settings) -> int:
             "MVA_PROVIDERS_FILE), the same as the serve processes."
         )
     check_redis(settings)
+    configure_logging(settings.log_level)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_work(settings))
     return 0
@@ -38,9 +40,9 @@ def run_worker(settings: Settings) -> int:
 async def _work(settings: Settings) -> None:
     parts = build_components(settings, clock=utc_now)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    # The stop is bounded: the reconciler and each close have STEP_TIMEOUT_S, and a process
+    # still running STOP_BOUND_S after the signal (or given a second one) exits at once.
+    Stopper(stop.set).install(asyncio.get_running_loop())
     providers = ", ".join(p.name for p in settings.providers)
     sys.stdout.write(f"mindvideo-adapter worker: reconciling tasks for {providers}\n")
     sys.stdout.flush()

@@ -9,7 +9,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from adapter.core.shutdown import GRACE_S, STEP_TIMEOUT_S, STOP_BOUND_S
 from adapter.http.errors import STATUS_CODES
+from adapter.server import SIMULATOR_GRACE_S
 from adapter.simulator.dashscope import DASHSCOPE_MARKERS
 from adapter.simulator.script import MARKERS
 
@@ -68,3 +70,15 @@ def test_the_spec_file_example_is_a_valid_spec() -> None:
     spec = msgspec.toml.decode(toml.encode(), type=SpecFile)
     assert spec.upstream[0].mapping == "kling-v3"
     assert spec.pricing.rule().rates
+
+
+def test_the_stop_bounds_in_the_readme_are_the_ones_the_code_keeps() -> None:
+    """The grace, each step's limit and the whole stop's bound, as the Stopping section says."""
+    section = " ".join(README.split("## Stopping", 1)[1].split("\n## ", 1)[0].split())
+    assert f"gives open requests {GRACE_S} seconds" in section
+    assert f"each step in at most {STEP_TIMEOUT_S:g} seconds" in section
+    assert f"giving its own open requests {SIMULATOR_GRACE_S} second" in section
+    assert f"still running {STOP_BOUND_S:g} seconds after the signal exits at once" in section
+    assert f"a stop takes at most {STOP_BOUND_S:g} seconds" in section
+    streams = " ".join(README.split("## Live events", 1)[1].split("\n## ", 1)[0].split())
+    assert f"A stopping server gives open streams {GRACE_S} seconds" in streams

@@ -56,11 +56,13 @@ class Reconciler:
         self._batch = batch
         self._jitter = jitter
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._stopping = False
 
     async def run(self, *, tick_s: float | None = None) -> None:
-        """Work rounds until cancelled; a store outage pauses, it never stops the loop."""
+        """Work rounds until :meth:`stop` or a cancel; a store outage pauses, it never stops
+        the loop."""
         pause = tick_s if tick_s is not None else min(self._min_s, 1.0)
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.round()
             except StoreUnavailable as exc:
@@ -69,8 +71,13 @@ class Reconciler:
             except Exception:
                 log.exception("reconciler.round_failed")
                 busy = 0
-            if busy < self._batch:
+            if busy < self._batch and not self._stopping:
                 await asyncio.sleep(pause)
+
+    def stop(self) -> None:
+        """End :meth:`run` once its current step is done, for good: even if a cancel sent
+        with this is lost (on Python 3.11, one that lands as redis-py sends a command is)."""
+        self._stopping = True
 
     async def round(self) -> int:
         """One pass over what is due now; returns how many tasks and deliveries it took."""

@@ -16,8 +16,9 @@ retried at most twice, after a connection error, a timeout or a 5xx, with 2 s ti
 4xx, a bad URL or the last failure is logged and dropped.
 
 Callbacks go out only while :meth:`CallbackSender.running` is open (the simulator app's
-lifespan). Leaving it cancels every pending callback and closes the client it built, so
-nothing outlives the app. ``httpx.ASGITransport`` does not run a lifespan: tests that want
+lifespan). Leaving it cancels every pending callback and closes the client it built, each
+within ``adapter.core.shutdown.STEP_TIMEOUT_S``, so nothing outlives the app and no receiver
+holds up its stop. ``httpx.ASGITransport`` does not run a lifespan: tests that want
 callbacks enter ``app.router.lifespan_context(app)``.
 """
 
@@ -32,6 +33,7 @@ from typing import Final
 import httpx
 import msgspec
 
+from adapter.core.shutdown import close_all, stop_tasks
 from adapter.simulator import wire
 from adapter.simulator.state import SimTask, Status, progress_of
 
@@ -97,12 +99,10 @@ class CallbackSender:
             yield
         finally:
             self._is_running = False
-            pending = list(self._pending)
-            for job in pending:
-                job.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            # Each step is time-bounded: a stopping simulator never waits on a receiver.
+            await stop_tasks(self._pending, what="simulator callbacks")
             if self._own_http is not None:
-                await self._own_http.aclose()
+                await close_all([("simulator callback http", self._own_http.aclose)])
                 self._own_http = None
 
     def schedule(self, task: SimTask, callback_url: str, video_url: str) -> None:

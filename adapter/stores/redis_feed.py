@@ -4,6 +4,8 @@ The store publishes a task's id on ``{ns}:events`` in the same script that appen
 stream. Here one listener per process wakes the readers watching that task, who then read
 the stream from their last id. Pub/sub may drop messages while the connection is down, so a
 (re)subscription wakes every reader to re-read: nothing is missed, only re-checked.
+Closing the feed stops the listener within a bound and ends every reader still waiting
+(``StoreUnavailable``): a stopping process's streams end, and clients resume elsewhere.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from adapter.core.errors import StoreUnavailable
+from adapter.core.shutdown import stop_task
 from adapter.stores.redis import text
 
 log = logging.getLogger(__name__)
@@ -26,21 +29,33 @@ log = logging.getLogger(__name__)
 _RESUBSCRIBE_MAX_S = 1.0
 
 
+#: What a reader still waiting when the feed closes is told (its stream ends with it).
+STOPPING = "The server is stopping: resume the stream from the last event id elsewhere."
+
+
 class _Watch:
-    __slots__ = ("_signal",)
+    __slots__ = ("_closed", "_signal")
 
     def __init__(self) -> None:
         self._signal = asyncio.Event()
+        self._closed = False
 
     def wake(self) -> None:
         self._signal.set()
 
+    def close(self) -> None:
+        self._closed = True
+        self._signal.set()
+
     async def wait(self, within: float) -> bool:
-        try:
-            async with asyncio.timeout(within):
-                await self._signal.wait()
-        except TimeoutError:
-            return False
+        if not self._closed:
+            try:
+                async with asyncio.timeout(within):
+                    await self._signal.wait()
+            except TimeoutError:
+                return False
+        if self._closed:
+            raise StoreUnavailable(STOPPING)
         self._signal.clear()
         return True
 
@@ -59,9 +74,13 @@ class RedisEventFeed:
         self._listener: asyncio.Task[None] | None = None
         #: Why the last subscription failed, for the 503 of a reader who could not wait.
         self._lost: BaseException | None = None
+        self._closed = False
 
     @contextlib.asynccontextmanager
     async def watch(self, task_id: str) -> AsyncIterator[_Watch]:
+        if self._closed:
+            # A request still running after the close must not start a listener nobody stops.
+            raise StoreUnavailable(STOPPING)
         if self._listener is None or self._listener.done():
             self._listener = asyncio.create_task(self._listen(), name="event-feed")
         watch = _Watch()
@@ -89,7 +108,8 @@ class RedisEventFeed:
 
     async def _listen(self) -> None:
         pause = 0.1
-        while True:
+        # The flag ends the loop even if a cancel is lost (see adapter.core.shutdown).
+        while not self._closed:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
@@ -97,7 +117,7 @@ class RedisEventFeed:
                     self._lost = None
                     self._wake_all()  # anything published while we were away is re-read
                     pause = 0.1
-                    while True:
+                    while not self._closed:
                         message = await pubsub.get_message(timeout=1.0)
                         if message is not None and message.get("type") == "message":
                             for watch in self._watches.get(text(message["data"]), ()):
@@ -111,9 +131,12 @@ class RedisEventFeed:
             pause = min(pause * 2, _RESUBSCRIBE_MAX_S)
 
     async def aclose(self) -> None:
+        """Stop the listener (within ``STEP_TIMEOUT_S``) and end every reader still waiting."""
+        self._closed = True
+        for watches in self._watches.values():
+            for watch in watches:
+                watch.close()
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await stop_task(self._listener, what="event feed listener")
             self._listener = None
             self._listening.clear()

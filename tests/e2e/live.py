@@ -68,8 +68,9 @@ class Live:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
+        output = self.output()
         self.stop()
-        raise RuntimeError(f"{args} did not start:\n{self.output()}")
+        raise RuntimeError(f"{args} did not start:\n{output}")
 
     def output(self) -> str:
         self.log.flush()
@@ -84,6 +85,35 @@ class Live:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited and not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def children(pid: int) -> dict[str, int]:
+    """The processes ``pid`` started, by what they are: ``simulator``, ``worker-1``, ..."""
+    found: dict[str, int] = {}
+    workers = 0
+    for stat in sorted(Path("/proc").glob("[0-9]*/stat"), key=lambda p: int(p.parent.name)):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if parent != pid:
+            continue
+        if " simulate " in cmdline:
+            found["simulator"] = int(stat.parent.name)
+        elif "spawn_main" in cmdline:  # uvicorn's workers (not multiprocessing's tracker)
+            workers += 1
+            found[f"worker-{workers}"] = int(stat.parent.name)
+    return found
 
 
 def serve(env: Mapping[str, str], *extra: str) -> Live:

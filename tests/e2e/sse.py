@@ -1,4 +1,4 @@
-"""Reading a live ``text/event-stream`` answer, and a webhook receiver, for the e2e tests."""
+"""Reading a live ``text/event-stream`` answer, and webhook receivers, for the e2e tests."""
 
 from __future__ import annotations
 
@@ -81,5 +81,40 @@ def receiving(*statuses: int) -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+class SilentReceiver:
+    """A webhook endpoint on loopback that reads each delivery and never answers it."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.arrived.set()
+                receiver.release.wait(timeout=60)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/silent"
+
+
+@contextmanager
+def silent_receiver() -> Iterator[SilentReceiver]:
+    receiver = SilentReceiver()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.release.set()
         receiver.server.shutdown()
         receiver.server.server_close()

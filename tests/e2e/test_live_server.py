@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -219,3 +220,19 @@ def test_a_blank_item_in_a_media_list_is_422_naming_it(embedded: Live) -> None:
         )
     assert answer.status_code == 422
     assert answer.json()["error"]["param"] == "input.image_urls[0]"
+
+
+def test_the_adapters_own_log_lines_print_at_mvas_log_level() -> None:
+    """At info the access log prints (a line per request, with its id); at warning it does
+    not. Before, only uvicorn's loggers had a handler, whatever MVA_LOG_LEVEL said."""
+    for level, printed in (("info", True), ("warning", False)):
+        live = serve(clean_env(MVA_BOOTSTRAP_KEY=KEY, MVA_LOG_LEVEL=level))
+        try:
+            answer = httpx.get(f"{live.url}/healthz")
+            request_id = answer.headers["X-Request-ID"]
+            time.sleep(0.2)
+            output = live.output()
+        finally:
+            live.stop()
+        line = f"adapter.access http.request request_id={request_id} method=GET path=/healthz"
+        assert (line in output) is printed, output

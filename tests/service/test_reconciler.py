@@ -325,3 +325,12 @@ async def test_a_hung_upstream_is_cut_off_inside_its_hold_and_the_round_goes_on(
     stored = await store.get_task(task_id)
     assert stored is not None and stored.status is TaskStatus.QUEUED
     assert await is_due(store, task_id, clock.now + timedelta(seconds=1))
+
+
+async def test_stop_ends_run_after_its_round_with_no_cancel_needed(process: Process) -> None:
+    """The loop reads a flag: a stop holds even if every cancel sent with it were lost."""
+    running = asyncio.create_task(process.reconciler.run(tick_s=0.01))
+    await asyncio.sleep(0.05)
+    process.reconciler.stop()
+    done, _ = await asyncio.wait({running}, timeout=2)
+    assert done and not running.cancelled() and running.exception() is None

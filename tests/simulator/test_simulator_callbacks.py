@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapter.core.shutdown import STEP_TIMEOUT_S
 from adapter.simulator import SimulatorConfig, create_simulator_app
 from adapter.simulator.callbacks import CallbackSender
 from adapter.simulator.script import Script
@@ -224,6 +225,40 @@ async def test_shutdown_cancels_the_pending_callbacks(receiver: Receiver, body: 
     assert callback_tasks() == []
     await anyio.sleep(0.35)
     assert receiver.statuses == ["submitted"]
+
+
+async def _sent() -> None:
+    """A write that fits the socket buffer: done in its first step."""
+
+
+async def test_shutdown_ends_in_its_bound_even_if_a_callback_ignores_its_cancel(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A POST whose cancel is lost (Python 3.11's wait_for) is left behind, logged: leaving
+    the lifespan never waits on a receiver for good."""
+    released = anyio.Event()
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        while not released.is_set():
+            await asyncio.wait_for(_sent(), timeout=5)
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(never_answers)) as http:
+        callbacks = CallbackSender(clock=time.time, queue_s=QUEUE_S, process_s=PROCESS_S, http=http)
+        leaving = asyncio.create_task(leave_while_posting(callbacks))
+        try:
+            done, _ = await asyncio.wait({leaving}, timeout=STEP_TIMEOUT_S + 2)
+            assert done, "leaving the lifespan did not end"
+        finally:
+            released.set()
+            await drain()
+    assert "shutdown.abandoned what=simulator callbacks" in caplog.text
+
+
+async def leave_while_posting(callbacks: CallbackSender) -> None:
+    async with callbacks.running():
+        callbacks.schedule(queued_task(), CALLBACK, "http://sim.test/media/out/x-5s.mp4")
+        await anyio.sleep(0.05)
 
 
 async def test_without_a_running_lifespan_callbacks_are_skipped_and_logged_once(

@@ -12,6 +12,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from adapter.components import make_redis
 from adapter.config.settings import Settings
@@ -172,6 +173,74 @@ async def test_aclose_drops_the_subscription(redis: aioredis.Redis, store: Redis
             break
         await asyncio.sleep(0.01)
     assert await subscribers(redis, store.channel) == 0
+
+
+async def test_readers_still_waiting_when_the_feed_closes_end_with_store_unavailable(
+    redis: aioredis.Redis, store: RedisTaskStore
+) -> None:
+    """A stopping process ends its streams (clients resume elsewhere), and starts none."""
+    feed = RedisEventFeed(redis, store.channel, subscribe_timeout_s=0.3)
+    async with feed.watch("t") as watch:
+        await settle(watch)
+        waiting = asyncio.create_task(watch.wait(30))
+        await asyncio.sleep(0.01)
+        await feed.aclose()
+        with pytest.raises(StoreUnavailable, match="stopping"):
+            await asyncio.wait_for(waiting, 1)
+    with pytest.raises(StoreUnavailable, match="stopping"):
+        async with feed.watch("t"):
+            pass
+    assert [t.get_name() for t in asyncio.all_tasks()].count("event-feed") == 0
+
+
+async def _nothing_yet() -> None:
+    """No message: done in its first step."""
+
+
+class LossyPubSub:
+    """A subscription that waits for messages through ``asyncio.wait_for``, as fakeredis does:
+    on Python 3.11 a cancel that lands as the wait ends is lost. Once ``released``, the
+    connection is gone."""
+
+    def __init__(self, redis: LossyRedis) -> None:
+        self._redis = redis
+
+    async def __aenter__(self) -> LossyPubSub:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def subscribe(self, channel: str) -> None:
+        return None
+
+    async def get_message(self, timeout: float) -> None:  # noqa: ASYNC109 - redis-py's
+        if self._redis.released:
+            raise RedisConnectionError("gone")
+        await asyncio.wait_for(_nothing_yet(), timeout)
+
+
+class LossyRedis:
+    def __init__(self) -> None:
+        self.released = False
+
+    def pubsub(self, **options: object) -> LossyPubSub:
+        return LossyPubSub(self)
+
+
+async def test_aclose_ends_a_listener_that_loses_its_cancel() -> None:
+    """The listener stops by itself once the feed is closed, whatever its cancels did."""
+    redis = LossyRedis()
+    feed = RedisEventFeed(redis, "mva:events", subscribe_timeout_s=0.3)  # type: ignore[arg-type]
+    async with feed.watch("t"):
+        pass
+    closing = asyncio.create_task(feed.aclose())
+    try:
+        done, _ = await asyncio.wait({closing}, timeout=3)
+        assert done, "aclose did not end"
+    finally:
+        redis.released = True
+    assert [t.get_name() for t in asyncio.all_tasks()].count("event-feed") == 0
 
 
 def closed_port() -> int:
