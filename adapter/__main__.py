@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from adapter.cli import main
+from adapter.cli.main import main
 
 raise SystemExit(main())

@@ -1,6 +1,6 @@
 """The only abstractions: what the service needs from storage, upstreams and media.
 
-Adapters conform structurally (no inheritance); mypy checks the fit in ``adapter.components``.
+Adapters conform structurally (no inheritance); mypy checks the fit in ``adapter.bootstrap.parts``.
 """
 
 from __future__ import annotations

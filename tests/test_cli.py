@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 from tests.e2e.live import ROOT, clean_env, free_port
 from tests.redis_server import RedisServer, needs_redis_server
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from adapter.components import running
+from adapter.bootstrap.parts import running
 from adapter.core.shutdown import STEP_TIMEOUT_S
 
 pytestmark = pytest.mark.anyio

@@ -9,9 +9,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from adapter.cli.serve import SIMULATOR_GRACE_S
 from adapter.core.shutdown import GRACE_S, STEP_TIMEOUT_S, STOP_BOUND_S
 from adapter.http.errors import STATUS_CODES
-from adapter.server import SIMULATOR_GRACE_S
 from adapter.simulator.dashscope import DASHSCOPE_MARKERS
 from adapter.simulator.script import MARKERS
 

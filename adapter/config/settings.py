@@ -60,6 +60,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sim_host: str = "127.0.0.1"
     #: The simulator's address as clients reach it: the base of its output video links.
     sim_public_url: str = ""
+    #: A running simulator that stands in for every upstream (the embedded default's, or
+    #: the one ``serve --workers`` starts for its workers); only with no provider configured.
+    simulator_url: str | None = None
     schemas_dir: Path = _DEFAULT_SCHEMAS
     log_level: str = "info"
     #: Seconds between SSE heartbeat comments on a quiet event stream.
@@ -142,6 +145,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"MVA_REDIS_NAMESPACE must be 1-64 of a-z, A-Z, 0-9, '_' or '-', got {namespace!r}."
             )
+        simulator_url = _simulator_url(env, providers)
         sim_public_url = env.text("MVA_SIM_PUBLIC_URL") or ""
         if sim_public_url and not sim_public_url.startswith(("http://", "https://")):
             raise SettingsError("MVA_SIM_PUBLIC_URL must be an http:// or https:// URL.")
@@ -172,6 +176,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             sim_port=int(env.number("MVA_SIM_PORT", 0, minimum=0)),
             sim_host=env.text("MVA_SIM_HOST") or "127.0.0.1",
             sim_public_url=sim_public_url.rstrip("/"),
+            simulator_url=simulator_url.rstrip("/") if simulator_url else None,
             schemas_dir=Path(env.text("MVA_SCHEMAS_DIR") or _DEFAULT_SCHEMAS),
             log_level=log_level,
             sse_heartbeat_s=env.number("MVA_SSE_HEARTBEAT", 15.0, minimum=0.05),
@@ -217,6 +222,19 @@ def _redis_url(url: str | None) -> str | None:
         raise SettingsError(
             f"REDIS_URL is not a Redis URL: {problem} (e.g. redis://127.0.0.1:6379/0)."
         )
+    return url
+
+
+def _simulator_url(env: _Env, providers: tuple[ProviderConfig, ...]) -> str | None:
+    url = env.text("MVA_SIMULATOR_URL")
+    if url is None:
+        return None
+    if providers:
+        raise SettingsError(
+            "MVA_SIMULATOR_URL stands in for every upstream: configure no provider beside it."
+        )
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError("MVA_SIMULATOR_URL must be an http:// or https:// URL.")
     return url
 
 

@@ -17,7 +17,7 @@ would otherwise hold a stop for good:
 What no timeout reaches (a blocked loop, a thread) is cut by :class:`Stopper`: a process
 still stopping ``STOP_BOUND_S`` after the signal exits at once, and so does one that gets a
 second SIGINT or SIGTERM. ``serve --workers``' supervisor does the same to its workers with
-SIGKILL (``adapter.supervisor``).
+SIGKILL (``adapter.cli.supervisor``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the endpoints reach through ``app.state.services``: built in ``adapter.app``."""
+"""What the endpoints reach through ``app.state.services``: built in ``adapter.bootstrap.app``."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ import aiohttp
 import httpx
 
 from adapter.core.errors import InvalidRequest, MediaUnreachable
-from adapter.media.addresses import AddressGuard
 from adapter.media.limits import megabytes, too_large
-from adapter.media.urls import Target, UrlPolicy
+from adapter.outbound.addresses import AddressGuard
 from adapter.outbound.failures import describe, refused_address
+from adapter.outbound.urls import Target, UrlPolicy
 
 #: The first read covers ftyp and, for "fast start" files, moov with its mvhd.
 FIRST_CHUNK = 64 * 1024

@@ -9,13 +9,13 @@ import httpx
 
 from adapter.core.errors import InvalidRequest, MediaUnreachable
 from adapter.core.values import ImageInfo, VideoInfo
-from adapter.media.addresses import UNFETCHED_LOOKUP_S, AddressGuard, Resolver, system_resolve
 from adapter.media.datauri import decode_data_uri, image_format, is_data_uri
 from adapter.media.httpfile import HttpFile
 from adapter.media.isobmff import ContainerError
 from adapter.media.limits import IMAGE_MAX_BYTES, VIDEO_MAX_BYTES
 from adapter.media.probe import ByteSource, BytesSource, Container, probe_container
-from adapter.media.urls import UrlPolicy
+from adapter.outbound.addresses import UNFETCHED_LOOKUP_S, AddressGuard, Resolver, system_resolve
+from adapter.outbound.urls import UrlPolicy
 from adapter.ports import IMAGE_FORMATS
 
 _FORMAT_NAMES = {"jpg": "JPEG"}

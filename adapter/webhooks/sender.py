@@ -17,9 +17,9 @@ import aiohttp
 import httpx
 
 from adapter.core.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
-from adapter.media.addresses import AddressGuard, Resolver, system_resolve
-from adapter.media.urls import Target, UrlPolicy
+from adapter.outbound.addresses import AddressGuard, Resolver, system_resolve
 from adapter.outbound.failures import describe, refused_address
+from adapter.outbound.urls import Target, UrlPolicy
 
 #: The variable that exempts receivers from the address rule, named in refusals.
 ALLOW_SETTING = "MVA_WEBHOOK_ALLOW_HOSTS"

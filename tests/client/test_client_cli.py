@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 from adapter.client.cli import add_client_commands, run_client
 from tests.client.fake_api import BASE, KEY, FakeApi, Stream, error, event, sse
 

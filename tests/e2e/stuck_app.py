@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from adapter.supervisor import run_workers
+from adapter.cli.supervisor import run_workers
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.cli import main
+from adapter.cli.main import main
 from tests.e2e.live import Live, free_port
 
 FILE = """

@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
-from adapter.app import create_app
+from adapter.bootstrap.app import create_app
 from adapter.config.settings import Settings
 from adapter.service.keys import KeyService
 from adapter.stores.redis import RedisTaskStore

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapter.app import create_app
+from adapter.bootstrap.app import create_app
 from adapter.config.settings import Settings
 from adapter.core.errors import ProviderRateLimited, ProviderUnavailable
 from adapter.service.keys import KeyService

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.datastructures import Secret
 
-from adapter.app import create_app
+from adapter.bootstrap.app import create_app
 from adapter.config.settings import Settings
 from tests.conftest import SCHEMAS
 from tests.fakes import MODEL, FakeMedia, ScriptedProvider, seed_input

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 from starlette.datastructures import Secret
 
-from adapter.app import create_app
+from adapter.bootstrap.app import create_app
 from adapter.config.settings import Settings
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import MODEL, FakeMedia, FlakyStore, ScriptedProvider, seed_input

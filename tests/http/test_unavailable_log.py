@@ -8,7 +8,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from adapter.app import create_app
+from adapter.bootstrap.app import create_app
 from adapter.config.settings import Settings
 from adapter.core.errors import ProviderUnavailable
 from tests.conftest import SCHEMAS

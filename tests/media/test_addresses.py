@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from adapter.media.addresses import is_public, system_resolve
+from adapter.outbound.addresses import is_public, system_resolve
 
 
 @pytest.mark.parametrize(

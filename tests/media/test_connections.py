@@ -1,4 +1,4 @@
-"""Real connections from the media and webhook clients as ``adapter.components`` builds them:
+"""Real connections from the media and webhook clients as ``adapter.bootstrap.parts`` builds them:
 only vetted addresses are connected to, and a failure says what happened."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from adapter.components import make_media, make_webhook_sender
+from adapter.bootstrap.adapters import make_media, make_webhook_sender
 from adapter.config.settings import Settings
 from adapter.core.errors import InvalidRequest, MediaUnreachable, WebhookUndeliverable
-from adapter.media.addresses import Resolver
-from adapter.media.resolver import PublicAddressResolver
+from adapter.outbound.addresses import Resolver
+from adapter.outbound.resolver import PublicAddressResolver
 from tests.media.fakes import PUBLIC_V4, PUBLIC_V6, TcpServer, closed_port
 
 pytestmark = pytest.mark.anyio
@@ -55,7 +55,7 @@ async def attempt(
     """Probe ``url`` as a reference video, or POST a webhook to it; return the failure."""
     if kind == "video":
         settings = Settings(media_allow_hosts=allow, media_timeout_s=timeout_s)
-        inspector, http = make_media(settings, None, resolve=resolve)
+        inspector, http = make_media(settings, resolve=resolve)
         try:
             with pytest.raises(InvalidRequest) as caught:
                 await inspector.inspect_video(url, param="input.video_url")

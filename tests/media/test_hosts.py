@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from adapter.media.hosts import LocalName, MalformedHost, parse_host
+from adapter.outbound.hosts import LocalName, MalformedHost, parse_host
 
 
 @pytest.mark.parametrize(

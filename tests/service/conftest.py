@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapter.components import Components, build_components
+from adapter.bootstrap.parts import Parts, build
 from adapter.config.settings import Settings
 from adapter.service.catalog import Catalog
 from adapter.service.tasks import TaskService
@@ -32,11 +32,11 @@ def make_parts(  # type: ignore[no-untyped-def]
         wait_s: float = 0.3,
         store: RedisTaskStore = store,
         webhooks: FakeWebhooks | None = None,
-        build: dict[str, Any] | None = None,
+        hooks: dict[str, Any] | None = None,
         **settings: Any,
-    ) -> Components:
-        """Every part, built by ``build_components``; ``settings`` override Settings fields,
-        ``build`` its other arguments (``sleep``, ``new_id``)."""
+    ) -> Parts:
+        """Every part, built by ``build``; ``settings`` override Settings fields,
+        ``hooks`` its other arguments (``sleep``, ``new_id``)."""
         options: dict[str, Any] = dict(
             schemas_dir=SCHEMAS,
             media_probe=probe,
@@ -45,7 +45,7 @@ def make_parts(  # type: ignore[no-untyped-def]
             refresh_interval_s=0.05,
             poll_timeout_s=1.0,
         )
-        return build_components(
+        return build(
             Settings(**{**options, **settings}),
             store=store,
             key_store=key_store,
@@ -53,7 +53,7 @@ def make_parts(  # type: ignore[no-untyped-def]
             media=media,
             webhooks=webhooks or FakeWebhooks(),
             clock=clock,
-            **(build or {}),
+            **(hooks or {}),
         )
 
     return make
@@ -62,7 +62,7 @@ def make_parts(  # type: ignore[no-untyped-def]
 @pytest.fixture
 def make_service(make_parts):  # type: ignore[no-untyped-def]
     def make(*providers: ScriptedProvider, **options: Any) -> TaskService:
-        parts: Components = make_parts(*providers, **options)
+        parts: Parts = make_parts(*providers, **options)
         return parts.tasks
 
     return make

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapter.components import Components
+from adapter.bootstrap.parts import Parts
 from adapter.core.errors import ProviderUnavailable
 from adapter.core.values import TaskStatus, UpstreamState
 from adapter.service.keys import KeyService
@@ -51,7 +51,7 @@ class Process:
 
     def __init__(
         self,
-        parts: Components,
+        parts: Parts,
         store: RedisTaskStore,
         key_store: RedisKeyStore,
         clock: FakeClock,

@@ -37,7 +37,7 @@ def service(make_service, flaky: FlakyStore, provider: ScriptedProvider, pauses:
         pauses.append(seconds)
         await asyncio.sleep(0)
 
-    return make_service(provider, store=flaky, wait_s=0.2, build={"sleep": sleep})
+    return make_service(provider, store=flaky, wait_s=0.2, hooks={"sleep": sleep})
 
 
 async def submit(service: TaskService, key: str | None = "k-1") -> TaskRecord:

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from adapter.components import Components
+from adapter.bootstrap.parts import Parts
 from adapter.core.errors import InvalidRequest
 from adapter.core.task_body import rfc3339
 from adapter.core.values import Event, TaskStatus
@@ -46,13 +46,13 @@ def receiver() -> FakeWebhooks:
 
 
 @pytest.fixture
-def parts(make_parts, provider: ScriptedProvider, receiver: FakeWebhooks) -> Components:  # type: ignore[no-untyped-def]
-    parts: Components = make_parts(provider, webhooks=receiver, refresh_interval_s=0.001)
+def parts(make_parts, provider: ScriptedProvider, receiver: FakeWebhooks) -> Parts:  # type: ignore[no-untyped-def]
+    parts: Parts = make_parts(provider, webhooks=receiver, refresh_interval_s=0.001)
     return parts
 
 
 @pytest.fixture
-def service(parts: Components) -> TaskService:
+def service(parts: Parts) -> TaskService:
     return parts.tasks
 
 
@@ -67,9 +67,9 @@ def dispatcher(
 
 @pytest.fixture
 def reconciler(
-    store: RedisTaskStore, parts: Components, dispatcher: WebhookDispatcher, clock: FakeClock
+    store: RedisTaskStore, parts: Parts, dispatcher: WebhookDispatcher, clock: FakeClock
 ) -> Reconciler:
-    """Built as ``adapter.components`` builds it, on the fake receiver."""
+    """Built as ``adapter.bootstrap.parts`` builds it, on the fake receiver."""
     return Reconciler(
         store=store,
         schedules=store,
@@ -350,7 +350,7 @@ async def test_a_failed_task_is_delivered_as_task_failed_with_its_error(
 
 async def test_two_processes_deliver_a_task_once(
     service: TaskService,
-    parts: Components,
+    parts: Parts,
     provider: ScriptedProvider,
     store: RedisTaskStore,
     reconciler: Reconciler,

@@ -14,15 +14,15 @@ import socket
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from adapter.media.addresses import (
+from adapter.outbound.addresses import (
     NOT_PUBLIC,
     Resolver,
     is_public,
     resolved_address,
     system_resolve,
 )
-from adapter.media.hosts import HostError, IPAddress, parse_host
 from adapter.outbound.failures import NonPublicAddress
+from adapter.outbound.hosts import HostError, IPAddress, parse_host
 
 _FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 

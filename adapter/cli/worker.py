@@ -12,11 +12,12 @@ import sys
 
 import uvloop
 
-from adapter.components import build_components, check_redis, running
+from adapter.bootstrap.adapters import check_redis
+from adapter.bootstrap.parts import build, running
+from adapter.cli.logs import configure_logging
 from adapter.config.settings import Settings, SettingsError
 from adapter.core.clock import utc_now
 from adapter.core.shutdown import Stopper
-from adapter.logs import configure_logging
 
 
 def run_worker(settings: Settings) -> int:
@@ -38,7 +39,7 @@ def run_worker(settings: Settings) -> int:
 
 
 async def _work(settings: Settings) -> None:
-    parts = build_components(settings, clock=utc_now)
+    parts = build(settings, clock=utc_now)
     stop = asyncio.Event()
     # The stop is bounded: the reconciler and each close have STEP_TIMEOUT_S, and a process
     # still running STOP_BOUND_S after the signal (or given a second one) exits at once.

@@ -1,4 +1,9 @@
-"""The app: the HTTP surface over the components (``adapter.components``)."""
+"""``create_app``: the parts (``build``) with the HTTP surface on them, and what the app does
+when it starts (register the bootstrap key, run the reconciler) and stops (close the parts).
+
+It is also the factory uvicorn imports in each ``serve --workers`` process (settings from the
+environment).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,14 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 
 from adapter import __version__
-from adapter.components import build_components, running
+from adapter.bootstrap.parts import build, running
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
-from adapter.http.errors import EXCEPTION_HANDLERS
+from adapter.http.app import create_api
 from adapter.http.metrics import Metrics
-from adapter.http.middleware import RequestContextMiddleware
 from adapter.http.openapi import build_openapi
-from adapter.http.routes import ROUTES
 from adapter.http.services import Services
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
 from adapter.stores.redis import RedisTaskStore
@@ -28,7 +30,6 @@ from adapter.stores.redis import RedisTaskStore
 def create_app(
     settings: Settings | None = None,
     *,
-    simulator_url: str | None = None,
     redis: aioredis.Redis | None = None,
     store: RedisTaskStore | None = None,
     key_store: KeyStore | None = None,
@@ -43,9 +44,8 @@ def create_app(
     Its lifespan runs the reconciler in the background unless ``MVA_RECONCILER=off``.
     """
     settings = settings or Settings.from_env(os.environ)
-    parts = build_components(
+    parts = build(
         settings,
-        simulator_url=simulator_url,
         redis=redis,
         store=store,
         key_store=key_store,
@@ -79,11 +79,4 @@ def create_app(
         finally:
             await parts.aclose()
 
-    app = Starlette(
-        routes=ROUTES,
-        middleware=[Middleware(RequestContextMiddleware, metrics=metrics)],
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
-    )
-    app.state.services = services
-    return app
+    return create_api(services, lifespan=lifespan)

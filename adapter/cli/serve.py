@@ -1,23 +1,29 @@
-"""Running the API in one process, with the simulator beside it when no upstream is set."""
+"""``serve`` and ``simulate``: the API in one process (with the simulator beside it when no
+upstream is set) or in several under a supervisor, and the simulator alone."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
+import msgspec
 import uvicorn
 import uvloop
 from starlette.types import ASGIApp
 
-from adapter.app import create_app
-from adapter.components import simulator_config
-from adapter.config.settings import Settings, shown_url
+from adapter.bootstrap.adapters import check_redis, simulator_config
+from adapter.bootstrap.app import create_app
+from adapter.cli.logs import log_config
+from adapter.cli.supervisor import run_workers
+from adapter.config.settings import Settings, SettingsError, shown_url
 from adapter.core.shutdown import GRACE_S, Stopper
-from adapter.logs import log_config
 from adapter.simulator.app import create_simulator_app
 
 #: Seconds a stopping simulator waits for open requests: they are scripted waits
@@ -26,14 +32,14 @@ from adapter.simulator.app import create_simulator_app
 SIMULATOR_GRACE_S = 1
 
 
-def banner(settings: Settings, url: str, *, workers: int = 1, simulator_url: str = "") -> str:
+def banner(settings: Settings, url: str, *, workers: int = 1) -> str:
     store = (
         shown_url(settings.redis_url)
         if settings.redis_url
         else "in-process fakeredis (tasks vanish when it stops)"
     )
     upstreams = (
-        [f"built-in simulator {simulator_url}".rstrip()]
+        [f"built-in simulator {settings.simulator_url or ''}".rstrip()]
         if settings.uses_simulator
         else [f"{p.name}: {p.base_url} ({p.dialect})" for p in settings.providers]
     )
@@ -113,9 +119,8 @@ async def serve_servers(servers: Sequence[tuple[uvicorn.Server, socket.socket]])
 
 async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.socket) -> Stopper:
     servers: list[tuple[uvicorn.Server, socket.socket]] = []
-    simulator_url = None
-    if settings.uses_simulator:
-        simulator_url = _url(sim_sock)
+    if settings.uses_simulator and settings.simulator_url is None:
+        settings = msgspec.structs.replace(settings, simulator_url=_url(sim_sock))
         sim_app = create_simulator_app(simulator_config(settings))
         sim = _server(sim_app, log_level="warning", lifespan="on", grace_s=SIMULATOR_GRACE_S)
         servers.append((sim, sim_sock))
@@ -124,10 +129,10 @@ async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.s
     url = _url(api_sock)
 
     def ready(_: object) -> None:
-        sys.stdout.write(banner(settings, url, simulator_url=simulator_url or ""))
+        sys.stdout.write(banner(settings, url))
         sys.stdout.flush()
 
-    app = create_app(settings, simulator_url=simulator_url, on_ready=ready)
+    app = create_app(settings, on_ready=ready)
     servers.append((_server(app, log_level=settings.log_level, http="httptools"), api_sock))
     return await serve_servers(servers)
 
@@ -144,3 +149,88 @@ def simulate_in_process(app: ASGIApp, sock: socket.socket, *, log_level: str) ->
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         stopper = runner.run(serve_servers([(sim, sock)]))
     stopper.die_of_signal()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def simulate(settings: Settings, host: str, port: int) -> int:
+    """``mindvideo-adapter simulate``: the simulated upstreams alone."""
+    config = simulator_config(settings)
+    sys.stdout.write(
+        f"Simulated Kling upstream on http://{host}:{port}\n"
+        f"  gateway token: {config.api_key}   official keys: {config.access_key} / "
+        f"{config.secret_key}\n"
+    )
+    sys.stdout.flush()
+    simulate_in_process(
+        create_simulator_app(config), _bind(host, port), log_level=settings.log_level
+    )
+    return 0
+
+
+def serve(settings: Settings, env: dict[str, str], host: str, port: int, workers: int) -> int:
+    """``mindvideo-adapter serve``: the API in one process, or in ``workers`` under a supervisor."""
+    if workers > 1 and not settings.redis_url:
+        raise SettingsError(
+            "--workers above 1 needs REDIS_URL: the embedded store lives inside one process."
+        )
+    if settings.redis_url:
+        check_redis(settings)  # before any process starts: one line, not tracebacks
+    if settings.bootstrap_key is None and not settings.redis_url:
+        # The embedded store starts empty: make a key so the printed banner is usable.
+        env["MVA_BOOTSTRAP_KEY"] = f"mv_test_{secrets.token_hex(20)}"
+        settings = Settings.from_env(env)
+    if workers > 1:
+        return _serve_workers(settings, env, host, port, workers)
+    serve_in_process(settings, _bind(host, port), _bind(settings.sim_host, settings.sim_port))
+    return 0
+
+
+def _serve_workers(
+    settings: Settings, env: dict[str, str], host: str, port: int, workers: int
+) -> int:
+    simulator = None
+    if settings.uses_simulator and settings.simulator_url is None:
+        sim_sock = _bind(settings.sim_host, settings.sim_port)
+        sim_port = sim_sock.getsockname()[1]
+        sim_sock.close()
+        simulator = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "adapter", "simulate"),
+                *("--host", settings.sim_host, "--port", str(sim_port)),
+            ],
+            env=env,
+        )
+        # The workers' one upstream: every provider of theirs is aimed at this simulator.
+        env["MVA_SIMULATOR_URL"] = f"http://127.0.0.1:{sim_port}"
+    os.environ.update(env)  # the workers build their settings from the environment
+    sys.stdout.write(banner(settings, f"http://{host}:{port}", workers=workers))
+    sys.stdout.flush()
+    config = uvicorn.Config(
+        "adapter.bootstrap.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
+        timeout_graceful_shutdown=GRACE_S,
+    )
+    try:
+        # The supervisor stops the simulator once the workers are gone (SIGKILL if it lingers).
+        run_workers(config, companions=[simulator] if simulator is not None else [])
+    finally:
+        if simulator is not None and simulator.poll() is None:
+            simulator.kill()  # the supervisor itself failed
+            simulator.wait()
+    return 0

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sys
 
-from adapter.components import load_catalog, make_providers
+from adapter.bootstrap.adapters import load_catalog, make_providers
 from adapter.config.providers import ProviderConfig
 from adapter.config.settings import Settings
 from adapter.core.values import ProviderCheck
@@ -38,7 +38,7 @@ async def _check_all(settings: Settings, timeout_s: float) -> int:
     http = build_http_client(timeout_s=timeout_s, connect_timeout_s=min(5.0, timeout_s))
     try:
         catalog = load_catalog(settings)
-        providers = make_providers(settings, None, http, catalog)
+        providers = make_providers(settings, http, catalog)
         checks = await asyncio.gather(*(_checked(p, timeout_s) for p in providers))
     finally:
         await http.aclose()

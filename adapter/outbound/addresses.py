@@ -8,7 +8,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 from adapter.core.errors import InvalidRequest, MediaUnreachable
-from adapter.media.hosts import IPAddress, LocalName, MalformedHost, parse_host
+from adapter.outbound.hosts import IPAddress, LocalName, MalformedHost, parse_host
 
 #: ``host -> addresses``; raises ``OSError`` when the name does not resolve.
 Resolver = Callable[[str], Awaitable[Sequence[str]]]

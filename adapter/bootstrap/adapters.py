@@ -1,21 +1,15 @@
-"""The composition: concrete adapters built from settings, shared by ``serve`` and ``worker``.
+"""The concrete adapters, made from settings: Redis, the providers, media checks, webhooks.
 
-The only module (with ``adapter.app``) that imports concrete adapters.
+Also what the built-in simulator looks like to them (its keys, its providers, its config).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
-import msgspec
 import redis.asyncio as aioredis
 from redis.maint_notifications import MaintNotificationsConfig
 from starlette.datastructures import Secret
@@ -24,34 +18,17 @@ from adapter.config.providers import Dialect, ProviderConfig
 from adapter.config.settings import Settings, SettingsError, shown_url
 from adapter.core.causes import reason
 from adapter.core.errors import StoreUnavailable
-from adapter.core.shutdown import close_all, stop_task
-from adapter.media.addresses import Resolver, system_resolve
 from adapter.media.inspector import HttpMediaInspector
-from adapter.media.resolver import PublicAddressResolver
+from adapter.outbound.addresses import Resolver, system_resolve
 from adapter.outbound.client import build_http_client
-from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
+from adapter.outbound.resolver import PublicAddressResolver
+from adapter.ports import VideoProvider
 from adapter.providers.dashscope.provider import DashScopeProvider
 from adapter.providers.kling.provider import KlingProvider
-from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog, CatalogError
-from adapter.service.events import EventStream
-from adapter.service.keys import KeyService
-from adapter.service.models import ModelDirectory
-from adapter.service.reconciler import Reconciler
-from adapter.service.recovery import Recovery
-from adapter.service.refresh import Refresher
-from adapter.service.routing import Router
-from adapter.service.submission import Submitter, new_task_id
-from adapter.service.tasks import TaskService
-from adapter.service.webhooks import WebhookDispatcher
-from adapter.service.writer import TaskWriter
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
-from adapter.stores.redis_feed import RedisEventFeed
-from adapter.stores.redis_keys import RedisKeyStore
 from adapter.webhooks.sender import HttpWebhookSender
-
-log = logging.getLogger(__name__)
 
 #: The simulator's credentials, used when the embedded default points the providers at it.
 SIMULATOR_KEY = SimulatorConfig().api_key
@@ -195,14 +172,14 @@ def load_catalog(settings: Settings) -> Catalog:
 
 
 def make_providers(
-    settings: Settings, simulator_url: str | None, http: httpx.AsyncClient, catalog: Catalog
+    settings: Settings, http: httpx.AsyncClient, catalog: Catalog
 ) -> list[VideoProvider]:
     """The configured providers in order of preference, or the simulator's."""
     configs = settings.providers
     if not configs:
-        if simulator_url is None:
+        if settings.simulator_url is None:
             raise ValueError("no upstream configured: set KLING_BASE_URL or run the simulator")
-        configs = simulator_providers(simulator_url)
+        configs = simulator_providers(settings.simulator_url)
     providers = []
     for config in configs:
         try:
@@ -213,12 +190,13 @@ def make_providers(
 
 
 def make_media(
-    settings: Settings, simulator_url: str | None, *, resolve: Resolver = system_resolve
+    settings: Settings, *, resolve: Resolver = system_resolve
 ) -> tuple[HttpMediaInspector, httpx.AsyncClient]:
     """The media checks, and their client (the caller closes it): every lookup is ``resolve``,
     the check's and the connection's, and the connection goes only to vetted addresses."""
     rewrites = dict(settings.media_rewrites)
     allow = set(settings.media_allow_hosts)
+    simulator_url = settings.simulator_url
     if simulator_url is not None:
         # example.com is reserved for documentation (RFC 2606): the seeds' media URLs live
         # there, so the embedded default serves them from the simulator's test media.
@@ -255,173 +233,3 @@ def make_webhook_sender(
         http, allow_hosts=allow, resolve=resolve, timeout_s=settings.webhook_timeout_s
     )
     return sender, http
-
-
-class Components(msgspec.Struct, frozen=True):
-    """Everything a process of the adapter runs on, and what it must close."""
-
-    store: RedisTaskStore
-    tasks: TaskService
-    refresher: Refresher
-    keys: KeyService
-    router: Router
-    catalog: Catalog
-    models: ModelDirectory
-    events: EventStream
-    callbacks: CallbackTokens
-    reconciler: Reconciler
-    feed: RedisEventFeed
-    closers: tuple[tuple[str, Callable[[], Awaitable[object]]], ...]
-
-    async def aclose(self) -> None:
-        """Stop the event feed, then close every client at once; each step is time-bounded
-        (``adapter.core.shutdown``), so a client that hangs is abandoned, never awaited for good."""
-        await self.feed.aclose()
-        await close_all(self.closers)
-
-
-def build_components(
-    settings: Settings,
-    *,
-    simulator_url: str | None = None,
-    redis: aioredis.Redis | None = None,
-    store: RedisTaskStore | None = None,
-    key_store: KeyStore | None = None,
-    providers: Sequence[VideoProvider] | None = None,
-    media: MediaInspector | None = None,
-    webhooks: WebhookSender | None = None,
-    clock: Callable[[], datetime],
-    new_id: Callable[[], str] = new_task_id,
-    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-) -> Components:
-    """Build the service and its adapters; anything injected is left for the caller to close."""
-    closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-    catalog = load_catalog(settings)
-    if redis is None:
-        if store is not None:
-            redis = store.redis
-        else:
-            redis = make_redis(settings)
-            closers.append(("redis", redis.aclose))
-    if store is None:
-        store = RedisTaskStore(
-            redis, namespace=settings.redis_namespace, task_ttl_s=settings.task_ttl_s
-        )
-    if key_store is None:
-        key_store = RedisKeyStore(redis, namespace=settings.redis_namespace)
-    if providers is None:
-        upstream_http = build_http_client(
-            timeout_s=settings.upstream_timeout_s,
-            max_connections=settings.upstream_max_connections,
-        )
-        closers.append(("upstream http", upstream_http.aclose))
-        providers = make_providers(settings, simulator_url, upstream_http, catalog)
-    callbacks = CallbackTokens(
-        settings.public_url,
-        str(settings.callback_secret).encode() if settings.callback_secret else _random_secret(),
-    )
-    callback_url = callbacks.url_for if settings.public_url else None
-    router = Router(
-        providers, submit_timeout_s=settings.upstream_timeout_s, callback_url=callback_url
-    )
-    if media is None:
-        media, media_http = make_media(settings, simulator_url)
-        closers.append(("media http", media_http.aclose))
-    if webhooks is None:
-        webhooks, webhook_http = make_webhook_sender(settings)
-        closers.append(("webhook http", webhook_http.aclose))
-    keys = KeyService(key_store, clock=clock)
-    models = ModelDirectory(catalog, router)
-    writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock)
-    recovery = Recovery(
-        writer=writer,
-        router=router,
-        clock=clock,
-        submit_window_s=settings.submit_window_s,
-        give_up_after_s=settings.give_up_after_s,
-    )
-    refresher = Refresher(
-        leases=store,
-        writer=writer,
-        recovery=recovery,
-        router=router,
-        interval_s=settings.refresh_interval_s,
-        poll_timeout_s=settings.poll_timeout_s,
-    )
-    submitter = Submitter(
-        store=store,
-        claims=store,
-        models=models,
-        router=router,
-        media=media,
-        webhooks=webhooks,
-        writer=writer,
-        refresher=refresher,
-        probe=settings.media_probe,
-        clock=clock,
-        idempotency_ttl_s=settings.idempotency_ttl_s,
-        idempotency_wait_s=settings.idempotency_wait_s,
-        submit_window_s=settings.submit_window_s,
-        new_id=new_id,
-        sleep=sleep,
-    )
-    tasks = TaskService(
-        store=store,
-        schedules=store,
-        submitter=submitter,
-        writer=writer,
-        refresher=refresher,
-        clock=clock,
-    )
-    feed = RedisEventFeed(redis, store.channel)
-    reconciler = Reconciler(
-        store=store,
-        schedules=store,
-        refresher=refresher,
-        webhooks=WebhookDispatcher(
-            store=store, schedules=store, sender=webhooks, keys=keys, clock=clock
-        ),
-        clock=clock,
-        min_interval_s=settings.refresh_interval_s,
-        max_interval_s=settings.reconcile_max_interval_s,
-        deadline_s=settings.task_deadline_s,
-        hold_s=settings.reconcile_hold_s,
-        per_provider=settings.reconcile_concurrency,
-    )
-    return Components(
-        store=store,
-        tasks=tasks,
-        refresher=refresher,
-        keys=keys,
-        router=router,
-        catalog=catalog,
-        models=models,
-        events=EventStream(
-            store=store, feed=feed, owned=tasks.owned, heartbeat_s=settings.sse_heartbeat_s
-        ),
-        callbacks=callbacks,
-        reconciler=reconciler,
-        feed=feed,
-        closers=tuple(closers),
-    )
-
-
-def _random_secret() -> bytes:
-    # One process (the embedded store): the URLs it makes are checked by itself alone.
-    return secrets.token_bytes(32)
-
-
-@contextlib.asynccontextmanager
-async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[None]:
-    """Run the reconciler's loop in the background for the duration of the block.
-
-    Leaving stops it within ``STEP_TIMEOUT_S``: its webhook deliveries and refreshes in
-    flight are cut off (their holds lapse, and another round takes them up again).
-    """
-    task = asyncio.create_task(reconciler.run(), name="reconciler") if enabled else None
-    try:
-        yield
-    finally:
-        if task is not None:
-            reconciler.stop()
-            await stop_task(task, what="reconciler")
