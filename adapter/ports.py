@@ -80,7 +80,11 @@ class TaskStore(Protocol):
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
         """Return the task's events, oldest first, each with its ``id``; only those after
-        the event with id ``after`` when it is given."""
+        the event with id ``after`` when it is given.
+
+        Raises:
+            ValueError: ``after`` is not an event id this store makes.
+        """
 
     async def list_tasks(
         self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None

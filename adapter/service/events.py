@@ -8,25 +8,13 @@ terminal status event, or at once when the reader resumes after it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from adapter.core.errors import InvalidRequest, TaskNotFound
 from adapter.core.values import Event, TaskRecord
 from adapter.ports import EventFeed, TaskStore
 
-#: Stream entry ids, as Redis makes them: ``<ms>-<seq>``.
-_EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
-
-_MAX_PART = 2**64 - 1
-
 Owned = Callable[[str, str], Awaitable[TaskRecord]]
-
-
-def _is_event_id(value: str) -> bool:
-    return _EVENT_ID.fullmatch(value) is not None and all(
-        int(part) <= _MAX_PART for part in value.split("-")
-    )
 
 
 class EventStream:
@@ -52,17 +40,27 @@ class EventStream:
             TaskNotFound: no such task, or another owner's.
             InvalidRequest: ``after`` (``Last-Event-ID``) is not an event id.
         """
-        if after is not None and not _is_event_id(after):
+        record = await self._owned(owner, task_id)
+        try:
+            # The first read, here: the store judges the id (its syntax is the store's).
+            first = await self._store.list_events(task_id, after=after)
+        except ValueError:
             raise InvalidRequest(
                 "Last-Event-ID must be the id of an event this task sent.", "Last-Event-ID"
-            )
-        record = await self._owned(owner, task_id)
-        return self._follow(record, after)
+            ) from None
+        return self._follow(record, after, first)
 
-    async def _follow(self, record: TaskRecord, after: str | None) -> AsyncIterator[Event | None]:
+    async def _follow(
+        self, record: TaskRecord, after: str | None, first: list[Event]
+    ) -> AsyncIterator[Event | None]:
+        events: list[Event] | None = first
+        # Read again at once after the first read: an event appended before the watch began
+        # signalled nobody.
+        again = True
         async with self._feed.watch(record.task_id) as watch:
             while True:
-                events = await self._store.list_events(record.task_id, after=after)
+                if events is None:
+                    events = await self._store.list_events(record.task_id, after=after)
                 if record.status.is_terminal and not any(e.is_final for e in events):
                     return  # resumed after the end: what follows it (webhooks) is not streamed
                 for event in events:
@@ -70,6 +68,10 @@ class EventStream:
                     after = event.id
                     if event.is_final:
                         return
+                events = None
+                if again:
+                    again = False
+                    continue
                 if not await watch.wait(self._heartbeat_s):
                     yield None
                     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -135,6 +136,8 @@ class RedisTaskStore:
             return await self._scripts.delete(task_id=task_id, owner=record.owner, version=version)
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
+        if after is not None and not _is_stream_id(after):
+            raise ValueError(f"{after!r} is not an event id")
         start = "-" if after is None else f"({after}"
         found = await repeatable(lambda: self._redis.xrange(self._keys.events(task_id), min=start))
         entries: list[Any] = found or []
@@ -241,6 +244,17 @@ class RedisTaskStore:
 
     async def ping(self) -> None:
         await repeatable(self._redis.ping)
+
+
+#: Stream entry ids, as Redis makes them: ``<ms>-<seq>``, each part at most 2**64 - 1.
+_STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
+_MAX_ID_PART = 2**64 - 1
+
+
+def _is_stream_id(value: str) -> bool:
+    return _STREAM_ID.fullmatch(value) is not None and all(
+        int(part) <= _MAX_ID_PART for part in value.split("-")
+    )
 
 
 def _write_cursor(score: int, task_id: str) -> str:

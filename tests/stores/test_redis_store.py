@@ -131,3 +131,13 @@ async def test_keys_are_found_by_hash_listed_disabled_and_deleted(key_store: Red
     assert await key_store.delete_key("key_1")
     assert await key_store.key_by_hash("h1") is None
     assert not await key_store.delete_key("key_1")
+
+
+@pytest.mark.parametrize("after", ["abc", "1-2-3", "-1", "1-", f"{2**64}-0", "1-" + "9" * 21])
+async def test_an_event_id_the_store_never_made_is_a_value_error(
+    store: RedisTaskStore, after: str
+) -> None:
+    """The store owns its ids' syntax (Redis stream ids): a malformed one is named, never
+    sent to Redis, where it would be an error reply (a 503)."""
+    with pytest.raises(ValueError, match="not an event id"):
+        await store.list_events("task_1", after=after)
