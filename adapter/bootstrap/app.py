@@ -9,51 +9,34 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
 
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
 from adapter import __version__
-from adapter.bootstrap.parts import build, running
+from adapter.bootstrap.parts import Parts, build, running
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
 from adapter.http.app import create_api
 from adapter.http.metrics import Metrics
 from adapter.http.openapi import build_openapi
 from adapter.http.services import Services
-from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
-from adapter.stores.redis import RedisTaskStore
 
 
 def create_app(
     settings: Settings | None = None,
     *,
-    redis: aioredis.Redis | None = None,
-    store: RedisTaskStore | None = None,
-    key_store: KeyStore | None = None,
-    providers: Sequence[VideoProvider] | None = None,
-    media: MediaInspector | None = None,
-    webhooks: WebhookSender | None = None,
-    clock: Callable[[], datetime] = utc_now,
+    parts: Parts | None = None,
     on_ready: Callable[[Services], object] | None = None,
 ) -> Starlette:
-    """Build the app. Anything injected is used as is and left for the caller to close.
+    """The app on ``parts`` (built from ``settings`` when not given; tests build theirs with
+    fakes injected, see ``build``). The app closes the parts when it stops.
 
     Its lifespan runs the reconciler in the background unless ``MVA_RECONCILER=off``.
     """
     settings = settings or Settings.from_env(os.environ)
-    parts = build(
-        settings,
-        redis=redis,
-        store=store,
-        key_store=key_store,
-        providers=providers,
-        media=media,
-        webhooks=webhooks,
-        clock=clock,
-    )
+    if parts is None:
+        parts = build(settings, clock=utc_now)
     metrics = Metrics()
     models = parts.models
     services = Services(

@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import Secret
 
 from adapter.bootstrap.app import create_app
+from adapter.bootstrap.parts import build
 from adapter.config.settings import Settings
 from adapter.service.keys import KeyService
 from adapter.stores.redis import RedisTaskStore
@@ -39,12 +40,15 @@ def app(
     )
     return create_app(
         settings,
-        store=store,
-        key_store=key_store,
-        providers=[provider],
-        media=media,
-        webhooks=webhooks,
-        clock=FakeClock(),
+        parts=build(
+            settings,
+            store=store,
+            key_store=key_store,
+            providers=[provider],
+            media=media,
+            webhooks=webhooks,
+            clock=FakeClock(),
+        ),
     )
 
 

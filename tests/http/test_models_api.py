@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from adapter.bootstrap.app import create_app
+from adapter.bootstrap.parts import build
 from adapter.config.settings import Settings
 from adapter.core.errors import ProviderRateLimited, ProviderUnavailable
 from adapter.service.keys import KeyService
@@ -43,13 +44,17 @@ async def client(
     keys: KeyService,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Kling models only: wan2-6-i2v-flash has no provider here."""
+    settings = Settings(schemas_dir=SCHEMAS)
     app = create_app(
-        Settings(schemas_dir=SCHEMAS),
-        store=store,
-        key_store=key_store,
-        providers=[kling, backup],
-        media=media,
-        clock=FakeClock(),
+        settings,
+        parts=build(
+            settings,
+            store=store,
+            key_store=key_store,
+            providers=[kling, backup],
+            media=media,
+            clock=FakeClock(),
+        ),
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(

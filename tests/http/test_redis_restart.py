@@ -9,7 +9,9 @@ import pytest
 from starlette.datastructures import Secret
 
 from adapter.bootstrap.app import create_app
+from adapter.bootstrap.parts import build
 from adapter.config.settings import Settings
+from adapter.core.clock import utc_now
 from tests.conftest import SCHEMAS
 from tests.fakes import MODEL, FakeMedia, ScriptedProvider, seed_input
 from tests.redis_server import RedisServer, needs_redis_server
@@ -24,7 +26,10 @@ async def test_after_a_redis_restart_every_request_succeeds_at_once(own_redis: R
     settings = Settings(
         redis_url=own_redis.url, bootstrap_key=Secret(KEY), schemas_dir=SCHEMAS, reconciler=False
     )
-    app = create_app(settings, providers=[ScriptedProvider()], media=FakeMedia())
+    app = create_app(
+        settings,
+        parts=build(settings, providers=[ScriptedProvider()], media=FakeMedia(), clock=utc_now),
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with (
         app.router.lifespan_context(app),

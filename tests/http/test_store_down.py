@@ -10,7 +10,9 @@ import redis.asyncio as aioredis
 from starlette.datastructures import Secret
 
 from adapter.bootstrap.app import create_app
+from adapter.bootstrap.parts import build
 from adapter.config.settings import Settings
+from adapter.core.clock import utc_now
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import MODEL, FakeMedia, FlakyStore, ScriptedProvider, seed_input
 
@@ -22,7 +24,12 @@ async def test_an_unreachable_store_is_503_and_readyz_fails() -> None:
     """Every request needs the store; none of them hangs or leaks a redis error."""
     dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=None)
     settings = Settings(schemas_dir=SCHEMAS)
-    app = create_app(settings, redis=dead, providers=[ScriptedProvider()], media=FakeMedia())
+    app = create_app(
+        settings,
+        parts=build(
+            settings, redis=dead, providers=[ScriptedProvider()], media=FakeMedia(), clock=utc_now
+        ),
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/api/v1/tasks/t", headers={"Authorization": "Bearer mv_x"})
@@ -43,7 +50,15 @@ async def test_a_submit_cut_off_by_the_store_answers_503_with_its_task_id(
     keys = RedisKeyStore(redis, namespace=namespace)
     settings = Settings(schemas_dir=SCHEMAS, bootstrap_key=Secret("mv_test_store_down"))
     app = create_app(
-        settings, store=store, key_store=keys, providers=[ScriptedProvider()], media=FakeMedia()
+        settings,
+        parts=build(
+            settings,
+            store=store,
+            key_store=keys,
+            providers=[ScriptedProvider()],
+            media=FakeMedia(),
+            clock=utc_now,
+        ),
     )
     store.fail_updates = 100
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -9,7 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapter.bootstrap.app import create_app
+from adapter.bootstrap.parts import build
 from adapter.config.settings import Settings
+from adapter.core.clock import utc_now
 from adapter.core.errors import ProviderUnavailable
 from tests.conftest import SCHEMAS
 from tests.fakes import MODEL, FakeMedia, ScriptedProvider, seed_input
@@ -27,8 +29,12 @@ async def test_a_store_503_logs_the_redis_error_behind_it(
     """store_unavailable (and a failing /readyz): the line names the request and redis-py's
     own error and message."""
     dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=None)
+    settings = Settings(schemas_dir=SCHEMAS)
     app = create_app(
-        Settings(schemas_dir=SCHEMAS), redis=dead, providers=[ScriptedProvider()], media=FakeMedia()
+        settings,
+        parts=build(
+            settings, redis=dead, providers=[ScriptedProvider()], media=FakeMedia(), clock=utc_now
+        ),
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     caplog.set_level(logging.WARNING)
