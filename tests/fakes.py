@@ -141,11 +141,14 @@ class FakeMedia:
         self.bad_url = False
         #: ``(param, value)`` of each URL-only field checked.
         self.urls: list[tuple[str, str]] = []
+        #: ``param`` of each image checked.
+        self.images: list[str] = []
 
     async def inspect_image(
         self, value: str, *, param: str, formats: frozenset[str] = IMAGE_FORMATS
     ) -> ImageInfo:
         self.image_formats = formats
+        self.images.append(param)
         await asyncio.sleep(0)
         if self.bad_image:
             raise InvalidRequest(f"{param} is not a jpg or png image.", param)

@@ -86,8 +86,11 @@ class ModelNotServed(UnknownModel):
 class ModelNotFound(AdapterError):
     """``GET /api/v1/models/{slug}`` of a model this adapter does not serve."""
 
-    def __init__(self, model: str) -> None:
-        super().__init__(f"No model {model!r} is served here; GET /api/v1/models lists them.")
+    def __init__(self, model: str, why: str | None = None) -> None:
+        """``why``: the reason a catalogue model is not served, when this adapter knows one."""
+        listed = "GET /api/v1/models lists the served ones."
+        said = why or f"No model {model!r} is served here;"
+        super().__init__(f"{said} {listed}")
         self.model = model
 
 

@@ -80,7 +80,8 @@ class PricingBody(msgspec.Struct):
     """Adapter-defined: cost = per_second x billed seconds, in ``currency``."""
 
     currency: str
-    #: ``input.duration``, or ``reference_video`` (the probed length of the input video).
+    #: ``input.duration``, ``reference_video`` (the probed length of the input video), or
+    #: ``task``: a flat price, ``per_second`` being the task's price whatever its length.
     billed_seconds: str
     #: ``ceil``: part of a second is billed as a whole one; ``exact``: as is.
     rounding: str

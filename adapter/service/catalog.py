@@ -1,7 +1,8 @@
 """The models this adapter serves, each one spec: ``schemas/models/<slug>.json`` (its input
 JSON Schema) and ``schemas/models/<slug>.toml`` (media rules, prices, ignored inputs, and the
 upstream APIs that carry it with their field mapping). A model whose input has a sibling's
-shape is those two files and nothing else."""
+shape is those two files and nothing else. ``schemas/unserved.toml`` names the catalogue's
+slugs this adapter knows and does not serve, each with the reason a client is told."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ from adapter.service.schema import compile_schema
 
 
 class MediaRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Which input fields hold media, and how long a reference video may be."""
+    """Which input fields hold media, and how long a reference video may be.
+
+    A field is named as in the input (``image_urls``: a string or a list of them), or as
+    ``field[].key`` for the ``key`` of each object in a list (``image_with_roles[].url``).
+    """
 
     images: tuple[str, ...] = ()
     #: Fields that hold a URL only (no data URI), handed to the upstream unfetched.
@@ -98,11 +103,28 @@ class ModelSpec(msgspec.Struct, frozen=True):
     carriers: Mapping[str, Carrier] = {}
 
     def validate(self, value: Any) -> dict[str, Any]:
-        """Check ``value`` against the schema; return it with defaults applied."""
+        """Check ``value`` against the schema; return it with defaults applied.
+
+        A value the price table has no rate for is refused too: a partial schema cannot list
+        every value its page allows, and a task is never accepted at an unknown price.
+        """
         if not isinstance(value, dict):
             raise InvalidRequest("input must be an object.", "input")
         checked: dict[str, Any] = self.check(value, "input")
+        if not self.price.is_priced(checked):
+            raise self._unpriced(checked)
         return checked
+
+    def _unpriced(self, values: Mapping[str, Any]) -> InvalidRequest:
+        fields = self.price.rate_by
+        which = "+".join(fields)
+        priced = ", ".join(sorted(self.price.rates))
+        return InvalidRequest(
+            f"input.{which} {self.price.rate_key(values)!r} has no price on this adapter; "
+            f"the priced values are: {priced} (an operator adds one in "
+            f"schemas/models/{self.slug}.toml).",
+            f"input.{fields[0]}",
+        )
 
     def notices(self, values: Mapping[str, Any]) -> tuple[Notice, ...]:
         """What the task will not honour: inputs its upstream lacks, fields the model lacks."""
@@ -112,23 +134,40 @@ class ModelSpec(msgspec.Struct, frozen=True):
             if values.get(field) is not None
         ]
         known = self.schema.get("properties", {})
-        found.extend(
-            Notice("input_ignored", f"input.{field} is not a {self.slug} input; it was ignored.")
-            for field in values
-            if field not in known
-        )
+        found.extend(self._unknown(field) for field in values if field not in known)
         for rule in self.combined:
             found.extend(rule(values))
         return tuple(found)
 
+    def _unknown(self, field: str) -> Notice:
+        """A field the schema does not list: the page may have it, where the schema is partial."""
+        if self.schema_source == "partial":
+            return Notice(
+                "input_unchecked",
+                f"input.{field} is not in the part of the {self.slug} schema known here; it was "
+                "sent to the upstream unchecked.",
+            )
+        return Notice("input_ignored", f"input.{field} is not a {self.slug} input; it was ignored.")
+
+
+class Unserved(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A catalogue slug this adapter does not serve: an ``unserved.toml`` table."""
+
+    family: str
+    #: What a client that asks for it is told, whole sentences.
+    why: str
+
 
 class Catalog:
-    """The served models by slug."""
+    """The served models by slug, and the catalogue's slugs known not to be served."""
 
-    __slots__ = ("_specs",)
+    __slots__ = ("_specs", "_unserved")
 
-    def __init__(self, specs: Mapping[str, ModelSpec]) -> None:
+    def __init__(
+        self, specs: Mapping[str, ModelSpec], unserved: Mapping[str, Unserved] | None = None
+    ) -> None:
         self._specs = dict(specs)
+        self._unserved = dict(unserved or {})
 
     @classmethod
     def load(cls, schemas_dir: Path) -> Catalog:
@@ -145,7 +184,15 @@ class Catalog:
             raise CatalogError(f"{folder}: {', '.join(orphans)} has no spec file (<slug>.toml)")
         if not specs:
             raise CatalogError(f"{folder} holds no model spec (<slug>.toml)")
-        return cls(specs)
+        unserved = load_unserved(schemas_dir / "unserved.toml")
+        if both := sorted(specs.keys() & unserved.keys()):
+            raise CatalogError(f"{schemas_dir / 'unserved.toml'}: {both} also have a spec file")
+        return cls(specs, unserved)
+
+    def why_unserved(self, slug: str) -> str | None:
+        """Why a catalogue slug is not served here, when this adapter knows it."""
+        unserved = self._unserved.get(slug)
+        return unserved.why if unserved else None
 
     def carried_by(self, api: str) -> dict[str, Carrier]:
         """Every model ``api`` (``kling``, ``dashscope``) makes, and how."""
@@ -163,6 +210,20 @@ class Catalog:
 
 class CatalogError(ValueError):
     """A model's spec or schema file is missing or malformed; the message names the file."""
+
+
+def load_unserved(path: Path) -> dict[str, Unserved]:
+    """``unserved.toml``: slug -> why it is not served; none when the file is absent."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise CatalogError(f"{path}: {exc}") from None
+    try:
+        return msgspec.toml.decode(raw, type=dict[str, Unserved])
+    except msgspec.DecodeError as exc:
+        raise CatalogError(f"{path}: {exc}") from None
 
 
 def load_spec(slug: str, spec_path: Path, schema_path: Path) -> ModelSpec:

@@ -53,15 +53,24 @@ async def check_media(
 
 
 def _media_values(values: Mapping[str, Any], fields: tuple[str, ...]) -> list[tuple[str, str]]:
-    """``(param, value)`` for each media value in ``fields``; a list field gives one per item.
+    """``(param, value)`` for each media value in ``fields``; a list field gives one per item,
+    and ``field[].key`` the ``key`` of each object in the list ``field``.
 
     An empty optional field means "none"; an empty list item is checked (and refused): a
     list of media has no place for a blank.
     """
     found: list[tuple[str, str]] = []
     for field in fields:
-        value = values.get(field)
-        if isinstance(value, list | tuple):
+        name, _, key = field.partition("[].")
+        value = values.get(name)
+        if key:
+            items = value if isinstance(value, list | tuple) else ()
+            found.extend(
+                (f"input.{name}[{i}].{key}", item[key])
+                for i, item in enumerate(items)
+                if isinstance(item, Mapping) and key in item
+            )
+        elif isinstance(value, list | tuple):
             found.extend((f"input.{field}[{i}]", item) for i, item in enumerate(value))
         elif value:
             found.append((f"input.{field}", value))

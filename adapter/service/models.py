@@ -25,13 +25,16 @@ class ModelDirectory:
         try:
             return self.for_submit(slug)
         except UnknownModel:
-            raise ModelNotFound(slug) from None
+            raise ModelNotFound(slug, self._catalog.why_unserved(slug)) from None
 
     def for_submit(self, slug: str) -> ModelSpec:
         """The model to submit to; ``UnknownModel`` or ``ModelNotServed`` if there is none."""
         try:
             spec = self._catalog.get(slug)
         except UnknownModel:
+            if (why := self._catalog.why_unserved(slug)) is not None:
+                listed = "GET /api/v1/models lists the served ones."
+                raise UnknownModel(slug, f"{why} {listed}") from None
             served = ", ".join(spec.slug for spec in self.served()) or "none"
             raise UnknownModel(
                 slug,

@@ -1,4 +1,5 @@
-"""Prices from each model's spec file: exact decimals, cost = rate x billed seconds."""
+"""Prices from each model's spec file: exact decimals, cost = rate x billed seconds (or x 1 for
+a per-task price)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class PriceRule(msgspec.Struct, frozen=True):
     def rate_key(self, values: Mapping[str, Any]) -> str:
         """The rate's key: the ``rate_by`` values joined with ``+`` (``"pro+true"``)."""
         return "+".join(_key_part(values.get(field, "")) for field in self.rate_by)
+
+    def is_priced(self, values: Mapping[str, Any]) -> bool:
+        """Whether the table has a rate for these input values."""
+        return self.rate_key(values) in self.rates
 
     def rate(self, values: Mapping[str, Any]) -> Decimal:
         key = self.rate_key(values)
@@ -54,12 +59,21 @@ class PriceRule(msgspec.Struct, frozen=True):
         return money(self.rate(values) * self.billed_seconds(seconds))
 
     @property
+    def is_per_task(self) -> bool:
+        """True when a task is billed one unit whatever its length (``seconds = "task"``)."""
+        return self.seconds == "task"
+
+    @property
     def is_billed_by_input(self) -> bool:
-        """True when the billed seconds are an input field, not the output's real length."""
-        return self.seconds.startswith("input:")
+        """True when the input alone fixes the cost (an input field's seconds, or per task),
+        not the output's real length."""
+        return self.is_per_task or self.seconds.startswith("input:")
 
     def input_seconds(self, values: Mapping[str, Any]) -> float | None:
-        """The billed seconds named by an input field, or None when they come from media."""
+        """The billed units the input fixes (1 for a per-task price), or None when they come
+        from media."""
+        if self.is_per_task:
+            return 1.0
         if not self.is_billed_by_input:
             return None
         return float(values[self.seconds.removeprefix("input:")])
@@ -91,7 +105,8 @@ class PriceTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 
     - ``rate_by``: input fields whose values pick the rate (joined with ``+``: ``"pro+true"``);
     - ``seconds``: ``"reference_video"`` (the probed length of ``input.video_url``; the output
-      follows it) or ``"input:<field>"`` (an input field holding seconds);
+      follows it), ``"input:<field>"`` (an input field holding seconds) or ``"task"`` (a flat
+      price per task: the rate is the task's price, whatever the video's length);
     - ``rounding``: ``"ceil"`` bills part of a second as a whole one, ``"exact"`` as is;
     - ``rates``: the rate per second for each combination of the ``rate_by`` values.
     """
@@ -109,7 +124,8 @@ class PriceTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
             raise PricingError("[pricing] rates must be decimal numbers as strings") from None
         if self.rounding not in ("ceil", "exact"):
             raise PricingError("[pricing] rounding must be 'ceil' or 'exact'")
-        if self.seconds != "reference_video" and not self.seconds.startswith("input:"):
+        sources = ("reference_video", "task")
+        if self.seconds not in sources and not self.seconds.startswith("input:"):
             raise PricingError(f"[pricing] unknown seconds source {self.seconds!r}")
         if not rates:
             raise PricingError("[pricing] lists no rates")

@@ -141,3 +141,18 @@ async def test_when_every_provider_fails_the_503_names_each_reason(
     message = response.json()["error"]["message"]
     assert "kling: 503 maintenance" in message and "backup: quota exhausted" in message
     assert (await client.post("/api/v1/tasks", json=body)).status_code == 200  # nothing kept
+
+
+@pytest.mark.parametrize(
+    ("slug", "why"),
+    [("gpt-image-2", "is an image model"), ("skyreels-v4-fast", "carries SkyReels")],
+)
+async def test_a_catalogue_slug_not_served_answers_why_on_get_and_on_submit(
+    client: httpx.AsyncClient, slug: str, why: str
+) -> None:
+    response = await client.get(f"/api/v1/models/{slug}")
+    assert response.status_code == 404 and why in response.json()["error"]["message"]
+    response = await client.post("/api/v1/tasks", json={"model": slug, "input": {"prompt": "x"}})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "unknown_model" and why in error["message"]
