@@ -13,7 +13,6 @@ gateways answer in four shapes and three error families (upstream-contracts.md 2
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Literal
@@ -25,23 +24,18 @@ import msgspec
 from adapter.core.errors import (
     ProviderError,
     ProviderOutcomeUnknown,
-    ProviderRejected,
     ProviderTaskNotFound,
-    ProviderUnavailable,
 )
 from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, VideoJob
-from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
+from adapter.providers._http import not_the_api
 from adapter.providers.checks import check_answer, probe_id
 from adapter.providers.kling import wire as kling_wire
 from adapter.providers.kling.auth import KlingTokenSigner
 from adapter.providers.kling.bodies import ROUTES as KLING_ROUTES
 from adapter.providers.kling.bodies import KlingModel
 from adapter.providers.kling.bodies import raw_media as raw_media  # re-exported
-from adapter.providers.kling.errors import classify, decode_error, is_error, is_not_found
+from adapter.providers.kling.client import TaskClient
 from adapter.providers.kling.shapes import read_task, task_id_of
-from adapter.providers.kling.wire import TaskBody
-
-_log = logging.getLogger(__name__)
 
 Dialect = Literal["gateway", "official"]
 
@@ -88,12 +82,11 @@ class KlingProvider:
             raise ValueError(f"Kling cannot make {sorted(unknown)}; it makes {sorted(carried)}")
         self._name = name
         self._base = base_url.rstrip("/")
-        self._http = http
         self._dialect = dialect
         self._api_key = api_key
         self._models = {slug: KlingModel(slug, carried[slug]) for slug in sorted(served)}
-        self._clock = clock
-        self._secrets = tuple(s for s in (api_key, secret_key) if s)
+        secrets = tuple(s for s in (api_key, secret_key) if s)
+        self._client = TaskClient(name, http, bearer=self._bearer, secrets=secrets, clock=clock)
 
     @property
     def name(self) -> str:
@@ -110,8 +103,8 @@ class KlingProvider:
             # sends both upstream (upstream-contracts 1.3, 1.9).
             request = msgspec.structs.replace(request, model=request.model_name)
         content = kling_wire.encode(request)
-        response = await self._send("POST", self._submit_url(route), content)
-        body = self._read(response)
+        response = await self._client.send("POST", self._submit_url(route), content)
+        body = self._client.read(response)
         upstream_id = task_id_of(body) if body else None
         if body is None or upstream_id is None:
             # Something answered 2xx, but we cannot tell whether a task was created.
@@ -171,7 +164,8 @@ class KlingProvider:
 
     async def _route_warning(self, family: str, task_id: str) -> str | None:
         try:
-            response = await self._send("GET", f"{self._base}/kling/v1/videos/{family}/{task_id}")
+            url = f"{self._base}/kling/v1/videos/{family}/{task_id}"
+            response = await self._client.send("GET", url)
         except ProviderError:
             return None
         if not response.is_success or not_the_api(self._name, response) is None:
@@ -187,22 +181,7 @@ class KlingProvider:
         return f"KlingProvider(name={self._name!r}, dialect={self._dialect!r})"
 
     async def _fetch(self, route: str, task_id: str) -> UpstreamState:
-        response = await self._send("GET", self._query_url(route, task_id))
-        try:
-            body = self._read(response)
-        except ProviderRejected as exc:
-            if not is_not_found(exc):
-                raise
-            raise ProviderTaskNotFound(
-                self._name, exc.message, status=exc.status, code=exc.code
-            ) from exc
-        view = read_task(body) if body else None
-        if view is None:
-            raise ProviderUnavailable(
-                self._name, "unrecognizable answer to a query", status=response.status_code
-            )
-        upstream_id = view.upstream_id or task_id
-        return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
+        return await self._client.fetch(self._query_url(route, task_id), route, task_id)
 
     def _model(self, model: str) -> KlingModel:
         try:
@@ -224,45 +203,3 @@ class KlingProvider:
         if self._signer is not None:
             return self._signer.token()
         return self._api_key or ""
-
-    async def _send(self, method: str, url: str, content: bytes | None = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._bearer()}", "Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        with map_httpx_errors(self._name):
-            return await self._http.request(method, url, content=content, headers=headers)
-
-    def _read(self, response: httpx.Response) -> TaskBody | None:
-        """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
-        if not response.is_success:
-            raise self._refusal(response, decode_error(response.content))
-        if (bad := not_the_api(self._name, response)) is not None:
-            _log.warning("provider.not_the_api provider=%s reason=%s", self._name, bad.message)
-            raise bad
-        try:
-            body = kling_wire.decode_task(response.content)
-        except msgspec.DecodeError:
-            # Not a task; maybe still a readable refusal (a 200 with an odd ``data``).
-            error = decode_error(response.content)
-            if error is not None and is_error(TaskBody(code=error.code, error=error.error)):
-                raise self._refusal(response, error) from None
-            return None
-        if is_error(body):
-            raise self._refusal(response, body)
-        return body
-
-    def _refusal(
-        self, response: httpx.Response, body: kling_wire.ErrorBody | None
-    ) -> ProviderError:
-        retry_after = retry_after_s(response.headers.get("Retry-After"), self._clock())
-        error = classify(
-            self._name, response.status_code, body, retry_after=retry_after, redact=self._secrets
-        )
-        _log.info(
-            "provider.refused provider=%s status=%s code=%s kind=%s",
-            self._name,
-            response.status_code,
-            error.code,
-            type(error).__name__,
-        )
-        return error

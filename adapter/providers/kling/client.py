@@ -1,0 +1,109 @@
+"""HTTP to a Kling-style task API, for each provider that speaks one (Kling, new-api's generic
+task route): send with a bearer, read a 2xx body in any of the four shapes, classify refusals
+(``kling_errors``), and turn "no such task" into ``ProviderTaskNotFound``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import httpx
+import msgspec
+
+from adapter.core.errors import (
+    ProviderError,
+    ProviderRejected,
+    ProviderTaskNotFound,
+    ProviderUnavailable,
+)
+from adapter.core.values import UpstreamState
+from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
+from adapter.providers.kling import wire as kling_wire
+from adapter.providers.kling.errors import classify, decode_error, is_error, is_not_found
+from adapter.providers.kling.shapes import read_task
+from adapter.providers.kling.wire import TaskBody
+
+_log = logging.getLogger(__name__)
+
+
+class TaskClient:
+    """One upstream's HTTP side, named ``name`` in its errors and logs."""
+
+    __slots__ = ("_bearer", "_clock", "_http", "_name", "_secrets")
+
+    def __init__(
+        self,
+        name: str,
+        http: httpx.AsyncClient,
+        *,
+        bearer: Callable[[], str],
+        secrets: tuple[str, ...],
+        clock: Callable[[], float],
+    ) -> None:
+        """``bearer`` gives the token for each request; ``secrets`` are masked in messages."""
+        self._name = name
+        self._http = http
+        self._bearer = bearer
+        self._secrets = secrets
+        self._clock = clock
+
+    async def send(self, method: str, url: str, content: bytes | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._bearer()}", "Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        with map_httpx_errors(self._name):
+            return await self._http.request(method, url, content=content, headers=headers)
+
+    async def fetch(self, url: str, route: str, task_id: str) -> UpstreamState:
+        """Query one task at ``url``; its "no such task" is ``ProviderTaskNotFound``."""
+        response = await self.send("GET", url)
+        try:
+            body = self.read(response)
+        except ProviderRejected as exc:
+            if not is_not_found(exc):
+                raise
+            raise ProviderTaskNotFound(
+                self._name, exc.message, status=exc.status, code=exc.code
+            ) from exc
+        view = read_task(body) if body else None
+        if view is None:
+            raise ProviderUnavailable(
+                self._name, "unrecognizable answer to a query", status=response.status_code
+            )
+        upstream_id = view.upstream_id or task_id
+        return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
+
+    def read(self, response: httpx.Response) -> TaskBody | None:
+        """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
+        if not response.is_success:
+            raise self._refusal(response, decode_error(response.content))
+        if (bad := not_the_api(self._name, response)) is not None:
+            _log.warning("provider.not_the_api provider=%s reason=%s", self._name, bad.message)
+            raise bad
+        try:
+            body = kling_wire.decode_task(response.content)
+        except msgspec.DecodeError:
+            # Not a task; maybe still a readable refusal (a 200 with an odd ``data``).
+            error = decode_error(response.content)
+            if error is not None and is_error(TaskBody(code=error.code, error=error.error)):
+                raise self._refusal(response, error) from None
+            return None
+        if is_error(body):
+            raise self._refusal(response, body)
+        return body
+
+    def _refusal(
+        self, response: httpx.Response, body: kling_wire.ErrorBody | None
+    ) -> ProviderError:
+        retry_after = retry_after_s(response.headers.get("Retry-After"), self._clock())
+        error = classify(
+            self._name, response.status_code, body, retry_after=retry_after, redact=self._secrets
+        )
+        _log.info(
+            "provider.refused provider=%s status=%s code=%s kind=%s",
+            self._name,
+            response.status_code,
+            error.code,
+            type(error).__name__,
+        )
+        return error
