@@ -56,6 +56,8 @@ def environment(adapter: dict[str, Any], shell: dict[str, str]) -> dict[str, str
         "KLING_API_KEY",
         "KLING_ACCESS_KEY",
         "KLING_SECRET_KEY",
+        "NEWAPI_BASE_URL",
+        "NEWAPI_API_KEY",
     ],
 )
 def test_each_upstream_and_callback_setting_passes_through_from_the_shell(

@@ -10,7 +10,8 @@ from adapter.config.providers import DASHSCOPE_DEFAULT_URL, ProviderConfigError,
 from adapter.config.settings import Settings, SettingsError
 
 REAL_SETUP = """
-# Kling's own API first; a gateway when Kling is down or busy; Wan on DashScope.
+# Kling's own API first; a gateway when Kling is down or busy; Wan on DashScope, then through
+# new-api, which also carries Vidu, Veo, Seedance and Hailuo (one of them under its own name).
 [[provider]]
 name = "kling"
 dialect = "kling-official"
@@ -32,12 +33,23 @@ dialect = "dashscope"
 base_url = "https://dashscope-intl.aliyuncs.com"
 api_key_env = "DASHSCOPE_API_KEY"
 models = ["wan2-6-i2v-flash"]
+
+[[provider]]
+name = "newapi"
+dialect = "newapi"
+base_url = "https://newapi.example.com"
+api_key_env = "NEWAPI_API_KEY"
+models = ["wan2-6-i2v-flash", "viduq3", "veo3-1-fast", "doubao-seedance-1-5-pro", "minimax-hailuo-02"]
+
+[provider.model_names]
+minimax-hailuo-02 = "hailuo-02"
 """
 SECRETS = {
     "KLING_ACCESS_KEY": "ak-1",
     "KLING_SECRET_KEY": "sk-secret",
     "EZMODEL_API_KEY": "sk-ezmodel",
     "DASHSCOPE_API_KEY": "sk-dashscope",
+    "NEWAPI_API_KEY": "sk-newapi",
 }
 
 
@@ -52,8 +64,9 @@ def test_a_providers_file_keeps_order_and_reads_credentials_from_variables(
 ) -> None:
     path = write(tmp_path, REAL_SETUP)
     settings = Settings.from_env({"MVA_PROVIDERS_FILE": str(path), **SECRETS})
-    kling, ezmodel, dashscope = settings.providers
-    assert [p.name for p in settings.providers] == ["kling", "ezmodel", "dashscope"]
+    kling, ezmodel, dashscope, newapi = settings.providers
+    assert [p.name for p in settings.providers] == ["kling", "ezmodel", "dashscope", "newapi"]
+    assert newapi.dialect == "newapi" and newapi.model_names == {"minimax-hailuo-02": "hailuo-02"}
     assert kling.dialect == "kling-official" and kling.access_key == "ak-1"
     assert str(kling.secret_key) == "sk-secret"
     assert ezmodel.base_url == "https://api.ezmodel.cloud"
@@ -84,6 +97,18 @@ def test_the_readme_shows_this_providers_file() -> None:
         (REAL_SETUP.replace('models = ["wan2-6-i2v-flash"]', "models = []"), "at least one"),
         (REAL_SETUP.replace('api_key_env = "DASHSCOPE_API_KEY"\n', ""), "needs api_key_env"),
         (REAL_SETUP.replace("DASHSCOPE_API_KEY", "UNSET_VARIABLE"), "UNSET_VARIABLE"),
+        (
+            REAL_SETUP.replace('minimax-hailuo-02 = "hailuo-02"', 'kling-v3 = "x"'),
+            "model_names names kling-v3, which models does not list",
+        ),
+        (
+            REAL_SETUP.replace(
+                'models = ["wan2-6-i2v-flash"]\n',
+                'models = ["wan2-6-i2v-flash"]\nmodel_names = {wan2-6-i2v-flash = "w"}\n',
+                1,
+            ),
+            "model_names is for the newapi dialect only",
+        ),
         ("[provider]\nname = 'x'", "Expected `array`"),
         ("", "provider"),
     ],
@@ -96,6 +121,8 @@ def test_the_readme_shows_this_providers_file() -> None:
         "no-models",
         "no-credential",
         "unset-variable",
+        "stray-model-name",
+        "model-names-elsewhere",
         "not-a-list",
         "empty",
     ],
@@ -148,3 +175,29 @@ def test_kling_and_dashscope_from_variables_make_two_providers() -> None:
 def test_a_parsed_file_without_a_provider_table_is_refused() -> None:
     with pytest.raises(ProviderConfigError, match="no \\[\\[provider\\]\\]"):
         parse_providers({"provider": []}, {}, source="test.toml")
+
+
+def test_new_api_from_variables_comes_after_kling_and_dashscope() -> None:
+    settings = Settings.from_env(
+        {
+            "NEWAPI_BASE_URL": "https://newapi.example.com/",
+            "NEWAPI_API_KEY": "sk-na",
+            "DASHSCOPE_API_KEY": "sk-ds",
+            "KLING_BASE_URL": "https://gw.example",
+            "KLING_API_KEY": "t",
+        }
+    )
+    assert [(p.name, p.dialect) for p in settings.providers] == [
+        ("kling", "kling-gateway"),
+        ("dashscope", "dashscope"),
+        ("newapi", "newapi"),
+    ]
+    newapi = settings.providers[2]
+    assert newapi.base_url == "https://newapi.example.com" and str(newapi.api_key) == "sk-na"
+    assert newapi.models is None  # every model new-api carries
+
+
+@pytest.mark.parametrize("given", ["NEWAPI_BASE_URL", "NEWAPI_API_KEY"])
+def test_new_api_needs_its_url_and_key_together(given: str) -> None:
+    with pytest.raises(SettingsError, match="NEWAPI_BASE_URL and NEWAPI_API_KEY"):
+        Settings.from_env({given: "https://newapi.example.com"})

@@ -25,6 +25,7 @@ from adapter.outbound.resolver import PublicAddressResolver
 from adapter.ports import VideoProvider
 from adapter.providers.dashscope.provider import DashScopeProvider
 from adapter.providers.kling.provider import KlingProvider
+from adapter.providers.newapi.provider import NewApiProvider
 from adapter.service.catalog import Catalog, CatalogError
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
@@ -33,6 +34,8 @@ from adapter.webhooks.sender import HttpWebhookSender
 #: The simulator's credentials, used when the embedded default points the providers at it.
 SIMULATOR_KEY = SimulatorConfig().api_key
 SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
+#: Where the simulator's new-api gateway lives, under its base URL.
+SIMULATOR_NEWAPI_PATH = "/newapi"
 
 
 def simulator_config(settings: Settings) -> SimulatorConfig:
@@ -134,6 +137,18 @@ def _dashscope(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog
     )
 
 
+def _newapi(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> VideoProvider:
+    return NewApiProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        api_key=str(config.api_key) if config.api_key else "",
+        carried=catalog.carried_by("newapi"),
+        models=config.models,
+        model_names=config.model_names,
+    )
+
+
 #: How each dialect is built, making the models the catalogue says its API carries. A new
 #: upstream is a provider package and a row here.
 PROVIDER_FACTORIES: dict[
@@ -142,6 +157,7 @@ PROVIDER_FACTORIES: dict[
     "kling-gateway": _kling,
     "kling-official": _kling,
     "dashscope": _dashscope,
+    "newapi": _newapi,
 }
 
 
@@ -159,6 +175,12 @@ def simulator_providers(simulator_url: str) -> tuple[ProviderConfig, ...]:
             dialect="dashscope",
             base_url=simulator_url,
             api_key=Secret(SIMULATOR_DASHSCOPE_KEY),
+        ),
+        ProviderConfig(
+            name="newapi",
+            dialect="newapi",
+            base_url=f"{simulator_url}{SIMULATOR_NEWAPI_PATH}",
+            api_key=Secret(SIMULATOR_KEY),
         ),
     )
 
@@ -178,7 +200,10 @@ def make_providers(
     configs = settings.providers
     if not configs:
         if settings.simulator_url is None:
-            raise ValueError("no upstream configured: set KLING_BASE_URL or run the simulator")
+            raise ValueError(
+                "no upstream configured: set KLING_BASE_URL, DASHSCOPE_API_KEY or "
+                "NEWAPI_BASE_URL, or run the simulator"
+            )
         configs = simulator_providers(settings.simulator_url)
     providers = []
     for config in configs:

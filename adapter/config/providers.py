@@ -12,9 +12,13 @@ the environment variable that holds it (``api_key_env = "EZMODEL_API_KEY"``)::
     secret_key_env = "KLING_SECRET_KEY"
     models = ["kling-v3", "kling-v2-6"]
 
+A ``newapi`` provider (new-api's generic task route) may name the models its channels call
+otherwise than the catalogue does, in a ``[provider.model_names]`` table (slug = name).
+
 Without a file, ``KLING_BASE_URL`` (+ ``KLING_API_KEY``, or ``KLING_ACCESS_KEY`` and
-``KLING_SECRET_KEY``) configures one Kling provider and ``DASHSCOPE_API_KEY`` (+
-``DASHSCOPE_BASE_URL``) one DashScope provider.
+``KLING_SECRET_KEY``) configures one Kling provider, ``DASHSCOPE_API_KEY`` (+
+``DASHSCOPE_BASE_URL``) one DashScope provider and ``NEWAPI_BASE_URL`` + ``NEWAPI_API_KEY``
+one new-api provider, preferred in that order.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from typing import Any, Literal
 import msgspec
 from starlette.datastructures import Secret
 
-Dialect = Literal["kling-gateway", "kling-official", "dashscope"]
-DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope")
+Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi"]
+DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope", "newapi")
 
 #: Alibaba Model Studio's Beijing endpoint; keys are per region (upstream-contracts.md 4.1).
 DASHSCOPE_DEFAULT_URL = "https://dashscope.aliyuncs.com"
@@ -40,6 +44,7 @@ _NEEDS: dict[Dialect, tuple[str, ...]] = {
     "kling-gateway": ("api_key_env",),
     "kling-official": ("access_key_env", "secret_key_env"),
     "dashscope": ("api_key_env",),
+    "newapi": ("api_key_env",),
 }
 
 
@@ -58,6 +63,8 @@ class ProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
     api_key: Secret | None = None
     access_key: str | None = None
     secret_key: Secret | None = None
+    #: Slug -> the upstream's name for it, where not the catalogue's (``newapi`` only).
+    model_names: dict[str, str] = {}
 
 
 class _Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -70,6 +77,7 @@ class _Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     api_key_env: str | None = None
     access_key_env: str | None = None
     secret_key_env: str | None = None
+    model_names: dict[str, str] = {}
 
 
 class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -117,6 +125,7 @@ def parse_providers(
         if not entry.models:
             raise ProviderConfigError(f"{where}: models must list at least one model.")
         creds = {key: _credential(entry, key, environ, where) for key in _NEEDS[dialect]}
+        _check_model_names(entry, dialect, where)
         configs.append(
             ProviderConfig(
                 name=entry.name,
@@ -126,6 +135,7 @@ def parse_providers(
                 api_key=Secret(creds["api_key_env"]) if "api_key_env" in creds else None,
                 access_key=creds.get("access_key_env"),
                 secret_key=Secret(creds["secret_key_env"]) if "secret_key_env" in creds else None,
+                model_names=dict(entry.model_names),
             )
         )
     return tuple(configs)
@@ -176,11 +186,37 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]
                 api_key=Secret(dashscope_key),
             )
         )
+    newapi_url = _text(environ, "NEWAPI_BASE_URL")
+    newapi_key = _text(environ, "NEWAPI_API_KEY")
+    if (newapi_url is None) != (newapi_key is None):
+        raise ProviderConfigError("NEWAPI_BASE_URL and NEWAPI_API_KEY are needed together.")
+    if newapi_url is not None and newapi_key is not None:
+        configs.append(
+            ProviderConfig(
+                name="newapi",
+                dialect="newapi",
+                base_url=_base_url(newapi_url, "NEWAPI_BASE_URL"),
+                api_key=Secret(newapi_key),
+            )
+        )
     return tuple(configs)
 
 
 #: The variables that configure providers without a file; a file replaces them.
-SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL")
+SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL", "NEWAPI_BASE_URL")
+
+
+def _check_model_names(entry: _Entry, dialect: Dialect, where: str) -> None:
+    if not entry.model_names:
+        return
+    if dialect != "newapi":
+        raise ProviderConfigError(f"{where}: model_names is for the newapi dialect only.")
+    if stray := sorted(entry.model_names.keys() - set(entry.models)):
+        raise ProviderConfigError(
+            f"{where}: model_names names {', '.join(stray)}, which models does not list."
+        )
+    if blank := sorted(slug for slug, name in entry.model_names.items() if not name.strip()):
+        raise ProviderConfigError(f"{where}: model_names gives {', '.join(blank)} an empty name.")
 
 
 def _credential(entry: _Entry, key: str, environ: Mapping[str, str], where: str) -> str:

@@ -64,10 +64,12 @@ _URL = {"format": "uri", "pattern": HTTPS_URL, "maxLength": 2048}
 
 
 def described_input(spec: ModelSpec) -> dict[str, Any]:
-    """The model's input schema (verbatim in ``schemas/``), with what its URL fields accept.
+    """The model's input schema (verbatim in ``schemas/``), with what its URL fields accept
+    and, where the schema lists no values for a field the price depends on, the priced ones.
 
     The page's schema says only ``string``; the document adds the URL forms the adapter
-    takes, so that a client generating inputs from it makes ones that can be accepted.
+    takes, and the values it can price, so that a client generating inputs from it makes
+    ones that can be accepted.
     """
     schema = copy.deepcopy(spec.schema)
     properties: dict[str, Any] = schema.get("properties", {})
@@ -77,11 +79,25 @@ def described_input(spec: ModelSpec) -> dict[str, Any]:
         *((name, _VIDEO) for name in rules.videos),
         *((name, _URL) for name in rules.urls),
     ]:
-        prop = properties.get(field)
+        name, _, key = field.partition("[].")
+        prop = properties.get(name)
         if prop is None:
             continue
         target = prop.get("items", prop) if prop.get("type") == "array" else prop
+        if key:
+            target = target.get("properties", {}).get(key)
+            if target is None:
+                continue
         target.update(copy.deepcopy(form))
+    priced: dict[str, list[Any]] = {}
+    for when, _ in spec.price.table(spec.schema):
+        for field, value in when.items():
+            if value not in priced.setdefault(field, []):
+                priced[field].append(value)
+    for field, values in priced.items():
+        prop = properties.get(field)
+        if prop is not None and "enum" not in prop:
+            prop["enum"] = values
     return schema
 
 

@@ -29,6 +29,7 @@ from adapter.providers.checks import check_answer, probe_id
 from adapter.providers.dashscope import wire as dashscope_wire
 from adapter.providers.dashscope.errors import classify, code_of, decode_error, is_refusal
 from adapter.providers.dashscope.wire import TaskBody
+from adapter.providers.extras import present, unmapped
 from adapter.providers.refusals import clean
 
 _log = logging.getLogger(__name__)
@@ -85,17 +86,122 @@ def wan_i2v_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
     )
 
 
+#: ``parameters.size`` of Wan 2.5 by resolution and aspect ratio (Model Studio's size table).
+SIZES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "480P": {"16:9": "832*480", "9:16": "480*832", "1:1": "624*624"},
+        "720P": {
+            "16:9": "1280*720",
+            "9:16": "720*1280",
+            "1:1": "960*960",
+            "4:3": "1088*832",
+            "3:4": "832*1088",
+        },
+        "1080P": {
+            "16:9": "1920*1080",
+            "9:16": "1080*1920",
+            "1:1": "1440*1440",
+            "4:3": "1632*1248",
+            "3:4": "1248*1632",
+        },
+    }
+)
+
+
+def wan_t2v_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
+    """Text to video (``wan2.5-t2v-*``): ``size`` is pixels (``1280*720``), from the input's
+    aspect ratio (MindVideo's ``size``) and ``resolution``; a ``W*H`` size is sent as it is."""
+    params = job.input
+    resolution = str(params.get("resolution", "720p")).upper()
+    aspect = str(params.get("size", "16:9"))
+    size = aspect if "*" in aspect else SIZES.get(resolution, {}).get(aspect)
+    if size is None:
+        known = ", ".join(f"{r} {a}" for r, sizes in SIZES.items() for a in sizes)
+        raise ValueError(f"{job.model}: no {resolution} size for {aspect!r}; there are {known}")
+    placed = ("prompt", "negative_prompt", "audio_url", "size", "resolution")
+    return dashscope_wire.SynthesisRequest(
+        model=model,
+        input=dashscope_wire.TextInput(
+            params.get("prompt"), params.get("negative_prompt"), params.get("audio_url")
+        ),
+        parameters={"size": size, **unmapped(params, placed)},
+    )
+
+
+def wan_r2v_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
+    """Reference images to video (``wan2.7-r2v``): each ``image_with_roles`` item is a
+    ``media`` item of its role; MindVideo's ``size`` (an aspect ratio) is ``ratio``."""
+    params = job.input
+    media = [
+        dashscope_wire.Media(item.get("role") or "reference_image", item["url"])
+        for item in params.get("image_with_roles") or ()
+    ]
+    return _media_body(job, model, media, ("image_with_roles",))
+
+
+def wan_videoedit_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
+    """Edit a video (``wan2.7-videoedit``): the source is a ``video`` media item; a duration
+    of 0 (follow the source) is not sent."""
+    params = job.input
+    media = [dashscope_wire.Media("video", url) for url in params.get("video_urls") or ()]
+    return _media_body(job, model, media, ("video_urls",))
+
+
+def _media_body(
+    job: VideoJob, model: str, media: list[dashscope_wire.Media], placed: tuple[str, ...]
+) -> dashscope_wire.SynthesisRequest:
+    params = job.input
+    if not media:
+        raise ValueError(f"{job.model} needs at least one media item")
+    return dashscope_wire.SynthesisRequest(
+        model=model,
+        input=dashscope_wire.MediaInput(media, params.get("prompt"), params.get("negative_prompt")),
+        parameters=_ratio_parameters(params, (*placed, "prompt", "negative_prompt")),
+    )
+
+
+def happyhorse_t2v_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
+    """Text to video (``happyhorse-*-t2v``): MindVideo's ``size`` (an aspect ratio) is
+    ``ratio``."""
+    params = job.input
+    return dashscope_wire.SynthesisRequest(
+        model=model,
+        input=dashscope_wire.TextInput(params.get("prompt"), params.get("negative_prompt")),
+        parameters=_ratio_parameters(params, ("prompt", "negative_prompt")),
+    )
+
+
+def _ratio_parameters(params: Values, placed: tuple[str, ...]) -> dict[str, Any]:
+    """``resolution`` in DashScope's case (``1080P``), ``ratio`` from MindVideo's ``size``, a
+    positive ``duration``, and every other field as it came."""
+    duration = params.get("duration")
+    return {
+        **present(
+            resolution=str(params["resolution"]).upper() if "resolution" in params else None,
+            ratio=params.get("size"),
+            duration=duration if duration else None,
+        ),
+        **unmapped(params, (*placed, "resolution", "size", "duration")),
+    }
+
+
 class BodyMapping(NamedTuple):
     """One named way of turning a model's input into a DashScope body."""
 
     #: The API family the task is created on; queries must name the same one.
     route: str
-    build: Callable[[VideoJob, str], msgspec.Struct]
+    build: Callable[[VideoJob, str], dashscope_wire.SynthesisRequest]
 
 
 #: The mappings model specs name (``[[upstream]] api = "dashscope"``).
 MAPPINGS: Mapping[str, BodyMapping] = MappingProxyType(
-    {"wan-i2v": BodyMapping(SYNTHESIS, wan_i2v_body)}
+    {
+        "wan-i2v": BodyMapping(SYNTHESIS, wan_i2v_body),
+        "wan-t2v": BodyMapping(SYNTHESIS, wan_t2v_body),
+        "wan-r2v": BodyMapping(SYNTHESIS, wan_r2v_body),
+        "wan-videoedit": BodyMapping(SYNTHESIS, wan_videoedit_body),
+        "happyhorse-t2v": BodyMapping(SYNTHESIS, happyhorse_t2v_body),
+    }
 )
 ROUTES = frozenset(mapping.route for mapping in MAPPINGS.values())
 
@@ -105,7 +211,7 @@ class ModelRoute(NamedTuple):
 
     route: str
     model: str
-    build: Callable[[VideoJob, str], msgspec.Struct]
+    build: Callable[[VideoJob, str], dashscope_wire.SynthesisRequest]
 
     @classmethod
     def of(cls, slug: str, carrier: Carrier) -> ModelRoute:

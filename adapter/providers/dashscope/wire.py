@@ -9,6 +9,8 @@ kept raw and read on demand: an odd usage block never makes a finished task unre
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 # --- requests -------------------------------------------------------------------------------
@@ -38,12 +40,39 @@ class I2VParameters(msgspec.Struct, frozen=True, omit_defaults=True):
     seed: int | None = None
 
 
+class TextInput(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``input`` of a text-to-video task (``wan2.5-t2v-*``, ``happyhorse-*-t2v``)."""
+
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    audio_url: str | None = None
+
+
+class Media(msgspec.Struct, frozen=True):
+    """One item of ``input.media`` (Wan 2.7): ``reference_image``, ``video``, ...."""
+
+    type: str
+    url: str
+
+
+class MediaInput(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``input`` of a Wan 2.7 task: its images and videos as ``media`` items."""
+
+    media: list[Media]
+    prompt: str | None = None
+    negative_prompt: str | None = None
+
+
 class SynthesisRequest(msgspec.Struct, frozen=True):
-    """``POST /api/v1/services/aigc/video-generation/video-synthesis``."""
+    """``POST /api/v1/services/aigc/video-generation/video-synthesis``.
+
+    ``parameters`` is a plain object for the models whose options are only partly known here:
+    the known ones, and the input's unmapped fields as they came.
+    """
 
     model: str
-    input: I2VInput
-    parameters: I2VParameters
+    input: I2VInput | TextInput | MediaInput
+    parameters: I2VParameters | dict[str, Any]
 
 
 # --- responses ------------------------------------------------------------------------------
