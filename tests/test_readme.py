@@ -25,9 +25,9 @@ def test_every_setting_read_from_the_environment_is_in_the_settings_table() -> N
         (ROOT / "adapter" / "config" / name).read_text(encoding="utf-8")
         for name in ("settings.py", "providers.py")
     )
-    read = set(re.findall(r'"((?:MVA|KLING|DASHSCOPE)_[A-Z_]+|REDIS_URL)"', source))
+    read = set(re.findall(r'"((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|REDIS_URL)"', source))
     table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"`((?:MVA|KLING|DASHSCOPE)_[A-Z_]+|REDIS_URL)`", table))
+    documented = set(re.findall(r"`((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|REDIS_URL)`", table))
     assert read == documented
 
 
@@ -82,3 +82,20 @@ def test_the_stop_bounds_in_the_readme_are_the_ones_the_code_keeps() -> None:
     assert f"a stop takes at most {STOP_BOUND_S:g} seconds" in section
     streams = " ".join(README.split("## Live events", 1)[1].split("\n## ", 1)[0].split())
     assert f"A stopping server gives open streams {GRACE_S} seconds" in streams
+
+
+def test_the_models_table_is_the_catalogue() -> None:
+    """Every served model is a row with its hosts in preference order, its schema source and
+    its page's example cost; none is missing, none extra."""
+    from tests.catalogue import PAGE_COSTS
+    from tests.models import CATALOG
+
+    hosts = {"kling": "Kling", "dashscope": "DashScope", "newapi": "new-api"}
+    table = README.split("## The models\n", 1)[1].split("\n\n| model |", 1)[1].split("\n\n", 1)[0]
+    rows = [[cell.strip() for cell in row.split("|")[1:-1]] for row in table.splitlines()[2:]]
+    assert [row[0].strip("`") for row in rows] == list(PAGE_COSTS)
+    for slug, _family, _what, row_hosts, source, cost in rows:
+        spec = CATALOG.get(slug.strip("`"))
+        named = ", ".join(f"{hosts[api]} `{c.model_name}`" for api, c in spec.carriers.items())
+        assert (row_hosts, source) == (named, spec.schema_source), slug
+        assert cost.split(" ", 1)[0] == str(PAGE_COSTS[spec.slug]), slug

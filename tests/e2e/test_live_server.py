@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.catalogue import NEW
 from tests.e2e.live import Live, clean_env, run_seed_curl, serve, wait_terminal
 
 KEY = "mv_test_e2e_key"
@@ -90,8 +91,10 @@ def test_the_models_endpoint_lists_every_model_and_where_its_schema_came_from(
         "kling-v3-motion-control": "derived",
         "kling-v3-omni": "derived",
         "kling-video-o1": "derived",
+        **{slug: "partial" for slug in NEW},
     }
     assert "kling-v3's schema" in models["kling-video-o1"]["schema_from"]
+    assert "/models/viduq3/docs" in models["viduq3"]["schema_from"]
 
 
 def test_a_scripted_failure_reaches_the_client_with_its_reason(embedded: Live) -> None:
