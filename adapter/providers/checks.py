@@ -1,4 +1,5 @@
-"""What an upstream's answer to a harmless question says about it, for every dialect.
+"""What an upstream's answer to a harmless question says about it, for every dialect; and
+which models a provider is set up to serve.
 
 ``mindvideo-adapter providers check`` asks each provider for the status of a task that cannot
 exist. The answer tells whether the upstream is reachable, takes our credentials and speaks
@@ -8,7 +9,7 @@ the dialect it is configured as: "no such task" in its own words is the healthy 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Collection, Mapping
 
 from adapter.core.errors import (
     ProviderAuthFailed,
@@ -19,7 +20,7 @@ from adapter.core.errors import (
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.core.values import ProviderCheck, UpstreamState
+from adapter.core.values import Carrier, ProviderCheck, UpstreamState
 
 
 def probe_id() -> str:
@@ -54,3 +55,14 @@ async def check_answer(ask: Awaitable[UpstreamState]) -> ProviderCheck:
             return ProviderCheck(True, None, False, f"{exc.message} (HTTP {exc.status})")
         return ProviderCheck(True, None, None, exc.message)
     return ProviderCheck(True, True, True, "answered with a task status")
+
+
+def served_models(
+    upstream: str, carried: Mapping[str, Carrier], models: Collection[str] | None
+) -> frozenset[str]:
+    """The models a provider of ``upstream`` serves: ``models``, or every one the catalogue
+    says its API carries when ``None``; ``ValueError`` for one it cannot make."""
+    served = frozenset(carried if models is None else models)
+    if unknown := served - carried.keys():
+        raise ValueError(f"{upstream} cannot make {sorted(unknown)}; it makes {sorted(carried)}")
+    return served

@@ -25,7 +25,7 @@ import msgspec
 from adapter.core.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
 from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
-from adapter.providers.checks import check_answer, probe_id
+from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.dashscope import wire as dashscope_wire
 from adapter.providers.dashscope.errors import classify, code_of, decode_error, is_refusal
 from adapter.providers.dashscope.wire import TaskBody
@@ -243,9 +243,7 @@ class DashScopeProvider:
             raise ValueError("the DashScope base URL must be an http(s) URL")
         if not api_key:
             raise ValueError("the DashScope provider needs an API key")
-        served = frozenset(carried if models is None else models)
-        if unknown := served - carried.keys():
-            raise ValueError(f"DashScope cannot make {sorted(unknown)}; it makes {sorted(carried)}")
+        served = served_models("DashScope", carried, models)
         self._name = name
         # The SDK's base URL ends in /api/v1; the paths here add it.
         self._base = base_url.rstrip("/").removesuffix("/api/v1")

@@ -1,6 +1,7 @@
 """HTTP to a Kling-style task API, for each provider that speaks one (Kling, new-api's generic
 task route): send with a bearer, read a 2xx body in any of the four shapes, classify refusals
-(``kling_errors``), and turn "no such task" into ``ProviderTaskNotFound``."""
+(``kling_errors``), read what a submit made, and turn "no such task" into
+``ProviderTaskNotFound``."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ import msgspec
 
 from adapter.core.errors import (
     ProviderError,
+    ProviderOutcomeUnknown,
     ProviderRejected,
     ProviderTaskNotFound,
     ProviderUnavailable,
 )
-from adapter.core.values import UpstreamState
+from adapter.core.values import TaskStatus, UpstreamState
 from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
 from adapter.providers.kling import wire as kling_wire
 from adapter.providers.kling.errors import classify, decode_error, is_error, is_not_found
-from adapter.providers.kling.shapes import read_task
+from adapter.providers.kling.shapes import read_task, task_id_of
 from adapter.providers.kling.wire import TaskBody
 
 _log = logging.getLogger(__name__)
@@ -53,6 +55,21 @@ class TaskClient:
             headers["Content-Type"] = "application/json"
         with map_httpx_errors(self._name):
             return await self._http.request(method, url, content=content, headers=headers)
+
+    async def submit(self, url: str, content: bytes, route: str) -> UpstreamState:
+        """Create a task at ``url``; its state as the answer gives it (``queued`` at least)."""
+        response = await self.send("POST", url, content)
+        body = self.read(response)
+        upstream_id = task_id_of(body) if body else None
+        if body is None or upstream_id is None:
+            # Something answered 2xx, but we cannot tell whether a task was created.
+            raise ProviderOutcomeUnknown(
+                self._name, "unrecognizable answer to a submit", status=response.status_code
+            )
+        view = read_task(body)
+        if view is None:
+            return UpstreamState(upstream_id, TaskStatus.QUEUED, route=route)
+        return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
 
     async def fetch(self, url: str, route: str, task_id: str) -> UpstreamState:
         """Query one task at ``url``; its "no such task" is ``ProviderTaskNotFound``."""

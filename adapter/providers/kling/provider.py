@@ -23,19 +23,17 @@ import msgspec
 
 from adapter.core.errors import (
     ProviderError,
-    ProviderOutcomeUnknown,
     ProviderTaskNotFound,
 )
-from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, VideoJob
+from adapter.core.values import Carrier, ProviderCheck, UpstreamState, VideoJob
 from adapter.providers._http import not_the_api
-from adapter.providers.checks import check_answer, probe_id
+from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.kling import wire as kling_wire
 from adapter.providers.kling.auth import KlingTokenSigner
 from adapter.providers.kling.bodies import ROUTES as KLING_ROUTES
 from adapter.providers.kling.bodies import KlingModel
 from adapter.providers.kling.bodies import raw_media as raw_media  # re-exported
 from adapter.providers.kling.client import TaskClient
-from adapter.providers.kling.shapes import read_task, task_id_of
 
 Dialect = Literal["gateway", "official"]
 
@@ -77,9 +75,7 @@ class KlingProvider:
             self._signer = KlingTokenSigner(access_key, secret_key, clock=clock)
         else:
             raise ValueError(f"unknown Kling dialect {dialect!r}: use 'gateway' or 'official'")
-        served = frozenset(carried if models is None else models)
-        if unknown := served - carried.keys():
-            raise ValueError(f"Kling cannot make {sorted(unknown)}; it makes {sorted(carried)}")
+        served = served_models("Kling", carried, models)
         self._name = name
         self._base = base_url.rstrip("/")
         self._dialect = dialect
@@ -103,18 +99,7 @@ class KlingProvider:
             # sends both upstream (upstream-contracts 1.3, 1.9).
             request = msgspec.structs.replace(request, model=request.model_name)
         content = kling_wire.encode(request)
-        response = await self._client.send("POST", self._submit_url(route), content)
-        body = self._client.read(response)
-        upstream_id = task_id_of(body) if body else None
-        if body is None or upstream_id is None:
-            # Something answered 2xx, but we cannot tell whether a task was created.
-            raise ProviderOutcomeUnknown(
-                self._name, "unrecognizable answer to a submit", status=response.status_code
-            )
-        view = read_task(body)
-        if view is None:
-            return UpstreamState(upstream_id, TaskStatus.QUEUED, route=route)
-        return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
+        return await self._client.submit(self._submit_url(route), content, route)
 
     async def query(self, route: str, upstream_id: str) -> UpstreamState:
         if route not in ROUTES:

@@ -22,10 +22,9 @@ from urllib.parse import quote
 import httpx
 
 from adapter.core.errors import ProviderOutcomeUnknown
-from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, VideoJob
-from adapter.providers.checks import check_answer, probe_id
+from adapter.core.values import Carrier, ProviderCheck, UpstreamState, VideoJob
+from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.kling.client import TaskClient
-from adapter.providers.kling.shapes import read_task, task_id_of
 from adapter.providers.newapi.bodies import ROUTE, NewApiModel, encode
 
 
@@ -51,9 +50,7 @@ class NewApiProvider:
             raise ValueError("the new-api base URL must be an http(s) URL")
         if not api_key:
             raise ValueError("the new-api provider needs an API key")
-        served = frozenset(carried if models is None else models)
-        if unknown := served - carried.keys():
-            raise ValueError(f"new-api cannot make {sorted(unknown)}; it makes {sorted(carried)}")
+        served = served_models("new-api", carried, models)
         names = dict(model_names or {})
         if stray := names.keys() - served:
             raise ValueError(f"model_names names {sorted(stray)}, which it does not serve")
@@ -75,18 +72,7 @@ class NewApiProvider:
 
     async def submit(self, job: VideoJob) -> UpstreamState:
         content = encode(self._model(job.model).build(job))
-        response = await self._client.send("POST", f"{self._base}/v1/video/generations", content)
-        body = self._client.read(response)
-        upstream_id = task_id_of(body) if body else None
-        if body is None or upstream_id is None:
-            # Something answered 2xx, but we cannot tell whether a task was created.
-            raise ProviderOutcomeUnknown(
-                self._name, "unrecognizable answer to a submit", status=response.status_code
-            )
-        view = read_task(body)
-        if view is None:
-            return UpstreamState(upstream_id, TaskStatus.QUEUED, route=ROUTE)
-        return UpstreamState(upstream_id, view.status, ROUTE, view.videos, view.message)
+        return await self._client.submit(f"{self._base}/v1/video/generations", content, ROUTE)
 
     async def query(self, route: str, upstream_id: str) -> UpstreamState:
         if route != ROUTE:
