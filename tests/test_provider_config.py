@@ -39,7 +39,9 @@ name = "newapi"
 dialect = "newapi"
 base_url = "https://newapi.example.com"
 api_key_env = "NEWAPI_API_KEY"
-models = ["wan2-6-i2v-flash", "viduq3", "veo3-1-fast", "doubao-seedance-1-5-pro", "minimax-hailuo-02"]
+models = [
+  "wan2-6-i2v-flash", "viduq3", "veo3-1-fast", "doubao-seedance-1-5-pro", "minimax-hailuo-02",
+]
 
 [provider.model_names]
 minimax-hailuo-02 = "hailuo-02"

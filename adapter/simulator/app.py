@@ -17,9 +17,10 @@ DashScope (Alibaba Model Studio, async only; see ``dashscope.py``):
   (``Bearer <dashscope_api_key>``, ``X-DashScope-Async: enable``);
 - ``GET /api/v1/tasks/{task_id}``: query; ``POST /api/v1/tasks/{task_id}/cancel``: cancel.
 
-A stock new-api gateway in front of Kling, as observed (see ``newapi_gateway.py``), under
-``/newapi``: its Kling routes for text2video and image2video, its task query, and its web UI
-for every other path.
+A stock new-api gateway (see ``newapi_gateway.py``), under ``/newapi``: its Kling routes for
+text2video and image2video, as observed in front of Kling; its generic task route with an Ali,
+a Vidu, a Gemini, a Doubao and a MiniMax channel (``newapi_channels.py``, from new-api's
+source); its task query; and its web UI for every other path.
 
 And:
 

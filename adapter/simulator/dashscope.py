@@ -1,15 +1,20 @@
-"""The simulated DashScope upstream (Alibaba Model Studio, Wan image-to-video; async only).
+"""The simulated DashScope upstream (Alibaba Model Studio video synthesis; async only).
+
+The models are Wan image-to-video, text-to-video, reference-to-video and video editing, and
+HappyHorse text-to-video (``dashscope_wire.MODELS``), each body validated per model as in
+``dashscope_wire.py``:
 
 - ``POST /api/v1/services/aigc/video-generation/video-synthesis``: submit, with
   ``Authorization: Bearer <dashscope_api_key>`` and ``X-DashScope-Async: enable`` (without it,
-  HTTP 403 ``AccessDenied``, "current user api does not support synchronous calls"). The
-  body is validated as in ``dashscope_wire.py``; the answer is
+  HTTP 403 ``AccessDenied``, "current user api does not support synchronous calls"); the
+  answer is
   ``{"request_id", "output": {"task_id", "task_status": "PENDING"}}``;
 - ``GET /api/v1/tasks/{task_id}``: ``output.task_status`` ``PENDING`` for ``queue_s``,
   ``RUNNING`` for ``process_s``, then ``SUCCEEDED`` (``output.video_url``, a media-route
-  video lasting ``parameters.duration``, and ``usage``) or ``FAILED`` (``output.code`` and
-  ``output.message``); ``CANCELED`` once cancelled. An unknown or forgotten id answers 200
-  with ``task_status`` ``UNKNOWN``, as DashScope does for expired tasks;
+  video lasting ``parameters.duration`` or 5 s, and ``usage``) or ``FAILED``
+  (``output.code`` and ``output.message``); ``CANCELED`` once cancelled. An unknown or
+  forgotten id answers 200 with ``task_status`` ``UNKNOWN``, as DashScope does for expired
+  tasks;
 - ``POST /api/v1/tasks/{task_id}/cancel``: cancels a ``PENDING`` task (``{"request_id"}``);
   a task in any other state, or unknown, answers 400 ``UnsupportedOperation``.
 
@@ -113,15 +118,14 @@ class DashScopeSimulator:
                 )
         except dw.Rejection as exc:
             return _reject(exc)
-        parameters = synthesis.parameters or dw.SynthesisParameters()
         task = dw.DashTask(
             task_id=str(uuid.uuid4()),
             owner=owner,
             created_at=self._clock(),
             model=synthesis.model,
             prompt=synthesis.input.prompt,
-            resolution=parameters.resolution or dw.DEFAULT_RESOLUTION,
-            duration=parameters.duration or dw.DEFAULT_DURATION,
+            resolution=dw.resolution_of(synthesis),
+            duration=dw.duration_of(synthesis),
             script=script,
         )
         self._tasks.add(task)

@@ -1,25 +1,41 @@
 """The simulated DashScope upstream's tasks, request bodies and answers (contracts section 4).
 
-A submit body is validated as DashScope validates it: anything wrong answers HTTP 400
-``{"request_id", "code": "InvalidParameter", "message"}``, the message naming the field.
+A submit body is validated as DashScope validates it, per model: anything wrong answers HTTP
+400 ``{"request_id", "code": "InvalidParameter", "message"}``, the message naming the field.
+Unknown fields are ignored, anywhere. ``input.negative_prompt`` is at most 500 characters and
+``input.audio_url`` an ``http(s)`` URL for every model; ``seed`` is 0..2147483647 and
+``prompt_extend`` / ``audio`` / ``watermark`` are booleans wherever a model has them.
 
-- ``model``: ``wan2.6-i2v-flash``;
-- ``input.img_url`` (required): an ``http(s)`` URL or a ``data:image/...;base64,...`` URI;
-  ``input.prompt``, ``input.negative_prompt`` (at most 500 characters), ``input.audio_url``
-  (an ``http(s)`` URL), ``input.template`` are optional;
-- ``parameters`` (optional): ``resolution`` ``720P`` | ``1080P`` (default ``1080P``),
-  ``duration`` an integer 2..15 (default 5), ``prompt_extend`` / ``audio`` / ``watermark``
-  booleans, ``shot_type`` ``single`` | ``multi``, ``seed`` 0..2147483647.
+- ``wan2.6-i2v-flash`` (image to video): ``input.img_url`` (required) an ``http(s)`` URL or a
+  ``data:image/...;base64,...`` URI; ``input.prompt``, ``input.template`` optional;
+  ``parameters.resolution`` ``720P`` | ``1080P`` (default ``1080P``), ``duration`` 2..15
+  (default 5), ``shot_type`` ``single`` | ``multi``;
+- ``wan2.5-t2v-preview`` (text to video): ``input.prompt`` (required, not empty);
+  ``parameters.size`` one of :data:`T2V_SIZES` (``W*H``, default ``1280*720``), ``duration``
+  5 or 10 (default 5);
+- ``wan2.7-r2v`` (reference to video): ``input.media`` (required) 1..5 items ``{type, url}``,
+  type ``reference_image`` | ``reference_video``, url ``http(s)`` or a ``data:image`` URI;
+  ``input.prompt`` optional; ``parameters.resolution`` (default ``1080P``), ``ratio`` one of
+  :data:`RATIOS` (optional), ``duration`` 2..15 (default 5);
+- ``wan2.7-videoedit`` (edit a video): ``input.media`` exactly one ``video`` item (an
+  ``http(s)`` URL) and 0..3 ``reference_image`` items; ``parameters.resolution``, ``ratio``,
+  ``duration`` 2..15 optional (absent: the output follows the source video, which the
+  simulator takes as 5 s);
+- ``happyhorse-1.0-t2v`` (text to video): ``input.prompt`` (required, not empty);
+  ``parameters.resolution`` (default ``1080P``), ``ratio`` (any: its values are not known
+  here), ``duration`` 1..15 (default 5).
 
-Unknown fields are ignored. Times are written as DashScope writes them,
+A finished task's ``usage.SR`` comes from its resolution: 720 for ``720P``, the smaller side
+of a ``W*H`` size, else 1080. Times are written as DashScope writes them,
 ``"2025-09-29 14:18:52.331"``, in Beijing time (UTC+8), from the injected clock.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 import msgspec
 
@@ -27,13 +43,13 @@ from adapter.simulator.script import DEFAULT_FAIL_REASON, Script
 from adapter.simulator.state import Progress
 from adapter.simulator.wire import NonEmpty
 
-#: The models the simulated DashScope accepts.
-MODELS: Final = frozenset({"wan2.6-i2v-flash"})
 DEFAULT_RESOLUTION: Final = "1080P"
 DEFAULT_DURATION: Final = 5
+DEFAULT_SIZE: Final = "1280*720"
 #: DashScope's Beijing region writes its times in China Standard Time.
 _CST: Final = timezone(timedelta(hours=8))
 _DATA_IMAGE: Final = re.compile(r"data:image/[\w.+-]+;base64,[A-Za-z0-9+/\s]+={0,2}\s*")
+_HTTP: Final = ("http://", "https://")
 
 Status = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"]
 _STATUS: Final[dict[str, Status]] = {
@@ -42,6 +58,26 @@ _STATUS: Final[dict[str, Status]] = {
     "succeed": "SUCCEEDED",
     "failed": "FAILED",
 }
+#: ``parameters.size`` of text to video (``wan2.5-t2v-preview``), ``W*H`` in pixels.
+Size = Literal[
+    "832*480",
+    "480*832",
+    "624*624",
+    "1280*720",
+    "720*1280",
+    "960*960",
+    "1088*832",
+    "832*1088",
+    "1920*1080",
+    "1080*1920",
+    "1440*1440",
+    "1632*1248",
+    "1248*1632",
+]
+#: ``parameters.ratio`` of the Wan 2.7 models (HappyHorse's are not known here: any is taken).
+Ratio = Literal["16:9", "9:16", "1:1", "4:3", "3:4"]
+T2V_SIZES: Final = get_args(Size)
+RATIOS: Final = get_args(Ratio)
 
 
 class Rejection(Exception):
@@ -59,17 +95,31 @@ def invalid(message: str) -> Rejection:
     return Rejection(400, "InvalidParameter", message)
 
 
+class MediaItem(msgspec.Struct, kw_only=True):
+    """One item of ``input.media`` (Wan 2.7): an image or video, by URL."""
+
+    type: str
+    url: NonEmpty
+
+
 class SynthesisInput(msgspec.Struct, kw_only=True):
-    img_url: NonEmpty
+    """``input``, every model's fields: which are required and which apply is per model."""
+
     prompt: str | None = None
     negative_prompt: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    img_url: str | None = None
     audio_url: str | None = None
     template: str | None = None
+    media: list[MediaItem] | None = None
 
 
 class SynthesisParameters(msgspec.Struct, kw_only=True):
+    """``parameters``, every model's fields; the per-model ranges are checked after."""
+
     resolution: Literal["720P", "1080P"] | None = None
-    duration: Annotated[int, msgspec.Meta(ge=2, le=15)] | None = None
+    size: Size | None = None
+    ratio: str | None = None
+    duration: Annotated[int, msgspec.Meta(ge=1, le=15)] | None = None
     prompt_extend: bool | None = None
     shot_type: Literal["single", "multi"] | None = None
     audio: bool | None = None
@@ -89,7 +139,7 @@ _decode_synthesis = msgspec.json.Decoder(SynthesisRequest).decode
 
 
 def decode_synthesis(body: bytes) -> SynthesisRequest:
-    """The submit ``body``, validated as DashScope validates it.
+    """The submit ``body``, validated as DashScope validates it for its ``model``.
 
     Raises:
         Rejection: 400 ``InvalidParameter`` naming what is wrong.
@@ -100,15 +150,112 @@ def decode_synthesis(body: bytes) -> SynthesisRequest:
         raise invalid(str(exc)) from None
     except msgspec.DecodeError:
         raise invalid("request body is not valid JSON") from None
-    if request.model not in MODELS:
-        raise invalid(f"Model not exist: {request.model!r} (the simulator has wan2.6-i2v-flash)")
-    img_url = request.input.img_url
-    if not (img_url.startswith(("http://", "https://")) or _DATA_IMAGE.fullmatch(img_url)):
-        raise invalid("input.img_url must be an http(s) URL or a data:image/...;base64,... URI")
+    check = _CHECKS.get(request.model)
+    if check is None:
+        raise invalid(f"Model not exist: {request.model!r} (the simulator has {', '.join(MODELS)})")
     audio_url = request.input.audio_url
-    if audio_url is not None and not audio_url.startswith(("http://", "https://")):
+    if audio_url is not None and not audio_url.startswith(_HTTP):
         raise invalid("input.audio_url must be an http(s) URL")
+    check(request.input, request.parameters or SynthesisParameters())
     return request
+
+
+def resolution_of(request: SynthesisRequest) -> str:
+    """The output's resolution: ``parameters.size`` (``W*H``) for text to video, else
+    ``parameters.resolution``, each with its default."""
+    parameters = request.parameters or SynthesisParameters()
+    if request.model == "wan2.5-t2v-preview":
+        return parameters.size or DEFAULT_SIZE
+    return parameters.resolution or DEFAULT_RESOLUTION
+
+
+def duration_of(request: SynthesisRequest) -> int:
+    """The output's length in seconds: ``parameters.duration``, else 5 (for
+    ``wan2.7-videoedit``, the source video's length, which the simulator takes as 5 s)."""
+    parameters = request.parameters or SynthesisParameters()
+    return parameters.duration or DEFAULT_DURATION
+
+
+def _image_to_video(given: SynthesisInput, parameters: SynthesisParameters) -> None:
+    _wan_bounds(parameters, "wan2.6-i2v-flash")
+    if not given.img_url:
+        raise invalid("input.img_url is required by wan2.6-i2v-flash")
+    if not _image_ref(given.img_url):
+        raise invalid("input.img_url must be an http(s) URL or a data:image/...;base64,... URI")
+
+
+def _wan_text_to_video(given: SynthesisInput, parameters: SynthesisParameters) -> None:
+    _require_prompt(given, "wan2.5-t2v-preview")
+    if parameters.duration not in (None, 5, 10):
+        raise invalid("parameters.duration must be 5 or 10 for wan2.5-t2v-preview")
+
+
+def _reference_to_video(given: SynthesisInput, parameters: SynthesisParameters) -> None:
+    _wan_bounds(parameters, "wan2.7-r2v")
+    media = given.media or []
+    if not 1 <= len(media) <= 5:
+        raise invalid(f"input.media must have 1 to 5 items for wan2.7-r2v, not {len(media)}")
+    for index, item in enumerate(media):
+        if item.type not in ("reference_image", "reference_video"):
+            raise invalid(f"input.media[{index}].type must be reference_image or reference_video")
+        if not _image_ref(item.url):
+            raise invalid(
+                f"input.media[{index}].url must be an http(s) URL or a data:image/...;base64,"
+                "... URI"
+            )
+
+
+def _video_edit(given: SynthesisInput, parameters: SynthesisParameters) -> None:
+    _wan_bounds(parameters, "wan2.7-videoedit")
+    media = given.media or []
+    for index, item in enumerate(media):
+        if item.type not in ("video", "reference_image"):
+            raise invalid(f"input.media[{index}].type must be video or reference_image")
+        if item.type == "video" and not item.url.startswith(_HTTP):
+            raise invalid(f"input.media[{index}].url must be an http(s) URL (a video)")
+        if item.type == "reference_image" and not _image_ref(item.url):
+            raise invalid(
+                f"input.media[{index}].url must be an http(s) URL or a data:image/...;base64,"
+                "... URI"
+            )
+    videos = sum(item.type == "video" for item in media)
+    if videos != 1:
+        raise invalid(f"input.media must have exactly one video item, not {videos}")
+    if len(media) - videos > 3:
+        raise invalid("input.media may have at most 3 reference_image items")
+
+
+def _happyhorse_text_to_video(given: SynthesisInput, parameters: SynthesisParameters) -> None:
+    _require_prompt(given, "happyhorse-1.0-t2v")
+
+
+def _wan_bounds(parameters: SynthesisParameters, model: str) -> None:
+    """Wan's own ranges: 2..15 s, and (2.7) a ratio of :data:`RATIOS`."""
+    if parameters.duration is not None and parameters.duration < 2:
+        raise invalid(f"parameters.duration must be 2..15 for {model}")
+    if parameters.ratio is not None and parameters.ratio not in RATIOS:
+        raise invalid(f"parameters.ratio must be one of {', '.join(RATIOS)} for {model}")
+
+
+def _require_prompt(given: SynthesisInput, model: str) -> None:
+    if not (given.prompt or "").strip():
+        raise invalid(f"input.prompt is required by {model}")
+
+
+def _image_ref(url: str) -> bool:
+    return url.startswith(_HTTP) or _DATA_IMAGE.fullmatch(url) is not None
+
+
+#: The per-model checks, after the types and ranges every model shares.
+_CHECKS: Final[Mapping[str, Callable[[SynthesisInput, SynthesisParameters], None]]] = {
+    "wan2.6-i2v-flash": _image_to_video,
+    "wan2.5-t2v-preview": _wan_text_to_video,
+    "wan2.7-r2v": _reference_to_video,
+    "wan2.7-videoedit": _video_edit,
+    "happyhorse-1.0-t2v": _happyhorse_text_to_video,
+}
+#: The models the simulated DashScope accepts.
+MODELS: Final = tuple(_CHECKS)
 
 
 class DashTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,6 +267,7 @@ class DashTask(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     #: ``input.prompt`` as given (``orig_prompt``), markers included.
     prompt: str | None
+    #: ``parameters.resolution`` (``1080P``), or ``parameters.size`` (``1280*720``).
     resolution: str
     #: The output video's duration, in seconds.
     duration: int
@@ -213,5 +361,12 @@ def query_body(task: DashTask, progress: Progress, url: str, request_id: str) ->
     if status != "SUCCEEDED":
         return QueryBody(request_id, output)
     output.video_url = url
-    sr = 720 if task.resolution == "720P" else 1080
-    return QueryBody(request_id, output, Usage(task.duration, 1, sr))
+    return QueryBody(request_id, output, Usage(task.duration, 1, sr_of(task.resolution)))
+
+
+def sr_of(resolution: str) -> int:
+    """``usage.SR``: 720 for ``720P``, the smaller side of a ``W*H`` size, else 1080."""
+    if resolution == "720P":
+        return 720
+    width, star, height = resolution.partition("*")
+    return min(int(width), int(height)) if star else 1080

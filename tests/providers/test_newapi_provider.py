@@ -213,9 +213,7 @@ async def test_queries_read_both_answer_shapes(
     assert upstream.last.url == f"https://newapi.example.com/v1/video/generations/{TASK}"
 
 
-async def test_an_id_new_api_never_issued_is_task_not_found(
-    upstream: Upstream, load: Load
-) -> None:
+async def test_an_id_new_api_never_issued_is_task_not_found(upstream: Upstream, load: Load) -> None:
     upstream.answer(400, json=load("newapi_task_not_exist.json"))
     with pytest.raises(ProviderTaskNotFound):
         await newapi(upstream).query("video-generations", "task_gone")
@@ -258,3 +256,14 @@ async def test_check_reads_task_not_exist_as_healthy(upstream: Upstream, load: L
     upstream.answer(400, json=load("newapi_task_not_exist.json"))
     found = await newapi(upstream).check()
     assert found.ok and "task_not_exist" in found.detail
+
+
+async def test_a_veo_aspect_ratio_without_a_pixel_size_sends_its_options_alone(
+    upstream: Upstream,
+) -> None:
+    """new-api prefers metadata to size: no size is sent rather than a wrong one."""
+    upstream.answer(json=SUBMITTED)
+    values = {**example_input("veo3-1-fast"), "aspect_ratio": "1:1"}
+    await newapi(upstream).submit(job("veo3-1-fast", values))
+    sent = upstream.last_json()
+    assert "size" not in sent and sent["metadata"]["aspectRatio"] == "1:1"

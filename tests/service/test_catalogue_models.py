@@ -122,7 +122,10 @@ async def test_each_url_of_a_list_of_objects_is_checked_as_an_image(
     svc: TaskService, media: FakeMedia
 ) -> None:
     values = example_input("wan2-7-r2v")
-    values["image_with_roles"] = [*values["image_with_roles"], {"url": "u2", "role": "r"}]
+    values["image_with_roles"] = [
+        *values["image_with_roles"],
+        {"url": "u2", "role": "reference_image"},
+    ]
     await submit(svc, "wan2-7-r2v", values)
     assert media.images == ["input.image_with_roles[0].url", "input.image_with_roles[1].url"]
 

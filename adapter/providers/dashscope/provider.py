@@ -110,14 +110,12 @@ SIZES: Mapping[str, Mapping[str, str]] = MappingProxyType(
 
 def wan_t2v_body(job: VideoJob, model: str) -> dashscope_wire.SynthesisRequest:
     """Text to video (``wan2.5-t2v-*``): ``size`` is pixels (``1280*720``), from the input's
-    aspect ratio (MindVideo's ``size``) and ``resolution``; a ``W*H`` size is sent as it is."""
+    aspect ratio (MindVideo's ``size``) and ``resolution``. A size this table lacks (``W*H``,
+    or an aspect ratio it has no size for) is sent as it is: DashScope says what it takes."""
     params = job.input
     resolution = str(params.get("resolution", "720p")).upper()
     aspect = str(params.get("size", "16:9"))
-    size = aspect if "*" in aspect else SIZES.get(resolution, {}).get(aspect)
-    if size is None:
-        known = ", ".join(f"{r} {a}" for r, sizes in SIZES.items() for a in sizes)
-        raise ValueError(f"{job.model}: no {resolution} size for {aspect!r}; there are {known}")
+    size = SIZES.get(resolution, {}).get(aspect, aspect)
     placed = ("prompt", "negative_prompt", "audio_url", "size", "resolution")
     return dashscope_wire.SynthesisRequest(
         model=model,
@@ -151,11 +149,11 @@ def _media_body(
     job: VideoJob, model: str, media: list[dashscope_wire.Media], placed: tuple[str, ...]
 ) -> dashscope_wire.SynthesisRequest:
     params = job.input
-    if not media:
-        raise ValueError(f"{job.model} needs at least one media item")
     return dashscope_wire.SynthesisRequest(
         model=model,
-        input=dashscope_wire.MediaInput(media, params.get("prompt"), params.get("negative_prompt")),
+        input=dashscope_wire.MediaInput(
+            media or None, params.get("prompt"), params.get("negative_prompt")
+        ),
         parameters=_ratio_parameters(params, (*placed, "prompt", "negative_prompt")),
     )
 

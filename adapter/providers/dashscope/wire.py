@@ -56,9 +56,10 @@ class Media(msgspec.Struct, frozen=True):
 
 
 class MediaInput(msgspec.Struct, frozen=True, omit_defaults=True):
-    """``input`` of a Wan 2.7 task: its images and videos as ``media`` items."""
+    """``input`` of a Wan 2.7 task: its images and videos as ``media`` items (none given,
+    none sent: DashScope says what the model needs)."""
 
-    media: list[Media]
+    media: list[Media] | None = None
     prompt: str | None = None
     negative_prompt: str | None = None
 

@@ -116,14 +116,12 @@ VEO_DROPPED = ("enhance_prompt", "sample_count")
 
 
 def veo_body(job: VideoJob, model: str) -> SubmitRequest:
-    """Veo: ``size`` in pixels; the options in camelCase ``metadata`` (Veo's own names)."""
+    """Veo: the options in camelCase ``metadata`` (Veo's own names), which new-api prefers to
+    ``size``; ``size`` in pixels too where the table has it, for gateways that read only it."""
     params = job.input
     resolution = str(params.get("resolution", "720p")).lower()
     aspect = str(params.get("aspect_ratio", "16:9"))
     size = VEO_SIZES.get((resolution, aspect))
-    if size is None:
-        known = ", ".join(f"{r} {a}" for r, a in VEO_SIZES)
-        raise ValueError(f"{job.model}: no Veo size for {resolution} {aspect}; there are {known}")
     options = present(
         aspectRatio=aspect,
         resolution=resolution,
