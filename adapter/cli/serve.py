@@ -10,9 +10,11 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
+import httpx
 import msgspec
 import uvicorn
 import uvloop
@@ -30,6 +32,8 @@ from adapter.simulator.app import create_simulator_app
 #: (``[sim:slow=...]``) or answers that take milliseconds, and in ``serve`` it stops only
 #: once the API that called it has.
 SIMULATOR_GRACE_S = 1
+#: Seconds ``serve --workers`` waits for its simulator to answer before starting the workers.
+SIMULATOR_START_S = 20
 
 
 def banner(settings: Settings, url: str, *, workers: int = 1) -> str:
@@ -193,6 +197,24 @@ def serve(settings: Settings, env: dict[str, str], host: str, port: int, workers
     return 0
 
 
+def _wait_until_answering(process: subprocess.Popen[bytes], url: str) -> None:
+    """Return once the simulator at ``url`` answers ``/healthz``; ``SettingsError`` if it
+    exits first or stays silent for ``SIMULATOR_START_S`` seconds (it is then stopped)."""
+    deadline = time.monotonic() + SIMULATOR_START_S
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+                return
+        time.sleep(0.05)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+        raise SettingsError(
+            f"the built-in simulator did not answer at {url} in {SIMULATOR_START_S} s"
+        )
+    raise SettingsError(f"the built-in simulator exited at start-up (status {process.returncode})")
+
+
 def _serve_workers(
     settings: Settings, env: dict[str, str], host: str, port: int, workers: int
 ) -> int:
@@ -208,8 +230,10 @@ def _serve_workers(
             ],
             env=env,
         )
-        # The workers' one upstream: every provider of theirs is aimed at this simulator.
+        # The workers' one upstream: every provider of theirs is aimed at this simulator. It
+        # answers before any worker does, or a first submit finds nothing listening there.
         env["MVA_SIMULATOR_URL"] = f"http://127.0.0.1:{sim_port}"
+        _wait_until_answering(simulator, env["MVA_SIMULATOR_URL"])
     os.environ.update(env)  # the workers build their settings from the environment
     sys.stdout.write(banner(settings, f"http://{host}:{port}", workers=workers))
     sys.stdout.flush()
