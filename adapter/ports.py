@@ -153,7 +153,8 @@ class KeyStore(Protocol):
 
     async def list_keys(self) -> list[ApiKey]: ...
 
-    async def set_key_status(self, key_id: str, status: str) -> bool: ...
+    async def replace_key(self, key: ApiKey) -> bool:
+        """Store ``key`` over the one with its id; False when there is none."""
 
     async def delete_key(self, key_id: str) -> bool: ...
 

@@ -96,3 +96,27 @@ def test_a_redis_that_refuses_the_url_stops_the_program_with_its_answer(
     assert capsys.readouterr().err == (
         f"mindvideo-adapter: REDIS_URL {url} answered with an error: DB index is out of range.\n"
     )
+
+
+def test_keys_create_and_update_set_a_keys_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    """--models, --expires and --allow-ip on create; update changes them; a bad one is named."""
+    import os
+    import secrets
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs REDIS_URL")
+    env = {"REDIS_URL": url, "MVA_REDIS_NAMESPACE": f"cli-{secrets.token_hex(4)}"}
+    created = ["keys", "create", "--name", "ci", "--models", "kling-v3,viduq3"]
+    created += ["--expires", "30d", "--allow-ip", "10.0.0.0/8", "--allow-ip", "192.0.2.1"]
+    assert main(created, environ=env) == 0
+    key_id = capsys.readouterr().out.split("id:", 1)[1].split()[0]
+    listed = main(["keys", "list"], environ=env)
+    assert listed == 0 and "live" in capsys.readouterr().out
+    assert (
+        main(["keys", "update", key_id, "--models", "all", "--expires", "never"], environ=env) == 0
+    )
+    assert "models all; expires never" in capsys.readouterr().out
+    assert main(["keys", "update", key_id, "--models", "sora-9"], environ=env) == 1
+    assert "models[0]" in capsys.readouterr().err
+    assert main(["keys", "delete", key_id], environ=env) == 0

@@ -150,3 +150,21 @@ def test_a_reconcile_item_is_cut_off_only_after_its_longest_attempt(timeout: str
     long MVA_WEBHOOK_TIMEOUT is set: an attempt is always recorded, never cut off unseen."""
     settings = Settings.from_env({"MVA_WEBHOOK_TIMEOUT": timeout, "MVA_POLL_TIMEOUT": timeout})
     assert settings.reconcile_hold_s / 2 > float(timeout)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"MVA_ADMIN_TOKEN": "short"}, "MVA_ADMIN_TOKEN"),
+        ({"MVA_ADMIN_TOKEN": "mv_live_0123456789abcdef"}, "MVA_ADMIN_TOKEN"),
+        ({"MVA_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, "MVA_TRUSTED_PROXIES"),
+    ],
+)
+def test_admin_and_proxy_settings_are_checked(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(environ)
+
+
+def test_trusted_proxies_are_networks() -> None:
+    settings = Settings.from_env({"MVA_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"})
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32"]

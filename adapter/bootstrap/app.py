@@ -44,10 +44,13 @@ def create_app(
         events=parts.events,
         callbacks=parts.callbacks,
         keys=parts.keys,
+        admin=parts.admin,
         models=models,
         store=parts.store,
         metrics=metrics,
         openapi=build_openapi(models.served(), __version__),
+        admin_token=str(settings.admin_token) if settings.admin_token else None,
+        trusted_proxies=settings.trusted_proxies,
     )
 
     @contextlib.asynccontextmanager

@@ -29,6 +29,7 @@ from adapter.core.clock import utc_now
 from adapter.core.shutdown import close_all, stop_task
 from adapter.outbound.client import build_http_client
 from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
+from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog
 from adapter.service.events import EventStream
@@ -56,6 +57,7 @@ class Parts(msgspec.Struct, frozen=True):
     tasks: TaskService
     refresher: Refresher
     keys: KeyService
+    admin: AdminKeys
     router: Router
     catalog: Catalog
     models: ModelDirectory
@@ -184,6 +186,7 @@ def build(
         tasks=tasks,
         refresher=refresher,
         keys=keys,
+        admin=AdminKeys(keys, is_model=models.serves, clock=clock),
         router=router,
         catalog=catalog,
         models=models,
@@ -198,11 +201,14 @@ def build(
 
 
 @contextlib.asynccontextmanager
-async def key_service(settings: Settings) -> AsyncIterator[KeyService]:
-    """The API keys alone, on the Redis at ``REDIS_URL`` (the ``keys`` commands)."""
+async def key_service(settings: Settings) -> AsyncIterator[AdminKeys]:
+    """The API keys alone, on the Redis at ``REDIS_URL`` (the ``keys`` commands); a key may be
+    limited to any model of the catalogue."""
+    catalog = load_catalog(settings)
     redis = make_redis(settings)
     try:
-        yield KeyService(RedisKeyStore(redis, namespace=settings.redis_namespace), clock=utc_now)
+        keys = KeyService(RedisKeyStore(redis, namespace=settings.redis_namespace), clock=utc_now)
+        yield AdminKeys(keys, is_model=catalog.has, clock=utc_now)
     finally:
         await redis.aclose()
 

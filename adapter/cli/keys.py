@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import timedelta
+from typing import Any
 
 from adapter.bootstrap.parts import key_service
 from adapter.config.settings import Settings, SettingsError
-from adapter.service.keys import KeyService
+from adapter.core.clock import utc_now
+from adapter.core.errors import InvalidRequest, KeyNotFound
+from adapter.service.admin import AdminKeys
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:
@@ -25,31 +29,76 @@ def run_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _keys(settings: Settings, args: argparse.Namespace) -> int:
     async with key_service(settings) as keys:
-        return await _command(keys, args)
+        try:
+            return await _command(keys, args)
+        except (InvalidRequest, KeyNotFound) as exc:
+            where = f"{exc.param}: " if isinstance(exc, InvalidRequest) and exc.param else ""
+            sys.stderr.write(f"mindvideo-adapter: {where}{exc.message}\n")
+            return 1
 
 
-async def _command(keys: KeyService, args: argparse.Namespace) -> int:
+async def _command(keys: AdminKeys, args: argparse.Namespace) -> int:
     out = sys.stdout.write
     if args.keys_command == "create":
-        key, secret = await keys.create(
-            name=args.name, owner=args.owner, kind="test" if args.test else "live"
-        )
+        fields = {"name": args.name, "mode": "test" if args.test else "live", **_scope(args)}
+        if args.owner:
+            fields["owner"] = args.owner
+        key, secret = await keys.create(fields)
         out(
             f"id:     {key.id}\nowner:  {key.owner}\nkey:    {secret}\n"
             "Store the key now: it is not shown again.\n"
         )
         return 0
     if args.keys_command == "list":
-        out(f"{'ID':<22} {'NAME':<20} {'STATUS':<9} CREATED\n")
-        for key in await keys.list():
-            out(f"{key.id:<22} {key.name:<20} {key.status:<9} {key.created_at.isoformat()}\n")
+        out(f"{'ID':<22} {'NAME':<20} {'MODE':<5} {'STATUS':<9} {'EXPIRES':<26} CREATED\n")
+        for key in await keys.all():
+            expires = key.expires_at.isoformat() if key.expires_at else "-"
+            out(
+                f"{key.id:<22} {key.name:<20} {key.mode:<5} {key.status:<9} {expires:<26} "
+                f"{key.created_at.isoformat()}\n"
+            )
+        return 0
+    if args.keys_command == "update":
+        key = await keys.update(args.id, _scope(args))
+        models = ", ".join(key.models) if key.models is not None else "all"
+        out(f"updated {key.id}: models {models}; expires {key.expires_at or 'never'}\n")
         return 0
     if args.keys_command == "delete":
-        done = await keys.delete(args.id)
+        await keys.delete(args.id)
     else:
-        done = await keys.set_enabled(args.id, args.keys_command == "enable")
-    if not done:
-        sys.stderr.write(f"mindvideo-adapter: no key with id {args.id!r}\n")
-        return 1
+        await keys.set_enabled(args.id, args.keys_command == "enable")
     out(f"{args.keys_command}d {args.id}\n")
     return 0
+
+
+def _scope(args: argparse.Namespace) -> dict[str, Any]:
+    """The scope flags given, as the admin API's fields."""
+    fields: dict[str, Any] = {}
+    if args.models is not None:
+        fields["models"] = None if args.models == "all" else args.models.split(",")
+    if args.expires is not None:
+        fields["expires_at"] = None if args.expires == "never" else _moment(args.expires)
+    if args.allow_ip is not None:
+        fields["allowed_ips"] = args.allow_ip
+    return fields
+
+
+def _moment(text: str) -> str:
+    """``30d``, ``12h``, ``90m`` from now, or an RFC 3339 time as it is."""
+    units = {"d": 86_400, "h": 3_600, "m": 60}
+    if text[:-1].isdigit() and text[-1:] in units:
+        at = utc_now() + timedelta(seconds=int(text[:-1]) * units[text[-1]])
+        return at.isoformat()
+    return text
+
+
+def add_scope_flags(parser: argparse.ArgumentParser) -> None:
+    """``--models``, ``--expires``, ``--allow-ip``: a key's scope, on create and update."""
+    parser.add_argument("--models", help="comma-separated slugs the key may submit, or 'all'")
+    parser.add_argument("--expires", help="30d, 12h, 90m, an RFC 3339 time, or 'never'")
+    parser.add_argument(
+        "--allow-ip",
+        action="append",
+        metavar="CIDR",
+        help="an address or CIDR the key may be used from (repeat for more)",
+    )

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from adapter.cli.keys import add_scope_flags
 from adapter.client.cli import CLIENT_COMMANDS, add_client_commands, run_client
 from adapter.config.settings import Settings, SettingsError
 
@@ -30,7 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--owner", help="whose tasks the key sees (default: the name)")
     create.add_argument("--test", action="store_true", help="issue an mv_test_ key")
-    keys_sub.add_parser("list", help="id, name, status, created")
+    add_scope_flags(create)
+    update = keys_sub.add_parser("update", help="change a key's models, expiry or addresses")
+    update.add_argument("id")
+    add_scope_flags(update)
+    keys_sub.add_parser("list", help="id, name, mode, status, expiry, created")
     for verb in ("disable", "enable", "delete"):
         keys_sub.add_parser(verb, help=f"{verb} a key by id").add_argument("id")
     providers = sub.add_parser("providers", help="check the configured upstream providers")

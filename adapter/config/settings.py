@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from adapter.config.providers import (
     load_providers_file,
     providers_from_env,
 )
+from adapter.core.values import IPNetwork
 
 ProbeMode = Literal["required", "best_effort"]
 
@@ -70,6 +72,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Where upstreams can reach this adapter; set, every submission carries a callback URL.
     public_url: str | None = None
     callback_secret: Secret | None = None
+    #: The admin API's bearer token; unset, the admin API answers 404.
+    admin_token: Secret | None = None
+    #: Proxies whose ``X-Forwarded-For`` names the client (a key's ``allowed_ips``).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     webhook_allow_hosts: frozenset[str] = frozenset()
     webhook_timeout_s: float = 10.0
     #: Whether ``serve`` runs the reconciler in each process (``worker`` always does).
@@ -152,6 +158,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         log_level = (env.text("MVA_LOG_LEVEL") or "info").lower()
         if log_level not in _LOG_LEVELS:
             raise SettingsError(f"MVA_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}.")
+        admin_token = env.text("MVA_ADMIN_TOKEN")
+        if admin_token is not None and (
+            len(admin_token) < 16 or admin_token.startswith(("mv_live_", "mv_test_"))
+        ):
+            raise SettingsError(
+                "MVA_ADMIN_TOKEN must be at least 16 characters and not a client key (mv_...)."
+            )
         reconciler = (env.text("MVA_RECONCILER") or "on").lower()
         if reconciler not in ("on", "off"):
             raise SettingsError("MVA_RECONCILER must be 'on' or 'off'.")
@@ -182,6 +195,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             sse_heartbeat_s=env.number("MVA_SSE_HEARTBEAT", 15.0, minimum=0.05),
             public_url=public_url.rstrip("/") if public_url else None,
             callback_secret=Secret(callback_secret) if callback_secret else None,
+            admin_token=Secret(admin_token) if admin_token else None,
+            trusted_proxies=env.networks("MVA_TRUSTED_PROXIES"),
             webhook_allow_hosts=env.hosts("MVA_WEBHOOK_ALLOW_HOSTS"),
             webhook_timeout_s=env.number("MVA_WEBHOOK_TIMEOUT", 10.0),
             reconciler=reconciler == "on",
@@ -260,6 +275,19 @@ class _Env:
     def text(self, name: str) -> str | None:
         value = self._environ.get(name, "").strip()
         return value or None
+
+    def networks(self, name: str) -> tuple[IPNetwork, ...]:
+        """``10.0.0.0/8,127.0.0.1`` -> networks (an address is a network of one)."""
+        found: list[IPNetwork] = []
+        for item in (self.text(name) or "").split(","):
+            if not item.strip():
+                continue
+            try:
+                found.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                message = f"{name} entries are addresses or CIDRs, got {item!r}."
+                raise SettingsError(message) from None
+        return tuple(found)
 
     def hosts(self, name: str) -> frozenset[str]:
         """``host,host2`` -> lower-cased host names."""

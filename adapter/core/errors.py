@@ -110,6 +110,38 @@ class ApiKeyDisabled(AdapterError):
     """The key exists but was disabled."""
 
 
+class ApiKeyExpired(AdapterError):
+    """The key's ``expires_at`` has passed."""
+
+
+class ModelNotAllowed(AdapterError):
+    """The key may submit only the models its ``models`` list names."""
+
+
+class IpNotAllowed(AdapterError):
+    """The client's address is outside the key's ``allowed_ips``."""
+
+
+class KeyNotFound(AdapterError):
+    """No API key with this id (admin API)."""
+
+
+class MissingAdminToken(AdapterError):
+    """An admin request without ``Authorization: Bearer <MVA_ADMIN_TOKEN>``."""
+
+
+class InvalidAdminToken(AdapterError):
+    """An admin request with a wrong token."""
+
+
+class AdminTokenRequired(AdapterError):
+    """An admin request made with a client API key: never accepted there."""
+
+
+class AdminApiOff(AdapterError):
+    """The admin API is off (``MVA_ADMIN_TOKEN`` unset): it answers as a missing route."""
+
+
 class TaskNotFound(AdapterError):
     """No task with this id belongs to the caller."""
 

@@ -7,9 +7,10 @@ Everything here is a frozen ``msgspec.Struct``; a change is a new value made wit
 from __future__ import annotations
 
 import enum
+import ipaddress
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 
@@ -187,6 +188,10 @@ class VideoInfo(msgspec.Struct, frozen=True):
     size_bytes: int | None = None
 
 
+#: An address block (``10.0.0.0/8``; one address is a block of one).
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
 class ApiKey(msgspec.Struct, frozen=True):
     """An API key as stored: never the key itself, only its SHA-256."""
 
@@ -198,6 +203,19 @@ class ApiKey(msgspec.Struct, frozen=True):
     created_at: datetime
     #: ``mv_live_`` or ``mv_test_`` and the first characters, for humans.
     prefix: str = ""
+    #: The models it may submit; ``None``: every served model.
+    models: tuple[str, ...] | None = None
+    #: After this it is refused (``api_key_expired``); ``None``: never.
+    expires_at: datetime | None = None
+    #: The client addresses it may be used from (CIDRs); empty: any.
+    allowed_ips: tuple[str, ...] = ()
+    #: The operator's own labels, shown as given.
+    metadata: dict[str, Any] = {}
+
+    @property
+    def mode(self) -> Literal["live", "test"]:
+        """``test`` for a ``mv_test_`` key, else ``live``."""
+        return "test" if self.prefix.startswith("mv_test_") else "live"
 
 
 class SigningSecrets(msgspec.Struct, frozen=True):

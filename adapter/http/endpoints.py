@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from adapter.core.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
 from adapter.core.task_body import task_body
 from adapter.core.values import ApiKey
+from adapter.http.client_ip import client_ip
 from adapter.http.errors import log_unavailable
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
@@ -36,7 +37,9 @@ def _services(request: Request) -> Services:
 
 
 async def _key(request: Request) -> ApiKey:
-    return await _services(request).keys.authenticate(request.headers.get("authorization"))
+    services = _services(request)
+    address = client_ip(request, services.trusted_proxies)
+    return await services.keys.authenticate(request.headers.get("authorization"), address)
 
 
 async def _owner(request: Request) -> str:
@@ -53,7 +56,8 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-async def _json_body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
+    """The request's JSON body; 415 for another content type, 400 for invalid JSON."""
     content_type = request.headers.get("content-type", "")
     if not _is_json(content_type):
         raise UnsupportedMediaType(
@@ -94,7 +98,8 @@ def _submit_fields(body: Any) -> tuple[str, Any, str | None]:
 
 async def submit_task(request: Request) -> Response:
     key = await _key(request)
-    model, values, webhook_url = _submit_fields(await _json_body(request))
+    model, values, webhook_url = _submit_fields(await json_body(request))
+    _services(request).keys.allow_model(key, model)
     submission = await _services(request).tasks.submit(
         owner=key.owner,
         model=model,

@@ -101,6 +101,57 @@ def described_input(spec: ModelSpec) -> dict[str, Any]:
     return schema
 
 
+#: The fields of an admin API key request (``POST`` and ``PATCH /admin/v1/keys``).
+_KEY_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "owner": {"type": "string", "minLength": 1, "maxLength": 100},
+        "mode": {"enum": ["live", "test"]},
+        "models": {"type": ["array", "null"], "items": {"type": "string"}},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "allowed_ips": {"type": "array", "items": {"type": "string"}},
+        "metadata": {"type": "object"},
+    },
+}
+
+
+def _admin_op(
+    summary: str, ok: str, *, body: bool = False, params: Iterable[str] = ()
+) -> dict[str, Any]:
+    """An admin API operation: the admin token as bearer, a key request body if any."""
+    op = _op(summary, ok, params=params)
+    op["security"] = [{"admin": []}]
+    if body:
+        schema = {"$ref": "#/components/schemas/AdminKeyRequest"}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    return op
+
+
+def _admin_paths() -> dict[str, Any]:
+    key = ["key_id"]
+    return {
+        "/admin/v1/keys": {
+            "post": _admin_op(
+                "Create an API key (its secret is in this answer only)", "The key", body=True
+            ),
+            "get": _admin_op("List API keys, oldest first (limit, cursor)", "A page"),
+        },
+        "/admin/v1/keys/{key_id}": {
+            "get": _admin_op("An API key", "The key", params=key),
+            "patch": _admin_op("Change an API key", "The key", body=True, params=key),
+            "delete": _admin_op("Delete an API key", "Deleted", params=key),
+        },
+        "/admin/v1/keys/{key_id}/disable": {
+            "post": _admin_op("Disable an API key", "The key", params=key)
+        },
+        "/admin/v1/keys/{key_id}/enable": {
+            "post": _admin_op("Enable an API key", "The key", params=key)
+        },
+    }
+
+
 def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
     specs = list(models)
     inputs = {f"{m.slug}.input": described_input(m) for m in specs}
@@ -168,9 +219,22 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
             "/api/v1/webhooks/secret/rotate": {
                 "post": _op("Rotate the webhook signing secret", "The new secret")
             },
+            **_admin_paths(),
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"SubmitRequest": submit, "Error": error, **inputs},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "admin": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "MVA_ADMIN_TOKEN (the admin API answers 404 without it set)",
+                },
+            },
+            "schemas": {
+                "SubmitRequest": submit,
+                "Error": error,
+                "AdminKeyRequest": _KEY_FIELDS,
+                **inputs,
+            },
         },
     }

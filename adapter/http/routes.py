@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from adapter.http import endpoints
+from adapter.http import admin, endpoints
 
 ROUTES = [
     Route("/api/v1/tasks", endpoints.submit_task, methods=["POST"]),
@@ -17,6 +17,13 @@ ROUTES = [
     Route("/api/v1/webhooks/secret", endpoints.get_webhook_secret, methods=["GET"]),
     Route("/api/v1/webhooks/secret/rotate", endpoints.rotate_webhook_secret, methods=["POST"]),
     Route("/callbacks/{provider}/{task_id}", endpoints.upstream_callback, methods=["POST"]),
+    Route("/admin/v1/keys", admin.create_key, methods=["POST"]),
+    Route("/admin/v1/keys", admin.list_keys, methods=["GET"]),
+    Route("/admin/v1/keys/{key_id}", admin.get_key, methods=["GET"]),
+    Route("/admin/v1/keys/{key_id}", admin.update_key, methods=["PATCH"]),
+    Route("/admin/v1/keys/{key_id}", admin.delete_key, methods=["DELETE"]),
+    Route("/admin/v1/keys/{key_id}/disable", admin.disable_key, methods=["POST"]),
+    Route("/admin/v1/keys/{key_id}/enable", admin.enable_key, methods=["POST"]),
     Route("/healthz", endpoints.healthz, methods=["GET"]),
     Route("/readyz", endpoints.readyz, methods=["GET"]),
     Route("/metrics", endpoints.metrics, methods=["GET"]),

@@ -6,8 +6,10 @@ from typing import Any
 
 import msgspec
 
+from adapter.core.values import IPNetwork
 from adapter.http.metrics import Metrics
 from adapter.ports import TaskStore
+from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
@@ -20,7 +22,12 @@ class Services(msgspec.Struct, frozen=True):
     events: EventStream
     callbacks: CallbackTokens
     keys: KeyService
+    admin: AdminKeys
     models: ModelDirectory
     store: TaskStore
     metrics: Metrics
     openapi: dict[str, Any]
+    #: ``MVA_ADMIN_TOKEN``; ``None``: the admin API answers 404.
+    admin_token: str | None = None
+    #: Proxies whose ``X-Forwarded-For`` is believed (``MVA_TRUSTED_PROXIES``).
+    trusted_proxies: tuple[IPNetwork, ...] = ()

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from adapter.core.task_body import TaskBody, rfc3339, task_body
-from adapter.core.values import Event, SigningSecrets, TaskRecord
+from adapter.core.values import ApiKey, Event, SigningSecrets, TaskRecord
 from adapter.service.catalog import ModelSpec
 
 
@@ -136,4 +136,49 @@ def secrets_body(secrets: SigningSecrets) -> SecretsBody:
         secret=secrets.current,
         previous_secret=secrets.previous,
         previous_until=None if secrets.until is None else rfc3339(secrets.until),
+    )
+
+
+class KeyBody(msgspec.Struct):
+    """Adapter-defined (admin API): an API key, never its secret or its hash."""
+
+    id: str
+    name: str
+    owner: str
+    mode: str
+    status: str
+    #: The secret's first characters, to tell keys apart.
+    prefix: str
+    #: The models it may submit; ``null``: every served model.
+    models: list[str] | None
+    expires_at: str | None
+    allowed_ips: list[str]
+    metadata: dict[str, Any]
+    created_at: str
+
+
+class KeyCreatedBody(msgspec.Struct):
+    key: KeyBody
+    #: The key itself, shown in this answer only.
+    secret: str
+
+
+class KeyListBody(msgspec.Struct):
+    data: list[KeyBody]
+    next_cursor: str | None
+
+
+def key_body(key: ApiKey) -> KeyBody:
+    return KeyBody(
+        id=key.id,
+        name=key.name,
+        owner=key.owner,
+        mode=key.mode,
+        status=key.status,
+        prefix=key.prefix,
+        models=list(key.models) if key.models is not None else None,
+        expires_at=rfc3339(key.expires_at) if key.expires_at else None,
+        allowed_ips=list(key.allowed_ips),
+        metadata=key.metadata,
+        created_at=rfc3339(key.created_at),
     )

@@ -198,6 +198,9 @@ class Catalog:
         """Every model ``api`` (``kling``, ``dashscope``) makes, and how."""
         return {spec.slug: spec.carriers[api] for spec in self if api in spec.carriers}
 
+    def has(self, slug: str) -> bool:
+        return slug in self._specs
+
     def get(self, slug: str) -> ModelSpec:
         try:
             return self._specs[slug]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from adapter.core.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
+import msgspec
+
+from adapter.core.errors import (
+    ApiKeyDisabled,
+    ApiKeyExpired,
+    InvalidApiKey,
+    IpNotAllowed,
+    MissingApiKey,
+    ModelNotAllowed,
+)
 from adapter.core.values import ApiKey, SigningSecrets
 from adapter.ports import KeyStore
 from adapter.service.signing import new_secret
@@ -58,13 +68,16 @@ class KeyService:
         await self._store.add_key(key)
         return key
 
-    async def authenticate(self, authorization: str | None) -> ApiKey:
-        """The active key named by an ``Authorization: Bearer`` header value.
+    async def authenticate(self, authorization: str | None, client_ip: str | None = None) -> ApiKey:
+        """The active key named by an ``Authorization: Bearer`` header value, used from
+        ``client_ip`` (the caller's address, ``None`` when unknown).
 
         Raises:
             MissingApiKey: no bearer token.
             InvalidApiKey: unknown (never issued, or deleted).
             ApiKeyDisabled: known but disabled.
+            ApiKeyExpired: its ``expires_at`` has passed.
+            IpNotAllowed: ``client_ip`` is outside its ``allowed_ips``.
         """
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
@@ -75,13 +88,38 @@ class KeyService:
             raise InvalidApiKey("The API key is not valid.")
         if key.status != "active":
             raise ApiKeyDisabled("The API key is disabled.")
+        if key.expires_at is not None and self._clock() >= key.expires_at:
+            raise ApiKeyExpired(f"The API key expired at {key.expires_at.isoformat()}.")
+        if key.allowed_ips and not _ip_allowed(client_ip, key.allowed_ips):
+            raise IpNotAllowed(
+                f"The API key may not be used from {client_ip or 'an unknown address'}."
+            )
         return key
+
+    def allow_model(self, key: ApiKey, model: str) -> None:
+        """Raise ``ModelNotAllowed`` unless ``key`` may submit ``model``."""
+        if key.models is not None and model not in key.models:
+            allowed = ", ".join(key.models) or "none"
+            raise ModelNotAllowed(
+                f"This API key may not submit {model!r}; it may submit: {allowed}."
+            )
 
     async def list(self) -> list[ApiKey]:
         return await self._store.list_keys()
 
+    async def get(self, key_id: str) -> ApiKey | None:
+        return await self._store.key_by_id(key_id)
+
+    async def replace(self, key: ApiKey) -> bool:
+        """Store ``key``'s new settings (found by its id); False when it no longer exists."""
+        return await self._store.replace_key(key)
+
     async def set_enabled(self, key_id: str, enabled: bool) -> bool:
-        return await self._store.set_key_status(key_id, "active" if enabled else "disabled")
+        key = await self._store.key_by_id(key_id)
+        if key is None:
+            return False
+        status: Literal["active", "disabled"] = "active" if enabled else "disabled"
+        return await self._store.replace_key(msgspec.structs.replace(key, status=status))
 
     async def delete(self, key_id: str) -> bool:
         return await self._store.delete_key(key_id)
@@ -105,3 +143,24 @@ class KeyService:
         if secrets.previous and secrets.until and self._clock() < secrets.until:
             return (secrets.current, secrets.previous)
         return (secrets.current,)
+
+
+def networks(cidrs: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``allowed_ips`` entries as networks; ``ValueError`` names one that is not a CIDR."""
+    found = []
+    for cidr in cidrs:
+        try:
+            found.append(ipaddress.ip_network(cidr.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{cidr!r} is not an IP address or CIDR") from None
+    return found
+
+
+def _ip_allowed(client_ip: str | None, allowed: Iterable[str]) -> bool:
+    if client_ip is None:
+        return False
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks(allowed))

@@ -20,6 +20,10 @@ class ModelDirectory:
         """Every model with at least one provider, in catalog order."""
         return [spec for spec in self._catalog if self._router.serves(spec.slug)]
 
+    def serves(self, slug: str) -> bool:
+        """Whether ``slug`` is a served model."""
+        return self._router.serves(slug) and self._catalog.has(slug)
+
     def get(self, slug: str) -> ModelSpec:
         """A served model, or ``ModelNotFound``."""
         try:

@@ -60,16 +60,11 @@ class RedisKeyStore:
         keys = [_decode_key(doc) for doc in docs if doc is not None]
         return sorted(keys, key=lambda k: k.created_at)
 
-    async def set_key_status(self, key_id: str, status: str) -> bool:
-        key = await self.key_by_id(key_id)
-        if key is None:
-            return False
+    async def replace_key(self, key: ApiKey) -> bool:
         with map_redis_errors():
-            await self._redis.set(
-                self._keys.api_key(key.key_hash),
-                _encode(msgspec.structs.replace(key, status=status)),
-            )
-        return True
+            # Only over a key that still exists: a replace racing a delete must not revive it.
+            stored = await self._redis.set(self._keys.api_key(key.key_hash), _encode(key), xx=True)
+        return bool(stored)
 
     async def delete_key(self, key_id: str) -> bool:
         key = await self.key_by_id(key_id)

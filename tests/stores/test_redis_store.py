@@ -126,11 +126,13 @@ async def test_keys_are_found_by_hash_listed_disabled_and_deleted(key_store: Red
     await key_store.add_key(key)
     assert await key_store.key_by_hash("h1") == key
     assert [k.id for k in await key_store.list_keys()] == ["key_1"]
-    assert await key_store.set_key_status("key_1", "disabled")
-    assert (await key_store.key_by_hash("h1")).status == "disabled"  # type: ignore[union-attr]
+    disabled = msgspec.structs.replace(key, status="disabled", models=("kling-v3",))
+    assert await key_store.replace_key(disabled)
+    assert await key_store.key_by_hash("h1") == disabled
     assert await key_store.delete_key("key_1")
     assert await key_store.key_by_hash("h1") is None
     assert not await key_store.delete_key("key_1")
+    assert not await key_store.replace_key(disabled)  # a deleted key is never revived
 
 
 @pytest.mark.parametrize("after", ["abc", "1-2-3", "-1", "1-", f"{2**64}-0", "1-" + "9" * 21])

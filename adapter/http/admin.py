@@ -1,0 +1,88 @@
+"""The admin API (``/admin/v1``): thin endpoints over ``AdminKeys``, behind ``MVA_ADMIN_TOKEN``.
+
+With no token set the whole surface answers 404, as a route that does not exist. A client key
+is never an admin credential (403), and a wrong token is a 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapter.core.errors import (
+    AdminApiOff,
+    AdminTokenRequired,
+    InvalidAdminToken,
+    InvalidRequest,
+    MissingAdminToken,
+)
+from adapter.http.endpoints import json_body
+from adapter.http.responses import MsgspecResponse
+from adapter.http.services import Services
+from adapter.http.wire import KeyCreatedBody, KeyListBody, key_body
+from adapter.service.admin import MAX_PAGE
+from adapter.service.keys import PREFIXES
+
+
+def _admin(request: Request) -> Services:
+    """The services, once the request carries the admin token."""
+    services: Services = request.app.state.services
+    token = services.admin_token
+    if token is None:
+        raise AdminApiOff("Not Found")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given:
+        raise MissingAdminToken(
+            "Send the admin token as 'Authorization: Bearer <MVA_ADMIN_TOKEN>'."
+        )
+    if given.startswith(PREFIXES):
+        raise AdminTokenRequired("Client API keys are not accepted here: use MVA_ADMIN_TOKEN.")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise InvalidAdminToken("The admin token is not valid.")
+    return services
+
+
+async def create_key(request: Request) -> Response:
+    services = _admin(request)
+    key, secret = await services.admin.create(await json_body(request))
+    return MsgspecResponse(KeyCreatedBody(key_body(key), secret), status_code=201)
+
+
+async def list_keys(request: Request) -> Response:
+    services = _admin(request)
+    raw_limit = request.query_params.get("limit") or "50"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_PAGE}.", "limit")
+    keys, cursor = await services.admin.page(
+        limit=int(raw_limit), cursor=request.query_params.get("cursor")
+    )
+    return MsgspecResponse(KeyListBody([key_body(key) for key in keys], cursor))
+
+
+async def get_key(request: Request) -> Response:
+    key = await _admin(request).admin.get(request.path_params["key_id"])
+    return MsgspecResponse(key_body(key))
+
+
+async def update_key(request: Request) -> Response:
+    services = _admin(request)
+    key = await services.admin.update(request.path_params["key_id"], await json_body(request))
+    return MsgspecResponse(key_body(key))
+
+
+async def delete_key(request: Request) -> Response:
+    await _admin(request).admin.delete(request.path_params["key_id"])
+    return Response(status_code=204)
+
+
+async def disable_key(request: Request) -> Response:
+    key = await _admin(request).admin.set_enabled(request.path_params["key_id"], False)
+    return MsgspecResponse(key_body(key))
+
+
+async def enable_key(request: Request) -> Response:
+    key = await _admin(request).admin.set_enabled(request.path_params["key_id"], True)
+    return MsgspecResponse(key_body(key))

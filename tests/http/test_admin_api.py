@@ -1,0 +1,236 @@
+"""The admin API: keys created, shown, changed, paged, disabled and deleted behind
+MVA_ADMIN_TOKEN, and the scope a key carries (models, expiry, addresses) enforced on the client
+API at once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.datastructures import Secret
+
+from adapter.bootstrap.app import create_app
+from adapter.bootstrap.parts import build
+from adapter.config.settings import Settings
+from adapter.core.values import IPNetwork
+from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keys import RedisKeyStore
+from tests.conftest import SCHEMAS
+from tests.fakes import FakeClock, FakeMedia, FakeWebhooks, ScriptedProvider
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "admin-token-0123456789abcdef"
+SUBMIT = {"model": "kling-v2-6", "input": {"prompt": "a cat", "duration": 5}}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_app(
+    store: RedisTaskStore,
+    key_store: RedisKeyStore,
+    clock: FakeClock,
+    *,
+    token: str | None = TOKEN,
+    trusted: tuple[IPNetwork, ...] = (),
+) -> Starlette:
+    settings = Settings(
+        schemas_dir=SCHEMAS,
+        admin_token=Secret(token) if token else None,
+        trusted_proxies=trusted,
+    )
+    parts = build(
+        settings,
+        store=store,
+        key_store=key_store,
+        providers=[ScriptedProvider("any", ("kling-v2-6", "kling-v3"))],
+        media=FakeMedia(),
+        webhooks=FakeWebhooks(),
+        clock=clock,
+    )
+    return create_app(settings, parts=parts)
+
+
+@pytest.fixture
+async def http(
+    store: RedisTaskStore, key_store: RedisKeyStore, clock: FakeClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = make_app(store, key_store, clock)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://adapter.test") as client:
+        yield client
+
+
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def create(http: httpx.AsyncClient, **fields: Any) -> tuple[dict[str, Any], str]:
+    answer = await http.post("/admin/v1/keys", json={"name": "acme", **fields}, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    return body["key"], body["secret"]
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def test_a_created_key_shows_its_secret_once_and_works_at_once(
+    http: httpx.AsyncClient,
+) -> None:
+    key, secret = await create(http, owner="team-a", mode="test", metadata={"plan": "pro"})
+    assert secret.startswith("mv_test_") and key["prefix"] == secret[:12]
+    assert (key["owner"], key["mode"], key["status"], key["metadata"]) == (
+        "team-a",
+        "test",
+        "active",
+        {"plan": "pro"},
+    )
+    shown = (await http.get(f"/admin/v1/keys/{key['id']}", headers=ADMIN)).json()
+    assert shown == key and secret not in str(shown) and "hash" not in str(shown)
+    assert (
+        await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    ).status_code == 200
+
+
+async def test_keys_are_paged_oldest_first_with_a_cursor(
+    http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    made = []
+    for name in ("a", "b", "c"):
+        made.append((await create(http, name=name))[0]["id"])
+        clock.advance(1)
+    first = (await http.get("/admin/v1/keys?limit=2", headers=ADMIN)).json()
+    assert [k["id"] for k in first["data"]] == made[:2] and first["next_cursor"] == made[1]
+    rest = await http.get(f"/admin/v1/keys?limit=2&cursor={first['next_cursor']}", headers=ADMIN)
+    assert [k["id"] for k in rest.json()["data"]] == made[2:]
+    assert rest.json()["next_cursor"] is None
+
+
+async def test_disable_enable_and_delete_take_effect_on_the_next_request(
+    http: httpx.AsyncClient,
+) -> None:
+    key, secret = await create(http)
+    path = f"/admin/v1/keys/{key['id']}"
+    assert (await http.post(f"{path}/disable", headers=ADMIN)).json()["status"] == "disabled"
+    refused = await http.get("/api/v1/tasks", headers=bearer(secret))
+    assert refused.json()["error"]["code"] == "api_key_disabled"
+    assert (await http.post(f"{path}/enable", headers=ADMIN)).json()["status"] == "active"
+    assert (await http.get("/api/v1/tasks", headers=bearer(secret))).status_code == 200
+    assert (await http.delete(path, headers=ADMIN)).status_code == 204
+    assert (await http.get(path, headers=ADMIN)).json()["error"]["code"] == "key_not_found"
+    gone = await http.get("/api/v1/tasks", headers=bearer(secret))
+    assert gone.json()["error"]["code"] == "invalid_api_key"
+
+
+async def test_a_key_limited_to_models_is_refused_the_others(http: httpx.AsyncClient) -> None:
+    _, secret = await create(http, models=["kling-v3"])
+    answer = await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    assert answer.status_code == 403
+    error = answer.json()["error"]
+    assert error["code"] == "model_not_allowed" and "kling-v3" in error["message"]
+
+
+async def test_a_key_past_its_expiry_is_refused(http: httpx.AsyncClient, clock: FakeClock) -> None:
+    _, secret = await create(http, expires_at="2026-11-23T09:00:00Z")
+    assert (await http.get("/api/v1/tasks", headers=bearer(secret))).status_code == 200
+    clock.advance(3600)
+    answer = await http.get("/api/v1/tasks", headers=bearer(secret))
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "api_key_expired"
+
+
+async def test_a_key_is_refused_outside_its_addresses(http: httpx.AsyncClient) -> None:
+    _, inside = await create(http, allowed_ips=["203.0.113.0/24"])
+    _, outside = await create(http, allowed_ips=["198.51.100.0/24", "2001:db8::/32"])
+    assert (await http.get("/api/v1/tasks", headers=bearer(inside))).status_code == 200
+    answer = await http.get("/api/v1/tasks", headers=bearer(outside))
+    assert answer.status_code == 403 and answer.json()["error"]["code"] == "ip_not_allowed"
+    assert "203.0.113.7" in answer.json()["error"]["message"]
+
+
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    store: RedisTaskStore, key_store: RedisKeyStore, clock: FakeClock
+) -> None:
+    import ipaddress
+
+    app = make_app(store, key_store, clock, trusted=(ipaddress.ip_network("10.0.0.0/8"),))
+    client_says = {"X-Forwarded-For": "198.51.100.9"}
+    for peer, expected in (("10.1.2.3", 200), ("203.0.113.7", 403)):
+        transport = httpx.ASGITransport(app=app, client=(peer, 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as http:
+            _, secret = await create(http, allowed_ips=["198.51.100.9"])
+            answer = await http.get("/api/v1/tasks", headers={**bearer(secret), **client_says})
+            assert answer.status_code == expected, (peer, answer.text)
+
+
+async def test_a_change_is_checked_and_applied(http: httpx.AsyncClient) -> None:
+    key, secret = await create(http, models=["kling-v3"])
+    path = f"/admin/v1/keys/{key['id']}"
+    changed = await http.patch(path, json={"models": None, "name": "acme-2"}, headers=ADMIN)
+    assert (changed.json()["models"], changed.json()["name"]) == (None, "acme-2")
+    assert (
+        await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    ).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"models": ["sora-9"]}, "models[0]"),
+        ({"allowed_ips": ["10.0.0.0/8", "not-an-ip"]}, "allowed_ips[1]"),
+        ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
+        ({"expires_at": "2030-01-01T00:00:00"}, "expires_at"),
+        ({"mode": "sandbox"}, "mode"),
+        ({"rpm": 60}, "rpm"),
+        ({"name": " "}, "name"),
+    ],
+)
+async def test_a_bad_field_is_a_422_naming_it(
+    http: httpx.AsyncClient, fields: dict[str, Any], param: str | None
+) -> None:
+    answer = await http.post("/admin/v1/keys", json={"name": "acme", **fields}, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"].get("param") == param
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "missing_admin_token"),
+        ({"Authorization": "Bearer wrong-token-0123456789"}, 401, "invalid_admin_token"),
+        ({"Authorization": "Bearer mv_live_anything"}, 403, "admin_token_required"),
+    ],
+)
+async def test_the_admin_api_takes_its_token_only(
+    http: httpx.AsyncClient, headers: dict[str, str], status: int, code: str
+) -> None:
+    answer = await http.get("/admin/v1/keys", headers=headers)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (status, code)
+
+
+async def test_without_a_token_the_admin_api_is_not_there(
+    store: RedisTaskStore, key_store: RedisKeyStore, clock: FakeClock
+) -> None:
+    app = make_app(store, key_store, clock, token=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://a.test") as http:
+        answer = await http.get("/admin/v1/keys", headers=ADMIN)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+
+
+async def test_every_admin_route_is_in_the_openapi_document(http: httpx.AsyncClient) -> None:
+    from adapter.http.routes import ROUTES
+
+    paths = (await http.get("/openapi.json")).json()["paths"]
+    admin = [route for route in ROUTES if route.path.startswith("/admin/")]
+    assert admin
+    for route in admin:
+        for method in route.methods or ():
+            if method != "HEAD":
+                assert method.lower() in paths[route.path], (route.path, method)
