@@ -5,7 +5,7 @@ Adapters conform structurally (no inheritance); mypy checks the fit in ``adapter
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Literal, Protocol
@@ -152,6 +152,12 @@ class KeyStore(Protocol):
     async def key_by_id(self, key_id: str) -> ApiKey | None: ...
 
     async def list_keys(self) -> list[ApiKey]: ...
+
+    async def mark_used(self, key_id: str, at: datetime) -> None:
+        """Record that the key was used at ``at``."""
+
+    async def last_used(self, key_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each of these keys was last used (keys never used are left out)."""
 
     async def replace_key(self, key: ApiKey) -> bool:
         """Store ``key`` over the one with its id; False when there is none."""

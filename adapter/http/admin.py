@@ -18,10 +18,11 @@ from adapter.core.errors import (
     InvalidRequest,
     MissingAdminToken,
 )
+from adapter.core.values import ApiKey
 from adapter.http.endpoints import json_body
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
-from adapter.http.wire import KeyCreatedBody, KeyListBody, key_body
+from adapter.http.wire import KeyBody, KeyCreatedBody, KeyListBody, key_body
 from adapter.service.admin import MAX_PAGE
 from adapter.service.keys import PREFIXES
 
@@ -45,6 +46,11 @@ def _admin(request: Request) -> Services:
     return services
 
 
+async def _shown(services: Services, key: ApiKey) -> KeyBody:
+    used = await services.admin.last_used([key])
+    return key_body(key, used.get(key.id))
+
+
 async def create_key(request: Request) -> Response:
     services = _admin(request)
     key, secret = await services.admin.create(await json_body(request))
@@ -59,18 +65,20 @@ async def list_keys(request: Request) -> Response:
     keys, cursor = await services.admin.page(
         limit=int(raw_limit), cursor=request.query_params.get("cursor")
     )
-    return MsgspecResponse(KeyListBody([key_body(key) for key in keys], cursor))
+    used = await services.admin.last_used(keys)
+    return MsgspecResponse(KeyListBody([key_body(key, used.get(key.id)) for key in keys], cursor))
 
 
 async def get_key(request: Request) -> Response:
-    key = await _admin(request).admin.get(request.path_params["key_id"])
-    return MsgspecResponse(key_body(key))
+    services = _admin(request)
+    key = await services.admin.get(request.path_params["key_id"])
+    return MsgspecResponse(await _shown(services, key))
 
 
 async def update_key(request: Request) -> Response:
     services = _admin(request)
     key = await services.admin.update(request.path_params["key_id"], await json_body(request))
-    return MsgspecResponse(key_body(key))
+    return MsgspecResponse(await _shown(services, key))
 
 
 async def delete_key(request: Request) -> Response:
@@ -79,10 +87,14 @@ async def delete_key(request: Request) -> Response:
 
 
 async def disable_key(request: Request) -> Response:
-    key = await _admin(request).admin.set_enabled(request.path_params["key_id"], False)
-    return MsgspecResponse(key_body(key))
+    return await _set_enabled(request, False)
 
 
 async def enable_key(request: Request) -> Response:
-    key = await _admin(request).admin.set_enabled(request.path_params["key_id"], True)
-    return MsgspecResponse(key_body(key))
+    return await _set_enabled(request, True)
+
+
+async def _set_enabled(request: Request, enabled: bool) -> Response:
+    services = _admin(request)
+    key = await services.admin.set_enabled(request.path_params["key_id"], enabled)
+    return MsgspecResponse(await _shown(services, key))

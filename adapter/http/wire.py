@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -155,6 +156,8 @@ class KeyBody(msgspec.Struct):
     allowed_ips: list[str]
     metadata: dict[str, Any]
     created_at: str
+    #: To the minute; ``null`` if it was never used.
+    last_used_at: str | None
 
 
 class KeyCreatedBody(msgspec.Struct):
@@ -168,7 +171,7 @@ class KeyListBody(msgspec.Struct):
     next_cursor: str | None
 
 
-def key_body(key: ApiKey) -> KeyBody:
+def key_body(key: ApiKey, last_used: datetime | None = None) -> KeyBody:
     return KeyBody(
         id=key.id,
         name=key.name,
@@ -181,4 +184,5 @@ def key_body(key: ApiKey) -> KeyBody:
         allowed_ips=list(key.allowed_ips),
         metadata=key.metadata,
         created_at=rfc3339(key.created_at),
+        last_used_at=rfc3339(last_used) if last_used else None,
     )

@@ -80,6 +80,10 @@ class AdminKeys:
             raise KeyNotFound(f"No API key {key_id!r}.")
         return key
 
+    async def last_used(self, keys: list[ApiKey]) -> dict[str, datetime]:
+        """When each of ``keys`` was last used, to the minute."""
+        return await self._keys.last_used([key.id for key in keys])
+
     async def all(self) -> list[ApiKey]:
         """Every key, oldest first."""
         return await self._keys.list()

@@ -25,6 +25,9 @@ from adapter.service.signing import new_secret
 
 PREFIXES = ("mv_live_", "mv_test_")
 
+#: ``last_used_at`` is kept to this: a key is written at most once this often per process.
+USED_RESOLUTION = timedelta(minutes=1)
+
 #: After a rotation, deliveries carry the old secret's signature this long, too.
 ROTATION_GRACE = timedelta(hours=24)
 
@@ -36,11 +39,13 @@ def hash_key(secret: str) -> str:
 class KeyService:
     """Issues, checks and manages API keys. No key is cached: a disabled key is refused at once."""
 
-    __slots__ = ("_clock", "_store")
+    __slots__ = ("_clock", "_marked", "_store")
 
     def __init__(self, store: KeyStore, *, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._clock = clock
+        #: Key id -> when this process last recorded its use: at most one write a minute.
+        self._marked: dict[str, datetime] = {}
 
     async def create(
         self, *, name: str, owner: str | None = None, kind: Literal["live", "test"] = "live"
@@ -94,7 +99,20 @@ class KeyService:
             raise IpNotAllowed(
                 f"The API key may not be used from {client_ip or 'an unknown address'}."
             )
+        await self._mark_used(key.id)
         return key
+
+    async def last_used(self, key_ids: list[str]) -> dict[str, datetime]:
+        """When each key was last used, to the minute (keys never used are left out)."""
+        return await self._store.last_used(key_ids)
+
+    async def _mark_used(self, key_id: str) -> None:
+        now = self._clock()
+        marked = self._marked.get(key_id)
+        if marked is not None and now - marked < USED_RESOLUTION:
+            return
+        self._marked[key_id] = now
+        await self._store.mark_used(key_id, now)
 
     def allow_model(self, key: ApiKey, model: str) -> None:
         """Raise ``ModelNotAllowed`` unless ``key`` may submit ``model``."""

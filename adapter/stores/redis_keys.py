@@ -5,7 +5,8 @@ The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout); non
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import msgspec
 import redis.asyncio as aioredis
@@ -66,6 +67,20 @@ class RedisKeyStore:
             stored = await self._redis.set(self._keys.api_key(key.key_hash), _encode(key), xx=True)
         return bool(stored)
 
+    async def mark_used(self, key_id: str, at: datetime) -> None:
+        with map_redis_errors():
+            await self._redis.hset(self._keys.api_key_used, key_id, int(at.timestamp() * 1000))
+
+    async def last_used(self, key_ids: Sequence[str]) -> dict[str, datetime]:
+        if not key_ids:
+            return {}
+        found = await repeatable(lambda: self._redis.hmget(self._keys.api_key_used, key_ids))
+        return {
+            key_id: datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+            for key_id, ms in zip(key_ids, found, strict=True)
+            if ms is not None
+        }
+
     async def delete_key(self, key_id: str) -> bool:
         key = await self.key_by_id(key_id)
         if key is None:
@@ -75,6 +90,7 @@ class RedisKeyStore:
                 pipe.delete(self._keys.api_key(key.key_hash))
                 pipe.hdel(self._keys.api_key_ids, key_id)
                 pipe.delete(self._keys.signing_secrets(key_id))
+                pipe.hdel(self._keys.api_key_used, key_id)
                 await pipe.execute()
         return True
 

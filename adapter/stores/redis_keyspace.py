@@ -17,6 +17,7 @@ Credentials (``RedisKeyStore``; no expiry)::
 
     <ns>:apikey:<sha256>         string <ApiKey JSON>
     <ns>:apikeys                 hash  key id -> sha256
+    <ns>:apikeys:used            hash  key id -> last use (ms since the epoch)
     <ns>:whsec:<key id>          string <SigningSecrets JSON>
 
 These strings are what stored data is found by: changing one orphans the data under the old one.
@@ -31,7 +32,7 @@ from adapter.ports import Schedule
 class KeySpace:
     """The keys of one namespace; a method per key, or per group of keys that go together."""
 
-    __slots__ = ("api_key_ids", "channel", "namespace")
+    __slots__ = ("api_key_ids", "api_key_used", "channel", "namespace")
 
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
@@ -39,6 +40,8 @@ class KeySpace:
         self.channel = f"{namespace}:events"
         #: The hash of API key id -> the key's SHA-256.
         self.api_key_ids = f"{namespace}:apikeys"
+        #: The hash of API key id -> when it was last used (ms), kept to the minute.
+        self.api_key_used = f"{namespace}:apikeys:used"
 
     def task(self, task_id: str) -> str:
         return f"{self.namespace}:{{{task_id}}}:task"

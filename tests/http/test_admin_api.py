@@ -234,3 +234,22 @@ async def test_every_admin_route_is_in_the_openapi_document(http: httpx.AsyncCli
         for method in route.methods or ():
             if method != "HEAD":
                 assert method.lower() in paths[route.path], (route.path, method)
+
+
+async def test_last_use_is_kept_to_the_minute_without_a_write_per_request(
+    http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    key, secret = await create(http)
+    path = f"/admin/v1/keys/{key['id']}"
+    assert key["last_used_at"] is None
+    await http.get("/api/v1/tasks", headers=bearer(secret))
+    first = (await http.get(path, headers=ADMIN)).json()["last_used_at"]
+    assert first == "2026-11-23T08:00:00.000Z"
+    clock.advance(30)
+    await http.get("/api/v1/tasks", headers=bearer(secret))
+    assert (await http.get(path, headers=ADMIN)).json()["last_used_at"] == first  # no write
+    clock.advance(31)
+    await http.get("/api/v1/tasks", headers=bearer(secret))
+    assert (await http.get(path, headers=ADMIN)).json()[
+        "last_used_at"
+    ] == "2026-11-23T08:01:01.000Z"
