@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from adapter.core.values import (
+    Admission,
     ApiKey,
     Event,
     ImageInfo,
@@ -58,8 +59,18 @@ class TaskStore(Protocol):
     ``webhooks`` schedule. Raises ``StoreUnavailable`` when the backend cannot be reached.
     """
 
-    async def create_task(self, record: TaskRecord, event: Event) -> None:
-        """Store a new task (``version`` 1) and its first event; schedule it for refresh."""
+    async def create_task(
+        self, record: TaskRecord, event: Event, admission: Admission | None = None
+    ) -> None:
+        """Store a new task (``version`` 1) and its first event; schedule it for refresh.
+
+        With ``admission``, atomically and only within its key's limits: the task then holds
+        one of the key's slots until it ends or is deleted (``admitted_by``).
+
+        Raises:
+            RateLimited: the key's submits a minute are used up.
+            ConcurrencyLimitReached: the key has its most unfinished tasks already.
+        """
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the stored task, or ``None``."""

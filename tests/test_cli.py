@@ -109,6 +109,7 @@ def test_keys_create_and_update_set_a_keys_scope(capsys: pytest.CaptureFixture[s
     env = {"REDIS_URL": url, "MVA_REDIS_NAMESPACE": f"cli-{secrets.token_hex(4)}"}
     created = ["keys", "create", "--name", "ci", "--models", "kling-v3,viduq3"]
     created += ["--expires", "30d", "--allow-ip", "10.0.0.0/8", "--allow-ip", "192.0.2.1"]
+    created += ["--rpm", "30", "--max-concurrent", "2"]
     assert main(created, environ=env) == 0
     key_id = capsys.readouterr().out.split("id:", 1)[1].split()[0]
     listed = main(["keys", "list"], environ=env)
@@ -119,4 +120,7 @@ def test_keys_create_and_update_set_a_keys_scope(capsys: pytest.CaptureFixture[s
     assert "models all; expires never" in capsys.readouterr().out
     assert main(["keys", "update", key_id, "--models", "sora-9"], environ=env) == 1
     assert "models[0]" in capsys.readouterr().err
+    assert main(["keys", "update", key_id, "--rpm", "fast"], environ=env) == 1
+    assert "rpm" in capsys.readouterr().err
+    assert main(["keys", "update", key_id, "--rpm", "none"], environ=env) == 0
     assert main(["keys", "delete", key_id], environ=env) == 0

@@ -80,6 +80,11 @@ def _scope(args: argparse.Namespace) -> dict[str, Any]:
         fields["expires_at"] = None if args.expires == "never" else _moment(args.expires)
     if args.allow_ip is not None:
         fields["allowed_ips"] = args.allow_ip
+    for field in ("rpm", "max_concurrent"):
+        value = getattr(args, field)
+        if value is not None:
+            # Not a whole number: passed on, for the admin rules to refuse by name.
+            fields[field] = None if value == "none" else int(value) if value.isdigit() else value
     return fields
 
 
@@ -93,9 +98,12 @@ def _moment(text: str) -> str:
 
 
 def add_scope_flags(parser: argparse.ArgumentParser) -> None:
-    """``--models``, ``--expires``, ``--allow-ip``: a key's scope, on create and update."""
+    """``--models``, ``--expires``, ``--allow-ip``, ``--rpm``, ``--max-concurrent``: a key's
+    scope and limits, on create and update."""
     parser.add_argument("--models", help="comma-separated slugs the key may submit, or 'all'")
     parser.add_argument("--expires", help="30d, 12h, 90m, an RFC 3339 time, or 'never'")
+    parser.add_argument("--rpm", help="accepted submits in any minute, or 'none'")
+    parser.add_argument("--max-concurrent", help="unfinished tasks at once, or 'none'")
     parser.add_argument(
         "--allow-ip",
         action="append",

@@ -122,6 +122,19 @@ class IpNotAllowed(AdapterError):
     """The client's address is outside the key's ``allowed_ips``."""
 
 
+class RateLimited(AdapterError):
+    """The key's submits a minute (``rpm``) are used up."""
+
+    def __init__(self, message: str, *, retry_after: int, limit: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+class ConcurrencyLimitReached(AdapterError):
+    """The key has ``max_concurrent`` unfinished tasks already."""
+
+
 class KeyNotFound(AdapterError):
     """No API key with this id (admin API)."""
 

@@ -105,6 +105,9 @@ class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     #: Adapter-defined: where the terminal status is POSTed, and which key's secret signs it.
     webhook_url: str | None = None
     key_id: str | None = None
+    #: The API key whose limits admitted the task: it holds one of that key's slots until it
+    #: ends. ``None`` for a task admitted under no key's limits.
+    admitted_by: str | None = None
 
 
 class Carrier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -188,6 +191,16 @@ class VideoInfo(msgspec.Struct, frozen=True):
     size_bytes: int | None = None
 
 
+class Admission(msgspec.Struct, frozen=True):
+    """What a submit is admitted under: the key that makes it, and that key's limits."""
+
+    key_id: str
+    #: Accepted submits in any 60 s; ``None``: no limit.
+    per_minute: int | None = None
+    #: Unfinished tasks at once; ``None``: no limit.
+    max_open: int | None = None
+
+
 #: An address block (``10.0.0.0/8``; one address is a block of one).
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -211,6 +224,15 @@ class ApiKey(msgspec.Struct, frozen=True):
     allowed_ips: tuple[str, ...] = ()
     #: The operator's own labels, shown as given.
     metadata: dict[str, Any] = {}
+    #: Accepted submits in any 60 s (``rate_limited`` over it); ``None``: no limit.
+    rpm: int | None = None
+    #: Unfinished tasks at once (``concurrency_limit_reached`` over it); ``None``: no limit.
+    max_concurrent: int | None = None
+
+    @property
+    def admission(self) -> Admission:
+        """What its submits are admitted under."""
+        return Admission(self.id, self.rpm, self.max_concurrent)
 
     @property
     def mode(self) -> Literal["live", "test"]:

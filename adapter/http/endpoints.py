@@ -107,6 +107,7 @@ async def submit_task(request: Request) -> Response:
         idempotency_key=request.headers.get("idempotency-key"),
         webhook_url=webhook_url,
         key_id=key.id,
+        admission=key.admission,
     )
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else None
     return MsgspecResponse(

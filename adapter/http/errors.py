@@ -32,6 +32,8 @@ STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
     (errors.ModelNotAllowed, 403, "model_not_allowed"),
     (errors.IpNotAllowed, 403, "ip_not_allowed"),
     (errors.KeyNotFound, 404, "key_not_found"),
+    (errors.RateLimited, 429, "rate_limited"),
+    (errors.ConcurrencyLimitReached, 429, "concurrency_limit_reached"),
     (errors.MissingAdminToken, 401, "missing_admin_token"),
     (errors.InvalidAdminToken, 401, "invalid_admin_token"),
     (errors.AdminTokenRequired, 403, "admin_token_required"),
@@ -74,7 +76,7 @@ def _is_misrouted(exc: errors.AdapterError) -> bool:
 
 
 def _retry_after(exc: errors.AdapterError) -> str | None:
-    if isinstance(exc, errors.IdempotencyInProgress):
+    if isinstance(exc, errors.IdempotencyInProgress | errors.RateLimited):
         return str(exc.retry_after)
     if isinstance(exc, errors.AllProvidersFailed) and not _is_misrouted(exc):
         waits = [
@@ -107,13 +109,18 @@ async def adapter_error(request: Request, exc: Exception) -> Response:
     if status >= 500:
         log_unavailable(request, status, code, exc)
     wait = _retry_after(exc)
+    headers = {"Retry-After": wait} if wait else {}
+    if isinstance(exc, errors.RateLimited):
+        # draft-ietf-httpapi-ratelimit-headers: the policy, and that none is left for wait s.
+        headers["RateLimit-Policy"] = f'"rpm";q={exc.limit};w=60'
+        headers["RateLimit"] = f'"rpm";r=0;t={exc.retry_after}'
     return error_response(
         request,
         status,
         code,
         exc.message,
         param=exc.param if isinstance(exc, errors.InvalidRequest) else None,
-        headers={"Retry-After": wait} if wait else None,
+        headers=headers or None,
         task_id=exc.task_id if isinstance(exc, errors.StoreUnavailable) else None,
     )
 

@@ -113,6 +113,8 @@ _KEY_FIELDS: dict[str, Any] = {
         "expires_at": {"type": ["string", "null"], "format": "date-time"},
         "allowed_ips": {"type": "array", "items": {"type": "string"}},
         "metadata": {"type": "object"},
+        "rpm": {"type": ["integer", "null"], "minimum": 1},
+        "max_concurrent": {"type": ["integer", "null"], "minimum": 1},
     },
 }
 

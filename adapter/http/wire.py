@@ -158,6 +158,10 @@ class KeyBody(msgspec.Struct):
     created_at: str
     #: To the minute; ``null`` if it was never used.
     last_used_at: str | None
+    #: Accepted submits in any 60 s; ``null``: no limit.
+    rpm: int | None
+    #: Unfinished tasks at once; ``null``: no limit.
+    max_concurrent: int | None
 
 
 class KeyCreatedBody(msgspec.Struct):
@@ -185,4 +189,6 @@ def key_body(key: ApiKey, last_used: datetime | None = None) -> KeyBody:
         metadata=key.metadata,
         created_at=rfc3339(key.created_at),
         last_used_at=rfc3339(last_used) if last_used else None,
+        rpm=key.rpm,
+        max_concurrent=key.max_concurrent,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -29,6 +29,8 @@ class KeyChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     expires_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     allowed_ips: list[str] | msgspec.UnsetType = msgspec.UNSET
     metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    rpm: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType | None = msgspec.UNSET
+    max_concurrent: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class NewKey(KeyChanges, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -133,6 +135,9 @@ class AdminKeys:
             fields["allowed_ips"] = tuple(changes.allowed_ips)
         if changes.metadata is not msgspec.UNSET:
             fields["metadata"] = changes.metadata
+        for limit in ("rpm", "max_concurrent"):
+            if (value := getattr(changes, limit)) is not msgspec.UNSET:
+                fields[limit] = value
         return msgspec.structs.replace(key, **fields)
 
     def _served(self, models: list[str]) -> tuple[str, ...]:

@@ -104,6 +104,11 @@ def compile_schema(schema: Mapping[str, Any]) -> Check:
     return check
 
 
+#: The largest integer JSON carries exactly everywhere (I-JSON, RFC 7493): a larger one is
+#: refused whatever the schema says, so no price, duration or upstream body ever holds one.
+EXACT_INTEGER = 2**53 - 1
+
+
 def _type_step(spec: str | list[str]) -> Check:
     names = [spec] if isinstance(spec, str) else list(spec)
     for name in names:
@@ -114,8 +119,12 @@ def _type_step(spec: str | list[str]) -> Check:
     def step(value: Any, path: str) -> Any:
         for name in names:
             if _is_type(value, name):
+                if name != "integer":
+                    return value
+                if abs(value) > EXACT_INTEGER:
+                    raise _fail(path, f"must be within ±{EXACT_INTEGER} (got {_show(value)})")
                 # 5.0 is an integer in JSON Schema; hand the providers a real int.
-                return int(value) if name == "integer" and isinstance(value, float) else value
+                return int(value)
         raise _fail(path, f"must be {wanted} (got {_show(value)})")
 
     return step

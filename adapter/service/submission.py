@@ -30,7 +30,7 @@ from adapter.core.errors import (
     ProviderRejected,
     StoreUnavailable,
 )
-from adapter.core.values import Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
+from adapter.core.values import Admission, Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
 from adapter.ports import IdempotencyClaims, MediaInspector, TaskStore, WebhookSender
 from adapter.service import idempotency
 from adapter.service.catalog import ModelSpec
@@ -52,10 +52,12 @@ def new_task_id() -> str:
 
 
 class _Hook(NamedTuple):
-    """Where a task's terminal status is POSTed, and whose secret signs it."""
+    """Where a task's terminal status is POSTed, whose secret signs it, and the limits it is
+    admitted under."""
 
     url: str | None
     key_id: str | None
+    admission: Admission | None = None
 
 
 @contextmanager
@@ -135,16 +137,19 @@ class Submitter:
         idempotency_key: str | None,
         webhook_url: str | None = None,
         key_id: str | None = None,
+        admission: Admission | None = None,
     ) -> Submission:
         """Create a task, or return the one an earlier request with the same key made.
 
-        ``webhook_url`` gets the task's terminal status, signed with ``key_id``'s secret.
+        ``webhook_url`` gets the task's terminal status, signed with ``key_id``'s secret. A
+        new task is admitted under ``admission``'s limits (a replay is never limited).
 
         Raises:
             UnknownModel: no such model, or no provider serves it (``ModelNotServed``).
             InvalidRequest: the input breaks the model's schema or media rules.
             IdempotencyKeyReused: the key was used with a different request.
             IdempotencyInProgress: the first request with the key is still submitting.
+            RateLimited, ConcurrencyLimitReached: ``admission``'s limits (nothing created).
             ProviderRejected: the upstream refused the task (nothing was created).
             AllProvidersFailed: no provider could take it (nothing was created).
         """
@@ -152,7 +157,7 @@ class Submitter:
         checked = spec.validate(values)
         if webhook_url is not None:
             await self._webhooks.check(webhook_url, param="webhook_url")
-        hook = _Hook(webhook_url, key_id)
+        hook = _Hook(webhook_url, key_id, admission)
         if idempotency_key is None:
             task_id = self._new_id()
             with _naming_the_task(task_id, None):
@@ -272,8 +277,9 @@ class Submitter:
             notices=spec.notices(values) + facts.notices,
             webhook_url=hook.url,
             key_id=hook.key_id if hook.url is not None else None,
+            admitted_by=hook.admission.key_id if hook.admission else None,
         )
         await self._store.create_task(
-            record, Event(type="status", status=TaskStatus.QUEUED, at=now)
+            record, Event(type="status", status=TaskStatus.QUEUED, at=now), hook.admission
         )
         return record

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapter.core.errors import InvalidRequest, TaskNotCancellable, TaskNotFound
-from adapter.core.values import Event, TaskRecord, TaskStatus
+from adapter.core.values import Admission, Event, TaskRecord, TaskStatus
 from adapter.ports import Schedules, TaskPage, TaskStore
 from adapter.service.refresh import Refresher
 from adapter.service.submission import Submission, Submitter
@@ -55,6 +55,7 @@ class TaskService:
         idempotency_key: str | None,
         webhook_url: str | None = None,
         key_id: str | None = None,
+        admission: Admission | None = None,
     ) -> Submission:
         """Create a task, or return the one an earlier request with the same key made
         (``Submitter.submit``)."""
@@ -65,6 +66,7 @@ class TaskService:
             idempotency_key=idempotency_key,
             webhook_url=webhook_url,
             key_id=key_id,
+            admission=admission,
         )
 
     async def get(self, *, owner: str, task_id: str) -> TaskRecord:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,8 +22,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from adapter.core.errors import StoreUnavailable
-from adapter.core.values import Event, TaskRecord, TaskStatus
+from adapter.core.errors import ConcurrencyLimitReached, RateLimited, StoreUnavailable
+from adapter.core.values import Admission, Event, TaskRecord, TaskStatus
 from adapter.ports import IdempotencyClaim, Schedule, TaskPage
 from adapter.stores.redis_keyspace import KeySpace
 from adapter.stores.redis_scripts import TaskScripts
@@ -89,11 +90,15 @@ class RedisTaskStore:
         """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
         return self._keys.channel
 
-    async def create_task(self, record: TaskRecord, event: Event) -> None:
+    async def create_task(
+        self, record: TaskRecord, event: Event, admission: Admission | None = None
+    ) -> None:
+        if record.admitted_by != (admission.key_id if admission else None):
+            raise ValueError("a task's admitted_by must be the key it is admitted under")
         record = msgspec.structs.replace(record, version=1)
         created_ms = _ms(record.created_at)
         with map_redis_errors():
-            created = await self._scripts.create(
+            code, wait_ms = await self._scripts.create(
                 task_id=record.task_id,
                 owner=record.owner,
                 status=record.status,
@@ -102,9 +107,24 @@ class RedisTaskStore:
                 created_ms=created_ms,
                 ttl_ms=self._ttl_ms,
                 expired_before_ms=created_ms - self._ttl_ms,
+                admission=admission,
+                now_ms=created_ms,
             )
-        if not created:
+        if code == 0:
             raise ValueError(f"task {record.task_id} already exists")
+        if code == -1 and admission is not None:
+            wait_s = max(1, math.ceil(wait_ms / 1000))
+            raise RateLimited(
+                f"This API key may submit {admission.per_minute} tasks a minute; retry in "
+                f"{wait_s} s.",
+                retry_after=wait_s,
+                limit=admission.per_minute or 0,
+            )
+        if code == -2 and admission is not None:
+            raise ConcurrencyLimitReached(
+                f"This API key may have {admission.max_open} unfinished tasks at once; one "
+                "must end (or be cancelled) first."
+            )
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         doc = await repeatable(lambda: self._redis.hget(self._keys.task(task_id), "doc"))
@@ -126,6 +146,7 @@ class RedisTaskStore:
                 ttl_ms=self._ttl_ms,
                 terminal=record.status.is_terminal,
                 webhook_due_ms=webhook_due_ms,
+                key_id=record.admitted_by,
             )
 
     async def delete_task(self, task_id: str, version: int) -> bool:
@@ -133,7 +154,9 @@ class RedisTaskStore:
         if record is None:
             return False
         with map_redis_errors():
-            return await self._scripts.delete(task_id=task_id, owner=record.owner, version=version)
+            return await self._scripts.delete(
+                task_id=task_id, owner=record.owner, version=version, key_id=record.admitted_by
+            )
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
         if after is not None and not _is_stream_id(after):

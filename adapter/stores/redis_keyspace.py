@@ -19,6 +19,8 @@ Credentials (``RedisKeyStore``; no expiry)::
     <ns>:apikeys                 hash  key id -> sha256
     <ns>:apikeys:used            hash  key id -> last use (ms since the epoch)
     <ns>:whsec:<key id>          string <SigningSecrets JSON>
+    <ns>:key:{<key id>}:open     string the key's unfinished tasks (a counter)
+    <ns>:key:{<key id>}:recent   zset  its accepted submits of the last minute (ms)  PX 60 s
 
 These strings are what stored data is found by: changing one orphans the data under the old one.
 """
@@ -70,6 +72,13 @@ class KeySpace:
 
     def api_key(self, key_hash: str) -> str:
         return f"{self.namespace}:apikey:{key_hash}"
+
+    def api_key_load(self, key_id: str) -> list[str]:
+        """The counters of a key's limits: its unfinished tasks, its submits of the last minute."""
+        return [
+            f"{self.namespace}:key:{{{key_id}}}:open",
+            f"{self.namespace}:key:{{{key_id}}}:recent",
+        ]
 
     def signing_secrets(self, key_id: str) -> str:
         return f"{self.namespace}:whsec:{key_id}"

@@ -15,19 +15,35 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from adapter.core.values import TaskStatus
+from adapter.core.values import Admission, TaskStatus
 from adapter.ports import IdempotencyClaim, Schedule
 from adapter.stores.redis_keyspace import KeySpace
 
 # The keys of CREATE, UPDATE and DELETE, in the order ``TaskScripts._task_keys`` gives them.
 # by_status holds the owner's index per status, in ``TaskStatus`` order.
+# open_count and recent belong to the API key that submitted the task (its unfinished tasks, and
+# its accepted submits of the last minute); a task submitted by no key names a key never used.
 _TASK_KEYS = """
 local task, events = KEYS[1], KEYS[2]
 local by_status = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
 local all, due_tasks, due_webhooks = KEYS[8], KEYS[9], KEYS[10]
+local open_count, recent = KEYS[11], KEYS[12]
+"""
+
+# A task holds one of its key's open slots from its creation until it ends or is forgotten;
+# the task's 'open' field says it holds one, so the slot is given back exactly once.
+_RELEASE = """
+local function release_slot()
+  if redis.call('HDEL', task, 'open') == 1 then
+    if tonumber(redis.call('GET', open_count) or '0') > 0 then redis.call('DECR', open_count) end
+  end
+end
 """
 
 # Index entries scored before expired_before belong to tasks that have expired: trimmed.
+# With admit = '1' the submitting key's limits are checked first (0 = no limit): over its
+# unfinished tasks, {-2, 0}; over its submits in the last minute, {-1, ms until one leaves the
+# window}. Otherwise the task takes a slot and a place in the window. {0} if it exists; {1} done.
 CREATE = (
     _TASK_KEYS
     + """
@@ -39,8 +55,28 @@ local id = ARGV[5]
 local channel = ARGV[6]
 local expired_before = ARGV[7]
 local place = tonumber(ARGV[8])
-if redis.call('EXISTS', task) == 1 then return 0 end
+local admit = ARGV[9] == '1'
+local per_minute = tonumber(ARGV[10])
+local max_open = tonumber(ARGV[11])
+local now = tonumber(ARGV[12])
+if redis.call('EXISTS', task) == 1 then return {0, 0} end
+if admit then
+  if max_open > 0 and tonumber(redis.call('GET', open_count) or '0') >= max_open then
+    return {-2, 0}
+  end
+  if per_minute > 0 then
+    redis.call('ZREMRANGEBYSCORE', recent, '-inf', now - 60000)
+    if redis.call('ZCARD', recent) >= per_minute then
+      local oldest = redis.call('ZRANGE', recent, 0, 0, 'WITHSCORES')
+      return {-1, tonumber(oldest[2]) + 60000 - now}
+    end
+    redis.call('ZADD', recent, now, id)
+    redis.call('PEXPIRE', recent, 60000)
+  end
+  redis.call('INCR', open_count)
+end
 redis.call('HSET', task, 'v', 1, 'doc', doc)
+if admit then redis.call('HSET', task, 'open', 1) end
 redis.call('XADD', events, '*', 'e', event)
 redis.call('PEXPIRE', task, ttl)
 redis.call('PEXPIRE', events, ttl)
@@ -52,7 +88,7 @@ end
 redis.call('ZADD', due_tasks, created, id)
 redis.call('PEXPIRE', due_tasks, ttl)
 redis.call('PUBLISH', channel, id)
-return 1
+return {1, 0}
 """
 )
 
@@ -72,6 +108,9 @@ local id = ARGV[7]
 local channel = ARGV[8]
 local terminal = ARGV[9] == '1'
 local webhook_due = ARGV[10]
+"""
+    + _RELEASE
+    + """
 local v = redis.call('HGET', task, 'v')
 if (not v) or tonumber(v) ~= tonumber(version) - 1 then return 0 end
 redis.call('HSET', task, 'v', version, 'doc', doc)
@@ -91,6 +130,7 @@ for i, index in ipairs(by_status) do
 end
 if terminal then
   redis.call('ZREM', due_tasks, id)
+  release_slot()
 end
 if webhook_due ~= '' then
   redis.call('ZADD', due_webhooks, 'NX', webhook_due, id)
@@ -106,8 +146,12 @@ DELETE = (
     + """
 local version = ARGV[1]
 local id = ARGV[2]
+"""
+    + _RELEASE
+    + """
 local v = redis.call('HGET', task, 'v')
 if v and tonumber(v) == tonumber(version) then
+  release_slot()
   redis.call('DEL', task, events)
   for _, index in ipairs(by_status) do redis.call('ZREM', index, id) end
   for _, set in ipairs({all, due_tasks, due_webhooks}) do redis.call('ZREM', set, id) end
@@ -238,7 +282,7 @@ class TaskScripts:
         self._claim_idempotency = redis.register_script(CLAIM_IDEMPOTENCY)
         self._release_idempotency = redis.register_script(RELEASE_IDEMPOTENCY)
 
-    def _task_keys(self, task_id: str, owner: str) -> list[str]:
+    def _task_keys(self, task_id: str, owner: str, key_id: str | None) -> list[str]:
         """The KEYS of CREATE, UPDATE and DELETE, in the order ``_TASK_KEYS`` reads them."""
         keys = self._keys
         return [
@@ -247,6 +291,7 @@ class TaskScripts:
             *keys.owner_indexes(owner),
             keys.due("tasks"),
             keys.due("webhooks"),
+            *keys.api_key_load(key_id or "-"),
         ]
 
     async def create(
@@ -260,14 +305,20 @@ class TaskScripts:
         created_ms: int,
         ttl_ms: int,
         expired_before_ms: int,
-    ) -> bool:
-        """Write a new task, its first event, its index entries and its reconcile schedule.
+        admission: Admission | None,
+        now_ms: int,
+    ) -> tuple[int, int]:
+        """Write a new task, its first event, its index entries and its reconcile schedule;
+        with ``admission``, only within its key's limits, taking one of its slots.
 
-        False when the task exists already. Index entries scored before ``expired_before_ms``
-        are trimmed as those of expired tasks.
+        Returns ``(1, 0)`` when written, ``(0, 0)`` when the task exists already, ``(-1, ms)``
+        over the key's submits a minute (``ms``: until one leaves the window) and ``(-2, 0)``
+        over its unfinished tasks. Index entries scored before ``expired_before_ms`` are
+        trimmed as those of expired tasks.
         """
-        created = await self._create(
-            keys=self._task_keys(task_id, owner),
+        admit = admission or Admission("")
+        code, wait_ms = await self._create(
+            keys=self._task_keys(task_id, owner, admission.key_id if admission else None),
             args=[
                 doc,
                 event,
@@ -277,9 +328,13 @@ class TaskScripts:
                 self._keys.channel,
                 expired_before_ms,
                 _PLACE[status],
+                "1" if admission else "0",
+                admit.per_minute or 0,
+                admit.max_open or 0,
+                now_ms,
             ],
         )
-        return bool(created)
+        return int(code), int(wait_ms)
 
     async def update(
         self,
@@ -294,15 +349,17 @@ class TaskScripts:
         ttl_ms: int,
         terminal: bool,
         webhook_due_ms: int | None,
+        key_id: str | None,
     ) -> bool:
         """Replace the task at ``version - 1`` with ``doc`` at ``version``; False if it moved on.
 
         With it, in the same step: append ``event``, move the task to the index of ``status``,
-        leave the reconcile schedule when ``terminal``, and schedule the webhook when
-        ``webhook_due_ms`` is given.
+        leave the reconcile schedule (and give back the slot of ``key_id``, the key that
+        submitted it) when ``terminal``, and schedule the webhook when ``webhook_due_ms`` is
+        given.
         """
         done = await self._update(
-            keys=self._task_keys(task_id, owner),
+            keys=self._task_keys(task_id, owner, key_id),
             args=[
                 version,
                 doc,
@@ -318,9 +375,12 @@ class TaskScripts:
         )
         return bool(done)
 
-    async def delete(self, *, task_id: str, owner: str, version: int) -> bool:
-        """Forget the task, its events, index entries and schedules, if still at ``version``."""
-        deleted = await self._delete(keys=self._task_keys(task_id, owner), args=[version, task_id])
+    async def delete(self, *, task_id: str, owner: str, version: int, key_id: str | None) -> bool:
+        """Forget the task, its events, index entries and schedules (and give back the slot it
+        holds of ``key_id``'s), if still at ``version``."""
+        deleted = await self._delete(
+            keys=self._task_keys(task_id, owner, key_id), args=[version, task_id]
+        )
         return bool(deleted)
 
     async def claim_due(

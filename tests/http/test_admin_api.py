@@ -187,7 +187,8 @@ async def test_a_change_is_checked_and_applied(http: httpx.AsyncClient) -> None:
         ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
         ({"expires_at": "2030-01-01T00:00:00"}, "expires_at"),
         ({"mode": "sandbox"}, "mode"),
-        ({"rpm": 60}, "rpm"),
+        ({"rpm": 0}, "rpm"),
+        ({"tier": "gold"}, "tier"),
         ({"name": " "}, "name"),
     ],
 )
@@ -253,3 +254,28 @@ async def test_last_use_is_kept_to_the_minute_without_a_write_per_request(
     assert (await http.get(path, headers=ADMIN)).json()[
         "last_used_at"
     ] == "2026-11-23T08:01:01.000Z"
+
+
+async def test_a_keys_rate_limit_answers_429_with_retry_after_and_ratelimit_headers(
+    http: httpx.AsyncClient,
+) -> None:
+    key, secret = await create(http, rpm=1, max_concurrent=5)
+    assert (key["rpm"], key["max_concurrent"]) == (1, 5)
+    assert (
+        await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    ).status_code == 200
+    answer = await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    assert answer.status_code == 429 and answer.json()["error"]["code"] == "rate_limited"
+    assert answer.headers["Retry-After"] == "60"
+    assert answer.headers["RateLimit-Policy"] == '"rpm";q=1;w=60'
+    assert answer.headers["RateLimit"] == '"rpm";r=0;t=60'
+
+
+async def test_a_keys_concurrency_limit_answers_429(http: httpx.AsyncClient) -> None:
+    _, secret = await create(http, max_concurrent=1)
+    assert (
+        await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    ).status_code == 200
+    answer = await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    assert answer.status_code == 429
+    assert answer.json()["error"]["code"] == "concurrency_limit_reached"

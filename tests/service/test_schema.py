@@ -150,3 +150,13 @@ def test_a_non_object_input_is_refused() -> None:
     with pytest.raises(InvalidRequest) as caught:
         Catalog.load(SCHEMAS).get("kling-v2-6-motion-control").validate(["a"])
     assert caught.value.param == "input"
+
+
+@pytest.mark.parametrize("value", [2**53, -(2**53), 10**34])
+def test_an_integer_json_cannot_carry_exactly_is_refused_naming_the_field(value: int) -> None:
+    """Whatever the schema's bounds (a partial one may have none): never a 500 downstream."""
+    check = compile_schema({"type": "object", "properties": {"duration": {"type": "integer"}}})
+    with pytest.raises(InvalidRequest) as refused:
+        check({"duration": value}, "input")
+    assert refused.value.param == "input.duration"
+    assert check({"duration": 2**53 - 1}, "input") == {"duration": 2**53 - 1}

@@ -1,0 +1,123 @@
+"""A key's limits, admitted in the script that creates the task: unfinished tasks at once
+(a slot taken at creation, given back exactly once when the task ends, is cancelled or is
+refused upstream) and submits a minute; replays are never limited, and two processes on one
+store never admit more than the limit between them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from adapter.core.errors import (
+    ConcurrencyLimitReached,
+    ProviderRejected,
+    RateLimited,
+    TaskNotCancellable,
+)
+from adapter.core.values import Admission, TaskStatus
+from adapter.service.tasks import TaskService
+from tests.fakes import FakeClock, ScriptedProvider
+
+pytestmark = pytest.mark.anyio
+
+KLING = "kling-v2-6"
+INPUT = {"prompt": "a cat", "duration": 5}
+
+
+@pytest.fixture
+def upstream() -> ScriptedProvider:
+    return ScriptedProvider("kling", (KLING,))
+
+
+@pytest.fixture
+def svc(make_service, upstream: ScriptedProvider) -> TaskService:  # type: ignore[no-untyped-def]
+    return make_service(upstream)
+
+
+async def submit(svc: TaskService, admission: Admission, key: str | None = None) -> Any:
+    return await svc.submit(
+        owner="alice",
+        model=KLING,
+        values=dict(INPUT),
+        idempotency_key=key,
+        key_id=admission.key_id,
+        admission=admission,
+    )
+
+
+async def test_over_its_unfinished_tasks_a_key_is_refused_until_one_ends(
+    svc: TaskService, upstream: ScriptedProvider
+) -> None:
+    limit = Admission("key_a", max_open=2)
+    first = await submit(svc, limit)
+    await submit(svc, limit)
+    with pytest.raises(ConcurrencyLimitReached):
+        await submit(svc, limit)
+    upstream.set_state(first.record.upstream_id, TaskStatus.SUCCEEDED, seconds=5)
+    assert (await svc.get(owner="alice", task_id=first.record.task_id)).status.is_terminal
+    await submit(svc, limit)  # its slot came back
+    with pytest.raises(ConcurrencyLimitReached):
+        await submit(svc, limit)
+
+
+async def test_a_cancel_gives_the_slot_back_once(svc: TaskService) -> None:
+    limit = Admission("key_a", max_open=1)
+    task = (await submit(svc, limit)).record
+    await svc.cancel(owner="alice", task_id=task.task_id)
+    with pytest.raises(TaskNotCancellable):  # a second cancel: the task has ended
+        await svc.cancel(owner="alice", task_id=task.task_id)
+    await submit(svc, limit)
+    with pytest.raises(ConcurrencyLimitReached):  # one slot, not two: freed exactly once
+        await submit(svc, limit)
+
+
+async def test_a_task_refused_upstream_gives_its_slot_back(
+    svc: TaskService, upstream: ScriptedProvider
+) -> None:
+    limit = Admission("key_a", max_open=1)
+    upstream.submit_outcomes.append(ProviderRejected("kling", "duration must be 5 or 10"))
+    with pytest.raises(ProviderRejected):
+        await submit(svc, limit)
+    await submit(svc, limit)
+
+
+async def test_over_its_submits_a_minute_a_key_waits_for_the_window(
+    svc: TaskService, clock: FakeClock
+) -> None:
+    limit = Admission("key_a", per_minute=2)
+    await submit(svc, limit)
+    clock.advance(20)
+    await submit(svc, limit)
+    with pytest.raises(RateLimited) as refused:
+        await submit(svc, limit)
+    assert refused.value.retry_after == 40 and refused.value.limit == 2
+    clock.advance(41)  # the first has left the window
+    await submit(svc, limit)
+
+
+async def test_a_replay_is_never_limited(svc: TaskService) -> None:
+    limit = Admission("key_a", per_minute=1, max_open=1)
+    first = await submit(svc, limit, key="idem-1")
+    again = await submit(svc, limit, key="idem-1")
+    assert again.replayed and again.record.task_id == first.record.task_id
+
+
+async def test_limits_are_per_key(svc: TaskService) -> None:
+    await submit(svc, Admission("key_a", max_open=1))
+    await submit(svc, Admission("key_b", max_open=1))
+
+
+async def test_two_processes_never_admit_more_than_the_limit_between_them(
+    make_service,
+    upstream: ScriptedProvider,  # type: ignore[no-untyped-def]
+) -> None:
+    one, two = make_service(upstream), make_service(upstream)
+    limit = Admission("key_a", max_open=5)
+    results = await asyncio.gather(
+        *(submit(svc, limit) for svc in (one, two) for _ in range(20)), return_exceptions=True
+    )
+    accepted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, ConcurrencyLimitReached)]
+    assert (len(accepted), len(refused)) == (5, 35)
