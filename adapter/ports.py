@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal, Protocol
 
 import msgspec
@@ -74,6 +75,10 @@ class TaskStore(Protocol):
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the stored task, or ``None``."""
+
+    async def key_spend(self, key_id: str, period: str) -> tuple[Decimal, Decimal]:
+        """What ``key_id``'s tasks have reserved (unfinished) and been charged (ended) in its
+        budget's ``period`` (``Budget.period_at``)."""
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
         """Store ``record`` if the stored version is ``record.version - 1``; append ``event``.

@@ -123,4 +123,8 @@ def test_keys_create_and_update_set_a_keys_scope(capsys: pytest.CaptureFixture[s
     assert main(["keys", "update", key_id, "--rpm", "fast"], environ=env) == 1
     assert "rpm" in capsys.readouterr().err
     assert main(["keys", "update", key_id, "--rpm", "none"], environ=env) == 0
+    capsys.readouterr()
+    assert main(["keys", "update", key_id, "--budget", "12.5/day"], environ=env) == 0
+    assert main(["keys", "update", key_id, "--budget", "lots"], environ=env) == 1
+    assert "budget.amount" in capsys.readouterr().err
     assert main(["keys", "delete", key_id], environ=env) == 0

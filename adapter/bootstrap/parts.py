@@ -186,7 +186,7 @@ def build(
         tasks=tasks,
         refresher=refresher,
         keys=keys,
-        admin=AdminKeys(keys, is_model=models.serves, clock=clock),
+        admin=AdminKeys(keys, is_model=models.serves, spend=store.key_spend, clock=clock),
         router=router,
         catalog=catalog,
         models=models,
@@ -207,8 +207,10 @@ async def key_service(settings: Settings) -> AsyncIterator[AdminKeys]:
     catalog = load_catalog(settings)
     redis = make_redis(settings)
     try:
-        keys = KeyService(RedisKeyStore(redis, namespace=settings.redis_namespace), clock=utc_now)
-        yield AdminKeys(keys, is_model=catalog.has, clock=utc_now)
+        namespace = settings.redis_namespace
+        keys = KeyService(RedisKeyStore(redis, namespace=namespace), clock=utc_now)
+        tasks = RedisTaskStore(redis, namespace=namespace, task_ttl_s=settings.task_ttl_s)
+        yield AdminKeys(keys, is_model=catalog.has, spend=tasks.key_spend, clock=utc_now)
     finally:
         await redis.aclose()
 

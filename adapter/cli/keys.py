@@ -80,12 +80,20 @@ def _scope(args: argparse.Namespace) -> dict[str, Any]:
         fields["expires_at"] = None if args.expires == "never" else _moment(args.expires)
     if args.allow_ip is not None:
         fields["allowed_ips"] = args.allow_ip
+    if args.budget is not None:
+        fields["budget"] = None if args.budget == "none" else _budget(args.budget)
     for field in ("rpm", "max_concurrent"):
         value = getattr(args, field)
         if value is not None:
             # Not a whole number: passed on, for the admin rules to refuse by name.
             fields[field] = None if value == "none" else int(value) if value.isdigit() else value
     return fields
+
+
+def _budget(text: str) -> dict[str, str]:
+    """``10``, ``10/day`` or ``10/month``: the admin API's budget (``total`` without a period)."""
+    amount, _, period = text.partition("/")
+    return {"amount": amount, "period": period or "total"}
 
 
 def _moment(text: str) -> str:
@@ -103,6 +111,9 @@ def add_scope_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", help="comma-separated slugs the key may submit, or 'all'")
     parser.add_argument("--expires", help="30d, 12h, 90m, an RFC 3339 time, or 'never'")
     parser.add_argument("--rpm", help="accepted submits in any minute, or 'none'")
+    parser.add_argument(
+        "--budget", help="AMOUNT, AMOUNT/day or AMOUNT/month (UTC) its tasks may cost, or 'none'"
+    )
     parser.add_argument("--max-concurrent", help="unfinished tasks at once, or 'none'")
     parser.add_argument(
         "--allow-ip",

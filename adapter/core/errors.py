@@ -131,6 +131,10 @@ class RateLimited(AdapterError):
         self.limit = limit
 
 
+class BudgetExceeded(AdapterError):
+    """The task's estimate does not fit in what remains of the key's budget."""
+
+
 class ConcurrencyLimitReached(AdapterError):
     """The key has ``max_concurrent`` unfinished tasks already."""
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, TypeAlias
 
 import msgspec
@@ -191,6 +191,33 @@ class VideoInfo(msgspec.Struct, frozen=True):
     size_bytes: int | None = None
 
 
+#: Budgets are kept in billionths of the currency: exact integers in Redis.
+_NANOS = Decimal(10**9)
+
+
+def nanos(amount: Decimal) -> int:
+    """``amount`` in billionths, rounded half up (prices have fewer decimals than that)."""
+    return int((amount * _NANOS).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def from_nanos(value: int) -> Decimal:
+    return (Decimal(value) / _NANOS).normalize()
+
+
+class Budget(msgspec.Struct, frozen=True):
+    """A key's spending limit: ``amount`` a UTC ``day``, a UTC ``month``, or in ``total``."""
+
+    amount: Decimal
+    period: Literal["day", "month", "total"]
+
+    def period_at(self, at: datetime) -> str:
+        """The period ``at`` falls in: ``total``, ``d2026-11-23`` or ``m2026-11``."""
+        if self.period == "total":
+            return "total"
+        utc = at.astimezone(UTC)
+        return f"d{utc:%Y-%m-%d}" if self.period == "day" else f"m{utc:%Y-%m}"
+
+
 class Admission(msgspec.Struct, frozen=True):
     """What a submit is admitted under: the key that makes it, and that key's limits."""
 
@@ -199,6 +226,8 @@ class Admission(msgspec.Struct, frozen=True):
     per_minute: int | None = None
     #: Unfinished tasks at once; ``None``: no limit.
     max_open: int | None = None
+    #: What its tasks may cost in a period: each reserves its estimate; ``None``: no limit.
+    budget: Budget | None = None
 
 
 #: An address block (``10.0.0.0/8``; one address is a block of one).
@@ -228,11 +257,13 @@ class ApiKey(msgspec.Struct, frozen=True):
     rpm: int | None = None
     #: Unfinished tasks at once (``concurrency_limit_reached`` over it); ``None``: no limit.
     max_concurrent: int | None = None
+    #: What its tasks may cost a period (``budget_exceeded`` over it); ``None``: no limit.
+    budget: Budget | None = None
 
     @property
     def admission(self) -> Admission:
         """What its submits are admitted under."""
-        return Admission(self.id, self.rpm, self.max_concurrent)
+        return Admission(self.id, self.rpm, self.max_concurrent, self.budget)
 
     @property
     def mode(self) -> Literal["live", "test"]:

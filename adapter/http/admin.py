@@ -48,13 +48,13 @@ def _admin(request: Request) -> Services:
 
 async def _shown(services: Services, key: ApiKey) -> KeyBody:
     used = await services.admin.last_used([key])
-    return key_body(key, used.get(key.id))
+    return key_body(key, used.get(key.id), await services.admin.spend(key))
 
 
 async def create_key(request: Request) -> Response:
     services = _admin(request)
     key, secret = await services.admin.create(await json_body(request))
-    return MsgspecResponse(KeyCreatedBody(key_body(key), secret), status_code=201)
+    return MsgspecResponse(KeyCreatedBody(await _shown(services, key), secret), status_code=201)
 
 
 async def list_keys(request: Request) -> Response:
@@ -66,7 +66,8 @@ async def list_keys(request: Request) -> Response:
         limit=int(raw_limit), cursor=request.query_params.get("cursor")
     )
     used = await services.admin.last_used(keys)
-    return MsgspecResponse(KeyListBody([key_body(key, used.get(key.id)) for key in keys], cursor))
+    shown = [key_body(key, used.get(key.id), await services.admin.spend(key)) for key in keys]
+    return MsgspecResponse(KeyListBody(shown, cursor))
 
 
 async def get_key(request: Request) -> Response:

@@ -23,6 +23,7 @@ from adapter.http.wire import (
     model_body,
     secrets_body,
     task_list_body,
+    usage_body,
 )
 
 _decode_json = msgspec.json.decode
@@ -169,6 +170,11 @@ async def upstream_callback(request: Request) -> Response:
     services.callbacks.check(provider, task_id, request.query_params.get("token"))
     record = await services.tasks.hint(provider=provider, task_id=task_id)
     return MsgspecResponse({"received": True, "status": record.status.value})
+
+
+async def get_usage(request: Request) -> Response:
+    key = await _key(request)
+    return MsgspecResponse(usage_body(key, await _services(request).admin.spend(key)))
 
 
 async def get_webhook_secret(request: Request) -> Response:

@@ -32,6 +32,7 @@ STATUS_CODES: list[tuple[type[errors.AdapterError], int, str]] = [
     (errors.ModelNotAllowed, 403, "model_not_allowed"),
     (errors.IpNotAllowed, 403, "ip_not_allowed"),
     (errors.KeyNotFound, 404, "key_not_found"),
+    (errors.BudgetExceeded, 402, "budget_exceeded"),
     (errors.RateLimited, 429, "rate_limited"),
     (errors.ConcurrencyLimitReached, 429, "concurrency_limit_reached"),
     (errors.MissingAdminToken, 401, "missing_admin_token"),

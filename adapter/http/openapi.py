@@ -115,6 +115,15 @@ _KEY_FIELDS: dict[str, Any] = {
         "metadata": {"type": "object"},
         "rpm": {"type": ["integer", "null"], "minimum": 1},
         "max_concurrent": {"type": ["integer", "null"], "minimum": 1},
+        "budget": {
+            "type": ["object", "null"],
+            "required": ["amount", "period"],
+            "additionalProperties": False,
+            "properties": {
+                "amount": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"},
+                "period": {"enum": ["day", "month", "total"]},
+            },
+        },
     },
 }
 
@@ -214,6 +223,9 @@ def build_openapi(models: Iterable[ModelSpec], version: str) -> dict[str, Any]:
             "/api/v1/models": {"get": _op("List the served models", "The models")},
             "/api/v1/models/{slug}": {
                 "get": _op("A model's input schema and pricing", "The model", params=["slug"])
+            },
+            "/api/v1/usage": {
+                "get": _op("The calling key's scope, limits and budget as it stands", "Usage")
             },
             "/api/v1/webhooks/secret": {
                 "get": _op("The key's webhook signing secret", "The secret")

@@ -14,6 +14,7 @@ ROUTES = [
     Route("/api/v1/tasks/{task_id}/cancel", endpoints.cancel_task, methods=["POST"]),
     Route("/api/v1/models", endpoints.list_models, methods=["GET"]),
     Route("/api/v1/models/{slug}", endpoints.get_model, methods=["GET"]),
+    Route("/api/v1/usage", endpoints.get_usage, methods=["GET"]),
     Route("/api/v1/webhooks/secret", endpoints.get_webhook_secret, methods=["GET"]),
     Route("/api/v1/webhooks/secret/rotate", endpoints.rotate_webhook_secret, methods=["POST"]),
     Route("/callbacks/{provider}/{task_id}", endpoints.upstream_callback, methods=["POST"]),

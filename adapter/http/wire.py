@@ -10,6 +10,7 @@ import msgspec
 
 from adapter.core.task_body import TaskBody, rfc3339, task_body
 from adapter.core.values import ApiKey, Event, SigningSecrets, TaskRecord
+from adapter.service.admin import KeySpend
 from adapter.service.catalog import ModelSpec
 
 
@@ -140,6 +141,57 @@ def secrets_body(secrets: SigningSecrets) -> SecretsBody:
     )
 
 
+class BudgetBody(msgspec.Struct):
+    """Adapter-defined: a key's budget as it stands in its current period."""
+
+    amount: Decimal
+    period: str
+    #: ``total``, or the UTC day (``2026-11-23``) or month (``2026-11``) it stands in.
+    current: str
+    #: Held by unfinished tasks (their estimates).
+    reserved: Decimal
+    #: Charged for ended tasks (their ``cost_actual``).
+    spent: Decimal
+    remaining: Decimal
+
+
+def budget_body(spend: KeySpend | None) -> BudgetBody | None:
+    if spend is None:
+        return None
+    return BudgetBody(
+        amount=spend.budget.amount,
+        period=spend.budget.period,
+        current=spend.period.lstrip("dm") if spend.period != "total" else "total",
+        reserved=spend.reserved,
+        spent=spend.charged,
+        remaining=spend.remaining,
+    )
+
+
+class UsageBody(msgspec.Struct):
+    """Adapter-defined: ``GET /api/v1/usage``, the calling key's scope, limits and budget."""
+
+    key_id: str
+    mode: str
+    models: list[str] | None
+    expires_at: str | None
+    rpm: int | None
+    max_concurrent: int | None
+    budget: BudgetBody | None
+
+
+def usage_body(key: ApiKey, spend: KeySpend | None) -> UsageBody:
+    return UsageBody(
+        key_id=key.id,
+        mode=key.mode,
+        models=list(key.models) if key.models is not None else None,
+        expires_at=rfc3339(key.expires_at) if key.expires_at else None,
+        rpm=key.rpm,
+        max_concurrent=key.max_concurrent,
+        budget=budget_body(spend),
+    )
+
+
 class KeyBody(msgspec.Struct):
     """Adapter-defined (admin API): an API key, never its secret or its hash."""
 
@@ -162,6 +214,7 @@ class KeyBody(msgspec.Struct):
     rpm: int | None
     #: Unfinished tasks at once; ``null``: no limit.
     max_concurrent: int | None
+    budget: BudgetBody | None
 
 
 class KeyCreatedBody(msgspec.Struct):
@@ -175,7 +228,9 @@ class KeyListBody(msgspec.Struct):
     next_cursor: str | None
 
 
-def key_body(key: ApiKey, last_used: datetime | None = None) -> KeyBody:
+def key_body(
+    key: ApiKey, last_used: datetime | None = None, spend: KeySpend | None = None
+) -> KeyBody:
     return KeyBody(
         id=key.id,
         name=key.name,
@@ -191,4 +246,5 @@ def key_body(key: ApiKey, last_used: datetime | None = None) -> KeyBody:
         last_used_at=rfc3339(last_used) if last_used else None,
         rpm=key.rpm,
         max_concurrent=key.max_concurrent,
+        budget=budget_body(spend),
     )

@@ -6,18 +6,44 @@ A key's scope (``models``, ``expires_at``, ``allowed_ips``) is enforced on every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 from adapter.core.errors import InvalidRequest, KeyNotFound
-from adapter.core.values import ApiKey
+from adapter.core.values import ApiKey, Budget
 from adapter.service.keys import KeyService, networks
 
 #: A page of ``GET /admin/v1/keys`` at most.
 MAX_PAGE = 200
+
+
+class BudgetFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``budget``: ``{"amount": "<decimal string>", "period": "day"|"month"|"total"}``."""
+
+    amount: str
+    period: Literal["day", "month", "total"]
+
+
+#: The largest budget kept exactly (in billionths, within 2^53).
+MAX_BUDGET = Decimal(9_000_000)
+
+
+class KeySpend(msgspec.Struct, frozen=True):
+    """A key's budget as it stands: reserved by unfinished tasks, charged for ended ones."""
+
+    budget: Budget
+    #: The period it stands in (``total``, ``d2026-11-23``, ``m2026-11``).
+    period: str
+    reserved: Decimal
+    charged: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(Decimal(0), self.budget.amount - self.reserved - self.charged)
 
 
 class KeyChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -31,6 +57,7 @@ class KeyChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     rpm: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType | None = msgspec.UNSET
     max_concurrent: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType | None = msgspec.UNSET
+    budget: BudgetFields | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class NewKey(KeyChanges, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -42,19 +69,30 @@ class NewKey(KeyChanges, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class AdminKeys:
     """Create, change, page through and remove API keys, as the admin API does."""
 
-    __slots__ = ("_clock", "_is_model", "_keys")
+    __slots__ = ("_clock", "_is_model", "_keys", "_spend")
 
     def __init__(
         self,
         keys: KeyService,
         *,
         is_model: Callable[[str], bool],
+        spend: Callable[[str, str], Awaitable[tuple[Decimal, Decimal]]],
         clock: Callable[[], datetime],
     ) -> None:
-        """``is_model``: whether a slug names a model a key may be limited to."""
+        """``is_model``: whether a slug names a model a key may be limited to; ``spend``: a
+        key's reserved and charged amounts in a budget period (``TaskStore.key_spend``)."""
         self._keys = keys
         self._is_model = is_model
+        self._spend = spend
         self._clock = clock
+
+    async def spend(self, key: ApiKey) -> KeySpend | None:
+        """``key``'s budget as it stands now; ``None`` without a budget."""
+        if key.budget is None:
+            return None
+        period = key.budget.period_at(self._clock())
+        reserved, charged = await self._spend(key.id, period)
+        return KeySpend(key.budget, period, reserved, charged)
 
     async def create(self, raw: Any) -> tuple[ApiKey, str]:
         """A new key from the request body; returns it and its secret (shown this once)."""
@@ -114,30 +152,22 @@ class AdminKeys:
 
     def _changed(self, key: ApiKey, changes: KeyChanges) -> ApiKey:
         """``key`` with ``changes``, each checked; ``InvalidRequest`` names a bad one."""
-        fields: dict[str, Any] = {}
-        for name in ("name", "owner"):
-            value = getattr(changes, name)
-            if value is msgspec.UNSET:
-                continue
-            if not value.strip() or len(value) > 100:
-                raise InvalidRequest(f"{name} must be 1-100 characters.", name)
-            fields[name] = value
-        if changes.models is not msgspec.UNSET:
-            fields["models"] = None if changes.models is None else self._served(changes.models)
-        if changes.expires_at is not msgspec.UNSET:
-            fields["expires_at"] = self._expiry(changes.expires_at)
-        if changes.allowed_ips is not msgspec.UNSET:
-            for index, cidr in enumerate(changes.allowed_ips):
-                try:
-                    networks([cidr])
-                except ValueError as exc:
-                    raise InvalidRequest(f"{exc}.", f"allowed_ips[{index}]") from None
-            fields["allowed_ips"] = tuple(changes.allowed_ips)
-        if changes.metadata is not msgspec.UNSET:
-            fields["metadata"] = changes.metadata
-        for limit in ("rpm", "max_concurrent"):
-            if (value := getattr(changes, limit)) is not msgspec.UNSET:
-                fields[limit] = value
+        checks: dict[str, Callable[[Any, str], Any]] = {
+            "name": _label,
+            "owner": _label,
+            "models": lambda value, _: None if value is None else self._served(value),
+            "expires_at": lambda value, _: self._expiry(value),
+            "allowed_ips": lambda value, _: _cidrs(value),
+            "metadata": lambda value, _: value,
+            "rpm": lambda value, _: value,
+            "max_concurrent": lambda value, _: value,
+            "budget": lambda value, _: None if value is None else _budget(value),
+        }
+        fields = {
+            name: check(value, name)
+            for name, check in checks.items()
+            if (value := getattr(changes, name)) is not msgspec.UNSET
+        }
         return msgspec.structs.replace(key, **fields)
 
     def _served(self, models: list[str]) -> tuple[str, ...]:
@@ -157,6 +187,34 @@ class AdminKeys:
         if at <= self._clock():
             raise InvalidRequest("expires_at must be in the future.", "expires_at")
         return at
+
+
+def _label(value: str, name: str) -> str:
+    if not value.strip() or len(value) > 100:
+        raise InvalidRequest(f"{name} must be 1-100 characters.", name)
+    return value
+
+
+def _cidrs(given: list[str]) -> tuple[str, ...]:
+    for index, cidr in enumerate(given):
+        try:
+            networks([cidr])
+        except ValueError as exc:
+            raise InvalidRequest(f"{exc}.", f"allowed_ips[{index}]") from None
+    return tuple(given)
+
+
+def _budget(given: BudgetFields) -> Budget:
+    try:
+        amount = Decimal(given.amount)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or not 0 < amount <= MAX_BUDGET:
+        raise InvalidRequest(
+            f"budget.amount must be a decimal string above 0 and at most {MAX_BUDGET}.",
+            "budget.amount",
+        )
+    return Budget(amount.normalize(), given.period)
 
 
 def _convert(raw: Any, kind: type[KeyChanges]) -> Any:

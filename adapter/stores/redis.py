@@ -15,6 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
@@ -22,8 +23,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from adapter.core.errors import ConcurrencyLimitReached, RateLimited, StoreUnavailable
-from adapter.core.values import Admission, Event, TaskRecord, TaskStatus
+from adapter.core.errors import (
+    BudgetExceeded,
+    ConcurrencyLimitReached,
+    RateLimited,
+    StoreUnavailable,
+)
+from adapter.core.values import Admission, Event, TaskRecord, TaskStatus, from_nanos, nanos
 from adapter.ports import IdempotencyClaim, Schedule, TaskPage
 from adapter.stores.redis_keyspace import KeySpace
 from adapter.stores.redis_scripts import TaskScripts
@@ -109,6 +115,10 @@ class RedisTaskStore:
                 expired_before_ms=created_ms - self._ttl_ms,
                 admission=admission,
                 now_ms=created_ms,
+                cost_nanos=nanos(record.cost_estimate),
+                period=admission.budget.period_at(record.created_at)
+                if admission and admission.budget
+                else "",
             )
         if code == 0:
             raise ValueError(f"task {record.task_id} already exists")
@@ -120,11 +130,24 @@ class RedisTaskStore:
                 retry_after=wait_s,
                 limit=admission.per_minute or 0,
             )
+        if code == -3 and admission is not None and admission.budget is not None:
+            budget = admission.budget
+            each = "in total" if budget.period == "total" else f"a {budget.period}"
+            raise BudgetExceeded(
+                f"This API key's budget is {budget.amount} {each}; {from_nanos(wait_ms)} of it "
+                f"remains, and this task would cost {record.cost_estimate}."
+            )
         if code == -2 and admission is not None:
             raise ConcurrencyLimitReached(
                 f"This API key may have {admission.max_open} unfinished tasks at once; one "
                 "must end (or be cancelled) first."
             )
+
+    async def key_spend(self, key_id: str, period: str) -> tuple[Decimal, Decimal]:
+        spend = self._keys.api_key_load(key_id)[2]
+        found = await repeatable(lambda: self._redis.hmget(spend, [f"{period}:r", f"{period}:c"]))
+        reserved, charged = (from_nanos(int(value or 0)) for value in found)
+        return reserved, charged
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         doc = await repeatable(lambda: self._redis.hget(self._keys.task(task_id), "doc"))
@@ -147,6 +170,9 @@ class RedisTaskStore:
                 terminal=record.status.is_terminal,
                 webhook_due_ms=webhook_due_ms,
                 key_id=record.admitted_by,
+                charge_nanos=nanos(record.cost_actual)
+                if record.status.is_terminal and record.cost_actual is not None
+                else 0,
             )
 
     async def delete_task(self, task_id: str, version: int) -> bool:

@@ -21,6 +21,8 @@ Credentials (``RedisKeyStore``; no expiry)::
     <ns>:whsec:<key id>          string <SigningSecrets JSON>
     <ns>:key:{<key id>}:open     string the key's unfinished tasks (a counter)
     <ns>:key:{<key id>}:recent   zset  its accepted submits of the last minute (ms)  PX 60 s
+    <ns>:key:{<key id>}:spend    hash  <period>:r / <period>:c -> reserved / charged, in
+                                       billionths (period: total, d<YYYY-MM-DD>, m<YYYY-MM>)
 
 These strings are what stored data is found by: changing one orphans the data under the old one.
 """
@@ -74,10 +76,12 @@ class KeySpace:
         return f"{self.namespace}:apikey:{key_hash}"
 
     def api_key_load(self, key_id: str) -> list[str]:
-        """The counters of a key's limits: its unfinished tasks, its submits of the last minute."""
+        """The counters of a key's limits: its unfinished tasks, its submits of the last minute,
+        its budget's spend."""
         return [
             f"{self.namespace}:key:{{{key_id}}}:open",
             f"{self.namespace}:key:{{{key_id}}}:recent",
+            f"{self.namespace}:key:{{{key_id}}}:spend",
         ]
 
     def signing_secrets(self, key_id: str) -> str:

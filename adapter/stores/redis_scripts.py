@@ -15,35 +15,45 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from adapter.core.values import Admission, TaskStatus
+from adapter.core.values import Admission, TaskStatus, nanos
 from adapter.ports import IdempotencyClaim, Schedule
 from adapter.stores.redis_keyspace import KeySpace
 
 # The keys of CREATE, UPDATE and DELETE, in the order ``TaskScripts._task_keys`` gives them.
 # by_status holds the owner's index per status, in ``TaskStatus`` order.
-# open_count and recent belong to the API key that submitted the task (its unfinished tasks, and
-# its accepted submits of the last minute); a task submitted by no key names a key never used.
+# open_count, recent and spend belong to the API key that submitted the task (its unfinished
+# tasks, its accepted submits of the last minute, its budget's reserved and charged amounts per
+# period, in billionths); a task submitted by no key names a key never used.
 _TASK_KEYS = """
 local task, events = KEYS[1], KEYS[2]
 local by_status = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
 local all, due_tasks, due_webhooks = KEYS[8], KEYS[9], KEYS[10]
-local open_count, recent = KEYS[11], KEYS[12]
+local open_count, recent, spend = KEYS[11], KEYS[12], KEYS[13]
 """
 
-# A task holds one of its key's open slots from its creation until it ends or is forgotten;
-# the task's 'open' field says it holds one, so the slot is given back exactly once.
+# A task holds one of its key's open slots, and its reservation on the key's budget, from its
+# creation until it ends or is forgotten; the task's 'open' and 'bp' fields say so, so each is
+# given back exactly once: the slot freed, the reservation replaced by the charge.
 _RELEASE = """
-local function release_slot()
+local function settle(charge)
   if redis.call('HDEL', task, 'open') == 1 then
     if tonumber(redis.call('GET', open_count) or '0') > 0 then redis.call('DECR', open_count) end
+  end
+  local period = redis.call('HGET', task, 'bp')
+  if period then
+    local reserved = redis.call('HGET', task, 'br')
+    redis.call('HDEL', task, 'bp', 'br')
+    redis.call('HINCRBY', spend, period .. ':r', -tonumber(reserved))
+    redis.call('HINCRBY', spend, period .. ':c', charge)
   end
 end
 """
 
 # Index entries scored before expired_before belong to tasks that have expired: trimmed.
 # With admit = '1' the submitting key's limits are checked first (0 = no limit): over its
-# unfinished tasks, {-2, 0}; over its submits in the last minute, {-1, ms until one leaves the
-# window}. Otherwise the task takes a slot and a place in the window. {0} if it exists; {1} done.
+# unfinished tasks, {-2, 0}; over its budget for the period, {-3, what remains}; over its
+# submits in the last minute, {-1, ms until one leaves the window}. Otherwise the task takes a
+# slot, a place in the window and (with a budget) reserves its cost. {0} if it exists; {1} done.
 CREATE = (
     _TASK_KEYS
     + """
@@ -59,10 +69,18 @@ local admit = ARGV[9] == '1'
 local per_minute = tonumber(ARGV[10])
 local max_open = tonumber(ARGV[11])
 local now = tonumber(ARGV[12])
+local budget = tonumber(ARGV[13])
+local period = ARGV[14]
+local cost = tonumber(ARGV[15])
 if redis.call('EXISTS', task) == 1 then return {0, 0} end
 if admit then
   if max_open > 0 and tonumber(redis.call('GET', open_count) or '0') >= max_open then
     return {-2, 0}
+  end
+  if budget > 0 then
+    local used = tonumber(redis.call('HGET', spend, period .. ':r') or '0')
+      + tonumber(redis.call('HGET', spend, period .. ':c') or '0')
+    if used + cost > budget then return {-3, budget - used} end
   end
   if per_minute > 0 then
     redis.call('ZREMRANGEBYSCORE', recent, '-inf', now - 60000)
@@ -77,6 +95,10 @@ if admit then
 end
 redis.call('HSET', task, 'v', 1, 'doc', doc)
 if admit then redis.call('HSET', task, 'open', 1) end
+if admit and budget > 0 then
+  redis.call('HINCRBY', spend, period .. ':r', cost)
+  redis.call('HSET', task, 'bp', period, 'br', cost)
+end
 redis.call('XADD', events, '*', 'e', event)
 redis.call('PEXPIRE', task, ttl)
 redis.call('PEXPIRE', events, ttl)
@@ -108,6 +130,7 @@ local id = ARGV[7]
 local channel = ARGV[8]
 local terminal = ARGV[9] == '1'
 local webhook_due = ARGV[10]
+local charge = tonumber(ARGV[11])
 """
     + _RELEASE
     + """
@@ -130,7 +153,7 @@ for i, index in ipairs(by_status) do
 end
 if terminal then
   redis.call('ZREM', due_tasks, id)
-  release_slot()
+  settle(charge)
 end
 if webhook_due ~= '' then
   redis.call('ZADD', due_webhooks, 'NX', webhook_due, id)
@@ -151,7 +174,7 @@ local id = ARGV[2]
     + """
 local v = redis.call('HGET', task, 'v')
 if v and tonumber(v) == tonumber(version) then
-  release_slot()
+  settle(0)
   redis.call('DEL', task, events)
   for _, index in ipairs(by_status) do redis.call('ZREM', index, id) end
   for _, set in ipairs({all, due_tasks, due_webhooks}) do redis.call('ZREM', set, id) end
@@ -307,14 +330,17 @@ class TaskScripts:
         expired_before_ms: int,
         admission: Admission | None,
         now_ms: int,
+        cost_nanos: int,
+        period: str,
     ) -> tuple[int, int]:
         """Write a new task, its first event, its index entries and its reconcile schedule;
         with ``admission``, only within its key's limits, taking one of its slots.
 
-        Returns ``(1, 0)`` when written, ``(0, 0)`` when the task exists already, ``(-1, ms)``
-        over the key's submits a minute (``ms``: until one leaves the window) and ``(-2, 0)``
-        over its unfinished tasks. Index entries scored before ``expired_before_ms`` are
-        trimmed as those of expired tasks.
+        With a budget, the task reserves ``cost_nanos`` of ``period``'s. Returns ``(1, 0)`` when
+        written, ``(0, 0)`` when the task exists already, ``(-1, ms)`` over the key's submits a
+        minute (``ms``: until one leaves the window), ``(-2, 0)`` over its unfinished tasks and
+        ``(-3, nanos)`` over its budget (``nanos``: what remains of it). Index entries scored
+        before ``expired_before_ms`` are trimmed as those of expired tasks.
         """
         admit = admission or Admission("")
         code, wait_ms = await self._create(
@@ -332,6 +358,9 @@ class TaskScripts:
                 admit.per_minute or 0,
                 admit.max_open or 0,
                 now_ms,
+                nanos(admit.budget.amount) if admit.budget else 0,
+                period,
+                cost_nanos,
             ],
         )
         return int(code), int(wait_ms)
@@ -350,13 +379,14 @@ class TaskScripts:
         terminal: bool,
         webhook_due_ms: int | None,
         key_id: str | None,
+        charge_nanos: int,
     ) -> bool:
         """Replace the task at ``version - 1`` with ``doc`` at ``version``; False if it moved on.
 
         With it, in the same step: append ``event``, move the task to the index of ``status``,
         leave the reconcile schedule (and give back the slot of ``key_id``, the key that
-        submitted it) when ``terminal``, and schedule the webhook when ``webhook_due_ms`` is
-        given.
+        submitted it, replacing its budget reservation by ``charge_nanos``) when ``terminal``,
+        and schedule the webhook when ``webhook_due_ms`` is given.
         """
         done = await self._update(
             keys=self._task_keys(task_id, owner, key_id),
@@ -371,6 +401,7 @@ class TaskScripts:
                 self._keys.channel,
                 "1" if terminal else "0",
                 "" if webhook_due_ms is None else str(webhook_due_ms),
+                charge_nanos,
             ],
         )
         return bool(done)

@@ -279,3 +279,32 @@ async def test_a_keys_concurrency_limit_answers_429(http: httpx.AsyncClient) -> 
     answer = await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
     assert answer.status_code == 429
     assert answer.json()["error"]["code"] == "concurrency_limit_reached"
+
+
+async def test_a_budget_answers_402_and_shows_what_remains(http: httpx.AsyncClient) -> None:
+    key, secret = await create(http, budget={"amount": "0.05", "period": "day"})
+    assert key["budget"] == {
+        "amount": 0.05,
+        "period": "day",
+        "current": "2026-11-23",
+        "reserved": 0,
+        "spent": 0,
+        "remaining": 0.05,
+    }
+    assert (
+        await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    ).status_code == 200
+    answer = await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))
+    assert answer.status_code == 402 and answer.json()["error"]["code"] == "budget_exceeded"
+    usage = (await http.get("/api/v1/usage", headers=bearer(secret))).json()
+    assert usage["budget"]["reserved"] == 0.0414 and usage["budget"]["remaining"] == 0.0086
+    assert (usage["key_id"], usage["mode"], usage["rpm"]) == (key["id"], "live", None)
+
+
+@pytest.mark.parametrize("amount", ["0", "-1", "ten", "9000001"])
+async def test_a_budget_must_be_a_positive_decimal_string(
+    http: httpx.AsyncClient, amount: str
+) -> None:
+    body = {"name": "acme", "budget": {"amount": amount, "period": "month"}}
+    answer = await http.post("/admin/v1/keys", json=body, headers=ADMIN)
+    assert answer.status_code == 422 and answer.json()["error"]["param"] == "budget.amount"

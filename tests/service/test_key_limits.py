@@ -6,18 +6,21 @@ store never admit more than the limit between them."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from adapter.core.errors import (
+    BudgetExceeded,
     ConcurrencyLimitReached,
     ProviderRejected,
     RateLimited,
     TaskNotCancellable,
 )
-from adapter.core.values import Admission, TaskStatus
+from adapter.core.values import Admission, Budget, TaskStatus
 from adapter.service.tasks import TaskService
+from adapter.stores.redis import RedisTaskStore
 from tests.fakes import FakeClock, ScriptedProvider
 
 pytestmark = pytest.mark.anyio
@@ -121,3 +124,94 @@ async def test_two_processes_never_admit_more_than_the_limit_between_them(
     accepted = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, ConcurrencyLimitReached)]
     assert (len(accepted), len(refused)) == (5, 35)
+
+
+# --- budgets ----------------------------------------------------------------------------------
+
+MOTION = "kling-v2-6-motion-control"
+MOTION_INPUT = {
+    "prompt": "wave",
+    "character_orientation": "image",
+    "mode": "std",
+    "image_url": "https://example.com/me.png",
+    "video_url": "https://example.com/ref-video-8s.mp4",
+}
+
+
+@pytest.fixture
+def both() -> ScriptedProvider:
+    return ScriptedProvider("kling", (KLING, MOTION))
+
+
+async def motion(svc: TaskService, admission: Admission) -> Any:
+    return await svc.submit(
+        owner="alice",
+        model=MOTION,
+        values=dict(MOTION_INPUT),
+        idempotency_key=None,
+        key_id=admission.key_id,
+        admission=admission,
+    )
+
+
+async def test_two_processes_never_spend_past_a_budget_between_them(
+    make_service,
+    both: ScriptedProvider,
+    store: RedisTaskStore,  # type: ignore[no-untyped-def]
+) -> None:
+    """A budget that covers exactly 10 tasks: 10 of 80 concurrent submits are taken (as many
+    as the test's connection pool takes at once)."""
+    one, two = make_service(both), make_service(both)
+    limit = Admission("key_a", budget=Budget(Decimal("0.414"), "total"))  # 10 x 0.0414
+    results = await asyncio.gather(
+        *(submit(svc, limit) for svc in (one, two) for _ in range(40)), return_exceptions=True
+    )
+    accepted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BudgetExceeded)]
+    assert (len(accepted), len(refused)) == (10, 70)
+    assert await store.key_spend("key_a", "total") == (Decimal("0.414"), Decimal(0))
+    assert "0 of it remains" in refused[0].message and "0.0414" in refused[0].message
+
+
+async def test_an_ended_task_is_charged_its_actual_cost_and_frees_the_rest(
+    make_service,
+    both: ScriptedProvider,
+    store: RedisTaskStore,  # type: ignore[no-untyped-def]
+) -> None:
+    """Motion control reserves the 8 s estimate (0.06426); a 5 s video costs 0.0401625."""
+    svc = make_service(both)
+    limit = Admission("key_a", budget=Budget(Decimal("0.11"), "total"))
+    first = (await motion(svc, limit)).record
+    with pytest.raises(BudgetExceeded):
+        await motion(svc, limit)  # 2 x 0.06426 reserved would pass 0.11
+    both.set_state(first.upstream_id or "", TaskStatus.SUCCEEDED, seconds=5)
+    ended = await svc.get(owner="alice", task_id=first.task_id)
+    assert ended.cost_actual == Decimal("0.0401625")
+    assert await store.key_spend("key_a", "total") == (Decimal(0), Decimal("0.0401625"))
+    await motion(svc, limit)  # 0.0401625 charged + 0.06426 reserved fits
+
+
+async def test_a_failed_or_refused_task_gives_its_reservation_back(
+    make_service,
+    both: ScriptedProvider,
+    store: RedisTaskStore,  # type: ignore[no-untyped-def]
+) -> None:
+    svc = make_service(both)
+    limit = Admission("key_a", budget=Budget(Decimal("0.0414"), "total"))
+    both.submit_outcomes.append(ProviderRejected("kling", "duration must be 5 or 10"))
+    with pytest.raises(ProviderRejected):
+        await submit(svc, limit)
+    task = (await submit(svc, limit)).record
+    both.set_state(task.upstream_id or "", TaskStatus.FAILED, message="content risk control")
+    assert (await svc.get(owner="alice", task_id=task.task_id)).cost_actual == 0
+    assert await store.key_spend("key_a", "total") == (Decimal(0), Decimal(0))
+    await submit(svc, limit)
+
+
+async def test_a_daily_budget_starts_again_each_utc_day(svc: TaskService, clock: FakeClock) -> None:
+    limit = Admission("key_a", budget=Budget(Decimal("0.0414"), "day"))
+    await submit(svc, limit)
+    with pytest.raises(BudgetExceeded):
+        await submit(svc, limit)
+    clock.advance(16 * 3600)  # 08:00 -> 00:00 the next day
+    await submit(svc, limit)
