@@ -57,7 +57,7 @@ class ScriptedProvider:
         self.submits: list[VideoJob] = []
         self.queries: list[str] = []
         self.lookups: list[str] = []
-        self.submit_outcomes: deque[Exception | UpstreamState] = deque()
+        self.submit_outcomes: deque[BaseException | UpstreamState] = deque()
         self.states: dict[str, UpstreamState | Exception] = {}
         self.by_external: dict[str, UpstreamState] = {}
         self.gate: asyncio.Event | None = None
@@ -79,7 +79,7 @@ class ScriptedProvider:
             await self.gate.wait()
         if self.submit_outcomes:
             outcome = self.submit_outcomes.popleft()
-            if isinstance(outcome, Exception):
+            if isinstance(outcome, BaseException):
                 raise outcome
             state = outcome
         else:

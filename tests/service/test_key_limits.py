@@ -215,3 +215,32 @@ async def test_a_daily_budget_starts_again_each_utc_day(svc: TaskService, clock:
         await submit(svc, limit)
     clock.advance(16 * 3600)  # 08:00 -> 00:00 the next day
     await submit(svc, limit)
+
+
+async def test_a_submit_killed_midway_keeps_its_reservation_until_the_task_is_settled_once(
+    make_service,
+    both: ScriptedProvider,
+    store: RedisTaskStore,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    """The process dies after the task (and its reservation) was stored, before the upstream
+    answered: recovery sends it again under the same id, and its end settles it once."""
+    svc = make_service(both)
+    limit = Admission("key_a", budget=Budget(Decimal("0.0414"), "total"))
+    both.submit_outcomes.append(asyncio.CancelledError())  # the request dies mid-submit
+    with pytest.raises(asyncio.CancelledError):
+        await submit(svc, limit)
+    [task_id] = [job.external_id for job in both.submits]
+    assert await store.key_spend("key_a", "total") == (Decimal("0.0414"), Decimal(0))
+    with pytest.raises(BudgetExceeded):
+        await submit(svc, limit)  # the dead request's task still holds the budget
+    clock.advance(61)  # past the submit window: recovery may settle it
+    task = await svc.get(owner="alice", task_id=task_id)
+    assert task.upstream_id is not None and len(both.submits) == 2
+    both.set_state(task.upstream_id, TaskStatus.SUCCEEDED, seconds=5)
+    await asyncio.sleep(0.06)  # past the refresh interval
+    ended = await svc.get(owner="alice", task_id=task_id)
+    assert (ended.status, ended.cost_actual) == (TaskStatus.SUCCEEDED, Decimal("0.0414"))
+    await asyncio.sleep(0.06)
+    await svc.get(owner="alice", task_id=task_id)  # a second read settles nothing again
+    assert await store.key_spend("key_a", "total") == (Decimal(0), Decimal("0.0414"))
