@@ -76,6 +76,13 @@ class TaskStore(Protocol):
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the stored task, or ``None``."""
 
+    async def key_usage(
+        self, key_ids: Sequence[str], days: Sequence[str]
+    ) -> dict[tuple[str, str], dict[str, int]]:
+        """The usage ledgers of ``key_ids`` on ``days`` (``2026-11-23``): (key id, day) ->
+        ``<model>|<counter>`` -> value (money in billionths, lengths in ms); empty ones left
+        out."""
+
     async def key_spend(self, key_id: str, period: str) -> tuple[Decimal, Decimal]:
         """What ``key_id``'s tasks have reserved (unfinished) and been charged (ended) in its
         budget's ``period`` (``Budget.period_at``)."""

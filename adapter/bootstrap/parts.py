@@ -98,7 +98,10 @@ def build(
             closers.append(("redis", redis.aclose))
     if store is None:
         store = RedisTaskStore(
-            redis, namespace=settings.redis_namespace, task_ttl_s=settings.task_ttl_s
+            redis,
+            namespace=settings.redis_namespace,
+            task_ttl_s=settings.task_ttl_s,
+            usage_ttl_s=settings.usage_ttl_s,
         )
     if key_store is None:
         key_store = RedisKeyStore(redis, namespace=settings.redis_namespace)
@@ -186,7 +189,13 @@ def build(
         tasks=tasks,
         refresher=refresher,
         keys=keys,
-        admin=AdminKeys(keys, is_model=models.serves, spend=store.key_spend, clock=clock),
+        admin=AdminKeys(
+            keys,
+            is_model=models.serves,
+            spend=store.key_spend,
+            ledgers=store.key_usage,
+            clock=clock,
+        ),
         router=router,
         catalog=catalog,
         models=models,
@@ -209,8 +218,19 @@ async def key_service(settings: Settings) -> AsyncIterator[AdminKeys]:
     try:
         namespace = settings.redis_namespace
         keys = KeyService(RedisKeyStore(redis, namespace=namespace), clock=utc_now)
-        tasks = RedisTaskStore(redis, namespace=namespace, task_ttl_s=settings.task_ttl_s)
-        yield AdminKeys(keys, is_model=catalog.has, spend=tasks.key_spend, clock=utc_now)
+        tasks = RedisTaskStore(
+            redis,
+            namespace=namespace,
+            task_ttl_s=settings.task_ttl_s,
+            usage_ttl_s=settings.usage_ttl_s,
+        )
+        yield AdminKeys(
+            keys,
+            is_model=catalog.has,
+            spend=tasks.key_spend,
+            ledgers=tasks.key_usage,
+            clock=utc_now,
+        )
     finally:
         await redis.aclose()
 

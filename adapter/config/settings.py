@@ -72,6 +72,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Where upstreams can reach this adapter; set, every submission carries a callback URL.
     public_url: str | None = None
     callback_secret: Secret | None = None
+    #: How long each day of a key's usage ledger is kept.
+    usage_ttl_s: int = 400 * 86_400
     #: The admin API's bearer token; unset, the admin API answers 404.
     admin_token: Secret | None = None
     #: Proxies whose ``X-Forwarded-For`` names the client (a key's ``allowed_ips``).
@@ -196,6 +198,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             public_url=public_url.rstrip("/") if public_url else None,
             callback_secret=Secret(callback_secret) if callback_secret else None,
             admin_token=Secret(admin_token) if admin_token else None,
+            usage_ttl_s=int(env.number("MVA_USAGE_TTL", 400 * 86_400, minimum=86_400)),
             trusted_proxies=env.networks("MVA_TRUSTED_PROXIES"),
             webhook_allow_hosts=env.hosts("MVA_WEBHOOK_ALLOW_HOSTS"),
             webhook_timeout_s=env.number("MVA_WEBHOOK_TIMEOUT", 10.0),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from adapter.core.errors import (
     AdminApiOff,
@@ -22,9 +22,10 @@ from adapter.core.values import ApiKey
 from adapter.http.endpoints import json_body
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
-from adapter.http.wire import KeyBody, KeyCreatedBody, KeyListBody, key_body
+from adapter.http.wire import KeyBody, KeyCreatedBody, KeyListBody, UsageRowsBody, key_body
 from adapter.service.admin import MAX_PAGE
 from adapter.service.keys import PREFIXES
+from adapter.service.usage import csv_text
 
 
 def _admin(request: Request) -> Services:
@@ -68,6 +69,25 @@ async def list_keys(request: Request) -> Response:
     used = await services.admin.last_used(keys)
     shown = [key_body(key, used.get(key.id), await services.admin.spend(key)) for key in keys]
     return MsgspecResponse(KeyListBody(shown, cursor))
+
+
+async def usage(request: Request) -> Response:
+    """Usage rows; CSV with ``Accept: text/csv``."""
+    services = _admin(request)
+    query = request.query_params
+    key_id = query.get("key_id")
+    if key_id is not None:
+        await services.admin.get(key_id)  # an unknown id is a 404, not an empty answer
+    rows = await services.admin.usage(
+        [key_id] if key_id else None,
+        since=query.get("from"),
+        until=query.get("to"),
+        model=query.get("model"),
+        group_by=query.get("group_by"),
+    )
+    if "text/csv" in request.headers.get("accept", ""):
+        return PlainTextResponse(csv_text(rows), media_type="text/csv")
+    return MsgspecResponse(UsageRowsBody(rows))
 
 
 async def get_key(request: Request) -> Response:

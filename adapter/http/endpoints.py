@@ -174,7 +174,16 @@ async def upstream_callback(request: Request) -> Response:
 
 async def get_usage(request: Request) -> Response:
     key = await _key(request)
-    return MsgspecResponse(usage_body(key, await _services(request).admin.spend(key)))
+    admin = _services(request).admin
+    query = request.query_params
+    rows = await admin.usage(
+        [key.id],
+        since=query.get("from"),
+        until=query.get("to"),
+        model=query.get("model"),
+        group_by=query.get("group_by") or "day,model",
+    )
+    return MsgspecResponse(usage_body(key, await admin.spend(key), rows))
 
 
 async def get_webhook_secret(request: Request) -> Response:

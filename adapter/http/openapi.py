@@ -160,6 +160,13 @@ def _admin_paths() -> dict[str, Any]:
         "/admin/v1/keys/{key_id}/enable": {
             "post": _admin_op("Enable an API key", "The key", params=key)
         },
+        "/admin/v1/usage": {
+            "get": _admin_op(
+                "Usage rows (key_id, model, from, to, group_by=day,model,key); "
+                "CSV with Accept: text/csv",
+                "The rows",
+            )
+        },
     }
 
 

@@ -12,6 +12,7 @@ from adapter.core.task_body import TaskBody, rfc3339, task_body
 from adapter.core.values import ApiKey, Event, SigningSecrets, TaskRecord
 from adapter.service.admin import KeySpend
 from adapter.service.catalog import ModelSpec
+from adapter.service.usage import UsageRow
 
 
 class EventBody(msgspec.Struct, omit_defaults=True):
@@ -178,9 +179,17 @@ class UsageBody(msgspec.Struct):
     rpm: int | None
     max_concurrent: int | None
     budget: BudgetBody | None
+    #: Its usage by day and model (``from``/``to``, the last 30 UTC days by default).
+    data: list[UsageRow]
 
 
-def usage_body(key: ApiKey, spend: KeySpend | None) -> UsageBody:
+class UsageRowsBody(msgspec.Struct):
+    """Adapter-defined: ``GET /admin/v1/usage``."""
+
+    data: list[UsageRow]
+
+
+def usage_body(key: ApiKey, spend: KeySpend | None, rows: list[UsageRow]) -> UsageBody:
     return UsageBody(
         key_id=key.id,
         mode=key.mode,
@@ -189,6 +198,7 @@ def usage_body(key: ApiKey, spend: KeySpend | None) -> UsageBody:
         rpm=key.rpm,
         max_concurrent=key.max_concurrent,
         budget=budget_body(spend),
+        data=rows,
     )
 
 

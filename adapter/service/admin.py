@@ -15,6 +15,7 @@ import msgspec
 
 from adapter.core.errors import InvalidRequest, KeyNotFound
 from adapter.core.values import ApiKey, Budget
+from adapter.service import usage
 from adapter.service.keys import KeyService, networks
 
 #: A page of ``GET /admin/v1/keys`` at most.
@@ -69,7 +70,7 @@ class NewKey(KeyChanges, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class AdminKeys:
     """Create, change, page through and remove API keys, as the admin API does."""
 
-    __slots__ = ("_clock", "_is_model", "_keys", "_spend")
+    __slots__ = ("_clock", "_is_model", "_keys", "_ledgers", "_spend")
 
     def __init__(
         self,
@@ -77,6 +78,7 @@ class AdminKeys:
         *,
         is_model: Callable[[str], bool],
         spend: Callable[[str, str], Awaitable[tuple[Decimal, Decimal]]],
+        ledgers: usage.Ledgers,
         clock: Callable[[], datetime],
     ) -> None:
         """``is_model``: whether a slug names a model a key may be limited to; ``spend``: a
@@ -84,7 +86,31 @@ class AdminKeys:
         self._keys = keys
         self._is_model = is_model
         self._spend = spend
+        self._ledgers = ledgers
         self._clock = clock
+
+    async def usage(
+        self,
+        key_ids: list[str] | None,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        model: str | None = None,
+        group_by: str | None = None,
+    ) -> list[usage.UsageRow]:
+        """Usage rows of ``key_ids`` (every key when ``None``) over UTC days ``since`` to
+        ``until`` (the last 30 days by default), grouped by ``day``, ``model``, ``key``."""
+        if key_ids is None:
+            key_ids = [key.id for key in await self._keys.list()]
+        asked = usage.query(
+            key_ids,
+            since=since,
+            until=until,
+            model=model,
+            group_by=group_by,
+            today=self._clock(),
+        )
+        return await usage.rows(self._ledgers, asked)
 
     async def spend(self, key: ApiKey) -> KeySpend | None:
         """``key``'s budget as it stands now; ``None`` without a budget."""

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -76,15 +76,28 @@ async def repeatable(command: Callable[[], Awaitable[T]]) -> T:
         return await command()
 
 
+#: How long a day of a key's usage ledger is kept by default (``MVA_USAGE_TTL``).
+USAGE_TTL_S = 400 * 86_400
+
+
 class RedisTaskStore:
     """Tasks, events, idempotency claims, refresh leases, list indexes and schedules."""
 
-    __slots__ = ("_keys", "_redis", "_scripts", "_ttl_ms")
+    __slots__ = ("_keys", "_redis", "_scripts", "_ttl_ms", "_usage_ttl_ms")
 
-    def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva", task_ttl_s: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        namespace: str = "mva",
+        task_ttl_s: int,
+        usage_ttl_s: int = USAGE_TTL_S,
+    ) -> None:
+        """``usage_ttl_s``: how long a day of a key's usage ledger is kept."""
         self._redis = redis
         self._keys = KeySpace(namespace)
         self._ttl_ms = task_ttl_s * 1000
+        self._usage_ttl_ms = usage_ttl_s * 1000
         self._scripts = TaskScripts(redis, self._keys)
 
     @property
@@ -119,6 +132,9 @@ class RedisTaskStore:
                 period=admission.budget.period_at(record.created_at)
                 if admission and admission.budget
                 else "",
+                model=record.model,
+                day=_day(record.created_at),
+                ledger_ttl_ms=self._usage_ttl_ms,
             )
         if code == 0:
             raise ValueError(f"task {record.task_id} already exists")
@@ -142,6 +158,27 @@ class RedisTaskStore:
                 f"This API key may have {admission.max_open} unfinished tasks at once; one "
                 "must end (or be cancelled) first."
             )
+
+    async def key_usage(
+        self, key_ids: Sequence[str], days: Sequence[str]
+    ) -> dict[tuple[str, str], dict[str, int]]:
+        wanted = [(key_id, day) for key_id in key_ids for day in days]
+        if not wanted:
+            return {}
+
+        async def read() -> list[Any]:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key_id, day in wanted:
+                    pipe.hgetall(self._keys.usage(key_id, day))
+                found: list[Any] = await pipe.execute()
+                return found
+
+        found = await repeatable(read)
+        return {
+            where: {text(field): int(value) for field, value in counters.items()}
+            for where, counters in zip(wanted, found, strict=True)
+            if counters
+        }
 
     async def key_spend(self, key_id: str, period: str) -> tuple[Decimal, Decimal]:
         spend = self._keys.api_key_load(key_id)[2]
@@ -173,6 +210,9 @@ class RedisTaskStore:
                 charge_nanos=nanos(record.cost_actual)
                 if record.status.is_terminal and record.cost_actual is not None
                 else 0,
+                outcome=record.status.value,
+                millis=_millis(record),
+                day=_day(record.created_at),
             )
 
     async def delete_task(self, task_id: str, version: int) -> bool:
@@ -181,7 +221,11 @@ class RedisTaskStore:
             return False
         with map_redis_errors():
             return await self._scripts.delete(
-                task_id=task_id, owner=record.owner, version=version, key_id=record.admitted_by
+                task_id=task_id,
+                owner=record.owner,
+                version=version,
+                key_id=record.admitted_by,
+                day=_day(record.created_at),
             )
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
@@ -298,6 +342,19 @@ class RedisTaskStore:
 #: Stream entry ids, as Redis makes them: ``<ms>-<seq>``, each part at most 2**64 - 1.
 _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 _MAX_ID_PART = 2**64 - 1
+
+
+def _day(moment: datetime) -> str:
+    """The UTC day a task was created on: its row of its key's usage ledger."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d}"
+
+
+def _millis(record: TaskRecord) -> int:
+    """The length of the videos a finished task made, in ms (those the upstream measured)."""
+    found = record.videos or ()
+    lengths = (video.duration for video in found if video.duration is not None)
+    # An upstream may send nonsense ("NaN", -1): it counts for nothing.
+    return sum(round(s * 1000) for s in lengths if math.isfinite(s) and s > 0)
 
 
 def _is_stream_id(value: str) -> bool:

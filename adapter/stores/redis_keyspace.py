@@ -21,6 +21,9 @@ Credentials (``RedisKeyStore``; no expiry)::
     <ns>:whsec:<key id>          string <SigningSecrets JSON>
     <ns>:key:{<key id>}:open     string the key's unfinished tasks (a counter)
     <ns>:key:{<key id>}:recent   zset  its accepted submits of the last minute (ms)  PX 60 s
+    <ns>:key:{<key id>}:usage:<YYYY-MM-DD>  hash  <model>|<tasks, succeeded, failed, cancelled,
+                                       millis, reserved, charged> for the tasks created that
+                                       UTC day (money in billionths)          TTL usage_ttl
     <ns>:key:{<key id>}:spend    hash  <period>:r / <period>:c -> reserved / charged, in
                                        billionths (period: total, d<YYYY-MM-DD>, m<YYYY-MM>)
 
@@ -83,6 +86,10 @@ class KeySpace:
             f"{self.namespace}:key:{{{key_id}}}:recent",
             f"{self.namespace}:key:{{{key_id}}}:spend",
         ]
+
+    def usage(self, key_id: str, day: str) -> str:
+        """The key's usage ledger for the tasks created on ``day`` (``2026-11-23``, UTC)."""
+        return f"{self.namespace}:key:{{{key_id}}}:usage:{day}"
 
     def signing_secrets(self, key_id: str) -> str:
         return f"{self.namespace}:whsec:{key_id}"

@@ -28,14 +28,30 @@ _TASK_KEYS = """
 local task, events = KEYS[1], KEYS[2]
 local by_status = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
 local all, due_tasks, due_webhooks = KEYS[8], KEYS[9], KEYS[10]
-local open_count, recent, spend = KEYS[11], KEYS[12], KEYS[13]
+local open_count, recent, spend, ledger = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 """
 
 # A task holds one of its key's open slots, and its reservation on the key's budget, from its
 # creation until it ends or is forgotten; the task's 'open' and 'bp' fields say so, so each is
-# given back exactly once: the slot freed, the reservation replaced by the charge.
+# given back exactly once: the slot freed, the reservation replaced by the charge. Its row of
+# the key's usage ledger (model 'lm', in the ledger of its creation day) moves with it: the
+# outcome counted and the estimate turned into the charge (outcome 'forgotten' takes the task
+# out of the ledger, since it no longer exists).
 _RELEASE = """
-local function settle(charge)
+local function settle(charge, outcome, millis)
+  local model = redis.call('HGET', task, 'lm')
+  if model then
+    redis.call('HDEL', task, 'lm')
+    local estimate = tonumber(redis.call('HGET', task, 'le') or '0')
+    redis.call('HINCRBY', ledger, model .. '|reserved', -estimate)
+    if outcome == 'forgotten' then
+      redis.call('HINCRBY', ledger, model .. '|tasks', -1)
+    else
+      redis.call('HINCRBY', ledger, model .. '|' .. outcome, 1)
+      redis.call('HINCRBY', ledger, model .. '|charged', charge)
+      redis.call('HINCRBY', ledger, model .. '|millis', millis)
+    end
+  end
   if redis.call('HDEL', task, 'open') == 1 then
     if tonumber(redis.call('GET', open_count) or '0') > 0 then redis.call('DECR', open_count) end
   end
@@ -72,6 +88,8 @@ local now = tonumber(ARGV[12])
 local budget = tonumber(ARGV[13])
 local period = ARGV[14]
 local cost = tonumber(ARGV[15])
+local model = ARGV[16]
+local ledger_ttl = ARGV[17]
 if redis.call('EXISTS', task) == 1 then return {0, 0} end
 if admit then
   if max_open > 0 and tonumber(redis.call('GET', open_count) or '0') >= max_open then
@@ -98,6 +116,12 @@ if admit then redis.call('HSET', task, 'open', 1) end
 if admit and budget > 0 then
   redis.call('HINCRBY', spend, period .. ':r', cost)
   redis.call('HSET', task, 'bp', period, 'br', cost)
+end
+if admit then
+  redis.call('HINCRBY', ledger, model .. '|tasks', 1)
+  redis.call('HINCRBY', ledger, model .. '|reserved', cost)
+  redis.call('PEXPIRE', ledger, ledger_ttl)
+  redis.call('HSET', task, 'lm', model, 'le', cost)
 end
 redis.call('XADD', events, '*', 'e', event)
 redis.call('PEXPIRE', task, ttl)
@@ -131,6 +155,8 @@ local channel = ARGV[8]
 local terminal = ARGV[9] == '1'
 local webhook_due = ARGV[10]
 local charge = tonumber(ARGV[11])
+local outcome = ARGV[12]
+local millis = tonumber(ARGV[13])
 """
     + _RELEASE
     + """
@@ -153,7 +179,7 @@ for i, index in ipairs(by_status) do
 end
 if terminal then
   redis.call('ZREM', due_tasks, id)
-  settle(charge)
+  settle(charge, outcome, millis)
 end
 if webhook_due ~= '' then
   redis.call('ZADD', due_webhooks, 'NX', webhook_due, id)
@@ -174,7 +200,7 @@ local id = ARGV[2]
     + """
 local v = redis.call('HGET', task, 'v')
 if v and tonumber(v) == tonumber(version) then
-  settle(0)
+  settle(0, 'forgotten', 0)
   redis.call('DEL', task, events)
   for _, index in ipairs(by_status) do redis.call('ZREM', index, id) end
   for _, set in ipairs({all, due_tasks, due_webhooks}) do redis.call('ZREM', set, id) end
@@ -305,8 +331,9 @@ class TaskScripts:
         self._claim_idempotency = redis.register_script(CLAIM_IDEMPOTENCY)
         self._release_idempotency = redis.register_script(RELEASE_IDEMPOTENCY)
 
-    def _task_keys(self, task_id: str, owner: str, key_id: str | None) -> list[str]:
-        """The KEYS of CREATE, UPDATE and DELETE, in the order ``_TASK_KEYS`` reads them."""
+    def _task_keys(self, task_id: str, owner: str, key_id: str | None, day: str) -> list[str]:
+        """The KEYS of CREATE, UPDATE and DELETE, in the order ``_TASK_KEYS`` reads them;
+        ``day`` is the task's creation day (UTC), whose ledger row it counts in."""
         keys = self._keys
         return [
             keys.task(task_id),
@@ -315,6 +342,7 @@ class TaskScripts:
             keys.due("tasks"),
             keys.due("webhooks"),
             *keys.api_key_load(key_id or "-"),
+            keys.usage(key_id or "-", day),
         ]
 
     async def create(
@@ -332,6 +360,9 @@ class TaskScripts:
         now_ms: int,
         cost_nanos: int,
         period: str,
+        model: str,
+        day: str,
+        ledger_ttl_ms: int,
     ) -> tuple[int, int]:
         """Write a new task, its first event, its index entries and its reconcile schedule;
         with ``admission``, only within its key's limits, taking one of its slots.
@@ -344,7 +375,7 @@ class TaskScripts:
         """
         admit = admission or Admission("")
         code, wait_ms = await self._create(
-            keys=self._task_keys(task_id, owner, admission.key_id if admission else None),
+            keys=self._task_keys(task_id, owner, admission.key_id if admission else None, day),
             args=[
                 doc,
                 event,
@@ -361,6 +392,8 @@ class TaskScripts:
                 nanos(admit.budget.amount) if admit.budget else 0,
                 period,
                 cost_nanos,
+                model,
+                ledger_ttl_ms,
             ],
         )
         return int(code), int(wait_ms)
@@ -380,6 +413,9 @@ class TaskScripts:
         webhook_due_ms: int | None,
         key_id: str | None,
         charge_nanos: int,
+        outcome: str,
+        millis: int,
+        day: str,
     ) -> bool:
         """Replace the task at ``version - 1`` with ``doc`` at ``version``; False if it moved on.
 
@@ -389,7 +425,7 @@ class TaskScripts:
         and schedule the webhook when ``webhook_due_ms`` is given.
         """
         done = await self._update(
-            keys=self._task_keys(task_id, owner, key_id),
+            keys=self._task_keys(task_id, owner, key_id, day),
             args=[
                 version,
                 doc,
@@ -402,15 +438,19 @@ class TaskScripts:
                 "1" if terminal else "0",
                 "" if webhook_due_ms is None else str(webhook_due_ms),
                 charge_nanos,
+                outcome,
+                millis,
             ],
         )
         return bool(done)
 
-    async def delete(self, *, task_id: str, owner: str, version: int, key_id: str | None) -> bool:
+    async def delete(
+        self, *, task_id: str, owner: str, version: int, key_id: str | None, day: str
+    ) -> bool:
         """Forget the task, its events, index entries and schedules (and give back the slot it
         holds of ``key_id``'s), if still at ``version``."""
         deleted = await self._delete(
-            keys=self._task_keys(task_id, owner, key_id), args=[version, task_id]
+            keys=self._task_keys(task_id, owner, key_id, day), args=[version, task_id]
         )
         return bool(deleted)
 

@@ -308,3 +308,59 @@ async def test_a_budget_must_be_a_positive_decimal_string(
     body = {"name": "acme", "budget": {"amount": amount, "period": "month"}}
     answer = await http.post("/admin/v1/keys", json=body, headers=ADMIN)
     assert answer.status_code == 422 and answer.json()["error"]["param"] == "budget.amount"
+
+
+async def test_usage_is_answered_as_rows_or_csv_and_to_each_key_its_own(
+    http: httpx.AsyncClient,
+) -> None:
+    key_a, secret_a = await create(http, name="a")
+    key_b, secret_b = await create(http, name="b")
+    for secret in (secret_a, secret_a, secret_b):
+        assert (await http.post("/api/v1/tasks", json=SUBMIT, headers=bearer(secret))).is_success
+    by_key = await http.get("/admin/v1/usage?group_by=key", headers=ADMIN)
+    assert [(r["key_id"], r["tasks"]) for r in by_key.json()["data"]] == sorted(
+        [(key_a["id"], 2), (key_b["id"], 1)]
+    )
+    one = await http.get(f"/admin/v1/usage?key_id={key_b['id']}", headers=ADMIN)
+    assert one.json()["data"] == [
+        {
+            "tasks": 1,
+            "succeeded": 0,
+            "failed": 0,
+            "cancelled": 0,
+            "seconds": 0,
+            "cost_reserved": 0.0414,
+            "cost_charged": 0,
+            "day": "2026-11-23",
+            "model": "kling-v2-6",
+        }
+    ]
+    csv = await http.get("/admin/v1/usage", headers={**ADMIN, "Accept": "text/csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines() == [
+        "day,model,key_id,tasks,succeeded,failed,cancelled,seconds,cost_reserved,cost_charged",
+        "2026-11-23,kling-v2-6,,3,0,0,0,0,0.1242,0",
+    ]
+    mine = (await http.get("/api/v1/usage", headers=bearer(secret_a))).json()
+    assert [(r["day"], r["tasks"]) for r in mine["data"]] == [("2026-11-23", 2)]
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("from=2026-13-01", "from"),
+        ("from=2026-11-24&to=2026-11-23", "from"),
+        ("from=2024-01-01&to=2026-11-23", "from"),
+        ("group_by=week", "group_by"),
+    ],
+)
+async def test_a_bad_usage_query_is_a_422_naming_it(
+    http: httpx.AsyncClient, query: str, param: str
+) -> None:
+    answer = await http.get(f"/admin/v1/usage?{query}", headers=ADMIN)
+    assert answer.status_code == 422 and answer.json()["error"]["param"] == param
+
+
+async def test_usage_of_an_unknown_key_is_404(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/admin/v1/usage?key_id=key_nope", headers=ADMIN)
+    assert answer.json()["error"]["code"] == "key_not_found"

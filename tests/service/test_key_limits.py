@@ -244,3 +244,37 @@ async def test_a_submit_killed_midway_keeps_its_reservation_until_the_task_is_se
     await asyncio.sleep(0.06)
     await svc.get(owner="alice", task_id=task_id)  # a second read settles nothing again
     assert await store.key_spend("key_a", "total") == (Decimal(0), Decimal("0.0414"))
+
+
+# --- the usage ledger -------------------------------------------------------------------------
+
+
+async def test_the_ledger_is_the_sum_over_the_keys_tasks_whichever_way_they_end(
+    make_parts,
+    both: ScriptedProvider,  # type: ignore[no-untyped-def]
+) -> None:
+    parts = make_parts(both)
+    svc, limit = parts.tasks, Admission("key_a")
+    done, failed, cancelled, running = [(await submit(svc, limit)).record for _ in range(4)]
+    both.submit_outcomes.append(ProviderRejected("kling", "duration must be 5 or 10"))
+    with pytest.raises(ProviderRejected):
+        await submit(svc, limit)  # refused upstream: no task, so not in the ledger
+    await motion(svc, limit)  # another model, unfinished
+    both.set_state(done.upstream_id or "", TaskStatus.SUCCEEDED, seconds=5.04)
+    both.set_state(failed.upstream_id or "", TaskStatus.FAILED, message="content risk control")
+    await svc.get(owner="alice", task_id=done.task_id)
+    await svc.get(owner="alice", task_id=failed.task_id)
+    await svc.cancel(owner="alice", task_id=cancelled.task_id)
+    rows = await parts.admin.usage(["key_a"], group_by="day,model")
+    assert [(r.day, r.model) for r in rows] == [
+        ("2026-11-23", KLING),
+        ("2026-11-23", MOTION),
+    ]
+    kling, motion_row = rows
+    assert (kling.tasks, kling.succeeded, kling.failed, kling.cancelled) == (4, 1, 1, 1)
+    assert kling.seconds == Decimal("5.04")
+    assert (kling.cost_reserved, kling.cost_charged) == (Decimal("0.0414"), Decimal("0.0414"))
+    assert (motion_row.tasks, motion_row.cost_reserved) == (1, Decimal("0.06426"))
+    [total] = await parts.admin.usage(["key_a"], group_by="key")
+    assert (total.key_id, total.tasks, total.day, total.model) == ("key_a", 5, None, None)
+    assert running.task_id  # still unfinished: its estimate is the one reserved
