@@ -193,6 +193,8 @@ class VideoInfo(msgspec.Struct, frozen=True):
 
 #: Budgets are kept in billionths of the currency: exact integers in Redis.
 _NANOS = Decimal(10**9)
+#: The largest amount (a budget, one task's estimate) kept exactly in billionths (< 2^53).
+MAX_AMOUNT = Decimal(9_000_000)
 
 
 def nanos(amount: Decimal) -> int:

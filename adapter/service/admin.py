@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from adapter.core.errors import InvalidRequest, KeyNotFound
-from adapter.core.values import ApiKey, Budget
+from adapter.core.values import MAX_AMOUNT, ApiKey, Budget
 from adapter.service import usage
 from adapter.service.keys import KeyService, networks
 
@@ -27,10 +27,6 @@ class BudgetFields(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     amount: str
     period: Literal["day", "month", "total"]
-
-
-#: The largest budget kept exactly (in billionths, within 2^53).
-MAX_BUDGET = Decimal(9_000_000)
 
 
 class KeySpend(msgspec.Struct, frozen=True):
@@ -235,9 +231,9 @@ def _budget(given: BudgetFields) -> Budget:
         amount = Decimal(given.amount)
     except InvalidOperation:
         amount = Decimal("NaN")
-    if not amount.is_finite() or not 0 < amount <= MAX_BUDGET:
+    if not amount.is_finite() or not 0 < amount <= MAX_AMOUNT:
         raise InvalidRequest(
-            f"budget.amount must be a decimal string above 0 and at most {MAX_BUDGET}.",
+            f"budget.amount must be a decimal string above 0 and at most {MAX_AMOUNT}.",
             "budget.amount",
         )
     return Budget(amount.normalize(), given.period)

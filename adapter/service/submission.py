@@ -26,11 +26,20 @@ from adapter.core.errors import (
     AllProvidersFailed,
     IdempotencyInProgress,
     IdempotencyKeyReused,
+    InvalidRequest,
     ProviderOutcomeUnknown,
     ProviderRejected,
     StoreUnavailable,
 )
-from adapter.core.values import Admission, Event, TaskRecord, TaskStatus, UpstreamState, VideoJob
+from adapter.core.values import (
+    MAX_AMOUNT,
+    Admission,
+    Event,
+    TaskRecord,
+    TaskStatus,
+    UpstreamState,
+    VideoJob,
+)
 from adapter.ports import IdempotencyClaims, MediaInspector, TaskStore, WebhookSender
 from adapter.service import idempotency
 from adapter.service.catalog import ModelSpec
@@ -263,6 +272,13 @@ class Submitter:
         seconds = spec.price.input_seconds(values)
         if seconds is None:
             seconds = facts.video_seconds if facts.video_seconds is not None else 0.0
+        cost = spec.price.cost(values, seconds)
+        if cost > MAX_AMOUNT:
+            source = spec.price.seconds
+            raise InvalidRequest(
+                f"This task would cost {cost}, more than the {MAX_AMOUNT} one task may.",
+                source.replace("input:", "input.") if source.startswith("input:") else "input",
+            )
         now = self._clock()
         record = TaskRecord(
             task_id=task_id,
@@ -270,7 +286,7 @@ class Submitter:
             model=spec.slug,
             input=msgspec.Raw(idempotency.canonical_json(values)),
             status=TaskStatus.QUEUED,
-            cost_estimate=spec.price.cost(values, seconds),
+            cost_estimate=cost,
             created_at=now,
             updated_at=now,
             version=1,

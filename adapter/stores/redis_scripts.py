@@ -31,6 +31,7 @@ local all, due_tasks, due_webhooks = KEYS[8], KEYS[9], KEYS[10]
 local open_count, recent, spend, ledger = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 """
 
+# Amounts go to HINCRBY as the strings they came as: exact, never through a Lua double.
 # A task holds one of its key's open slots, and its reservation on the key's budget, from its
 # creation until it ends or is forgotten; the task's 'open' and 'bp' fields say so, so each is
 # given back exactly once: the slot freed, the reservation replaced by the charge. Its row of
@@ -42,8 +43,8 @@ local function settle(charge, outcome, millis)
   local model = redis.call('HGET', task, 'lm')
   if model then
     redis.call('HDEL', task, 'lm')
-    local estimate = tonumber(redis.call('HGET', task, 'le') or '0')
-    redis.call('HINCRBY', ledger, model .. '|reserved', -estimate)
+    local estimate = redis.call('HGET', task, 'le') or '0'
+    redis.call('HINCRBY', ledger, model .. '|reserved', '-' .. estimate)
     if outcome == 'forgotten' then
       redis.call('HINCRBY', ledger, model .. '|tasks', -1)
     else
@@ -59,7 +60,7 @@ local function settle(charge, outcome, millis)
   if period then
     local reserved = redis.call('HGET', task, 'br')
     redis.call('HDEL', task, 'bp', 'br')
-    redis.call('HINCRBY', spend, period .. ':r', -tonumber(reserved))
+    redis.call('HINCRBY', spend, period .. ':r', '-' .. reserved)
     redis.call('HINCRBY', spend, period .. ':c', charge)
   end
 end
@@ -87,10 +88,11 @@ local max_open = tonumber(ARGV[11])
 local now = tonumber(ARGV[12])
 local budget = tonumber(ARGV[13])
 local period = ARGV[14]
-local cost = tonumber(ARGV[15])
+local cost_text = ARGV[15]
 local model = ARGV[16]
 local ledger_ttl = ARGV[17]
 if redis.call('EXISTS', task) == 1 then return {0, 0} end
+local cost = tonumber(cost_text)
 if admit then
   if max_open > 0 and tonumber(redis.call('GET', open_count) or '0') >= max_open then
     return {-2, 0}
@@ -114,14 +116,14 @@ end
 redis.call('HSET', task, 'v', 1, 'doc', doc)
 if admit then redis.call('HSET', task, 'open', 1) end
 if admit and budget > 0 then
-  redis.call('HINCRBY', spend, period .. ':r', cost)
-  redis.call('HSET', task, 'bp', period, 'br', cost)
+  redis.call('HINCRBY', spend, period .. ':r', cost_text)
+  redis.call('HSET', task, 'bp', period, 'br', cost_text)
 end
 if admit then
   redis.call('HINCRBY', ledger, model .. '|tasks', 1)
-  redis.call('HINCRBY', ledger, model .. '|reserved', cost)
+  redis.call('HINCRBY', ledger, model .. '|reserved', cost_text)
   redis.call('PEXPIRE', ledger, ledger_ttl)
-  redis.call('HSET', task, 'lm', model, 'le', cost)
+  redis.call('HSET', task, 'lm', model, 'le', cost_text)
 end
 redis.call('XADD', events, '*', 'e', event)
 redis.call('PEXPIRE', task, ttl)
@@ -154,9 +156,9 @@ local id = ARGV[7]
 local channel = ARGV[8]
 local terminal = ARGV[9] == '1'
 local webhook_due = ARGV[10]
-local charge = tonumber(ARGV[11])
+local charge = ARGV[11]
 local outcome = ARGV[12]
-local millis = tonumber(ARGV[13])
+local millis = ARGV[13]
 """
     + _RELEASE
     + """

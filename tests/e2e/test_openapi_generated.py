@@ -94,7 +94,7 @@ def test_each_models_documented_input_yields_accepted_submits(
 
         try:
             found = find(
-                operation.as_strategy(), accepted, settings=settings(QUIET, max_examples=60)
+                operation.as_strategy(), accepted, settings=settings(QUIET, max_examples=200)
             )
         except NoSuchExample:
             pytest.fail(f"no submit generated for {model} was accepted")

@@ -14,6 +14,7 @@ import pytest
 from adapter.core.errors import (
     BudgetExceeded,
     ConcurrencyLimitReached,
+    InvalidRequest,
     ProviderRejected,
     RateLimited,
     TaskNotCancellable,
@@ -278,3 +279,35 @@ async def test_the_ledger_is_the_sum_over_the_keys_tasks_whichever_way_they_end(
     [total] = await parts.admin.usage(["key_a"], group_by="key")
     assert (total.key_id, total.tasks, total.day, total.model) == ("key_a", 5, None, None)
     assert running.task_id  # still unfinished: its estimate is the one reserved
+
+
+async def wan(svc: TaskService, duration: int, admission: Admission) -> Any:
+    return await svc.submit(
+        owner="alice",
+        model="wan2-5-preview",
+        values={"prompt": "x", "duration": duration},
+        idempotency_key=None,
+        admission=admission,
+    )
+
+
+async def test_a_task_costing_more_than_is_kept_exactly_is_refused(
+    make_service,  # type: ignore[no-untyped-def]
+) -> None:
+    """A partial schema may bound no duration: 10^12 s of Wan is no task to take."""
+    svc = make_service(ScriptedProvider("dashscope", ("wan2-5-preview",)))
+    with pytest.raises(InvalidRequest) as refused:
+        await wan(svc, 10**12, Admission("key_a"))
+    assert refused.value.param == "input.duration"
+
+
+async def test_amounts_beyond_what_lua_prints_plainly_are_kept_exactly(
+    make_service,
+    store: RedisTaskStore,  # type: ignore[no-untyped-def]
+) -> None:
+    """2,000,000 s of Wan at 0.0747 is 149400: 1.494 x 10^14 billionths, which Lua would
+    write as 1.494e+14, and Redis refuse as no integer."""
+    svc = make_service(ScriptedProvider("dashscope", ("wan2-5-preview",)))
+    budget = Budget(Decimal(9_000_000), "total")
+    await wan(svc, 2_000_000, Admission("key_a", budget=budget))
+    assert await store.key_spend("key_a", "total") == (Decimal(149400), Decimal(0))
