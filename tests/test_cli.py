@@ -128,3 +128,50 @@ def test_keys_create_and_update_set_a_keys_scope(capsys: pytest.CaptureFixture[s
     assert main(["keys", "update", key_id, "--budget", "lots"], environ=env) == 1
     assert "budget.amount" in capsys.readouterr().err
     assert main(["keys", "delete", key_id], environ=env) == 0
+
+
+def test_usage_prints_the_ledger_as_a_table_or_csv(capsys: pytest.CaptureFixture[str]) -> None:
+    """The rows of GET /admin/v1/usage, from the same ledger, on the command line."""
+    import asyncio
+    import os
+    import secrets
+    from datetime import UTC, datetime
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs REDIS_URL")
+    namespace = f"cli-{secrets.token_hex(4)}"
+    env = {"REDIS_URL": url, "MVA_REDIS_NAMESPACE": namespace}
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    assert main(["keys", "create", "--name", "ci"], environ=env) == 0
+    key_id = capsys.readouterr().out.split("id:", 1)[1].split()[0]
+
+    async def record() -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(url)
+        ledger = f"{namespace}:key:{{{key_id}}}:usage:{today}"
+        await client.hset(ledger, mapping={"kling-v3|tasks": 2, "kling-v3|charged": 151200000})
+        await client.expire(ledger, 60)
+        await client.aclose()
+
+    asyncio.run(record())
+    assert main(["usage", "--by", "day,key"], environ=env) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == [
+        "DAY",
+        "KEY_ID",
+        "TASKS",
+        "SUCCEEDED",
+        "FAILED",
+        "CANCELLED",
+        "SECONDS",
+        "CHARGED",
+        "RESERVED",
+    ]
+    assert table[1].split() == [today, key_id, "2", "0", "0", "0", "0", "0.1512", "0"]
+    assert main(["usage", "--by", "model", "--csv"], environ=env) == 0
+    assert capsys.readouterr().out.splitlines()[1] == ",kling-v3,,2,0,0,0,0,0,0.1512"
+    assert main(["usage", "--by", "week"], environ=env) == 1
+    assert "group_by" in capsys.readouterr().err
+    assert main(["keys", "delete", key_id], environ=env) == 0

@@ -13,13 +13,14 @@ from adapter.config.settings import Settings, SettingsError
 from adapter.core.clock import utc_now
 from adapter.core.errors import InvalidRequest, KeyNotFound
 from adapter.service.admin import AdminKeys
+from adapter.service.usage import UsageRow, csv_text
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.redis_url:
         raise SettingsError(
-            "keys commands need REDIS_URL: the embedded store lives inside the serve process "
-            "(set MVA_BOOTSTRAP_KEY there to use a known key)."
+            "keys and usage commands need REDIS_URL: the embedded store lives inside the serve "
+            "process (set MVA_BOOTSTRAP_KEY there to use a known key)."
         )
     from adapter.bootstrap.adapters import check_redis
 
@@ -39,6 +40,18 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _command(keys: AdminKeys, args: argparse.Namespace) -> int:
     out = sys.stdout.write
+    if args.command == "usage":
+        if args.key:
+            await keys.get(args.key)
+        rows = await keys.usage(
+            [args.key] if args.key else None,
+            since=args.since,
+            until=args.until,
+            model=args.model,
+            group_by=args.by,
+        )
+        out(csv_text(rows) if args.csv else _table(rows))
+        return 0
     if args.keys_command == "create":
         fields = {"name": args.name, "mode": "test" if args.test else "live", **_scope(args)}
         if args.owner:
@@ -69,6 +82,27 @@ async def _command(keys: AdminKeys, args: argparse.Namespace) -> int:
         await keys.set_enabled(args.id, args.keys_command == "enable")
     out(f"{args.keys_command}d {args.id}\n")
     return 0
+
+
+def _table(rows: list[UsageRow]) -> str:
+    """The rows as aligned columns: the group columns asked for, then the counts and sums."""
+    groups = [name for name in ("day", "model", "key_id") if any(getattr(r, name) for r in rows)]
+    names = [*groups, "tasks", "succeeded", "failed", "cancelled", "seconds", "charged", "reserved"]
+    cells = [
+        [
+            *(str(getattr(row, name)) for name in groups),
+            *(str(v) for v in (row.tasks, row.succeeded, row.failed, row.cancelled)),
+            *(str(v) for v in (row.seconds, row.cost_charged, row.cost_reserved)),
+        ]
+        for row in rows
+    ]
+    widths = [max(len(x) for x in column) for column in zip(names, *cells, strict=True)]
+    lines = [[n.upper() for n in names], *cells]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        + "\n"
+        for line in lines
+    )
 
 
 def _scope(args: argparse.Namespace) -> dict[str, Any]:

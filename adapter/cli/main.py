@@ -38,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list", help="id, name, mode, status, expiry, created")
     for verb in ("disable", "enable", "delete"):
         keys_sub.add_parser(verb, help=f"{verb} a key by id").add_argument("id")
+    usage = sub.add_parser("usage", help="usage rows from the keys' ledgers (needs REDIS_URL)")
+    usage.add_argument("--key", help="one key's id (default: every key)")
+    usage.add_argument("--since", help="first UTC day, YYYY-MM-DD (default: 29 days ago)")
+    usage.add_argument("--until", help="last UTC day, YYYY-MM-DD (default: today)")
+    usage.add_argument("--model", help="one model's slug")
+    usage.add_argument(
+        "--by", default="day,model", help="group by day, model and/or key (comma-separated)"
+    )
+    usage.add_argument("--csv", action="store_true", help="CSV instead of a table")
     providers = sub.add_parser("providers", help="check the configured upstream providers")
     providers_sub = providers.add_subparsers(dest="providers_command", required=True)
     check = providers_sub.add_parser(
