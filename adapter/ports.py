@@ -118,6 +118,23 @@ class TaskStore(Protocol):
             ValueError: ``cursor`` is not one this store made.
         """
 
+    async def list_every_task(
+        self,
+        *,
+        key_id: str | None,
+        status: TaskStatus | None,
+        model: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> TaskPage:
+        """A page of every owner's tasks (those ``key_id`` submitted, when given), newest
+        first, keeping those of ``status`` and ``model``; a page may be short with a cursor
+        when many are passed over.
+
+        Raises:
+            ValueError: ``cursor`` is not one this store made.
+        """
+
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the backend answers."""
 

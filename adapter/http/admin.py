@@ -19,10 +19,18 @@ from adapter.core.errors import (
     MissingAdminToken,
 )
 from adapter.core.values import ApiKey
-from adapter.http.endpoints import json_body
+from adapter.http.endpoints import json_body, page_limit
+from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
-from adapter.http.wire import KeyBody, KeyCreatedBody, KeyListBody, UsageRowsBody, key_body
+from adapter.http.wire import (
+    KeyBody,
+    KeyCreatedBody,
+    KeyListBody,
+    UsageRowsBody,
+    key_body,
+    task_list_body,
+)
 from adapter.service.admin import MAX_PAGE
 from adapter.service.keys import PREFIXES
 from adapter.service.usage import csv_text
@@ -88,6 +96,23 @@ async def usage(request: Request) -> Response:
     if "text/csv" in request.headers.get("accept", ""):
         return PlainTextResponse(csv_text(rows), media_type="text/csv")
     return MsgspecResponse(UsageRowsBody(rows))
+
+
+async def list_tasks(request: Request) -> Response:
+    """Every owner's tasks, newest first: ``key_id``, ``model``, ``status``, ``limit``,
+    ``cursor``."""
+    services = _admin(request)
+    query = request.query_params
+    page = await services.tasks.list_every_task(
+        key_id=query.get("key_id") or None,
+        model=query.get("model") or None,
+        status=query.get("status") or None,
+        limit=page_limit(query.get("limit")),
+        cursor=query.get("cursor") or None,
+    )
+    return MsgspecResponse(
+        task_list_body(page.records, page.next_cursor, request_id_of(request.scope))
+    )
 
 
 async def get_key(request: Request) -> Response:

@@ -132,18 +132,23 @@ async def cancel_task(request: Request) -> Response:
 async def list_tasks(request: Request) -> Response:
     owner = await _owner(request)
     query = request.query_params
-    raw_limit = query.get("limit") or str(_PAGE)
-    if not raw_limit.isdigit():
-        raise InvalidRequest("limit must be a whole number from 1 to 100.", "limit")
     page = await _services(request).tasks.list_tasks(
         owner=owner,
         status=query.get("status") or None,
-        limit=int(raw_limit),
+        limit=page_limit(query.get("limit")),
         cursor=query.get("cursor") or None,
     )
     return MsgspecResponse(
         task_list_body(page.records, page.next_cursor, request_id_of(request.scope))
     )
+
+
+def page_limit(raw: str | None) -> int:
+    """``limit`` of a task list: a whole number (1-100, checked by the service)."""
+    raw = raw or str(_PAGE)
+    if not raw.isdigit():
+        raise InvalidRequest("limit must be a whole number from 1 to 100.", "limit")
+    return int(raw)
 
 
 async def list_events(request: Request) -> Response:

@@ -160,6 +160,12 @@ def _admin_paths() -> dict[str, Any]:
         "/admin/v1/keys/{key_id}/enable": {
             "post": _admin_op("Enable an API key", "The key", params=key)
         },
+        "/admin/v1/tasks": {
+            "get": _admin_op(
+                "Every owner's tasks, newest first (key_id, model, status, limit, cursor)",
+                "A page",
+            )
+        },
         "/admin/v1/usage": {
             "get": _admin_op(
                 "Usage rows (key_id, model, from, to, group_by=day,model,key); "

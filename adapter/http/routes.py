@@ -19,6 +19,7 @@ ROUTES = [
     Route("/api/v1/webhooks/secret/rotate", endpoints.rotate_webhook_secret, methods=["POST"]),
     Route("/callbacks/{provider}/{task_id}", endpoints.upstream_callback, methods=["POST"]),
     Route("/admin/v1/usage", admin.usage, methods=["GET"]),
+    Route("/admin/v1/tasks", admin.list_tasks, methods=["GET"]),
     Route("/admin/v1/keys", admin.create_key, methods=["POST"]),
     Route("/admin/v1/keys", admin.list_keys, methods=["GET"]),
     Route("/admin/v1/keys/{key_id}", admin.get_key, methods=["GET"]),

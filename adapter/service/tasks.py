@@ -5,7 +5,8 @@ the submitter, the writer (every stored change), the refresher (asking the upstr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -117,21 +118,26 @@ class TaskService:
         Raises:
             InvalidRequest: a bad ``status``, ``limit`` or ``cursor``.
         """
-        if status is not None and status not in _STATUSES:
-            raise InvalidRequest(f"status must be one of {', '.join(_STATUSES)}.", "status")
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}.", "limit")
-        try:
-            return await self._store.list_tasks(
-                owner,
-                status=None if status is None else TaskStatus(status),
-                limit=limit,
-                cursor=cursor,
+        wanted = _page_args(status, limit)
+        with _our_cursor():
+            return await self._store.list_tasks(owner, status=wanted, limit=limit, cursor=cursor)
+
+    async def list_every_task(
+        self,
+        *,
+        key_id: str | None,
+        model: str | None,
+        status: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> TaskPage:
+        """Every owner's tasks (the admin API), newest first, by the key that submitted them,
+        model and status; a page may be short and still have a ``next_cursor``."""
+        wanted = _page_args(status, limit)
+        with _our_cursor():
+            return await self._store.list_every_task(
+                key_id=key_id, status=wanted, model=model, limit=limit, cursor=cursor
             )
-        except ValueError:
-            raise InvalidRequest(
-                "cursor is not one this service gave out; pass next_cursor as it came.", "cursor"
-            ) from None
 
     async def hint(self, *, provider: str, task_id: str) -> TaskRecord:
         """An upstream says the task moved: re-query it (never trust the callback's body).
@@ -159,3 +165,23 @@ class TaskService:
         if record is None or record.owner != owner:
             raise TaskNotFound(task_id)
         return record
+
+
+def _page_args(status: str | None, limit: int) -> TaskStatus | None:
+    """The status asked for; ``InvalidRequest`` for a bad one or a bad ``limit``."""
+    if status is not None and status not in _STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(_STATUSES)}.", "status")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}.", "limit")
+    return None if status is None else TaskStatus(status)
+
+
+@contextmanager
+def _our_cursor() -> Iterator[None]:
+    """A cursor the store never made is the caller's mistake: 422 on ``cursor``."""
+    try:
+        yield
+    except ValueError:
+        raise InvalidRequest(
+            "cursor is not one this service gave out; pass next_cursor as it came.", "cursor"
+        ) from None

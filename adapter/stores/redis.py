@@ -44,6 +44,8 @@ _decode_event = msgspec.json.Decoder(Event).decode
 
 #: How many index reads one list page may take to skip the entries of expired tasks.
 _PAGE_READS = 4
+#: Reads of a filtered list (the admin API's) before a short page is answered with a cursor.
+_FILTERED_READS = 10
 
 
 def _ms(moment: datetime) -> int:
@@ -243,12 +245,43 @@ class RedisTaskStore:
         self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
     ) -> TaskPage:
         index = self._keys.owner_index(owner, status)
+        return await self._list(index, lambda record: record.owner == owner, limit, cursor)
+
+    async def list_every_task(
+        self,
+        *,
+        key_id: str | None,
+        status: TaskStatus | None,
+        model: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> TaskPage:
+        index = self._keys.key_tasks(key_id) if key_id else self._keys.every_task
+
+        def keep(record: TaskRecord) -> bool:
+            return (status is None or record.status is status) and (
+                model is None or record.model == model
+            )
+
+        return await self._list(index, keep, limit, cursor, reads=_FILTERED_READS)
+
+    async def _list(
+        self,
+        index: str,
+        keep: Callable[[TaskRecord], bool],
+        limit: int,
+        cursor: str | None,
+        *,
+        reads: int = _PAGE_READS,
+    ) -> TaskPage:
         records: list[TaskRecord] = []
-        # Entries of expired tasks are dropped as they are met, and the page read on past them.
-        for _ in range(_PAGE_READS):
+        # Entries of expired tasks (and, filtered, of others) are passed over as they are met,
+        # and the page read on past them, for at most ``reads`` reads: a short page with a
+        # cursor is not the end.
+        for _ in range(reads):
             # A page read changes nothing but to drop entries of expired tasks: repeatable.
             page, cursor = await repeatable(
-                functools.partial(self._page, index, owner, limit - len(records), cursor)
+                functools.partial(self._page, index, keep, limit - len(records), cursor)
             )
             records += page
             if cursor is None or len(records) == limit:
@@ -256,7 +289,7 @@ class RedisTaskStore:
         return TaskPage(records=records, next_cursor=cursor)
 
     async def _page(
-        self, index: str, owner: str, limit: int, cursor: str | None
+        self, index: str, keep: Callable[[TaskRecord], bool], limit: int, cursor: str | None
     ) -> tuple[list[TaskRecord], str | None]:
         after = _read_cursor(cursor) if cursor else None
         entries = await self._scripts.page(index=index, count=limit + 1, after=after)
@@ -268,7 +301,7 @@ class RedisTaskStore:
         records = [
             record
             for record in (_decode_record(doc) for doc in docs if doc is not None)
-            if record.owner == owner
+            if keep(record)
         ]
         if len(entries) <= limit:
             return records, None

@@ -9,6 +9,7 @@ literal: they are the key's hash tag, so every key of one task shares the ``{<ta
     <ns>:idem:{<scope>}          hash  task_id, fp, at                   TTL idempotency_ttl
     <ns>:owner:{<owner>}:all     zset  task id by created_at (ms): the list index   TTL task_ttl
     <ns>:owner:{<owner>}:<status>  zset  the same, one per status               TTL task_ttl
+    <ns>:tasks                   zset  every task id by created_at (ms), for admins TTL task_ttl
     <ns>:due:tasks               zset  unfinished task id by next reconcile (ms)   TTL task_ttl
     <ns>:due:webhooks            zset  task id by next webhook attempt (ms)     TTL task_ttl
     <ns>:events                  pub/sub channel: the id of a task whose stream grew
@@ -24,6 +25,7 @@ Credentials (``RedisKeyStore``; no expiry)::
     <ns>:key:{<key id>}:usage:<YYYY-MM-DD>  hash  <model>|<tasks, succeeded, failed, cancelled,
                                        millis, reserved, charged> for the tasks created that
                                        UTC day (money in billionths)          TTL usage_ttl
+    <ns>:key:{<key id>}:tasks    zset  the key's task ids by created_at (ms)         TTL task_ttl
     <ns>:key:{<key id>}:spend    hash  <period>:r / <period>:c -> reserved / charged, in
                                        billionths (period: total, d<YYYY-MM-DD>, m<YYYY-MM>)
 
@@ -39,7 +41,7 @@ from adapter.ports import Schedule
 class KeySpace:
     """The keys of one namespace; a method per key, or per group of keys that go together."""
 
-    __slots__ = ("api_key_ids", "api_key_used", "channel", "namespace")
+    __slots__ = ("api_key_ids", "api_key_used", "channel", "every_task", "namespace")
 
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
@@ -47,6 +49,8 @@ class KeySpace:
         self.channel = f"{namespace}:events"
         #: The hash of API key id -> the key's SHA-256.
         self.api_key_ids = f"{namespace}:apikeys"
+        #: Every task by creation time: the admin API's list across owners.
+        self.every_task = f"{namespace}:tasks"
         #: The hash of API key id -> when it was last used (ms), kept to the minute.
         self.api_key_used = f"{namespace}:apikeys:used"
 
@@ -86,6 +90,10 @@ class KeySpace:
             f"{self.namespace}:key:{{{key_id}}}:recent",
             f"{self.namespace}:key:{{{key_id}}}:spend",
         ]
+
+    def key_tasks(self, key_id: str) -> str:
+        """The tasks a key submitted, by creation time."""
+        return f"{self.namespace}:key:{{{key_id}}}:tasks"
 
     def usage(self, key_id: str, day: str) -> str:
         """The key's usage ledger for the tasks created on ``day`` (``2026-11-23``, UTC)."""

@@ -29,6 +29,7 @@ local task, events = KEYS[1], KEYS[2]
 local by_status = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
 local all, due_tasks, due_webhooks = KEYS[8], KEYS[9], KEYS[10]
 local open_count, recent, spend, ledger = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+local key_tasks, every_task = KEYS[15], KEYS[16]
 """
 
 # Amounts go to HINCRBY as the strings they came as: exact, never through a Lua double.
@@ -128,7 +129,9 @@ end
 redis.call('XADD', events, '*', 'e', event)
 redis.call('PEXPIRE', task, ttl)
 redis.call('PEXPIRE', events, ttl)
-for _, index in ipairs({by_status[place], all}) do
+local indexes = {by_status[place], all, every_task}
+if admit then table.insert(indexes, key_tasks) end
+for _, index in ipairs(indexes) do
   redis.call('ZADD', index, created, id)
   redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. expired_before)
   redis.call('PEXPIRE', index, ttl)
@@ -205,7 +208,9 @@ if v and tonumber(v) == tonumber(version) then
   settle(0, 'forgotten', 0)
   redis.call('DEL', task, events)
   for _, index in ipairs(by_status) do redis.call('ZREM', index, id) end
-  for _, set in ipairs({all, due_tasks, due_webhooks}) do redis.call('ZREM', set, id) end
+  for _, set in ipairs({all, due_tasks, due_webhooks, key_tasks, every_task}) do
+    redis.call('ZREM', set, id)
+  end
   return 1
 end
 return 0
@@ -345,6 +350,8 @@ class TaskScripts:
             keys.due("webhooks"),
             *keys.api_key_load(key_id or "-"),
             keys.usage(key_id or "-", day),
+            keys.key_tasks(key_id or "-"),
+            keys.every_task,
         ]
 
     async def create(

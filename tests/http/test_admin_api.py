@@ -364,3 +364,33 @@ async def test_a_bad_usage_query_is_a_422_naming_it(
 async def test_usage_of_an_unknown_key_is_404(http: httpx.AsyncClient) -> None:
     answer = await http.get("/admin/v1/usage?key_id=key_nope", headers=ADMIN)
     assert answer.json()["error"]["code"] == "key_not_found"
+
+
+async def test_the_admin_sees_every_owners_tasks_by_key_model_and_status(
+    http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    key_a, secret_a = await create(http, name="a", owner="team-a")
+    _, secret_b = await create(http, name="b", owner="team-b")
+    made = []
+    for secret, model in (
+        (secret_a, "kling-v2-6"),
+        (secret_b, "kling-v2-6"),
+        (secret_a, "kling-v3"),
+    ):
+        body = {"model": model, "input": {"prompt": "a cat", "duration": 5}}
+        answer = await http.post("/api/v1/tasks", json=body, headers=bearer(secret))
+        made.append(answer.json()["task_id"])
+        clock.advance(1)
+    every = (await http.get("/admin/v1/tasks", headers=ADMIN)).json()
+    assert [t["task_id"] for t in every["data"]] == made[::-1]
+    by_key = await http.get(f"/admin/v1/tasks?key_id={key_a['id']}", headers=ADMIN)
+    assert [t["task_id"] for t in by_key.json()["data"]] == [made[2], made[0]]
+    by_model = await http.get("/admin/v1/tasks?model=kling-v3", headers=ADMIN)
+    assert [t["task_id"] for t in by_model.json()["data"]] == [made[2]]
+    paged = (await http.get("/admin/v1/tasks?limit=2", headers=ADMIN)).json()
+    rest = await http.get(f"/admin/v1/tasks?limit=2&cursor={paged['next_cursor']}", headers=ADMIN)
+    assert [t["task_id"] for t in paged["data"] + rest.json()["data"]] == made[::-1]
+    none = await http.get("/admin/v1/tasks?status=failed", headers=ADMIN)
+    assert none.json()["data"] == []
+    mine = (await http.get("/api/v1/tasks", headers=bearer(secret_b))).json()["data"]
+    assert [t["task_id"] for t in mine] == [made[1]]  # a client still sees its owner's only

@@ -36,6 +36,15 @@ def test_each_key_template_is_the_string_stored_data_is_found_by() -> None:
     assert keys.api_key("5e3c") == "mva:apikey:5e3c"
     assert keys.api_key_ids == "mva:apikeys"
     assert keys.signing_secrets("key_1") == "mva:whsec:key_1"
+    assert keys.api_key_used == "mva:apikeys:used"
+    assert keys.api_key_load("key_1") == [
+        "mva:key:{key_1}:open",
+        "mva:key:{key_1}:recent",
+        "mva:key:{key_1}:spend",
+    ]
+    assert keys.usage("key_1", "2026-11-23") == "mva:key:{key_1}:usage:2026-11-23"
+    assert keys.key_tasks("key_1") == "mva:key:{key_1}:tasks"
+    assert keys.every_task == "mva:tasks"
 
 
 @pytest.mark.anyio
@@ -68,6 +77,7 @@ async def test_the_stores_write_under_the_pinned_keys(
         ":idem:{alice:abc}",
         ":owner:{alice}:all",
         ":owner:{alice}:succeeded",
+        ":tasks",
         ":whsec:key_1",
         ":{task_1}:events",
         ":{task_1}:refresh",

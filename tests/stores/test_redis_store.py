@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapter.core.errors import StoreUnavailable
-from adapter.core.values import ApiKey, Event, TaskStatus
+from adapter.core.values import Admission, ApiKey, Budget, Event, TaskStatus
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.stores.records import NOW, queued, task_record
@@ -51,12 +51,35 @@ async def test_every_task_key_has_a_ttl(
         ":idem:{alice:abc}",
         ":owner:{alice}:all",
         ":owner:{alice}:queued",
+        ":tasks",
         ":{task_1}:events",
         ":{task_1}:refresh",
         ":{task_1}:task",
     ]
     for key in keys:
         assert await redis.pttl(key) > 0, key
+
+
+async def test_a_keys_limits_are_kept_beside_it_and_its_task_lists_expire(
+    store: RedisTaskStore, redis: aioredis.Redis, namespace: str
+) -> None:
+    """Admitted under a key: its open-task counter and budget sums live as long as the key
+    (no TTL), its minute window 60 s, its task list and ledger day as long as they count."""
+    budget = Budget(Decimal(1), "total")
+    admission = Admission("key_1", per_minute=5, max_open=5, budget=budget)
+    await store.create_task(record(admitted_by="key_1"), queued(), admission)
+    keys = sorted([k.decode() async for k in redis.scan_iter(match=f"{namespace}:key:*")])
+    ttls = {k.removeprefix(namespace): await redis.pttl(k) for k in keys}
+    assert sorted(ttls) == [
+        ":key:{key_1}:open",
+        ":key:{key_1}:recent",
+        ":key:{key_1}:spend",
+        ":key:{key_1}:tasks",
+        f":key:{{key_1}}:usage:{NOW:%Y-%m-%d}",
+    ]
+    assert ttls[":key:{key_1}:open"] == ttls[":key:{key_1}:spend"] == -1
+    assert 0 < ttls[":key:{key_1}:recent"] <= 60_000
+    assert ttls[":key:{key_1}:tasks"] > 0 and ttls[f":key:{{key_1}}:usage:{NOW:%Y-%m-%d}"] > 0
 
 
 async def test_an_idempotency_claim_is_made_once(store: RedisTaskStore) -> None:
