@@ -58,6 +58,8 @@ def environment(adapter: dict[str, Any], shell: dict[str, str]) -> dict[str, str
         "KLING_SECRET_KEY",
         "NEWAPI_BASE_URL",
         "NEWAPI_API_KEY",
+        "MVA_ADMIN_TOKEN",
+        "MVA_TRUSTED_PROXIES",
     ],
 )
 def test_each_upstream_and_callback_setting_passes_through_from_the_shell(
