@@ -8,6 +8,7 @@ distinction the idempotency design rests on, so it is decided here, once.
 from __future__ import annotations
 
 import email.utils
+import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +17,15 @@ from datetime import UTC
 import aiohttp
 import httpx
 
-from adapter.core.errors import ProviderBadAnswer, ProviderOutcomeUnknown, ProviderUnavailable
+from adapter.core.errors import (
+    ProviderBadAnswer,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderUnavailable,
+)
 from adapter.outbound.failures import describe
+
+_log = logging.getLogger(__name__)
 
 # Raised before a byte of the request left this process.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -76,6 +84,25 @@ def map_httpx_errors(provider: str) -> Iterator[None]:
         raise ProviderUnavailable(
             provider, f"could not reach the upstream: {describe(exc)}"
         ) from exc
+
+
+def ensure_the_api(provider: str, response: httpx.Response) -> None:
+    """Raise (and log) ``not_the_api``'s error for a 2xx answer that is not the API's."""
+    if (bad := not_the_api(provider, response)) is not None:
+        _log.warning("provider.not_the_api provider=%s reason=%s", provider, bad.message)
+        raise bad
+
+
+def logged_refusal(provider: str, status: int, error: ProviderError) -> ProviderError:
+    """``error``, a refusal an upstream answered with ``status``, once it is logged."""
+    _log.info(
+        "provider.refused provider=%s status=%s code=%s kind=%s",
+        provider,
+        status,
+        error.code,
+        type(error).__name__,
+    )
+    return error
 
 
 def not_the_api(provider: str, response: httpx.Response) -> ProviderBadAnswer | None:

@@ -148,7 +148,7 @@ async def test_the_api_key_never_reaches_an_error_message(
     upstream: Any, caplog: pytest.LogCaptureFixture, status: int, code: str
 ) -> None:
     """DashScope echoing our key (any family) -> masked in the error, absent from the log."""
-    caplog.set_level(logging.INFO, logger="adapter.providers.dashscope.provider")
+    caplog.set_level(logging.INFO, logger="adapter.providers._http")
     error = await _submit_error(upstream, status, ali(code, f"bad key {API_KEY} (request 7)"))
     assert API_KEY not in str(error)
     assert "bad key *** (request 7)" in error.message
@@ -173,7 +173,7 @@ async def test_refusals_are_logged_with_their_kind(
     upstream: Any, load: Load, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One info line per refusal: provider, status, code and the error class."""
-    caplog.set_level(logging.INFO, logger="adapter.providers.dashscope.provider")
+    caplog.set_level(logging.INFO, logger="adapter.providers._http")
     await _submit_error(upstream, 400, load("dashscope_error_invalid_parameter.json"))
     assert (
         "provider.refused provider=dashscope-test status=400 code=InvalidParameter "

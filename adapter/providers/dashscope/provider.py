@@ -11,7 +11,6 @@ DashScope takes no id of ours, so a task whose submit answer was lost cannot be 
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -24,15 +23,18 @@ import msgspec
 
 from adapter.core.errors import ProviderError, ProviderOutcomeUnknown, ProviderUnavailable
 from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
-from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
+from adapter.providers._http import (
+    ensure_the_api,
+    logged_refusal,
+    map_httpx_errors,
+    retry_after_s,
+)
 from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.dashscope import wire as dashscope_wire
 from adapter.providers.dashscope.errors import classify, code_of, decode_error, is_refusal
 from adapter.providers.dashscope.wire import TaskBody
 from adapter.providers.extras import present, unmapped
 from adapter.providers.refusals import clean
-
-_log = logging.getLogger(__name__)
 
 SYNTHESIS = "video-synthesis"
 
@@ -359,9 +361,7 @@ class DashScopeProvider:
         """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
         if not response.is_success:
             raise self._refusal(response, decode_error(response.content))
-        if (bad := not_the_api(self._name, response)) is not None:
-            _log.warning("provider.not_the_api provider=%s reason=%s", self._name, bad.message)
-            raise bad
+        ensure_the_api(self._name, response)
         try:
             body = dashscope_wire.decode_task(response.content)
         except msgspec.DecodeError:
@@ -382,14 +382,7 @@ class DashScopeProvider:
             retry_after=retry_after,
             redact=(self._api_key,),
         )
-        _log.info(
-            "provider.refused provider=%s status=%s code=%s kind=%s",
-            self._name,
-            response.status_code,
-            error.code,
-            type(error).__name__,
-        )
-        return error
+        return logged_refusal(self._name, response.status_code, error)
 
 
 def _duration(usage: msgspec.Raw) -> float | None:

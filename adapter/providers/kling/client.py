@@ -5,7 +5,6 @@ task route): send with a bearer, read a 2xx body in any of the four shapes, clas
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 import httpx
@@ -19,13 +18,16 @@ from adapter.core.errors import (
     ProviderUnavailable,
 )
 from adapter.core.values import TaskStatus, UpstreamState
-from adapter.providers._http import map_httpx_errors, not_the_api, retry_after_s
+from adapter.providers._http import (
+    ensure_the_api,
+    logged_refusal,
+    map_httpx_errors,
+    retry_after_s,
+)
 from adapter.providers.kling import wire as kling_wire
 from adapter.providers.kling.errors import classify, decode_error, is_error, is_not_found
 from adapter.providers.kling.shapes import read_task, task_id_of
 from adapter.providers.kling.wire import TaskBody
-
-_log = logging.getLogger(__name__)
 
 
 class TaskClient:
@@ -94,9 +96,7 @@ class TaskClient:
         """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
         if not response.is_success:
             raise self._refusal(response, decode_error(response.content))
-        if (bad := not_the_api(self._name, response)) is not None:
-            _log.warning("provider.not_the_api provider=%s reason=%s", self._name, bad.message)
-            raise bad
+        ensure_the_api(self._name, response)
         try:
             body = kling_wire.decode_task(response.content)
         except msgspec.DecodeError:
@@ -116,11 +116,4 @@ class TaskClient:
         error = classify(
             self._name, response.status_code, body, retry_after=retry_after, redact=self._secrets
         )
-        _log.info(
-            "provider.refused provider=%s status=%s code=%s kind=%s",
-            self._name,
-            response.status_code,
-            error.code,
-            type(error).__name__,
-        )
-        return error
+        return logged_refusal(self._name, response.status_code, error)
