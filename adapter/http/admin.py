@@ -6,6 +6,7 @@ is never an admin credential (403), and a wrong token is a 401.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from starlette.requests import Request
@@ -75,7 +76,10 @@ async def list_keys(request: Request) -> Response:
         limit=int(raw_limit), cursor=request.query_params.get("cursor")
     )
     used = await services.admin.last_used(keys)
-    shown = [key_body(key, used.get(key.id), await services.admin.spend(key)) for key in keys]
+    spends = await asyncio.gather(*(services.admin.spend(key) for key in keys))
+    shown = [
+        key_body(key, used.get(key.id), spend) for key, spend in zip(keys, spends, strict=True)
+    ]
     return MsgspecResponse(KeyListBody(shown, cursor))
 
 
