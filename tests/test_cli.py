@@ -9,7 +9,7 @@ import time
 import pytest
 
 from adapter.cli.main import main
-from tests.e2e.live import ROOT, clean_env, free_port
+from tests.e2e.live import ROOT, clean_env, delete_namespace, free_port
 from tests.redis_server import RedisServer, needs_redis_server
 
 
@@ -152,10 +152,18 @@ def test_usage_prints_the_ledger_as_a_table_or_csv(capsys: pytest.CaptureFixture
         client = aioredis.Redis.from_url(url)
         ledger = f"{namespace}:key:{{{key_id}}}:usage:{today}"
         await client.hset(ledger, mapping={"kling-v3|tasks": 2, "kling-v3|charged": 151200000})
-        await client.expire(ledger, 60)
         await client.aclose()
 
-    asyncio.run(record())
+    try:
+        asyncio.run(record())
+        _check_usage_output(env, key_id, today, capsys)
+    finally:
+        delete_namespace(url, namespace)  # the ledger written above, and nothing else
+
+
+def _check_usage_output(
+    env: dict[str, str], key_id: str, today: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["usage", "--by", "day,key"], environ=env) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == [
