@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -28,7 +29,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.live import Live, clean_env, serve, simulate
+from tests.e2e.live import Live, clean_env, delete_namespace, serve, simulate
 
 KEY = "mv_test_benchmark"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -234,8 +235,10 @@ def main() -> int:
         MVA_LOG_LEVEL="warning",
         MVA_RECONCILER=args.reconciler,
     )
+    namespace = f"mvabench{secrets.token_hex(6)}"
     if args.redis_url:
-        env["REDIS_URL"] = args.redis_url
+        # A namespace of its own, deleted after: the Redis is left as it was found.
+        env.update(REDIS_URL=args.redis_url, MVA_REDIS_NAMESPACE=namespace)
     adapter = serve(env)
     try:
         if os.environ.get("MVA_BENCH_PROFILE"):
@@ -262,6 +265,8 @@ def main() -> int:
     finally:
         adapter.stop()
         upstream.stop()
+        if args.redis_url:
+            delete_namespace(args.redis_url, namespace)
     store = args.redis_url or "in-process fakeredis"
     sys.stdout.write(
         f"{args.model}: {args.requests} requests per phase, concurrency {args.concurrency}, "
