@@ -394,3 +394,19 @@ async def test_the_admin_sees_every_owners_tasks_by_key_model_and_status(
     assert none.json()["data"] == []
     mine = (await http.get("/api/v1/tasks", headers=bearer(secret_b))).json()["data"]
     assert [t["task_id"] for t in mine] == [made[1]]  # a client still sees its owner's only
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("status=done", "status"),
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("cursor=zz", "cursor"),
+    ],
+)
+async def test_a_bad_admin_task_query_is_a_422_naming_it(
+    http: httpx.AsyncClient, query: str, param: str
+) -> None:
+    answer = await http.get(f"/admin/v1/tasks?{query}", headers=ADMIN)
+    assert answer.status_code == 422 and answer.json()["error"]["param"] == param
