@@ -18,6 +18,7 @@ from adapter.core.values import (
     ApiKey,
     Event,
     ImageInfo,
+    Mode,
     ProviderCheck,
     SigningSecrets,
     TaskRecord,
@@ -110,9 +111,15 @@ class TaskStore(Protocol):
         """
 
     async def list_tasks(
-        self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
+        self,
+        owner: str,
+        *,
+        status: TaskStatus | None,
+        limit: int,
+        cursor: str | None,
+        mode: Mode = "live",
     ) -> TaskPage:
-        """A page of ``owner``'s tasks, newest first, in O(log n).
+        """A page of ``owner``'s tasks of ``mode``, newest first, in O(log n).
 
         Raises:
             ValueError: ``cursor`` is not one this store made.

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.live import clean_env, serve, simulate
 
-KEY = "mv_test_bench_events"
+KEY = "mv_live_bench_events"
 
 
 def _cpu_s(pid: int) -> float:

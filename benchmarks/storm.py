@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapter.simulator.app import create_simulator_app
 from tests.e2e.live import Live, clean_env, delete_namespace, free_port, serve
 
-KEY = "mv_test_storm"
+KEY = "mv_live_storm"
 BODY = {
     "model": "kling-v2-6-motion-control",
     "input": {

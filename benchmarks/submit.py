@@ -31,7 +31,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.e2e.live import Live, clean_env, delete_namespace, serve, simulate
 
-KEY = "mv_test_benchmark"
+KEY = "mv_live_benchmark"  # live: it goes to the simulator configured below as its upstream
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

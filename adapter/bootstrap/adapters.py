@@ -14,10 +14,11 @@ import redis.asyncio as aioredis
 from redis.maint_notifications import MaintNotificationsConfig
 from starlette.datastructures import Secret
 
-from adapter.config.providers import Dialect, ProviderConfig
+from adapter.config.providers import TEST_PREFIX, Dialect, ProviderConfig
 from adapter.config.settings import Settings, SettingsError, shown_url
 from adapter.core.causes import reason
 from adapter.core.errors import StoreUnavailable
+from adapter.core.values import Mode
 from adapter.media.inspector import HttpMediaInspector
 from adapter.outbound.addresses import Resolver, system_resolve
 from adapter.outbound.client import build_http_client
@@ -161,23 +162,24 @@ PROVIDER_FACTORIES: dict[
 }
 
 
-def simulator_providers(simulator_url: str) -> tuple[ProviderConfig, ...]:
-    """The embedded default: every dialect's provider, aimed at the built-in simulator."""
+def simulator_providers(simulator_url: str, *, prefix: str = "") -> tuple[ProviderConfig, ...]:
+    """Every dialect's provider, aimed at the built-in simulator: the embedded default's, or
+    (named with ``prefix``) test mode's beside configured providers."""
     return (
         ProviderConfig(
-            name="kling",
+            name=f"{prefix}kling",
             dialect="kling-gateway",
             base_url=simulator_url,
             api_key=Secret(SIMULATOR_KEY),
         ),
         ProviderConfig(
-            name="dashscope",
+            name=f"{prefix}dashscope",
             dialect="dashscope",
             base_url=simulator_url,
             api_key=Secret(SIMULATOR_DASHSCOPE_KEY),
         ),
         ProviderConfig(
-            name="newapi",
+            name=f"{prefix}newapi",
             dialect="newapi",
             base_url=f"{simulator_url}{SIMULATOR_NEWAPI_PATH}",
             api_key=Secret(SIMULATOR_KEY),
@@ -195,16 +197,26 @@ def load_catalog(settings: Settings) -> Catalog:
 
 def make_providers(
     settings: Settings, http: httpx.AsyncClient, catalog: Catalog
-) -> list[VideoProvider]:
-    """The configured providers in order of preference, or the simulator's."""
-    configs = settings.providers
-    if not configs:
+) -> tuple[list[VideoProvider], list[VideoProvider] | None]:
+    """The live providers in order of preference (the configured ones, or the simulator's),
+    and the test mode's: the simulator's beside configured ones (none without a simulator),
+    ``None`` when the simulator's serve both modes."""
+    if not settings.providers:
         if settings.simulator_url is None:
             raise ValueError(
                 "no upstream configured: set KLING_BASE_URL, DASHSCOPE_API_KEY or "
                 "NEWAPI_BASE_URL, or run the simulator"
             )
-        configs = simulator_providers(settings.simulator_url)
+        return _built(simulator_providers(settings.simulator_url), http, catalog), None
+    test: tuple[ProviderConfig, ...] = ()
+    if settings.simulator_url is not None:
+        test = simulator_providers(settings.simulator_url, prefix=TEST_PREFIX)
+    return _built(settings.providers, http, catalog), _built(test, http, catalog)
+
+
+def _built(
+    configs: tuple[ProviderConfig, ...], http: httpx.AsyncClient, catalog: Catalog
+) -> list[VideoProvider]:
     providers = []
     for config in configs:
         try:
@@ -215,16 +227,18 @@ def make_providers(
 
 
 def make_media(
-    settings: Settings, *, resolve: Resolver = system_resolve
+    settings: Settings, mode: Mode = "live", *, resolve: Resolver = system_resolve
 ) -> tuple[HttpMediaInspector, httpx.AsyncClient]:
-    """The media checks, and their client (the caller closes it): every lookup is ``resolve``,
-    the check's and the connection's, and the connection goes only to vetted addresses."""
+    """The media checks of ``mode``'s tasks, and their client (the caller closes it): every
+    lookup is ``resolve``, the check's and the connection's, and the connection goes only to
+    vetted addresses."""
     rewrites = dict(settings.media_rewrites)
     allow = set(settings.media_allow_hosts)
     simulator_url = settings.simulator_url
-    if simulator_url is not None:
+    if simulator_url is not None and (mode == "test" or settings.uses_simulator):
         # example.com is reserved for documentation (RFC 2606): the seeds' media URLs live
-        # there, so the embedded default serves them from the simulator's test media.
+        # there, so the simulator's tasks take them from its test media. Never a live task's
+        # beside configured providers: a real upstream could not fetch what passed here.
         rewrites.setdefault("example.com", f"{simulator_url}/media")
         allow.add(urlsplit(simulator_url).hostname or "127.0.0.1")
     # Rewrite targets are the operator's (a mirror, the simulator): connected to as they are.

@@ -81,13 +81,17 @@ def build(
     store: RedisTaskStore | None = None,
     key_store: KeyStore | None = None,
     providers: Sequence[VideoProvider] | None = None,
+    test_providers: Sequence[VideoProvider] | None = None,
     media: MediaInspector | None = None,
     webhooks: WebhookSender | None = None,
     clock: Callable[[], datetime],
     new_id: Callable[[], str] = new_task_id,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> Parts:
-    """Build the service and its adapters; anything injected is left for the caller to close."""
+    """Build the service and its adapters; anything injected is left for the caller to close.
+
+    Injected ``providers`` serve test keys too unless ``test_providers`` are given.
+    """
     closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     catalog = load_catalog(settings)
     if redis is None:
@@ -111,18 +115,25 @@ def build(
             max_connections=settings.upstream_max_connections,
         )
         closers.append(("upstream http", upstream_http.aclose))
-        providers = make_providers(settings, upstream_http, catalog)
+        providers, test_providers = make_providers(settings, upstream_http, catalog)
     callbacks = CallbackTokens(
         settings.public_url,
         str(settings.callback_secret).encode() if settings.callback_secret else _random_secret(),
     )
     callback_url = callbacks.url_for if settings.public_url else None
     router = Router(
-        providers, submit_timeout_s=settings.upstream_timeout_s, callback_url=callback_url
+        providers,
+        test_providers=test_providers,
+        submit_timeout_s=settings.upstream_timeout_s,
+        callback_url=callback_url,
     )
+    test_media = None
     if media is None:
         media, media_http = make_media(settings)
         closers.append(("media http", media_http.aclose))
+        if not settings.uses_simulator:
+            test_media, test_media_http = make_media(settings, "test")
+            closers.append(("test media http", test_media_http.aclose))
     if webhooks is None:
         webhooks, webhook_http = make_webhook_sender(settings)
         closers.append(("webhook http", webhook_http.aclose))
@@ -150,6 +161,7 @@ def build(
         models=models,
         router=router,
         media=media,
+        test_media=test_media,
         webhooks=webhooks,
         writer=writer,
         refresher=refresher,
@@ -191,7 +203,7 @@ def build(
         keys=keys,
         admin=AdminKeys(
             keys,
-            is_model=models.serves,
+            is_model=catalog.has,
             spend=store.key_spend,
             ledgers=store.key_usage,
             clock=clock,

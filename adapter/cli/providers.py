@@ -38,7 +38,7 @@ async def _check_all(settings: Settings, timeout_s: float) -> int:
     http = build_http_client(timeout_s=timeout_s, connect_timeout_s=min(5.0, timeout_s))
     try:
         catalog = load_catalog(settings)
-        providers = make_providers(settings, http, catalog)
+        providers, _ = make_providers(settings, http, catalog)  # the configured ones
         checks = await asyncio.gather(*(_checked(p, timeout_s) for p in providers))
     finally:
         await http.aclose()

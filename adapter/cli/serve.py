@@ -1,5 +1,6 @@
-"""``serve`` and ``simulate``: the API in one process (with the simulator beside it when no
-upstream is set) or in several under a supervisor, and the simulator alone."""
+"""``serve`` and ``simulate``: the API in one process, with the simulator beside it (it serves
+test keys, and every key when no upstream is set), or in several under a supervisor; and the
+simulator alone."""
 
 from __future__ import annotations
 
@@ -42,14 +43,16 @@ def banner(settings: Settings, url: str, *, workers: int = 1) -> str:
         if settings.redis_url
         else "in-process fakeredis (tasks vanish when it stops)"
     )
+    simulator = f"built-in simulator {settings.simulator_url or ''}".rstrip()
     upstreams = (
-        [f"built-in simulator {settings.simulator_url or ''}".rstrip()]
+        [simulator]
         if settings.uses_simulator
         else [f"{p.name}: {p.base_url} ({p.dialect})" for p in settings.providers]
     )
     lines = [
         f"mindvideo-adapter on {url}  (workers: {workers})",
         *(f"  upstream: {upstream}" for upstream in upstreams),
+        *([] if settings.uses_simulator else [f"  test keys: {simulator}"]),
         f"  store:    {store}",
         f"  media:    probe {settings.media_probe}",
     ]
@@ -123,7 +126,7 @@ async def serve_servers(servers: Sequence[tuple[uvicorn.Server, socket.socket]])
 
 async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.socket) -> Stopper:
     servers: list[tuple[uvicorn.Server, socket.socket]] = []
-    if settings.uses_simulator and settings.simulator_url is None:
+    if settings.simulator_url is None:  # it serves test keys, and all keys with no provider
         settings = msgspec.structs.replace(settings, simulator_url=_url(sim_sock))
         sim_app = create_simulator_app(simulator_config(settings))
         sim = _server(sim_app, log_level="warning", lifespan="on", grace_s=SIMULATOR_GRACE_S)
@@ -219,7 +222,7 @@ def _serve_workers(
     settings: Settings, env: dict[str, str], host: str, port: int, workers: int
 ) -> int:
     simulator = None
-    if settings.uses_simulator and settings.simulator_url is None:
+    if settings.simulator_url is None:
         sim_sock = _bind(settings.sim_host, settings.sim_port)
         sim_port = sim_sock.getsockname()[1]
         sim_sock.close()
@@ -230,7 +233,7 @@ def _serve_workers(
             ],
             env=env,
         )
-        # The workers' one upstream: every provider of theirs is aimed at this simulator. It
+        # The workers' simulator (their one upstream when no provider is configured). It
         # answers before any worker does, or a first submit finds nothing listening there.
         env["MVA_SIMULATOR_URL"] = f"http://127.0.0.1:{sim_port}"
         _wait_until_answering(simulator, env["MVA_SIMULATOR_URL"])

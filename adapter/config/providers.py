@@ -39,6 +39,8 @@ DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope",
 DASHSCOPE_DEFAULT_URL = "https://dashscope.aliyuncs.com"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+#: The names of the simulator's providers that serve test keys beside configured ones.
+TEST_PREFIX = "test-"
 #: Credentials each dialect needs, as the file's ``*_env`` keys.
 _NEEDS: dict[Dialect, tuple[str, ...]] = {
     "kling-gateway": ("api_key_env",),
@@ -114,6 +116,11 @@ def parse_providers(
             raise ProviderConfigError(
                 f"{source}, provider #{index + 1}: name {entry.name!r} must be 1-40 of a-z, 0-9, "
                 "'-' or '_', starting with a letter or digit."
+            )
+        if entry.name.startswith(TEST_PREFIX):
+            raise ProviderConfigError(
+                f"{where}: names starting with {TEST_PREFIX!r} are those of the simulator's "
+                "providers, which serve test keys; choose another."
             )
         if any(c.name == entry.name for c in configs):
             raise ProviderConfigError(f"{where}: the name is used twice.")

@@ -62,8 +62,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sim_host: str = "127.0.0.1"
     #: The simulator's address as clients reach it: the base of its output video links.
     sim_public_url: str = ""
-    #: A running simulator that stands in for every upstream (the embedded default's, or
-    #: the one ``serve --workers`` starts for its workers); only with no provider configured.
+    #: A running simulator: it serves test keys, and every key when no provider is configured
+    #: (the one ``serve`` starts beside the API, or ``serve --workers`` for its workers).
     simulator_url: str | None = None
     schemas_dir: Path = _DEFAULT_SCHEMAS
     log_level: str = "info"
@@ -153,7 +153,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"MVA_REDIS_NAMESPACE must be 1-64 of a-z, A-Z, 0-9, '_' or '-', got {namespace!r}."
             )
-        simulator_url = _simulator_url(env, providers)
+        simulator_url = _simulator_url(env)
         sim_public_url = env.text("MVA_SIM_PUBLIC_URL") or ""
         if sim_public_url and not sim_public_url.startswith(("http://", "https://")):
             raise SettingsError("MVA_SIM_PUBLIC_URL must be an http:// or https:// URL.")
@@ -243,14 +243,10 @@ def _redis_url(url: str | None) -> str | None:
     return url
 
 
-def _simulator_url(env: _Env, providers: tuple[ProviderConfig, ...]) -> str | None:
+def _simulator_url(env: _Env) -> str | None:
     url = env.text("MVA_SIMULATOR_URL")
     if url is None:
         return None
-    if providers:
-        raise SettingsError(
-            "MVA_SIMULATOR_URL stands in for every upstream: configure no provider beside it."
-        )
     if not url.startswith(("http://", "https://")):
         raise SettingsError("MVA_SIMULATOR_URL must be an http:// or https:// URL.")
     return url

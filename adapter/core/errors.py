@@ -75,11 +75,15 @@ class UnknownModel(InvalidRequest):
 class ModelNotServed(UnknownModel):
     """A MindVideo model this adapter knows, but no configured provider makes."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, no_simulator: bool = False) -> None:
         super().__init__(
             model,
-            f"Model {model!r} has no provider on this adapter; configure one that serves it "
-            "(README, 'Providers').",
+            f"Model {model!r} is not served to test keys here: they go to the built-in "
+            "simulator only, and this process runs none (start it with `mindvideo-adapter "
+            "serve`, or set MVA_SIMULATOR_URL)."
+            if no_simulator
+            else f"Model {model!r} has no provider on this adapter; configure one that serves "
+            "it (README, 'Providers').",
         )
 
 

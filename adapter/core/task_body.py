@@ -50,6 +50,8 @@ class TaskBody(msgspec.Struct, omit_defaults=True):
     error: ErrorInfo | None
     created_at: str
     updated_at: str
+    #: Adapter-defined: ``test`` for a task a test key made (the simulator served it).
+    mode: str
     #: Adapter-defined: how the task was handled (e.g. an estimated video length).
     notices: list[NoticeBody] = []
 
@@ -69,5 +71,6 @@ def task_body(record: TaskRecord, request_id: str) -> TaskBody:
         error=None if record.error is None else ErrorInfo(record.error.code, record.error.message),
         created_at=rfc3339(record.created_at),
         updated_at=rfc3339(record.updated_at),
+        mode=record.mode,
         notices=[NoticeBody(n.code, n.message) for n in record.notices],
     )

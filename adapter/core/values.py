@@ -77,6 +77,10 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
 
 SubmitState = Literal["submitting", "accepted", "unknown"]
 
+#: Which world a task lives in: ``live`` tasks go to the configured upstreams, ``test`` tasks
+#: (a ``mv_test_`` key's) to the built-in simulator only, as Stripe's test mode does.
+Mode = Literal["live", "test"]
+
 
 class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     """A task as the adapter stores it: the public task plus what routing and refresh need."""
@@ -108,6 +112,8 @@ class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     #: The API key whose limits admitted the task: it holds one of that key's slots until it
     #: ends. ``None`` for a task admitted under no key's limits.
     admitted_by: str | None = None
+    #: Made by a test key: served by the simulator only, seen by the owner's test keys only.
+    mode: Mode = "live"
 
 
 class Carrier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -268,7 +274,7 @@ class ApiKey(msgspec.Struct, frozen=True):
         return Admission(self.id, self.rpm, self.max_concurrent, self.budget)
 
     @property
-    def mode(self) -> Literal["live", "test"]:
+    def mode(self) -> Mode:
         """``test`` for a ``mv_test_`` key, else ``live``."""
         return "test" if self.prefix.startswith("mv_test_") else "live"
 

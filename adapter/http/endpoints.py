@@ -43,10 +43,6 @@ async def _key(request: Request) -> ApiKey:
     return await services.keys.authenticate(request.headers.get("authorization"), address)
 
 
-async def _owner(request: Request) -> str:
-    return (await _key(request)).owner
-
-
 def _is_json(content_type: str) -> bool:
     """``application/json`` or a ``+json`` type, any parameters; no header at all is lenient."""
     kind = content_type.split(";", 1)[0].strip().lower()
@@ -109,6 +105,7 @@ async def submit_task(request: Request) -> Response:
         webhook_url=webhook_url,
         key_id=key.id,
         admission=key.admission,
+        mode=key.mode,
     )
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else None
     return MsgspecResponse(
@@ -117,23 +114,26 @@ async def submit_task(request: Request) -> Response:
 
 
 async def get_task(request: Request) -> Response:
-    owner = await _owner(request)
-    record = await _services(request).tasks.get(owner=owner, task_id=request.path_params["task_id"])
+    key = await _key(request)
+    record = await _services(request).tasks.get(
+        owner=key.owner, task_id=request.path_params["task_id"], mode=key.mode
+    )
     return MsgspecResponse(task_body(record, request_id_of(request.scope)))
 
 
 async def cancel_task(request: Request) -> Response:
-    owner = await _owner(request)
+    key = await _key(request)
     task_id = request.path_params["task_id"]
-    record = await _services(request).tasks.cancel(owner=owner, task_id=task_id)
+    record = await _services(request).tasks.cancel(owner=key.owner, task_id=task_id, mode=key.mode)
     return MsgspecResponse(task_body(record, request_id_of(request.scope)))
 
 
 async def list_tasks(request: Request) -> Response:
-    owner = await _owner(request)
+    key = await _key(request)
     query = request.query_params
     page = await _services(request).tasks.list_tasks(
-        owner=owner,
+        owner=key.owner,
+        mode=key.mode,
         status=query.get("status") or None,
         limit=page_limit(query.get("limit")),
         cursor=query.get("cursor") or None,
@@ -152,18 +152,21 @@ def page_limit(raw: str | None) -> int:
 
 
 async def list_events(request: Request) -> Response:
-    owner = await _owner(request)
+    key = await _key(request)
     task_id = request.path_params["task_id"]
     if "text/event-stream" in request.headers.get("accept", ""):
         stream = await _services(request).events.open(
-            owner=owner, task_id=task_id, after=request.headers.get("last-event-id") or None
+            owner=key.owner,
+            task_id=task_id,
+            after=request.headers.get("last-event-id") or None,
+            mode=key.mode,
         )
         return StreamingResponse(
             sse_lines(stream),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    events = await _services(request).tasks.events(owner=owner, task_id=task_id)
+    events = await _services(request).tasks.events(owner=key.owner, task_id=task_id, mode=key.mode)
     return MsgspecResponse(events_body(task_id, events))
 
 
@@ -204,14 +207,14 @@ async def rotate_webhook_secret(request: Request) -> Response:
 
 
 async def list_models(request: Request) -> Response:
-    await _owner(request)
-    served = _services(request).models.served()
+    key = await _key(request)
+    served = _services(request).models.served(key.mode)
     return MsgspecResponse(ModelsBody([model_body(spec) for spec in served]))
 
 
 async def get_model(request: Request) -> Response:
-    await _owner(request)
-    spec = _services(request).models.get(request.path_params["slug"])
+    key = await _key(request)
+    spec = _services(request).models.get(request.path_params["slug"], key.mode)
     return MsgspecResponse(model_body(spec))
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from adapter.core.errors import InvalidRequest, TaskNotFound
-from adapter.core.values import Event, TaskRecord
+from adapter.core.values import Event, Mode, TaskRecord
 from adapter.ports import EventFeed, TaskStore
 
-Owned = Callable[[str, str], Awaitable[TaskRecord]]
+#: ``owned(owner, task_id, mode)``: the caller's task, or ``TaskNotFound``.
+Owned = Callable[[str, str, Mode], Awaitable[TaskRecord]]
 
 
 class EventStream:
@@ -29,7 +30,7 @@ class EventStream:
         self._heartbeat_s = heartbeat_s
 
     async def open(
-        self, *, owner: str, task_id: str, after: str | None
+        self, *, owner: str, task_id: str, after: str | None, mode: Mode = "live"
     ) -> AsyncIterator[Event | None]:
         """Check the caller may read the task, then return its live events.
 
@@ -40,7 +41,7 @@ class EventStream:
             TaskNotFound: no such task, or another owner's.
             InvalidRequest: ``after`` (``Last-Event-ID``) is not an event id.
         """
-        record = await self._owned(owner, task_id)
+        record = await self._owned(owner, task_id, mode)
         try:
             # The first read, here: the store judges the id (its syntax is the store's).
             first = await self._store.list_events(task_id, after=after)
@@ -76,6 +77,6 @@ class EventStream:
                     yield None
                     try:
                         # The task may have ended unseen (a missed wake-up) or expired.
-                        record = await self._owned(record.owner, record.task_id)
+                        record = await self._owned(record.owner, record.task_id, record.mode)
                     except TaskNotFound:
                         return

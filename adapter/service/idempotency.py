@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from adapter.core.errors import InvalidRequest
+from adapter.core.values import Mode
 
 # Sorted keys and no whitespace: the canonical encoding the fingerprint is taken over.
 _canonical = msgspec.json.Encoder(order="sorted").encode
@@ -26,9 +27,11 @@ def check_key(key: str) -> None:
         )
 
 
-def scope(owner: str, key: str) -> str:
-    """Where a key is remembered: per key owner, by the SHA-256 of the key."""
-    return f"{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
+def scope(owner: str, key: str, mode: Mode) -> str:
+    """Where a key is remembered: per key owner and mode, by the SHA-256 of the key (a live
+    scope ends in hex digits, a test one in ``:test``: the two never meet)."""
+    live = f"{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
+    return live if mode == "live" else f"{live}:test"
 
 
 def fingerprint(model: str, values: dict[str, Any], webhook_url: str | None = None) -> str:

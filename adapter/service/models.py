@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapter.core.errors import ModelNotFound, ModelNotServed, UnknownModel
+from adapter.core.values import Mode
 from adapter.service.catalog import Catalog, ModelSpec
 from adapter.service.routing import Router
 
@@ -16,22 +17,24 @@ class ModelDirectory:
         self._catalog = catalog
         self._router = router
 
-    def served(self) -> list[ModelSpec]:
-        """Every model with at least one provider, in catalog order."""
-        return [spec for spec in self._catalog if self._router.serves(spec.slug)]
+    def served(self, mode: Mode | None) -> list[ModelSpec]:
+        """Every model with at least one provider of ``mode`` (of either mode: ``None``), in
+        catalog order."""
+        modes: tuple[Mode, ...] = ("live", "test") if mode is None else (mode,)
+        return [
+            spec
+            for spec in self._catalog
+            if any(self._router.serves(spec.slug, each) for each in modes)
+        ]
 
-    def serves(self, slug: str) -> bool:
-        """Whether ``slug`` is a served model."""
-        return self._router.serves(slug) and self._catalog.has(slug)
-
-    def get(self, slug: str) -> ModelSpec:
-        """A served model, or ``ModelNotFound``."""
+    def get(self, slug: str, mode: Mode) -> ModelSpec:
+        """A model served in ``mode``, or ``ModelNotFound``."""
         try:
-            return self.for_submit(slug)
+            return self.for_submit(slug, mode)
         except UnknownModel:
             raise ModelNotFound(slug, self._catalog.why_unserved(slug)) from None
 
-    def for_submit(self, slug: str) -> ModelSpec:
+    def for_submit(self, slug: str, mode: Mode) -> ModelSpec:
         """The model to submit to; ``UnknownModel`` or ``ModelNotServed`` if there is none."""
         try:
             spec = self._catalog.get(slug)
@@ -39,12 +42,13 @@ class ModelDirectory:
             if (why := self._catalog.why_unserved(slug)) is not None:
                 listed = "GET /api/v1/models lists the served ones."
                 raise UnknownModel(slug, f"{why} {listed}") from None
-            served = ", ".join(spec.slug for spec in self.served()) or "none"
+            served = ", ".join(spec.slug for spec in self.served(mode)) or "none"
             raise UnknownModel(
                 slug,
                 f"Unknown model {slug!r}; the models served here are: {served} "
                 "(GET /api/v1/models lists them with their inputs).",
             ) from None
-        if not self._router.serves(slug):
-            raise ModelNotServed(slug)
+        if not self._router.serves(slug, mode):
+            # Test keys have no provider at all only where no simulator runs beside others.
+            raise ModelNotServed(slug, no_simulator=not self._router.providers(mode))
         return spec

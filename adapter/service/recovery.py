@@ -19,7 +19,12 @@ from typing import Any, Literal
 
 import msgspec
 
-from adapter.core.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderTaskNotFound
+from adapter.core.errors import (
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderTaskNotFound,
+    ProviderUnavailable,
+)
 from adapter.core.values import TaskRecord, UpstreamState, VideoJob
 from adapter.service.routing import Router
 from adapter.service.writer import TaskWriter
@@ -94,8 +99,8 @@ class Recovery:
     async def _resubmit(self, record: TaskRecord, job: VideoJob) -> TaskRecord:
         # Only to the provider that was asked (or the first that denied it), never falling
         # through: another provider could not tell us later whether it made the task too.
-        name = record.provider or self._router.candidates(record.model)[0].name
-        provider = self._router.pinned(name)
+        name = record.provider or self._first_candidate(record)
+        provider = self._router.pinned(name, record.mode)
         try:
             state = await self._router.submit_to(provider, job)
         except ProviderOutcomeUnknown:
@@ -110,6 +115,13 @@ class Recovery:
         log.info("task.resubmitted task_id=%s provider=%s", record.task_id, name)
         return await self._writer.apply(record, state, provider=name)
 
+    def _first_candidate(self, record: TaskRecord) -> str:
+        for provider in self._router.candidates(record.model, record.mode):
+            return provider.name
+        raise ProviderUnavailable(
+            "-", f"no provider serves {record.model!r} to {record.mode} tasks any more"
+        )
+
     async def _look_up(
         self, record: TaskRecord, job: VideoJob
     ) -> tuple[tuple[str, UpstreamState] | None, Verdict]:
@@ -117,11 +129,11 @@ class Recovery:
         names = (
             [record.provider]
             if record.provider
-            else [p.name for p in self._router.candidates(record.model)]
+            else [p.name for p in self._router.candidates(record.model, record.mode)]
         )
         said: set[Verdict] = set()
         for name in names:
-            provider = self._router.pinned(name)
+            provider = self._router.pinned(name, record.mode)
             if not provider.serves(record.model):
                 said.add("unknown")  # reconfigured since: it cannot be asked any more
                 continue

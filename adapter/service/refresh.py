@@ -122,7 +122,7 @@ class Refresher:
         try:
             async with asyncio.timeout(self._poll_timeout_s):
                 # An adopted upstream id always comes with its provider and route.
-                provider = self._router.pinned(record.provider or "")
+                provider = self._router.pinned(record.provider or "", record.mode)
                 return await provider.query(record.upstream_route or "", record.upstream_id or "")
         except ProviderTaskNotFound:
             raise

@@ -14,7 +14,7 @@ from adapter.core.errors import (
     ProviderOutcomeUnknown,
     ProviderUnavailable,
 )
-from adapter.core.values import UpstreamState, VideoJob
+from adapter.core.values import Mode, UpstreamState, VideoJob
 from adapter.ports import VideoProvider
 
 log = logging.getLogger(__name__)
@@ -24,45 +24,65 @@ _MIN_ATTEMPT_S = 1.0
 
 
 class Router:
-    """Picks providers for a model, in order of preference, and pins follow-ups to one."""
+    """Picks providers for a model, in order of preference, and pins follow-ups to one.
 
-    __slots__ = ("_by_name", "_callback_url", "_providers", "_submit_timeout_s")
+    A task's mode picks the providers: ``live`` tasks go to the configured ones, ``test``
+    tasks to the simulator's, and never one to the other's.
+    """
+
+    __slots__ = ("_by_mode", "_by_name", "_callback_url", "_submit_timeout_s")
 
     def __init__(
         self,
         providers: Sequence[VideoProvider],
         *,
+        test_providers: Sequence[VideoProvider] | None = None,
         submit_timeout_s: float = 30,
         callback_url: Callable[[str, str], str | None] | None = None,
     ) -> None:
-        """``callback_url(provider, task_id)`` names where that upstream should call back."""
-        self._providers = list(providers)
-        self._by_name = {p.name: p for p in self._providers}
+        """``test_providers``: the simulator's, for test tasks; ``None``: ``providers`` serve
+        both modes (the embedded default, where they are the simulator's). ``callback_url(
+        provider, task_id)`` names where that upstream should call back.
+
+        Raises:
+            ValueError: two different providers share a name (a task names its provider).
+        """
+        test = list(providers if test_providers is None else test_providers)
+        self._by_mode: dict[Mode, list[VideoProvider]] = {"live": list(providers), "test": test}
+        self._by_name: dict[str, VideoProvider] = {}
+        for provider in (*providers, *test):
+            if self._by_name.setdefault(provider.name, provider) is not provider:
+                raise ValueError(f"two providers are named {provider.name!r}")
         self._submit_timeout_s = submit_timeout_s
         self._callback_url = callback_url
 
-    def candidates(self, model: str) -> list[VideoProvider]:
-        """The providers that serve ``model``, most preferred first."""
-        return [p for p in self._providers if p.serves(model)]
+    def providers(self, mode: Mode) -> Sequence[VideoProvider]:
+        """Every provider of ``mode``, most preferred first."""
+        return self._by_mode[mode]
 
-    def serves(self, model: str) -> bool:
-        return any(p.serves(model) for p in self._providers)
+    def candidates(self, model: str, mode: Mode) -> list[VideoProvider]:
+        """The providers of ``mode`` that serve ``model``, most preferred first."""
+        return [p for p in self._by_mode[mode] if p.serves(model)]
 
-    def pinned(self, name: str) -> VideoProvider:
-        """The provider that accepted a task; every later query goes to it.
+    def serves(self, model: str, mode: Mode) -> bool:
+        return any(p.serves(model) for p in self._by_mode[mode])
+
+    def pinned(self, name: str, mode: Mode) -> VideoProvider:
+        """The provider that accepted a task of ``mode``; every later query goes to it.
 
         Raises:
-            ProviderUnavailable: no provider of that name is configured (any more).
+            ProviderUnavailable: no provider of that name serves ``mode`` (any more).
         """
-        try:
-            return self._by_name[name]
-        except KeyError:
+        provider = self._by_name.get(name)
+        if provider is None or provider not in self._by_mode[mode]:
             raise ProviderUnavailable(
-                name, f"no provider named {name!r} is configured; it holds this task"
-            ) from None
+                name, f"no provider named {name!r} serves {mode} tasks; it holds this task"
+            )
+        return provider
 
-    async def submit(self, job: VideoJob) -> tuple[VideoProvider, UpstreamState]:
-        """Submit to the first provider that takes the job, all within one time budget.
+    async def submit(self, job: VideoJob, mode: Mode) -> tuple[VideoProvider, UpstreamState]:
+        """Submit to the first provider of ``mode`` that takes the job, all within one time
+        budget.
 
         Falls through on ``ProviderUnavailable`` (incl. rate-limited) only: a definite
         rejection or an unknown outcome is raised at once, so a task is never made twice.
@@ -72,7 +92,7 @@ class Router:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._submit_timeout_s
         errors: list[ProviderError] = []
-        for provider in self.candidates(job.model):
+        for provider in self.candidates(job.model, mode):
             remaining = deadline - loop.time()
             if errors and remaining < _MIN_ATTEMPT_S:
                 errors.append(ProviderUnavailable(provider.name, "not tried: no time was left"))

@@ -35,6 +35,7 @@ from adapter.core.values import (
     MAX_AMOUNT,
     Admission,
     Event,
+    Mode,
     TaskRecord,
     TaskStatus,
     UpstreamState,
@@ -61,12 +62,13 @@ def new_task_id() -> str:
 
 
 class _Hook(NamedTuple):
-    """Where a task's terminal status is POSTed, whose secret signs it, and the limits it is
-    admitted under."""
+    """Where a task's terminal status is POSTed, whose secret signs it, the limits it is
+    admitted under, and its mode."""
 
     url: str | None
     key_id: str | None
-    admission: Admission | None = None
+    admission: Admission | None
+    mode: Mode
 
 
 @contextmanager
@@ -110,6 +112,7 @@ class Submitter:
         models: ModelDirectory,
         router: Router,
         media: MediaInspector,
+        test_media: MediaInspector | None = None,
         webhooks: WebhookSender,
         writer: TaskWriter,
         refresher: Refresher,
@@ -125,7 +128,8 @@ class Submitter:
         self._claims = claims
         self._models = models
         self._router = router
-        self._media = media
+        # Test tasks' media may come from the simulator (the seeds' example.com links).
+        self._media: dict[Mode, MediaInspector] = {"live": media, "test": test_media or media}
         self._webhooks = webhooks
         self._writer = writer
         self._refresher = refresher
@@ -147,11 +151,14 @@ class Submitter:
         webhook_url: str | None = None,
         key_id: str | None = None,
         admission: Admission | None = None,
+        mode: Mode = "live",
     ) -> Submission:
         """Create a task, or return the one an earlier request with the same key made.
 
         ``webhook_url`` gets the task's terminal status, signed with ``key_id``'s secret. A
-        new task is admitted under ``admission``'s limits (a replay is never limited).
+        new task is admitted under ``admission``'s limits (a replay is never limited). A
+        ``test`` task goes to the simulator's providers only, and its Idempotency-Keys are
+        apart from the owner's live ones.
 
         Raises:
             UnknownModel: no such model, or no provider serves it (``ModelNotServed``).
@@ -162,18 +169,18 @@ class Submitter:
             ProviderRejected: the upstream refused the task (nothing was created).
             AllProvidersFailed: no provider could take it (nothing was created).
         """
-        spec = self._models.for_submit(model)
+        spec = self._models.for_submit(model, mode)
         checked = spec.validate(values)
         if webhook_url is not None:
             await self._webhooks.check(webhook_url, param="webhook_url")
-        hook = _Hook(webhook_url, key_id, admission)
+        hook = _Hook(webhook_url, key_id, admission, mode)
         if idempotency_key is None:
             task_id = self._new_id()
             with _naming_the_task(task_id, None):
                 record = await self._create(owner, spec, checked, task_id, None, hook)
             return Submission(record=record, replayed=False)
         idempotency.check_key(idempotency_key)
-        scope = idempotency.scope(owner, idempotency_key)
+        scope = idempotency.scope(owner, idempotency_key, mode)
         fingerprint = idempotency.fingerprint(model, checked, webhook_url)
         deadline = time.monotonic() + self._idem_wait_s
         pause = 0.02
@@ -227,7 +234,7 @@ class Submitter:
             raise
         job = VideoJob(model=spec.slug, input=values, external_id=task_id)
         try:
-            provider, state = await self._router.submit(job)
+            provider, state = await self._router.submit(job, hook.mode)
         except ProviderOutcomeUnknown as exc:
             log.warning("task.submit_unknown task_id=%s provider=%s", task_id, exc.provider)
             record = await self._writer.save(record, provider=exc.provider, submit_state="unknown")
@@ -268,7 +275,7 @@ class Submitter:
     async def _store_new(
         self, owner: str, spec: ModelSpec, values: dict[str, Any], task_id: str, hook: _Hook
     ) -> TaskRecord:
-        facts = await check_media(spec, values, self._media, self._probe)
+        facts = await check_media(spec, values, self._media[hook.mode], self._probe)
         seconds = spec.price.input_seconds(values)
         if seconds is None:
             seconds = facts.video_seconds if facts.video_seconds is not None else 0.0
@@ -294,6 +301,7 @@ class Submitter:
             webhook_url=hook.url,
             key_id=hook.key_id if hook.url is not None else None,
             admitted_by=hook.admission.key_id if hook.admission else None,
+            mode=hook.mode,
         )
         await self._store.create_task(
             record, Event(type="status", status=TaskStatus.QUEUED, at=now), hook.admission

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapter.core.errors import InvalidRequest, TaskNotCancellable, TaskNotFound
-from adapter.core.values import Admission, Event, TaskRecord, TaskStatus
+from adapter.core.values import Admission, Event, Mode, TaskRecord, TaskStatus
 from adapter.ports import Schedules, TaskPage, TaskStore
 from adapter.service.refresh import Refresher
 from adapter.service.submission import Submission, Submitter
@@ -57,6 +57,7 @@ class TaskService:
         webhook_url: str | None = None,
         key_id: str | None = None,
         admission: Admission | None = None,
+        mode: Mode = "live",
     ) -> Submission:
         """Create a task, or return the one an earlier request with the same key made
         (``Submitter.submit``)."""
@@ -68,13 +69,14 @@ class TaskService:
             webhook_url=webhook_url,
             key_id=key_id,
             admission=admission,
+            mode=mode,
         )
 
-    async def get(self, *, owner: str, task_id: str) -> TaskRecord:
+    async def get(self, *, owner: str, task_id: str, mode: Mode = "live") -> TaskRecord:
         """The caller's task, refreshed from the upstream when it is due."""
-        return await self._refresher.refreshed(await self.owned(owner, task_id))
+        return await self._refresher.refreshed(await self.owned(owner, task_id, mode))
 
-    async def cancel(self, *, owner: str, task_id: str) -> TaskRecord:
+    async def cancel(self, *, owner: str, task_id: str, mode: Mode = "live") -> TaskRecord:
         """Cancel the caller's unfinished task at once: ``cancelled``, nothing charged.
 
         The move is compare-and-set, so a late upstream result can never overwrite it (nor
@@ -84,7 +86,7 @@ class TaskService:
         Raises:
             TaskNotCancellable: the task had already ended.
         """
-        record = await self.owned(owner, task_id)
+        record = await self.owned(owner, task_id, mode)
         for _ in range(5):
             if record.status.is_terminal:
                 raise TaskNotCancellable(task_id, record.status.value)
@@ -97,7 +99,7 @@ class TaskService:
             if cancelled is not None:
                 await self._cancel_upstream(cancelled)
                 return cancelled
-            record = await self.owned(owner, task_id)
+            record = await self.owned(owner, task_id, mode)
         raise TaskNotCancellable(task_id, record.status.value)
 
     async def _cancel_upstream(self, record: TaskRecord) -> None:
@@ -105,22 +107,30 @@ class TaskService:
             return  # not accepted yet (or its answer was lost): the adoption will stop it
         await self._writer.stop_upstream(record)
 
-    async def events(self, *, owner: str, task_id: str) -> list[Event]:
+    async def events(self, *, owner: str, task_id: str, mode: Mode = "live") -> list[Event]:
         """The caller's task's events, oldest first."""
-        await self.owned(owner, task_id)
+        await self.owned(owner, task_id, mode)
         return await self._store.list_events(task_id)
 
     async def list_tasks(
-        self, *, owner: str, status: str | None, limit: int, cursor: str | None
+        self,
+        *,
+        owner: str,
+        status: str | None,
+        limit: int,
+        cursor: str | None,
+        mode: Mode = "live",
     ) -> TaskPage:
-        """The caller's tasks, newest first, a page at a time (``limit`` 1-100).
+        """The caller's tasks of ``mode``, newest first, a page at a time (``limit`` 1-100).
 
         Raises:
             InvalidRequest: a bad ``status``, ``limit`` or ``cursor``.
         """
         wanted = _page_args(status, limit)
         with _our_cursor():
-            return await self._store.list_tasks(owner, status=wanted, limit=limit, cursor=cursor)
+            return await self._store.list_tasks(
+                owner, status=wanted, limit=limit, cursor=cursor, mode=mode
+            )
 
     async def list_every_task(
         self,
@@ -154,15 +164,16 @@ class TaskService:
         await self._schedules.reschedule("tasks", task_id, self._clock())
         return await self._refresher.refreshed(record)
 
-    async def owned(self, owner: str, task_id: str) -> TaskRecord:
-        """The caller's task as stored (no refresh).
+    async def owned(self, owner: str, task_id: str, mode: Mode = "live") -> TaskRecord:
+        """The caller's task as stored (no refresh): ``owner``'s, made in ``mode``.
 
         Raises:
-            TaskNotFound: no such task, or another owner's.
+            TaskNotFound: no such task, another owner's, or one of the owner's other mode.
         """
         record = await self._store.get_task(task_id)
-        # Another owner's task is "not found", never "forbidden": ids leak nothing.
-        if record is None or record.owner != owner:
+        # Another owner's task is "not found", never "forbidden": ids leak nothing. Test and
+        # live tasks are apart, as in Stripe: a live key never sees a simulated video.
+        if record is None or record.owner != owner or record.mode != mode:
             raise TaskNotFound(task_id)
         return record
 

@@ -129,7 +129,7 @@ class TaskWriter:
     async def stop_upstream(self, record: TaskRecord) -> None:
         """Ask the upstream to stop a task we no longer want; best effort, never raises."""
         try:
-            provider = self._router.pinned(record.provider or "")
+            provider = self._router.pinned(record.provider or "", record.mode)
             await provider.cancel(record.upstream_route or "", record.upstream_id or "")
         except ProviderError as exc:
             log.info("task.cancel_upstream_refused task_id=%s reason=%s", record.task_id, exc)

@@ -29,7 +29,15 @@ from adapter.core.errors import (
     RateLimited,
     StoreUnavailable,
 )
-from adapter.core.values import Admission, Event, TaskRecord, TaskStatus, from_nanos, nanos
+from adapter.core.values import (
+    Admission,
+    Event,
+    Mode,
+    TaskRecord,
+    TaskStatus,
+    from_nanos,
+    nanos,
+)
 from adapter.ports import IdempotencyClaim, Schedule, TaskPage
 from adapter.stores.redis_keyspace import KeySpace
 from adapter.stores.redis_scripts import TaskScripts
@@ -122,6 +130,7 @@ class RedisTaskStore:
             code, wait_ms = await self._scripts.create(
                 task_id=record.task_id,
                 owner=record.owner,
+                mode=record.mode,
                 status=record.status,
                 doc=_encode(record),
                 event=_encode(event),
@@ -200,6 +209,7 @@ class RedisTaskStore:
             return await self._scripts.update(
                 task_id=record.task_id,
                 owner=record.owner,
+                mode=record.mode,
                 version=record.version,
                 status=record.status,
                 doc=_encode(record),
@@ -225,6 +235,7 @@ class RedisTaskStore:
             return await self._scripts.delete(
                 task_id=task_id,
                 owner=record.owner,
+                mode=record.mode,
                 version=version,
                 key_id=record.admitted_by,
                 day=_day(record.created_at),
@@ -242,10 +253,18 @@ class RedisTaskStore:
         ]
 
     async def list_tasks(
-        self, owner: str, *, status: TaskStatus | None, limit: int, cursor: str | None
+        self,
+        owner: str,
+        *,
+        status: TaskStatus | None,
+        limit: int,
+        cursor: str | None,
+        mode: Mode = "live",
     ) -> TaskPage:
-        index = self._keys.owner_index(owner, status)
-        return await self._list(index, lambda record: record.owner == owner, limit, cursor)
+        index = self._keys.owner_index(owner, status, mode)
+        return await self._list(
+            index, lambda record: record.owner == owner and record.mode == mode, limit, cursor
+        )
 
     async def list_every_task(
         self,

@@ -9,6 +9,7 @@ literal: they are the key's hash tag, so every key of one task shares the ``{<ta
     <ns>:idem:{<scope>}          hash  task_id, fp, at                   TTL idempotency_ttl
     <ns>:owner:{<owner>}:all     zset  task id by created_at (ms): the list index   TTL task_ttl
     <ns>:owner:{<owner>}:<status>  zset  the same, one per status               TTL task_ttl
+    <ns>:owner:{<owner>}:test:all, ...:test:<status>  the same for the owner's test tasks
     <ns>:tasks                   zset  every task id by created_at (ms), for admins TTL task_ttl
     <ns>:due:tasks               zset  unfinished task id by next reconcile (ms)   TTL task_ttl
     <ns>:due:webhooks            zset  task id by next webhook attempt (ms)     TTL task_ttl
@@ -34,7 +35,7 @@ These strings are what stored data is found by: changing one orphans the data un
 
 from __future__ import annotations
 
-from adapter.core.values import TaskStatus
+from adapter.core.values import Mode, TaskStatus
 from adapter.ports import Schedule
 
 
@@ -66,14 +67,21 @@ class KeySpace:
     def idempotency(self, scope: str) -> str:
         return f"{self.namespace}:idem:{{{scope}}}"
 
-    def owner_index(self, owner: str, status: TaskStatus | None) -> str:
-        """The owner's index of tasks in ``status``, or of all their tasks when it is ``None``."""
-        return f"{self.namespace}:owner:{{{owner}}}:{'all' if status is None else status.value}"
+    def owner_index(self, owner: str, status: TaskStatus | None, mode: Mode) -> str:
+        """The owner's index of ``mode``'s tasks in ``status``, or of all of them when it is
+        ``None``."""
+        return f"{self._owner(owner, mode)}:{'all' if status is None else status.value}"
 
-    def owner_indexes(self, owner: str) -> list[str]:
-        """The owner's index per status, in ``TaskStatus`` order, then their index of all."""
-        index = f"{self.namespace}:owner:{{{owner}}}"
+    def owner_indexes(self, owner: str, mode: Mode) -> list[str]:
+        """The owner's index of ``mode``'s tasks per status, in ``TaskStatus`` order, then
+        their index of all."""
+        index = self._owner(owner, mode)
         return [*(f"{index}:{status.value}" for status in TaskStatus), f"{index}:all"]
+
+    def _owner(self, owner: str, mode: Mode) -> str:
+        # Test tasks are indexed apart (in the owner's slot): a live list never pages past them.
+        live = f"{self.namespace}:owner:{{{owner}}}"
+        return live if mode == "live" else f"{live}:test"
 
     def due(self, queue: Schedule) -> str:
         """The schedule of ``queue``: task ids scored by when each is next due (ms)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from adapter.core.values import Admission, TaskStatus, nanos
+from adapter.core.values import Admission, Mode, TaskStatus, nanos
 from adapter.ports import IdempotencyClaim, Schedule
 from adapter.stores.redis_keyspace import KeySpace
 
@@ -338,14 +338,16 @@ class TaskScripts:
         self._claim_idempotency = redis.register_script(CLAIM_IDEMPOTENCY)
         self._release_idempotency = redis.register_script(RELEASE_IDEMPOTENCY)
 
-    def _task_keys(self, task_id: str, owner: str, key_id: str | None, day: str) -> list[str]:
+    def _task_keys(
+        self, task_id: str, owner: str, mode: Mode, key_id: str | None, day: str
+    ) -> list[str]:
         """The KEYS of CREATE, UPDATE and DELETE, in the order ``_TASK_KEYS`` reads them;
         ``day`` is the task's creation day (UTC), whose ledger row it counts in."""
         keys = self._keys
         return [
             keys.task(task_id),
             keys.events(task_id),
-            *keys.owner_indexes(owner),
+            *keys.owner_indexes(owner, mode),
             keys.due("tasks"),
             keys.due("webhooks"),
             *keys.api_key_load(key_id or "-"),
@@ -359,6 +361,7 @@ class TaskScripts:
         *,
         task_id: str,
         owner: str,
+        mode: Mode,
         status: TaskStatus,
         doc: bytes,
         event: bytes,
@@ -384,7 +387,9 @@ class TaskScripts:
         """
         admit = admission or Admission("")
         code, wait_ms = await self._create(
-            keys=self._task_keys(task_id, owner, admission.key_id if admission else None, day),
+            keys=self._task_keys(
+                task_id, owner, mode, admission.key_id if admission else None, day
+            ),
             args=[
                 doc,
                 event,
@@ -412,6 +417,7 @@ class TaskScripts:
         *,
         task_id: str,
         owner: str,
+        mode: Mode,
         version: int,
         status: TaskStatus,
         doc: bytes,
@@ -434,7 +440,7 @@ class TaskScripts:
         and schedule the webhook when ``webhook_due_ms`` is given.
         """
         done = await self._update(
-            keys=self._task_keys(task_id, owner, key_id, day),
+            keys=self._task_keys(task_id, owner, mode, key_id, day),
             args=[
                 version,
                 doc,
@@ -454,12 +460,12 @@ class TaskScripts:
         return bool(done)
 
     async def delete(
-        self, *, task_id: str, owner: str, version: int, key_id: str | None, day: str
+        self, *, task_id: str, owner: str, mode: Mode, version: int, key_id: str | None, day: str
     ) -> bool:
         """Forget the task, its events, index entries and schedules (and give back the slot it
         holds of ``key_id``'s), if still at ``version``."""
         deleted = await self._delete(
-            keys=self._task_keys(task_id, owner, key_id, day), args=[version, task_id]
+            keys=self._task_keys(task_id, owner, mode, key_id, day), args=[version, task_id]
         )
         return bool(deleted)
 

@@ -15,7 +15,7 @@ from tests.catalogue import IMAGE_MODELS, NEW, PAGE_COSTS, UNCARRIED
 from tests.e2e.live import Live, clean_env, run_seed_curl, serve, wait_terminal
 from tests.models import CATALOG
 
-KEY = "mv_test_catalogue_pages"
+KEY = "mv_live_catalogue_pages"
 #: The models both DashScope and new-api carry.
 ALIBABA = tuple(spec.slug for spec in CATALOG if {"dashscope", "newapi"} <= spec.carriers.keys())
 

@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.live import Live, serve, shared_redis_env
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
-KEY = "mv_test_key_limits_live"
+KEY = "mv_live_key_limits_live"
 ADMIN = "admin-token-live-0123456789"
 SUBMIT = {"model": "kling-v2-6", "input": {"prompt": "a cat", "duration": 5}}
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.live import Live, clean_env, run_seed_curl, serve, wait_terminal
 
-KEY = "mv_test_kling_family"
+KEY = "mv_live_kling_family"
 #: (model, the page's example cost, the video's seconds)
 PAGES = [
     ("kling-v3-motion-control", 0.11574, 8.0),

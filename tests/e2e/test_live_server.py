@@ -141,9 +141,10 @@ def test_the_official_dialect_works_against_the_simulator() -> None:
     from tests.e2e.live import simulate
 
     upstream = simulate()
+    key = "mv_live_e2e_official"  # a test key would be served by the built-in simulator
     live = serve(
         clean_env(
-            MVA_BOOTSTRAP_KEY=KEY,
+            MVA_BOOTSTRAP_KEY=key,
             KLING_BASE_URL=upstream.url,
             KLING_ACCESS_KEY="sim-ak",
             KLING_SECRET_KEY="sim-sk",
@@ -151,7 +152,7 @@ def test_the_official_dialect_works_against_the_simulator() -> None:
         )
     )
     try:
-        with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {KEY}"}) as c:
+        with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}) as c:
             task = c.post(
                 "/api/v1/tasks",
                 json={

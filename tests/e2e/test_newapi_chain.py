@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.live import Live, clean_env, serve, wait_terminal
 
-KEY = "mv_test_newapi_chain"
+KEY = "mv_live_newapi_chain"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import standardwebhooks
 from tests.e2e.live import ROOT, Live, clean_env, free_port, serve, shared_redis_env
 from tests.e2e.sse import read_sse, receiving
 
-KEY = "mv_test_push"
+KEY = "mv_live_push"
 needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
 
 

@@ -15,7 +15,7 @@ import redis
 from tests.e2e.live import ROOT, Live, serve, shared_redis_env, wait_terminal
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
-KEY = "mv_test_shared_redis"
+KEY = "mv_live_shared_redis"
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from tests.e2e.live import (
 )
 from tests.e2e.sse import read_sse, silent_receiver
 
-KEY = "mv_test_stopping"
+KEY = "mv_live_stopping"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
 #: Time to notice an exit, on a loaded machine.

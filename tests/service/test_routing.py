@@ -46,9 +46,9 @@ def test_each_model_gets_only_the_providers_that_serve_it_in_file_order() -> Non
     dashscope = ScriptedProvider("dashscope", (WAN,))
     gateway = ScriptedProvider("gateway", (V3,))
     router = Router([kling, dashscope, gateway])
-    assert [p.name for p in router.candidates(V3)] == ["kling", "gateway"]
-    assert [p.name for p in router.candidates(WAN)] == ["dashscope"]
-    assert router.candidates("kling-v2-6") == []
+    assert [p.name for p in router.candidates(V3, "live")] == ["kling", "gateway"]
+    assert [p.name for p in router.candidates(WAN, "live")] == ["dashscope"]
+    assert router.candidates("kling-v2-6", "live") == []
 
 
 async def test_a_model_routes_to_its_own_provider_not_the_first_configured(
@@ -177,7 +177,7 @@ async def test_a_fall_through_shares_one_deadline_with_the_first_attempt() -> No
     first, second = SlowlyDown("first", 0.3), SlowlyDown("second", 0, hang=True)
     router = Router([first, second], submit_timeout_s=1.5)
     with pytest.raises(ProviderOutcomeUnknown) as caught:
-        await router.submit(job_of(V3, V3_SEED))
+        await router.submit(job_of(V3, V3_SEED), "live")
     assert caught.value.provider == "second"
     granted = float(caught.value.message.split("within ")[1].split(" s")[0])
     assert granted <= 1.21  # 1.5 s budget less the 0.3 s the first one took
@@ -187,7 +187,7 @@ async def test_a_fall_back_with_under_a_second_left_is_not_tried() -> None:
     first, second = SlowlyDown("first", 0.3), ScriptedProvider("second", (V3,))
     router = Router([first, second], submit_timeout_s=1.2)
     with pytest.raises(AllProvidersFailed) as caught:
-        await router.submit(job_of(V3, V3_SEED))
+        await router.submit(job_of(V3, V3_SEED), "live")
     assert second.submits == []
     assert "second: not tried: no time was left" in caught.value.message
 

@@ -20,9 +20,11 @@ def test_each_key_template_is_the_string_stored_data_is_found_by() -> None:
     assert keys.events("task_1") == "mva:{task_1}:events"
     assert keys.refresh("task_1") == "mva:{task_1}:refresh"
     assert keys.idempotency("alice:abc") == "mva:idem:{alice:abc}"
-    assert keys.owner_index("alice", None) == "mva:owner:{alice}:all"
-    assert keys.owner_index("alice", TaskStatus.FAILED) == "mva:owner:{alice}:failed"
-    assert keys.owner_indexes("alice") == [
+    assert keys.owner_index("alice", None, "live") == "mva:owner:{alice}:all"
+    assert keys.owner_index("alice", TaskStatus.FAILED, "live") == "mva:owner:{alice}:failed"
+    assert keys.owner_index("alice", None, "test") == "mva:owner:{alice}:test:all"
+    assert keys.owner_indexes("alice", "test")[0] == "mva:owner:{alice}:test:queued"
+    assert keys.owner_indexes("alice", "live") == [
         "mva:owner:{alice}:queued",
         "mva:owner:{alice}:processing",
         "mva:owner:{alice}:succeeded",
