@@ -4,9 +4,9 @@ Starts the simulator and one adapter process on a real Redis, makes two live key
 admin API (one with no limits; one with ``rpm``, ``max_concurrent`` and a daily budget, all set
 high enough never to refuse), then submits in alternating rounds, each key's round after the
 other's, so both meet the same machine noise. Prints each round, the median ratio of the
-limited key's submit rate to the unlimited key's, and the Redis commands per submit of each
-(``INFO commandstats``, reconciler off): the limits are checked inside the script that creates
-the task, so both should be the same.
+limited key's submit rate to the unlimited key's, and the Redis round trips per submit of each
+(commands clients send, counted by ``MONITOR`` over submits made one at a time, reconciler
+off): the limits are checked inside the script that creates the task, so both should be equal.
 
 Usage: python benchmarks/limits.py [--rounds 8] [--requests 400] [--concurrency 32]
                                    [--redis-url redis://127.0.0.1:6379/0]
@@ -20,6 +20,7 @@ import os
 import secrets
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from benchmarks.submit import MODELS, Run, drive
 from tests.e2e.live import clean_env, delete_namespace, serve, simulate
 
 ADMIN = f"bench-admin-{secrets.token_hex(8)}"
+#: Submits traced one at a time for their Redis round trips.
+TRACED = 50
 LIMITS = {
     "rpm": 1_000_000,
     "max_concurrent": 1_000_000,
@@ -39,19 +42,43 @@ LIMITS = {
 }
 
 
-def commands(db: redis.Redis) -> int:
-    """Every command the Redis has run since its start."""
-    stats: dict[str, dict[str, int]] = db.info("commandstats")  # type: ignore[assignment]
-    return sum(entry["calls"] for entry in stats.values())
+class RoundTrips:
+    """Counts the commands clients send Redis (not those scripts run), by ``MONITOR``."""
+
+    def __init__(self, url: str) -> None:
+        self._db = redis.Redis.from_url(url)
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        with self._db.monitor() as monitor:
+            for command in monitor.listen():
+                if self._stop.is_set():
+                    return
+                if command["client_type"] != "lua" and command["command"] != "PING":
+                    self.count += 1
+
+    def __enter__(self) -> RoundTrips:
+        self._thread.start()
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        time.sleep(0.3)
+        self._stop.set()
+        self._db.ping()  # wakes the watcher to see the stop
+        self._thread.join(timeout=5)
+        self._db.close()
 
 
 async def rounds(
-    url: str, keys: dict[str, str], args: argparse.Namespace, db: redis.Redis
+    url: str, keys: dict[str, str], args: argparse.Namespace
 ) -> tuple[dict[str, list[Run]], dict[str, float]]:
     model = MODELS["kling-v3"]
     connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
     runs: dict[str, list[Run]] = {name: [] for name in keys}
-    per_submit: dict[str, list[float]] = {name: [] for name in keys}
+    per_submit: dict[str, float] = {}
     async with aiohttp.ClientSession(connector=connector) as http:
 
         def submitter(key: str):  # type: ignore[no-untyped-def]
@@ -69,17 +96,20 @@ async def rounds(
             return submit
 
         pid = os.getpid()  # CPU is not compared here; any pid will do
-        for name, key in keys.items():  # warm both paths
+        for key in keys.values():  # warm both paths
             await drive("warm-up", 100, args.concurrency, pid, submitter(key))
+        for name, key in keys.items():  # one at a time: every command seen is this key's
+            with RoundTrips(args.redis_url) as seen:
+                await drive(name, TRACED, 1, pid, submitter(key))
+            per_submit[name] = seen.count / TRACED
         for index in range(args.rounds):
             # Alternate which key goes first, so neither always follows the other.
             order = list(keys.items()) if index % 2 == 0 else list(keys.items())[::-1]
             for name, key in order:
-                before = commands(db)
-                run = await drive(name, args.requests, args.concurrency, pid, submitter(key))
-                per_submit[name].append((commands(db) - before) / args.requests)
-                runs[name].append(run)
-    return runs, {name: statistics.median(v) for name, v in per_submit.items()}
+                runs[name].append(
+                    await drive(name, args.requests, args.concurrency, pid, submitter(key))
+                )
+    return runs, per_submit
 
 
 def main() -> int:
@@ -103,7 +133,6 @@ def main() -> int:
         MVA_LOG_LEVEL="warning",
     )
     adapter = serve(env)
-    db = redis.Redis.from_url(args.redis_url)
     try:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         keys = {}
@@ -115,11 +144,10 @@ def main() -> int:
             )
             made.raise_for_status()
             keys[name] = made.json()["secret"]
-        runs, per_submit = asyncio.run(rounds(adapter.url, keys, args, db))
+        runs, per_submit = asyncio.run(rounds(adapter.url, keys, args))
     finally:
         adapter.stop()
         upstream.stop()
-        db.close()
         delete_namespace(args.redis_url, namespace)
     out = sys.stdout.write
     out(
@@ -141,7 +169,7 @@ def main() -> int:
         f"(min {min(ratios):.3f}, max {max(ratios):.3f})\n"
     )
     for name, count in per_submit.items():
-        out(f"Redis commands per submit, {name}: {count:.2f}\n")
+        out(f"Redis round trips per submit (c=1, {TRACED} traced), {name}: {count:.2f}\n")
     return 0
 
 
