@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 import httpx
@@ -72,12 +73,24 @@ class RoundTrips:
         self._db.close()
 
 
+def redis_cpu_s(db: redis.Redis) -> float:
+    """The CPU time the Redis server has used since its start (all its work, scripts too)."""
+    cpu: dict[str, float] = db.info("cpu")  # type: ignore[assignment]
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+class Round(NamedTuple):
+    run: Run
+    redis_cpu_s: float
+
+
 async def rounds(
-    url: str, keys: dict[str, str], args: argparse.Namespace
-) -> tuple[dict[str, list[Run]], dict[str, float]]:
+    url: str, pid: int, keys: dict[str, str], args: argparse.Namespace
+) -> tuple[dict[str, list[Round]], dict[str, float]]:
     model = MODELS["kling-v3"]
     connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
-    runs: dict[str, list[Run]] = {name: [] for name in keys}
+    runs: dict[str, list[Round]] = {name: [] for name in keys}
+    db = redis.Redis.from_url(args.redis_url)
     per_submit: dict[str, float] = {}
     async with aiohttp.ClientSession(connector=connector) as http:
 
@@ -95,7 +108,6 @@ async def rounds(
 
             return submit
 
-        pid = os.getpid()  # CPU is not compared here; any pid will do
         for key in keys.values():  # warm both paths
             await drive("warm-up", 100, args.concurrency, pid, submitter(key))
         for name, key in keys.items():  # one at a time: every command seen is this key's
@@ -106,9 +118,10 @@ async def rounds(
             # Alternate which key goes first, so neither always follows the other.
             order = list(keys.items()) if index % 2 == 0 else list(keys.items())[::-1]
             for name, key in order:
-                runs[name].append(
-                    await drive(name, args.requests, args.concurrency, pid, submitter(key))
-                )
+                before = redis_cpu_s(db)
+                run = await drive(name, args.requests, args.concurrency, pid, submitter(key))
+                runs[name].append(Round(run, redis_cpu_s(db) - before))
+    db.close()
     return runs, per_submit
 
 
@@ -144,7 +157,7 @@ def main() -> int:
             )
             made.raise_for_status()
             keys[name] = made.json()["secret"]
-        runs, per_submit = asyncio.run(rounds(adapter.url, keys, args))
+        runs, per_submit = asyncio.run(rounds(adapter.url, adapter.process.pid, keys, args))
     finally:
         adapter.stop()
         upstream.stop()
@@ -155,19 +168,27 @@ def main() -> int:
         f"{args.concurrency}, 1 adapter process, Redis {args.redis_url}, reconciler off, "
         f"{os.cpu_count()} cores\n"
     )
-    ratios = []
+    ratios: dict[str, list[float]] = {"req/s": [], "adapter CPU": [], "Redis CPU": []}
     for index, (plain, limited) in enumerate(
         zip(runs["unlimited key"], runs["limited key"], strict=True)
     ):
-        ratios.append(limited.rps / plain.rps)
+        n = args.requests
+        cpu = [r.run.cpu_s / n * 1e6 for r in (plain, limited)]
+        db_cpu = [r.redis_cpu_s / n * 1e6 for r in (plain, limited)]
+        ratios["req/s"].append(limited.run.rps / plain.run.rps)
+        ratios["adapter CPU"].append(cpu[1] / cpu[0])
+        ratios["Redis CPU"].append(db_cpu[1] / db_cpu[0])
         out(
-            f"round {index + 1}: unlimited {plain.rps:6.0f} req/s  limited {limited.rps:6.0f} "
-            f"req/s  ratio {ratios[-1]:.3f}  errors {plain.errors + limited.errors}\n"
+            f"round {index + 1:2}: req/s {plain.run.rps:4.0f} / {limited.run.rps:4.0f}  "
+            f"adapter CPU {cpu[0]:5.0f} / {cpu[1]:5.0f} us  Redis CPU {db_cpu[0]:4.0f} / "
+            f"{db_cpu[1]:4.0f} us per submit (unlimited / limited)  errors "
+            f"{plain.run.errors + limited.run.errors}\n"
         )
-    out(
-        f"median ratio limited/unlimited: {statistics.median(ratios):.3f} "
-        f"(min {min(ratios):.3f}, max {max(ratios):.3f})\n"
-    )
+    for what, values in ratios.items():
+        out(
+            f"median ratio limited/unlimited, {what}: {statistics.median(values):.3f} "
+            f"(min {min(values):.3f}, max {max(values):.3f})\n"
+        )
     for name, count in per_submit.items():
         out(f"Redis round trips per submit (c=1, {TRACED} traced), {name}: {count:.2f}\n")
     return 0
