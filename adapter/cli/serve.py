@@ -63,7 +63,7 @@ def banner(settings: Settings, url: str, *, workers: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _url(sock: socket.socket) -> str:
+def socket_url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1"  # a wildcard bind is reached, from this process, on loopback
@@ -80,7 +80,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(
+def uvicorn_server(
     app: ASGIApp,
     *,
     log_level: str,
@@ -127,20 +127,20 @@ async def serve_servers(servers: Sequence[tuple[uvicorn.Server, socket.socket]])
 async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.socket) -> Stopper:
     servers: list[tuple[uvicorn.Server, socket.socket]] = []
     if settings.simulator_url is None:  # it serves test keys, and all keys with no provider
-        settings = msgspec.structs.replace(settings, simulator_url=_url(sim_sock))
+        settings = msgspec.structs.replace(settings, simulator_url=socket_url(sim_sock))
         sim_app = create_simulator_app(simulator_config(settings))
-        sim = _server(sim_app, log_level="warning", lifespan="on", grace_s=SIMULATOR_GRACE_S)
+        sim = uvicorn_server(sim_app, log_level="warning", lifespan="on", grace_s=SIMULATOR_GRACE_S)
         servers.append((sim, sim_sock))
     else:
         sim_sock.close()
-    url = _url(api_sock)
+    url = socket_url(api_sock)
 
     def ready(_: object) -> None:
         sys.stdout.write(banner(settings, url))
         sys.stdout.flush()
 
     app = create_app(settings, on_ready=ready)
-    servers.append((_server(app, log_level=settings.log_level, http="httptools"), api_sock))
+    servers.append((uvicorn_server(app, log_level=settings.log_level, http="httptools"), api_sock))
     return await serve_servers(servers)
 
 
@@ -152,13 +152,13 @@ def serve_in_process(settings: Settings, api_sock: socket.socket, sim_sock: sock
 
 def simulate_in_process(app: ASGIApp, sock: socket.socket, *, log_level: str) -> None:
     """``mindvideo-adapter simulate``: the simulator alone, stopping as ``serve`` does."""
-    sim = _server(app, log_level=log_level, grace_s=SIMULATOR_GRACE_S)
+    sim = uvicorn_server(app, log_level=log_level, grace_s=SIMULATOR_GRACE_S)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         stopper = runner.run(serve_servers([(sim, sock)]))
     stopper.die_of_signal()
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -177,7 +177,7 @@ def simulate(settings: Settings, host: str, port: int) -> int:
     )
     sys.stdout.flush()
     simulate_in_process(
-        create_simulator_app(config), _bind(host, port), log_level=settings.log_level
+        create_simulator_app(config), bind(host, port), log_level=settings.log_level
     )
     return 0
 
@@ -196,7 +196,7 @@ def serve(settings: Settings, env: dict[str, str], host: str, port: int, workers
         settings = Settings.from_env(env)
     if workers > 1:
         return _serve_workers(settings, env, host, port, workers)
-    serve_in_process(settings, _bind(host, port), _bind(settings.sim_host, settings.sim_port))
+    serve_in_process(settings, bind(host, port), bind(settings.sim_host, settings.sim_port))
     return 0
 
 
@@ -223,7 +223,7 @@ def _serve_workers(
 ) -> int:
     simulator = None
     if settings.simulator_url is None:
-        sim_sock = _bind(settings.sim_host, settings.sim_port)
+        sim_sock = bind(settings.sim_host, settings.sim_port)
         sim_port = sim_sock.getsockname()[1]
         sim_sock.close()
         simulator = subprocess.Popen(

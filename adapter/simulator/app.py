@@ -64,7 +64,7 @@ from adapter.simulator.dashscope import DashScopeSimulator
 from adapter.simulator.kling_families import FAMILIES, Order, decode_order
 from adapter.simulator.media import serve_media
 from adapter.simulator.newapi_gateway import NewApiGateway
-from adapter.simulator.script import InvalidMarker, Script, parse_script
+from adapter.simulator.script import InvalidMarker, Script, ScriptQueue
 from adapter.simulator.state import DuplicateExternalId, Family, SimTask, TaskTable, progress_of
 
 Clock = Callable[[], float]
@@ -88,6 +88,7 @@ def create_simulator_app(
     *,
     clock: Clock = time.time,
     callback_http: httpx.AsyncClient | None = None,
+    scripted: ScriptQueue | None = None,
 ) -> Starlette:
     """The simulated Kling and DashScope upstreams.
 
@@ -98,14 +99,17 @@ def create_simulator_app(
             Kling callbacks wait in real time for the moments it gives.
         callback_http: the client Kling callbacks are POSTed with; by default one is built
             on first use and closed when the lifespan ends.
+        scripted: scripts queued for the next tasks of any dialect, ahead of their prompts'
+            markers (``adapter.testing``'s ``fail_next``).
     """
     config = config or SimulatorConfig()
     callbacks = CallbackSender(
         clock=clock, queue_s=config.queue_s, process_s=config.process_s, http=callback_http
     )
-    kling = _Simulator(config, clock, callbacks)
-    dashscope = DashScopeSimulator(config, clock)
-    newapi = NewApiGateway(config, clock)
+    scripted = scripted if scripted is not None else ScriptQueue()
+    kling = _Simulator(config, clock, callbacks, scripted)
+    dashscope = DashScopeSimulator(config, clock, scripted)
+    newapi = NewApiGateway(config, clock, scripted)
     routes = [
         *kling.routes(),
         *dashscope.routes(),
@@ -129,10 +133,17 @@ async def healthz(request: Request) -> Response:
 class _Simulator:
     """The Kling endpoints of both dialects, sharing one task table, clock and authenticator."""
 
-    def __init__(self, config: SimulatorConfig, clock: Clock, callbacks: CallbackSender) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        clock: Clock,
+        callbacks: CallbackSender,
+        scripted: ScriptQueue,
+    ) -> None:
         self._config = config
         self._clock = clock
         self._callbacks = callbacks
+        self._scripted = scripted
         self._auth = Authenticator(config, clock)
         # 13-digit ms start time, then a 5-digit sequence: ids differ from run to run.
         self._tasks: TaskTable[SimTask] = TaskTable(
@@ -181,7 +192,7 @@ class _Simulator:
         try:
             owner = authorize(request)
             order = decode_order(family, await request.body())
-            script = _script(order.script_text)
+            script = _script(self._scripted, order.script_text)
             if script.submit_status is not None:
                 raise wire.Rejection(
                     script.submit_status, *_SCRIPTED_SUBMIT_ERRORS[script.submit_status]
@@ -254,8 +265,8 @@ class _Simulator:
         return wire.json_response(body, exc.status)
 
 
-def _script(prompt: str | None) -> Script:
+def _script(scripted: ScriptQueue, prompt: str | None) -> Script:
     try:
-        return parse_script(prompt)
+        return scripted.script_for(prompt)
     except InvalidMarker as exc:
         raise wire.Rejection(400, 1201, str(exc)) from None

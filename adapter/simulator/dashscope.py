@@ -45,7 +45,7 @@ from starlette.routing import Route
 
 from adapter.simulator import dashscope_wire as dw
 from adapter.simulator.config import SimulatorConfig
-from adapter.simulator.script import DEFAULT_FAIL_REASON, InvalidMarker, Script, parse_script
+from adapter.simulator.script import DEFAULT_FAIL_REASON, InvalidMarker, Script, ScriptQueue
 from adapter.simulator.state import TaskTable, progress_of
 from adapter.simulator.wire import json_response, media_base, video_url
 
@@ -90,9 +90,15 @@ _KLING_ONLY_MARKER: Final = re.compile(r"\[sim:(?:shape=[^\[\]]*|callback-dup)\]
 class DashScopeSimulator:
     """The DashScope endpoints, with their own task table; the clock is shared with Kling's."""
 
-    def __init__(self, config: SimulatorConfig, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        clock: Callable[[], float],
+        scripted: ScriptQueue,
+    ) -> None:
         self._config = config
         self._clock = clock
+        self._scripted = scripted
         self._tasks: TaskTable[dw.DashTask] = TaskTable(capacity=config.max_tasks, id_base=0)
 
     def routes(self) -> list[Route]:
@@ -111,7 +117,7 @@ class DashScopeSimulator:
                     403, "AccessDenied", "current user api does not support synchronous calls"
                 )
             synthesis = dw.decode_synthesis(await request.body())
-            script = _script(synthesis.input.prompt)
+            script = _script(self._scripted, synthesis.input.prompt)
             if script.submit_status is not None:
                 raise dw.Rejection(
                     script.submit_status, *_SCRIPTED_SUBMIT_ERRORS[script.submit_status]
@@ -190,9 +196,9 @@ class DashScopeSimulator:
         return OWNER
 
 
-def _script(prompt: str | None) -> Script:
+def _script(scripted: ScriptQueue, prompt: str | None) -> Script:
     try:
-        script = parse_script(prompt)
+        script = scripted.script_for(prompt)
     except InvalidMarker as exc:
         raise dw.invalid(str(exc)) from None
     if script.shape != "kling" or script.callback_dup:

@@ -72,7 +72,7 @@ from adapter.simulator.newapi import (
     SimpleBody,
     SimpleData,
 )
-from adapter.simulator.script import InvalidMarker, Script, parse_script
+from adapter.simulator.script import InvalidMarker, Script, ScriptQueue
 from adapter.simulator.state import Family, SimTask, TaskTable, progress_of
 
 PREFIX: Final = "/newapi"
@@ -178,9 +178,15 @@ class _Refusal(Exception):
 class NewApiGateway:
     """The routes of one simulated new-api deployment with one Kling channel."""
 
-    def __init__(self, config: SimulatorConfig, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        clock: Callable[[], float],
+        scripted: ScriptQueue,
+    ) -> None:
         self._config = config
         self._clock = clock
+        self._scripted = scripted
         self._tasks: TaskTable[NewApiTask] = TaskTable(
             capacity=config.max_tasks, id_base=int(clock() * 1000) * 100_000
         )
@@ -267,7 +273,7 @@ class NewApiGateway:
             forwarded.setdefault("aspect_ratio", "1:1")
         try:
             order = decode_order(family, _encode(forwarded))
-            script = parse_script(order.script_text)
+            script = self._scripted.script_for(order.script_text)
         except wire.Rejection as exc:
             raise self._upstream_refused(exc) from None
         except InvalidMarker as exc:
@@ -283,7 +289,7 @@ class NewApiGateway:
         """Relay ``body`` through ``channel``; the vendor's refusal comes back wrapped."""
         order = channels.submit(channel, body)
         try:
-            script = parse_script(order.prompt)
+            script = self._scripted.script_for(order.prompt)
         except InvalidMarker as exc:
             raise channels.vendor_refusal(channel, 400, str(exc)) from None
         if script.submit_status is not None:

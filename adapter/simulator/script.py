@@ -27,13 +27,16 @@ marker                         effect
 ``[sim:callback-dup]``         each ``callback_url`` POST is sent twice (see ``callbacks.py``)
 =============================  ============================================================
 
-Everything here is pure: :func:`parse_script` turns a prompt into a :class:`Script`.
+:func:`parse_script` turns a prompt into a :class:`Script` (pure). A :class:`ScriptQueue` holds
+scripts queued for the next tasks, whatever their prompts say: the Python API of the pytest
+plugin (``adapter.testing``), for a test that cannot put a marker in the prompt its code sends.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from collections.abc import Mapping
 from typing import Final, Literal
 
@@ -154,3 +157,36 @@ def _seconds(marker: str, value: str) -> float:
     if not (math.isfinite(seconds) and 0 <= seconds <= MAX_SLOW_S):
         raise InvalidMarker(marker, f"seconds must be 0..{MAX_SLOW_S:g} in simulator marker")
     return seconds
+
+
+class ScriptQueue:
+    """Scripts for the next tasks submitted (any dialect), first queued first used.
+
+    A queued script replaces the markers of the prompt of the task that takes it. Appending
+    from another thread is safe (the pytest plugin's server runs in one of its own).
+    """
+
+    __slots__ = ("_next",)
+
+    def __init__(self) -> None:
+        self._next: deque[Script] = deque()
+
+    def __len__(self) -> int:
+        return len(self._next)
+
+    def push(self, script: Script) -> None:
+        self._next.append(script)
+
+    def clear(self) -> None:
+        self._next.clear()
+
+    def script_for(self, prompt: str | None) -> Script:
+        """The next queued script, or else what the markers of ``prompt`` ask for.
+
+        Raises:
+            InvalidMarker: nothing is queued and a marker of ``prompt`` is bad.
+        """
+        try:
+            return self._next.popleft()
+        except IndexError:
+            return parse_script(prompt)
