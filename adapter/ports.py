@@ -16,6 +16,7 @@ import msgspec
 from adapter.core.values import (
     Admission,
     ApiKey,
+    Circuit,
     Event,
     ImageInfo,
     Mode,
@@ -187,6 +188,26 @@ class RefreshLeases(Protocol):
 
     async def extend_refresh(self, task_id: str, hold_ms: int) -> None:
         """Keep the lease for ``hold_ms`` more (the minimum interval between refreshes)."""
+
+
+class CircuitStore(Protocol):
+    """Every provider's circuit per model, shared by all processes (``Circuit``)."""
+
+    async def circuits(self) -> dict[tuple[str, str], Circuit]:
+        """Every circuit that is not plainly closed, by (provider, model)."""
+
+    async def failed(
+        self, provider: str, model: str, *, now_ms: int, threshold: int, cooldown_ms: int
+    ) -> Circuit:
+        """Count one more unavailable answer in a row: the circuit opens for ``cooldown_ms``
+        at ``threshold`` of them, and an open one (a failed probe) opens again."""
+
+    async def claim_probe(self, provider: str, model: str, *, now_ms: int, hold_ms: int) -> bool:
+        """Whether a submit may go: the circuit is closed, or its cool-down is over and this
+        caller is the one probe (held ``hold_ms`` from the others)."""
+
+    async def close(self, provider: str, model: str) -> None:
+        """An accepted submit: the circuit is closed and its count forgotten."""
 
 
 class KeyStore(Protocol):

@@ -32,6 +32,7 @@ from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
 from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog
+from adapter.service.circuits import Circuits
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.models import ModelDirectory
@@ -44,6 +45,7 @@ from adapter.service.tasks import TaskService
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.service.writer import TaskWriter
 from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_circuits import RedisCircuitStore
 from adapter.stores.redis_feed import RedisEventFeed
 from adapter.stores.redis_keys import RedisKeyStore
 
@@ -121,11 +123,18 @@ def build(
         str(settings.callback_secret).encode() if settings.callback_secret else _random_secret(),
     )
     callback_url = callbacks.url_for if settings.public_url else None
+    circuits = Circuits(
+        RedisCircuitStore(redis, namespace=settings.redis_namespace),
+        clock=clock,
+        threshold=settings.circuit_failures,
+        cooldown_s=settings.circuit_cooldown_s,
+    )
     router = Router(
         providers,
         test_providers=test_providers,
         submit_timeout_s=settings.upstream_timeout_s,
         callback_url=callback_url,
+        circuits=circuits,
     )
     test_media = None
     if media is None:

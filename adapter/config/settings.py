@@ -76,6 +76,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     usage_ttl_s: int = 400 * 86_400
     #: The admin API's bearer token; unset, the admin API answers 404.
     admin_token: Secret | None = None
+    #: Unavailable submit answers in a row that open a provider's circuit for a model.
+    circuit_failures: int = 5
+    #: Seconds an open circuit skips its provider before one probe is let through.
+    circuit_cooldown_s: float = 30.0
     #: Proxies whose ``X-Forwarded-For`` names the client (a key's ``allowed_ips``).
     trusted_proxies: tuple[IPNetwork, ...] = ()
     webhook_allow_hosts: frozenset[str] = frozenset()
@@ -200,6 +204,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             admin_token=Secret(admin_token) if admin_token else None,
             usage_ttl_s=int(env.number("MVA_USAGE_TTL", 400 * 86_400, minimum=86_400)),
             trusted_proxies=env.networks("MVA_TRUSTED_PROXIES"),
+            circuit_failures=int(env.number("MVA_CIRCUIT_FAILURES", 5, minimum=1)),
+            circuit_cooldown_s=env.number("MVA_CIRCUIT_COOLDOWN", 30.0, minimum=1),
             webhook_allow_hosts=env.hosts("MVA_WEBHOOK_ALLOW_HOSTS"),
             webhook_timeout_s=env.number("MVA_WEBHOOK_TIMEOUT", 10.0),
             reconciler=reconciler == "on",

@@ -22,6 +22,7 @@
     └── ProviderError(provider, message, status, code)
         ├── ProviderUnavailable           # not accepted: connect failure, 502/503, upstream auth
         │   ├── ProviderRateLimited(retry_after)
+        │   │   └── CircuitOpen           # skipped: too many unavailable answers in a row
         │   ├── ProviderAuthFailed        # our credentials for it were refused
         │   └── ProviderBadAnswer         # a 2xx that is not the API (a web page): wrong route
         ├── ProviderRejected              # a definite "no" to this request (4xx)
@@ -251,6 +252,11 @@ class ProviderRateLimited(ProviderUnavailable):
         super().__init__(provider, message, status=status, code=code)
         #: Seconds to wait, when the upstream said.
         self.retry_after = retry_after
+
+
+class CircuitOpen(ProviderRateLimited):
+    """Not tried: the provider answered "unavailable" too often in a row for this model, and
+    its cool-down has not passed (or another process is probing it)."""
 
 
 class ProviderAuthFailed(ProviderUnavailable):

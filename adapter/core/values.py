@@ -159,6 +159,19 @@ class UpstreamState(msgspec.Struct, frozen=True):
     message: str | None = None
 
 
+class Circuit(msgspec.Struct, frozen=True):
+    """One provider's health for one model, as every process shares it.
+
+    Closed (``open_until_ms`` 0): every submit is tried; ``failures`` counts the unavailable
+    answers in a row. Open: skipped until ``open_until_ms``; after it, half-open: one probe
+    (held until ``probe_until_ms``) is tried, and its answer closes or reopens the circuit.
+    """
+
+    failures: int = 0
+    open_until_ms: int = 0
+    probe_until_ms: int = 0
+
+
 class ProviderCheck(msgspec.Struct, frozen=True):
     """What one harmless question to an upstream showed (``mindvideo-adapter providers check``)."""
 

@@ -10,12 +10,14 @@ import msgspec
 
 from adapter.core.errors import (
     AllProvidersFailed,
+    CircuitOpen,
     ProviderError,
     ProviderOutcomeUnknown,
     ProviderUnavailable,
 )
 from adapter.core.values import Mode, UpstreamState, VideoJob
 from adapter.ports import VideoProvider
+from adapter.service.circuits import Circuits
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ class Router:
     tasks to the simulator's, and never one to the other's.
     """
 
-    __slots__ = ("_by_mode", "_by_name", "_callback_url", "_submit_timeout_s")
+    __slots__ = ("_by_mode", "_by_name", "_callback_url", "_circuits", "_submit_timeout_s")
 
     def __init__(
         self,
@@ -39,10 +41,12 @@ class Router:
         test_providers: Sequence[VideoProvider] | None = None,
         submit_timeout_s: float = 30,
         callback_url: Callable[[str, str], str | None] | None = None,
+        circuits: Circuits | None = None,
     ) -> None:
         """``test_providers``: the simulator's, for test tasks; ``None``: ``providers`` serve
         both modes (the embedded default, where they are the simulator's). ``callback_url(
-        provider, task_id)`` names where that upstream should call back.
+        provider, task_id)`` names where that upstream should call back. ``circuits``: skip a
+        provider that keeps answering unavailable for a model (none: always try).
 
         Raises:
             ValueError: two different providers share a name (a task names its provider).
@@ -55,6 +59,7 @@ class Router:
                 raise ValueError(f"two providers are named {provider.name!r}")
         self._submit_timeout_s = submit_timeout_s
         self._callback_url = callback_url
+        self._circuits = circuits
 
     def providers(self, mode: Mode) -> Sequence[VideoProvider]:
         """Every provider of ``mode``, most preferred first."""
@@ -87,7 +92,8 @@ class Router:
         Falls through on ``ProviderUnavailable`` (incl. rate-limited) only: a definite
         rejection or an unknown outcome is raised at once, so a task is never made twice.
         The whole fall-through shares one deadline (the idempotency window relies on a
-        submit never outliving it); a fall-back left with under a second is not tried.
+        submit never outliving it); a fall-back left with under a second is not tried. A
+        provider whose circuit is open for the model is skipped at once (``CircuitOpen``).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._submit_timeout_s
@@ -98,10 +104,20 @@ class Router:
                 errors.append(ProviderUnavailable(provider.name, "not tried: no time was left"))
                 continue
             try:
-                return provider, await self.submit_to(provider, job, timeout_s=remaining)
+                if self._circuits is not None:
+                    await self._circuits.admit(provider.name, job.model)
+                state = await self.submit_to(provider, job, timeout_s=remaining)
+            except CircuitOpen as exc:
+                errors.append(exc)
             except ProviderUnavailable as exc:
                 log.warning("provider.fallback provider=%s reason=%s", provider.name, exc.message)
                 errors.append(exc)
+                if self._circuits is not None:
+                    await self._circuits.failed(provider.name, job.model)
+            else:
+                if self._circuits is not None:
+                    await self._circuits.succeeded(provider.name, job.model)
+                return provider, state
         raise AllProvidersFailed(errors)
 
     async def submit_to(

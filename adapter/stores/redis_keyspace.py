@@ -14,6 +14,8 @@ literal: they are the key's hash tag, so every key of one task shares the ``{<ta
     <ns>:due:tasks               zset  unfinished task id by next reconcile (ms)   TTL task_ttl
     <ns>:due:webhooks            zset  task id by next webhook attempt (ms)     TTL task_ttl
     <ns>:events                  pub/sub channel: the id of a task whose stream grew
+    <ns>:circuits                hash  <provider>|<model> -> <failures>:<open until ms>:<probe
+                                       held until ms>, for circuits not plainly closed
 
 Credentials (``RedisKeyStore``; no expiry)::
 
@@ -42,7 +44,7 @@ from adapter.ports import Schedule
 class KeySpace:
     """The keys of one namespace; a method per key, or per group of keys that go together."""
 
-    __slots__ = ("api_key_ids", "api_key_used", "channel", "every_task", "namespace")
+    __slots__ = ("api_key_ids", "api_key_used", "channel", "circuits", "every_task", "namespace")
 
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
@@ -52,6 +54,8 @@ class KeySpace:
         self.api_key_ids = f"{namespace}:apikeys"
         #: Every task by creation time: the admin API's list across owners.
         self.every_task = f"{namespace}:tasks"
+        #: The hash of every provider's circuit per model (``RedisCircuitStore``).
+        self.circuits = f"{namespace}:circuits"
         #: The hash of API key id -> when it was last used (ms), kept to the minute.
         self.api_key_used = f"{namespace}:apikeys:used"
 
