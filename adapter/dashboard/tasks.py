@@ -56,6 +56,7 @@ async def list_tasks(request: Request) -> Response:
         records=records,
         filters=filters,
         key_names={key.id: key.name for key in keys},
+        submitter=_submitter,
         slugs=[spec.slug for spec in operator.services.models.served(None)],
         statuses=[status.value for status in TaskStatus],
         next_page=next_page,
@@ -76,10 +77,10 @@ async def show_task(request: Request) -> Response:
     events = await operator.services.tasks.events(
         owner=record.owner, task_id=record.task_id, mode=record.mode
     )
-    key_name = None
-    if record.key_id is not None:
+    key_id, key_name = _submitter(record), None
+    if key_id is not None:
         try:
-            key_name = (await operator.services.admin.get(record.key_id)).name
+            key_name = (await operator.services.admin.get(key_id)).name
         except KeyNotFound:
             key_name = None  # deleted since
     stream = None
@@ -94,6 +95,7 @@ async def show_task(request: Request) -> Response:
         page="tasks",
         title=f"Task {record.task_id}",
         task=record,
+        key_id=key_id,
         key_name=key_name,
         input=msgspec.json.format(
             encode(_shortened(msgspec.json.decode(record.input))), indent=2
@@ -141,6 +143,11 @@ async def task_facts(request: Request) -> Response:
         ),
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _submitter(record: TaskRecord) -> str | None:
+    """The key that submitted the task: the one whose limits admitted it."""
+    return record.admitted_by or record.key_id
 
 
 def _shortened(value: Any) -> Any:
