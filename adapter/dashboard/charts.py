@@ -11,6 +11,8 @@ import msgspec
 WIDTH = 640
 HEIGHT = 220
 _LEFT, _RIGHT, _TOP, _BOTTOM = 8, 8, 20, 36
+#: A bar's width at most, however few the bars.
+_WIDEST = 64
 #: Labels under the bars at most; past that every n-th bar is labelled.
 _LABELS = 12
 
@@ -46,6 +48,7 @@ def bar_chart(
     plot = HEIGHT - _TOP - _BOTTOM
     slot = (WIDTH - _LEFT - _RIGHT) / max(len(points), 1)
     every = math.ceil(len(points) / _LABELS) or 1
+    width = min(slot * 0.7, _WIDEST)
     bars = []
     for index, (label, value) in enumerate(points):
         height = float(value / top) * plot if top else 0.0
@@ -53,9 +56,9 @@ def bar_chart(
             Bar(
                 label=label,
                 shown=show(value),
-                x=round(_LEFT + index * slot + slot * 0.15, 2),
+                x=round(_LEFT + index * slot + (slot - width) / 2, 2),
                 y=round(HEIGHT - _BOTTOM - height, 2),
-                width=round(slot * 0.7, 2),
+                width=round(width, 2),
                 height=round(height, 2),
                 labelled=index % every == 0,
             )

@@ -32,6 +32,11 @@ def _money(amount: Decimal | None) -> str:
     return "—" if amount is None else f"${amount:f}"
 
 
+def _plain(amount: Decimal) -> str:
+    """A decimal with no exponent: 10, never 1E+1."""
+    return f"{amount:f}"
+
+
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("adapter.dashboard", "templates"),
     autoescape=True,
@@ -40,7 +45,7 @@ _templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 _templates.globals.update(root=ROOT, nav=NAV)
-_templates.filters.update(when=_when, money=_money)
+_templates.filters.update(when=_when, money=_money, plain=_plain)
 
 
 def render(

@@ -26,7 +26,8 @@
     seen[event.id] = true;
     var item = document.createElement("li");
     item.setAttribute("data-event-id", event.id);
-    item.appendChild(text("time", event.at));
+    // As the server renders it: "2026-11-23 08:00:00 UTC".
+    item.appendChild(text("time", event.at.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")));
     item.appendChild(document.createTextNode(" "));
     item.appendChild(text("span", event.type, "tag"));
     if (event.status) { item.appendChild(document.createTextNode(" " + event.status)); }
