@@ -11,12 +11,12 @@ from starlette.responses import Response
 from adapter.core.errors import InvalidRequest
 from adapter.dashboard.access import Operator, posted, signed_in
 from adapter.dashboard.forms import key_body, key_values
-from adapter.dashboard.pages import render, see
+from adapter.dashboard.pages import model_options, render, see
 from adapter.http.admin import shown
 
 
 def _slugs(operator: Operator) -> list[str]:
-    return [spec.slug for spec in operator.services.models.served(None)]
+    return [slug for slug, _ in model_options(operator)]
 
 
 async def list_keys(request: Request) -> Response:

@@ -65,6 +65,11 @@ def render(
     )
 
 
+def model_options(operator: Operator) -> list[tuple[str, str]]:
+    """Every served model, live or test, as a filter's choices."""
+    return [(spec.slug, spec.slug) for spec in operator.services.models.served(None)]
+
+
 def see(path: str) -> RedirectResponse:
     """After a POST, the page to show next (303: the browser GETs it)."""
     return RedirectResponse(f"{ROOT}{path}", status_code=303)

@@ -16,7 +16,7 @@ from adapter.core.task_body import encode
 from adapter.core.values import TaskRecord, TaskStatus
 from adapter.dashboard.access import ROOT, Operator, signed_in
 from adapter.dashboard.guard import policy
-from adapter.dashboard.pages import render
+from adapter.dashboard.pages import model_options, render
 from adapter.http.responses import MsgspecResponse
 from adapter.http.sse import sse_response
 
@@ -57,8 +57,9 @@ async def list_tasks(request: Request) -> Response:
         filters=filters,
         key_names={key.id: key.name for key in keys},
         submitter=_submitter,
-        slugs=[spec.slug for spec in operator.services.models.served(None)],
-        statuses=[status.value for status in TaskStatus],
+        key_options=[(key.id, f"{key.name} ({key.id})") for key in keys],
+        model_options=model_options(operator),
+        status_options=[(status.value, status.value) for status in TaskStatus],
         next_page=next_page,
         first_page="?" + urlencode(filters) if query.get("cursor") else None,
         error=error,

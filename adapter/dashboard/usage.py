@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from adapter.core.errors import InvalidRequest
 from adapter.dashboard.access import signed_in
 from adapter.dashboard.charts import Chart, bar_chart
-from adapter.dashboard.pages import render
+from adapter.dashboard.pages import model_options, render
 from adapter.http.admin import usage_rows
 from adapter.service.usage import UsageRow, csv_text
 
@@ -40,8 +40,8 @@ async def usage_page(request: Request) -> Response:
         rows=rows,
         charts=_charts(rows),
         filters=filters,
-        keys=await operator.services.admin.all(),
-        slugs=[spec.slug for spec in operator.services.models.served(None)],
+        key_options=[(key.id, key.name) for key in await operator.services.admin.all()],
+        model_options=model_options(operator),
         csv_query=query,
         error=error,
     )
