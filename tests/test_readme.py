@@ -99,3 +99,11 @@ def test_the_models_table_is_the_catalogue() -> None:
         named = ", ".join(f"{hosts[api]} `{c.model_name}`" for api, c in spec.carriers.items())
         assert (row_hosts, source) == (named, spec.schema_source), slug
         assert cost.split(" ", 1)[0] == str(PAGE_COSTS[spec.slug]), slug
+
+
+def test_the_dashboard_section_shows_every_screenshot_and_no_missing_one() -> None:
+    """The screenshots the browser tests write to docs/dashboard are the ones shown."""
+    section = README.split("## Dashboard", 1)[1].split("\n## ", 1)[0]
+    shown = set(re.findall(r"\]\(docs/dashboard/([\w-]+\.png)\)", section))
+    assert shown == {path.name for path in (ROOT / "docs" / "dashboard").glob("*.png")}
+    assert {"login.png", "keys.png", "key-created.png", "tasks.png", "task.png"} <= shown

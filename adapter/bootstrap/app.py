@@ -17,6 +17,7 @@ from adapter import __version__
 from adapter.bootstrap.parts import Parts, build, running
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
+from adapter.dashboard.routes import DASHBOARD
 from adapter.http.app import create_api
 from adapter.http.metrics import Metrics
 from adapter.http.openapi import build_openapi
@@ -65,4 +66,4 @@ def create_app(
         finally:
             await parts.aclose()
 
-    return create_api(services, lifespan=lifespan)
+    return create_api(services, lifespan=lifespan, pages=[DASHBOARD])

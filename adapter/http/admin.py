@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -34,7 +35,7 @@ from adapter.http.wire import (
 )
 from adapter.service.admin import MAX_PAGE
 from adapter.service.keys import PREFIXES
-from adapter.service.usage import csv_text
+from adapter.service.usage import UsageRow, csv_text
 
 
 def _admin(request: Request) -> Services:
@@ -56,9 +57,15 @@ def _admin(request: Request) -> Services:
     return services
 
 
+async def shown(services: Services, keys: list[ApiKey]) -> list[KeyBody]:
+    """The key objects of ``keys``, with when each was last used and its budget as it stands."""
+    used = await services.admin.last_used(keys)
+    spends = await asyncio.gather(*(services.admin.spend(key) for key in keys))
+    return [key_body(key, used.get(key.id), spend) for key, spend in zip(keys, spends, strict=True)]
+
+
 async def _shown(services: Services, key: ApiKey) -> KeyBody:
-    used = await services.admin.last_used([key])
-    return key_body(key, used.get(key.id), await services.admin.spend(key))
+    return (await shown(services, [key]))[0]
 
 
 async def create_key(request: Request) -> Response:
@@ -75,28 +82,27 @@ async def list_keys(request: Request) -> Response:
     keys, cursor = await services.admin.page(
         limit=int(raw_limit), cursor=request.query_params.get("cursor")
     )
-    used = await services.admin.last_used(keys)
-    spends = await asyncio.gather(*(services.admin.spend(key) for key in keys))
-    shown = [
-        key_body(key, used.get(key.id), spend) for key, spend in zip(keys, spends, strict=True)
-    ]
-    return MsgspecResponse(KeyListBody(shown, cursor))
+    return MsgspecResponse(KeyListBody(await shown(services, keys), cursor))
+
+
+async def usage_rows(services: Services, query: Mapping[str, str]) -> list[UsageRow]:
+    """The usage rows a query asks for: ``key_id``, ``model``, ``from``, ``to``, ``group_by``."""
+    key_id = query.get("key_id")
+    if key_id:
+        await services.admin.get(key_id)  # an unknown id is a 404, not an empty answer
+    return await services.admin.usage(
+        [key_id] if key_id else None,
+        since=query.get("from") or None,
+        until=query.get("to") or None,
+        model=query.get("model") or None,
+        group_by=query.get("group_by") or None,
+    )
 
 
 async def usage(request: Request) -> Response:
     """Usage rows; CSV with ``Accept: text/csv``."""
     services = _admin(request)
-    query = request.query_params
-    key_id = query.get("key_id")
-    if key_id is not None:
-        await services.admin.get(key_id)  # an unknown id is a 404, not an empty answer
-    rows = await services.admin.usage(
-        [key_id] if key_id else None,
-        since=query.get("from"),
-        until=query.get("to"),
-        model=query.get("model"),
-        group_by=query.get("group_by"),
-    )
+    rows = await usage_rows(services, request.query_params)
     if "text/csv" in request.headers.get("accept", ""):
         return PlainTextResponse(csv_text(rows), media_type="text/csv")
     return MsgspecResponse(UsageRowsBody(rows))

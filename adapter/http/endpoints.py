@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response
 
 from adapter.core.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
 from adapter.core.task_body import task_body
@@ -16,7 +16,7 @@ from adapter.http.errors import log_unavailable
 from adapter.http.request_id import request_id_of
 from adapter.http.responses import MsgspecResponse
 from adapter.http.services import Services
-from adapter.http.sse import sse_lines
+from adapter.http.sse import sse_response
 from adapter.http.wire import (
     ModelsBody,
     events_body,
@@ -161,11 +161,7 @@ async def list_events(request: Request) -> Response:
             after=request.headers.get("last-event-id") or None,
             mode=key.mode,
         )
-        return StreamingResponse(
-            sse_lines(stream),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return sse_response(stream)
     events = await _services(request).tasks.events(owner=key.owner, task_id=task_id, mode=key.mode)
     return MsgspecResponse(events_body(task_id, events))
 

@@ -100,11 +100,16 @@ def log_unavailable(request: Request, status: int, code: str, exc: BaseException
     )
 
 
-async def adapter_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, errors.AdapterError)
-    status, code = next(
+def status_of(exc: errors.AdapterError) -> tuple[int, str]:
+    """The HTTP status and error code of ``exc`` (``STATUS_CODES``; else 500)."""
+    return next(
         ((s, c) for kind, s, c in STATUS_CODES if isinstance(exc, kind)), (500, "internal_error")
     )
+
+
+async def adapter_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.AdapterError)
+    status, code = status_of(exc)
     if _is_misrouted(exc):
         status = 502  # the upstreams answered badly, they are not busy (DESIGN 1)
     if status >= 500:

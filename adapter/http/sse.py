@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
+from starlette.responses import StreamingResponse
+
 from adapter.core.errors import AdapterError
 from adapter.core.task_body import encode
 from adapter.core.values import Event
@@ -35,3 +37,12 @@ async def sse_lines(events: AsyncIterator[Event | None]) -> AsyncIterator[bytes]
         log.warning("events.stream_failed reason=%s", exc.message)
         detail = encode(ErrorDetail("store_unavailable", exc.message))
         yield b"event: error\ndata: %s\n\n" % detail
+
+
+def sse_response(events: AsyncIterator[Event | None]) -> StreamingResponse:
+    """The ``text/event-stream`` answer of ``events``, kept from caches and proxy buffers."""
+    return StreamingResponse(
+        sse_lines(events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -121,12 +121,13 @@ class AdminKeys:
         new = _convert(raw, NewKey)
         if not isinstance(new.name, str):
             raise InvalidRequest("name is required.", "name")
+        fields = self._checked(new)  # before the key exists: a bad field leaves no key behind
         key, secret = await self._keys.create(
             name=new.name,
             owner=new.owner if isinstance(new.owner, str) else None,
             kind=new.mode,
         )
-        key = self._changed(key, new)
+        key = msgspec.structs.replace(key, **fields)
         await self._keys.replace(key)
         return key, secret
 
@@ -174,6 +175,10 @@ class AdminKeys:
 
     def _changed(self, key: ApiKey, changes: KeyChanges) -> ApiKey:
         """``key`` with ``changes``, each checked; ``InvalidRequest`` names a bad one."""
+        return msgspec.structs.replace(key, **self._checked(changes))
+
+    def _checked(self, changes: KeyChanges) -> dict[str, Any]:
+        """The fields ``changes`` sets, each checked; ``InvalidRequest`` names a bad one."""
         checks: dict[str, Callable[[Any, str], Any]] = {
             "name": _label,
             "owner": _label,
@@ -185,12 +190,11 @@ class AdminKeys:
             "max_concurrent": lambda value, _: value,
             "budget": lambda value, _: None if value is None else _budget(value),
         }
-        fields = {
+        return {
             name: check(value, name)
             for name, check in checks.items()
             if (value := getattr(changes, name)) is not msgspec.UNSET
         }
-        return msgspec.structs.replace(key, **fields)
 
     def _served(self, models: list[str]) -> tuple[str, ...]:
         for index, slug in enumerate(models):

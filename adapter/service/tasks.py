@@ -164,6 +164,17 @@ class TaskService:
         await self._schedules.reschedule("tasks", task_id, self._clock())
         return await self._refresher.refreshed(record)
 
+    async def stored(self, task_id: str) -> TaskRecord:
+        """Any owner's task as stored, in either mode (the operator's view; no refresh).
+
+        Raises:
+            TaskNotFound: no such task.
+        """
+        record = await self._store.get_task(task_id)
+        if record is None:
+            raise TaskNotFound(task_id)
+        return record
+
     async def owned(self, owner: str, task_id: str, mode: Mode = "live") -> TaskRecord:
         """The caller's task as stored (no refresh): ``owner``'s, made in ``mode``.
 

@@ -198,6 +198,8 @@ async def test_a_bad_field_is_a_422_naming_it(
     answer = await http.post("/admin/v1/keys", json={"name": "acme", **fields}, headers=ADMIN)
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"].get("param") == param
+    # A refused key is not made: checked before it exists, not after.
+    assert (await http.get("/admin/v1/keys", headers=ADMIN)).json()["data"] == []
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""The operator's dashboard (``/dashboard/``): server-rendered pages over the admin services."""
