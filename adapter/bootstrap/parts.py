@@ -26,28 +26,36 @@ from adapter.bootstrap.adapters import (
 )
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
-from adapter.core.shutdown import close_all, stop_task
+from adapter.core.errors import StoreUnavailable
+from adapter.core.shutdown import STEP_TIMEOUT_S, close_all, stop_task
 from adapter.outbound.client import build_http_client
-from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
+from adapter.ports import KeyStore, MediaInspector, Metrics, VideoProvider, WebhookSender
 from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.models import ModelDirectory
+from adapter.service.provider_stats import ProviderStats
 from adapter.service.reconciler import Reconciler
 from adapter.service.recovery import Recovery
 from adapter.service.refresh import Refresher
 from adapter.service.routing import Router
 from adapter.service.submission import Submitter, new_task_id
 from adapter.service.tasks import TaskService
+from adapter.service.upstream_calls import UpstreamCalls
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.service.writer import TaskWriter
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_feed import RedisEventFeed
 from adapter.stores.redis_keys import RedisKeyStore
+from adapter.stores.redis_provider_stats import RedisProviderStats
+from adapter.telemetry.prometheus import PrometheusMetrics
 
 log = logging.getLogger(__name__)
+
+#: Seconds between two flushes of a process's provider stats to the store.
+FLUSH_EVERY_S = 5.0
 
 
 class Parts(msgspec.Struct, frozen=True):
@@ -65,6 +73,8 @@ class Parts(msgspec.Struct, frozen=True):
     callbacks: CallbackTokens
     reconciler: Reconciler
     feed: RedisEventFeed
+    metrics: Metrics
+    provider_stats: ProviderStats
     closers: tuple[tuple[str, Callable[[], Awaitable[object]]], ...]
 
     async def aclose(self) -> None:
@@ -84,6 +94,7 @@ def build(
     test_providers: Sequence[VideoProvider] | None = None,
     media: MediaInspector | None = None,
     webhooks: WebhookSender | None = None,
+    metrics: Metrics | None = None,
     clock: Callable[[], datetime],
     new_id: Callable[[], str] = new_task_id,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -93,6 +104,9 @@ def build(
     Injected ``providers`` serve test keys too unless ``test_providers`` are given.
     """
     closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+    if metrics is None:
+        metrics = PrometheusMetrics(multiprocess_dir=settings.metrics_dir)
+    counted = metrics.store_unavailable
     catalog = load_catalog(settings)
     if redis is None:
         if store is not None:
@@ -106,9 +120,14 @@ def build(
             namespace=settings.redis_namespace,
             task_ttl_s=settings.task_ttl_s,
             usage_ttl_s=settings.usage_ttl_s,
+            on_unavailable=counted,
         )
     if key_store is None:
-        key_store = RedisKeyStore(redis, namespace=settings.redis_namespace)
+        key_store = RedisKeyStore(redis, namespace=settings.redis_namespace, on_unavailable=counted)
+    provider_stats = ProviderStats(
+        RedisProviderStats(redis, namespace=settings.redis_namespace, on_unavailable=counted),
+        clock=clock,
+    )
     if providers is None:
         upstream_http = build_http_client(
             timeout_s=settings.upstream_timeout_s,
@@ -126,6 +145,7 @@ def build(
         test_providers=test_providers,
         submit_timeout_s=settings.upstream_timeout_s,
         callback_url=callback_url,
+        calls=UpstreamCalls(metrics, provider_stats),
     )
     test_media = None
     if media is None:
@@ -139,7 +159,7 @@ def build(
         closers.append(("webhook http", webhook_http.aclose))
     keys = KeyService(key_store, clock=clock)
     models = ModelDirectory(catalog, router)
-    writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock)
+    writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock, metrics=metrics)
     recovery = Recovery(
         writer=writer,
         router=router,
@@ -170,6 +190,7 @@ def build(
         idempotency_ttl_s=settings.idempotency_ttl_s,
         idempotency_wait_s=settings.idempotency_wait_s,
         submit_window_s=settings.submit_window_s,
+        metrics=metrics,
         new_id=new_id,
         sleep=sleep,
     )
@@ -187,9 +208,10 @@ def build(
         schedules=store,
         refresher=refresher,
         webhooks=WebhookDispatcher(
-            store=store, schedules=store, sender=webhooks, keys=keys, clock=clock
+            store=store, schedules=store, sender=webhooks, keys=keys, clock=clock, metrics=metrics
         ),
         clock=clock,
+        metrics=metrics,
         min_interval_s=settings.refresh_interval_s,
         max_interval_s=settings.reconcile_max_interval_s,
         deadline_s=settings.task_deadline_s,
@@ -217,6 +239,8 @@ def build(
         callbacks=callbacks,
         reconciler=reconciler,
         feed=feed,
+        metrics=metrics,
+        provider_stats=provider_stats,
         closers=tuple(closers),
     )
 
@@ -266,3 +290,32 @@ async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[Non
         if task is not None:
             reconciler.stop()
             await stop_task(task, what="reconciler")
+
+
+@contextlib.asynccontextmanager
+async def flushing(stats: ProviderStats, *, every_s: float = FLUSH_EVERY_S) -> AsyncIterator[None]:
+    """Flush ``stats`` to the store every ``every_s`` seconds for the duration of the block,
+    and once more on leaving it (within ``STEP_TIMEOUT_S``)."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await _flush(stats)
+
+    task = asyncio.create_task(loop(), name="provider stats")
+    try:
+        yield
+    finally:
+        await stop_task(task, what="provider stats")
+        try:
+            async with asyncio.timeout(STEP_TIMEOUT_S):
+                await _flush(stats)
+        except TimeoutError:
+            log.warning("provider_stats.flush_abandoned within_s=%s", STEP_TIMEOUT_S)
+
+
+async def _flush(stats: ProviderStats) -> None:
+    try:
+        await stats.flush()
+    except StoreUnavailable as exc:  # kept for the next flush
+        log.warning("provider_stats.flush_failed reason=%s", exc.message)

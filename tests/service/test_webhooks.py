@@ -58,10 +58,16 @@ def service(parts: Parts) -> TaskService:
 
 @pytest.fixture
 def dispatcher(
-    store: RedisTaskStore, receiver: FakeWebhooks, keys: KeyService, clock: FakeClock
+    store: RedisTaskStore, receiver: FakeWebhooks, keys: KeyService, clock: FakeClock, parts: Parts
 ) -> WebhookDispatcher:
     return WebhookDispatcher(
-        store=store, schedules=store, sender=receiver, keys=keys, clock=clock, jitter=lambda: 0.5
+        store=store,
+        schedules=store,
+        sender=receiver,
+        keys=keys,
+        clock=clock,
+        metrics=parts.metrics,
+        jitter=lambda: 0.5,
     )
 
 
@@ -76,6 +82,7 @@ def reconciler(
         refresher=parts.refresher,
         webhooks=dispatcher,
         clock=clock,
+        metrics=parts.metrics,
         min_interval_s=2,
         max_interval_s=30,
         deadline_s=3600,
@@ -364,9 +371,15 @@ async def test_two_processes_deliver_a_task_once(
         schedules=store,
         refresher=parts.refresher,
         webhooks=WebhookDispatcher(
-            store=store, schedules=store, sender=receiver, keys=keys, clock=clock
+            store=store,
+            schedules=store,
+            sender=receiver,
+            keys=keys,
+            clock=clock,
+            metrics=parts.metrics,
         ),
         clock=clock,
+        metrics=parts.metrics,
         min_interval_s=2,
         deadline_s=3600,
         hold_s=40,
