@@ -125,7 +125,8 @@ def build(
     if key_store is None:
         key_store = RedisKeyStore(redis, namespace=settings.redis_namespace, on_unavailable=counted)
     provider_stats = ProviderStats(
-        RedisProviderStats(redis, namespace=settings.redis_namespace, on_unavailable=counted),
+        # Beside the tasks, in the same namespace (an injected store may name its own).
+        RedisProviderStats(store.redis, namespace=store.namespace, on_unavailable=counted),
         clock=clock,
     )
     if providers is None:

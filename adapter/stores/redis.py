@@ -131,6 +131,11 @@ class RedisTaskStore:
         return self._redis
 
     @property
+    def namespace(self) -> str:
+        """The prefix of this store's keys (``MVA_REDIS_NAMESPACE``)."""
+        return self._keys.namespace
+
+    @property
     def channel(self) -> str:
         """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
         return self._keys.channel
