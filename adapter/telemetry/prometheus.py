@@ -17,6 +17,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.gc_collector import GCCollector
@@ -37,6 +38,9 @@ class PrometheusMetrics:
     def __init__(self, *, multiprocess_dir: str | None = None) -> None:
         """``multiprocess_dir``: ``PROMETHEUS_MULTIPROC_DIR``, when the server runs in several
         processes (prometheus-client read it from the environment when it was imported)."""
+        # No ``*_created`` series: the multiprocess exposition has none, and neither should
+        # one process's (process-wide in prometheus-client, and the same for every instance).
+        disable_created_metrics()
         own = CollectorRegistry()
         self.requests = Histogram(
             "mva_http_request_duration_seconds",
