@@ -40,7 +40,7 @@ class PrometheusMetrics:
         processes (prometheus-client read it from the environment when it was imported)."""
         # No ``*_created`` series: the multiprocess exposition has none, and neither should
         # one process's (process-wide in prometheus-client, and the same for every instance).
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         own = CollectorRegistry()
         self.requests = Histogram(
             "mva_http_request_duration_seconds",
