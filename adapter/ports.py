@@ -33,6 +33,18 @@ from adapter.core.values import (
 #: reconciler to refresh, and webhook deliveries to attempt.
 Schedule = Literal["tasks", "webhooks"]
 
+#: What the adapter asks an upstream: ``VideoProvider.submit``, ``query``, ``lookup``, ``cancel``.
+Operation = Literal["submit", "query", "lookup", "cancel"]
+
+#: How an upstream call ended: ``ok``, or which ``ProviderError`` it raised (``unknown_outcome``
+#: also for no answer in time), or ``error`` for anything else.
+Outcome = Literal[
+    "ok", "rejected", "unavailable", "rate_limited", "unknown_outcome", "not_found", "error"
+]
+
+#: How a webhook delivery attempt ended: a 2xx, a failure to retry, the last failure.
+WebhookOutcome = Literal["delivered", "failed", "gave_up"]
+
 
 class IdempotencyClaim(msgspec.Struct, frozen=True):
     """The result of claiming an idempotency key."""
@@ -178,6 +190,10 @@ class Schedules(Protocol):
 
     async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
         """Append a webhook attempt's event; due again at ``next_at``, or finished if None."""
+
+    async def oldest_due(self) -> dict[Schedule, datetime | None]:
+        """When the earliest entry of each schedule is due (held ones count from their hold's
+        end), in one round trip; ``None`` for an empty schedule."""
 
 
 class RefreshLeases(Protocol):
@@ -342,3 +358,43 @@ class MediaInspector(Protocol):
 
     async def check_url(self, value: str, *, param: str) -> None:
         """Check a URL the upstream fetches itself, where no data URI is taken (audio)."""
+
+
+class Metrics(Protocol):
+    """What the adapter counts and times, for ``/metrics`` (``adapter.telemetry``).
+
+    Each call is cheap and does no I/O: it may run on every request.
+    """
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One HTTP request served, by its route template (``/api/v1/tasks/{task_id}``)."""
+
+    def upstream_call(
+        self, provider: str, operation: Operation, model: str, outcome: Outcome, seconds: float
+    ) -> None: ...
+
+    def task_created(self, model: str) -> None: ...
+
+    def task_ended(self, model: str, status: TaskStatus) -> None: ...
+
+    def webhook_attempt(self, outcome: WebhookOutcome) -> None: ...
+
+    def schedule_lag(self, schedule: Schedule, seconds: float) -> None:
+        """How long the oldest due entry of ``schedule`` has waited, as of now."""
+
+    def store_unavailable(self, operation: str) -> None:
+        """A store operation raised ``StoreUnavailable``."""
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The metrics of every process of this server, and their content type."""
+
+
+class ProviderStatsStore(Protocol):
+    """Per-minute counters of upstream calls, shared by every process (``ProviderStats``)."""
+
+    async def add_provider_stats(self, counts: Mapping[int, Mapping[str, int]]) -> None:
+        """Add ``counts`` (minute since the epoch -> field -> increment) in one round trip;
+        a minute's counters expire a little over an hour after it."""
+
+    async def provider_stats(self, minutes: Sequence[int]) -> list[dict[str, int]]:
+        """The counters of each of ``minutes``, in order (empty for a minute with none)."""

@@ -14,12 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 
 from adapter import __version__
-from adapter.bootstrap.parts import Parts, build, running
+from adapter.bootstrap.parts import Parts, build, flushing, running
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
 from adapter.dashboard.routes import DASHBOARD
 from adapter.http.app import create_api
-from adapter.http.metrics import Metrics
 from adapter.http.openapi import build_openapi
 from adapter.http.services import Services
 
@@ -33,12 +32,12 @@ def create_app(
     """The app on ``parts`` (built from ``settings`` when not given; tests build theirs with
     fakes injected, see ``build``). The app closes the parts when it stops.
 
-    Its lifespan runs the reconciler in the background unless ``MVA_RECONCILER=off``.
+    Its lifespan runs the reconciler in the background unless ``MVA_RECONCILER=off``, and
+    flushes the provider stats every few seconds.
     """
     settings = settings or Settings.from_env(os.environ)
     if parts is None:
         parts = build(settings, clock=utc_now)
-    metrics = Metrics()
     models = parts.models
     services = Services(
         tasks=parts.tasks,
@@ -48,7 +47,7 @@ def create_app(
         admin=parts.admin,
         models=models,
         store=parts.store,
-        metrics=metrics,
+        metrics=parts.metrics,
         openapi=build_openapi(models.served(None), __version__),  # for live and test keys
         admin_token=str(settings.admin_token) if settings.admin_token else None,
         trusted_proxies=settings.trusted_proxies,
@@ -59,7 +58,10 @@ def create_app(
         if settings.bootstrap_key is not None:
             await parts.keys.register(str(settings.bootstrap_key), name="bootstrap")
         try:
-            async with running(parts.reconciler, enabled=settings.reconciler):
+            async with (
+                flushing(parts.provider_stats),
+                running(parts.reconciler, enabled=settings.reconciler),
+            ):
                 if on_ready is not None:
                     on_ready(services)
                 yield

@@ -26,9 +26,10 @@ from adapter.bootstrap.adapters import (
 )
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
-from adapter.core.shutdown import close_all, stop_task
+from adapter.core.errors import StoreUnavailable
+from adapter.core.shutdown import STEP_TIMEOUT_S, close_all, stop_task
 from adapter.outbound.client import build_http_client
-from adapter.ports import KeyStore, MediaInspector, VideoProvider, WebhookSender
+from adapter.ports import KeyStore, MediaInspector, Metrics, VideoProvider, WebhookSender
 from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog
@@ -36,20 +37,27 @@ from adapter.service.circuits import Circuits
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.models import ModelDirectory
+from adapter.service.provider_stats import ProviderStats
 from adapter.service.reconciler import Reconciler
 from adapter.service.recovery import Recovery
 from adapter.service.refresh import Refresher
 from adapter.service.routing import Router
 from adapter.service.submission import Submitter, new_task_id
 from adapter.service.tasks import TaskService
+from adapter.service.upstream_calls import UpstreamCalls
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.service.writer import TaskWriter
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_circuits import RedisCircuitStore
 from adapter.stores.redis_feed import RedisEventFeed
 from adapter.stores.redis_keys import RedisKeyStore
+from adapter.stores.redis_provider_stats import RedisProviderStats
+from adapter.telemetry.prometheus import PrometheusMetrics
 
 log = logging.getLogger(__name__)
+
+#: Seconds between two flushes of a process's provider stats to the store.
+FLUSH_EVERY_S = 5.0
 
 
 class Parts(msgspec.Struct, frozen=True):
@@ -67,6 +75,8 @@ class Parts(msgspec.Struct, frozen=True):
     callbacks: CallbackTokens
     reconciler: Reconciler
     feed: RedisEventFeed
+    metrics: Metrics
+    provider_stats: ProviderStats
     closers: tuple[tuple[str, Callable[[], Awaitable[object]]], ...]
 
     async def aclose(self) -> None:
@@ -86,6 +96,7 @@ def build(
     test_providers: Sequence[VideoProvider] | None = None,
     media: MediaInspector | None = None,
     webhooks: WebhookSender | None = None,
+    metrics: Metrics | None = None,
     clock: Callable[[], datetime],
     new_id: Callable[[], str] = new_task_id,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -95,6 +106,9 @@ def build(
     Injected ``providers`` serve test keys too unless ``test_providers`` are given.
     """
     closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+    if metrics is None:
+        metrics = PrometheusMetrics(multiprocess_dir=settings.metrics_dir)
+    counted = metrics.store_unavailable
     catalog = load_catalog(settings)
     if redis is None:
         if store is not None:
@@ -108,9 +122,15 @@ def build(
             namespace=settings.redis_namespace,
             task_ttl_s=settings.task_ttl_s,
             usage_ttl_s=settings.usage_ttl_s,
+            on_unavailable=counted,
         )
     if key_store is None:
-        key_store = RedisKeyStore(redis, namespace=settings.redis_namespace)
+        key_store = RedisKeyStore(redis, namespace=settings.redis_namespace, on_unavailable=counted)
+    provider_stats = ProviderStats(
+        # Beside the tasks, in the same namespace (an injected store may name its own).
+        RedisProviderStats(store.redis, namespace=store.namespace, on_unavailable=counted),
+        clock=clock,
+    )
     if providers is None:
         upstream_http = build_http_client(
             timeout_s=settings.upstream_timeout_s,
@@ -124,7 +144,7 @@ def build(
     )
     callback_url = callbacks.url_for if settings.public_url else None
     circuits = Circuits(
-        RedisCircuitStore(redis, namespace=settings.redis_namespace),
+        RedisCircuitStore(store.redis, namespace=store.namespace, on_unavailable=counted),
         clock=clock,
         threshold=settings.circuit_failures,
         cooldown_s=settings.circuit_cooldown_s,
@@ -135,6 +155,7 @@ def build(
         submit_timeout_s=settings.upstream_timeout_s,
         callback_url=callback_url,
         circuits=circuits,
+        calls=UpstreamCalls(metrics, provider_stats),
     )
     test_media = None
     if media is None:
@@ -148,7 +169,7 @@ def build(
         closers.append(("webhook http", webhook_http.aclose))
     keys = KeyService(key_store, clock=clock)
     models = ModelDirectory(catalog, router)
-    writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock)
+    writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock, metrics=metrics)
     recovery = Recovery(
         writer=writer,
         router=router,
@@ -179,6 +200,7 @@ def build(
         idempotency_ttl_s=settings.idempotency_ttl_s,
         idempotency_wait_s=settings.idempotency_wait_s,
         submit_window_s=settings.submit_window_s,
+        metrics=metrics,
         new_id=new_id,
         sleep=sleep,
     )
@@ -196,9 +218,10 @@ def build(
         schedules=store,
         refresher=refresher,
         webhooks=WebhookDispatcher(
-            store=store, schedules=store, sender=webhooks, keys=keys, clock=clock
+            store=store, schedules=store, sender=webhooks, keys=keys, clock=clock, metrics=metrics
         ),
         clock=clock,
+        metrics=metrics,
         min_interval_s=settings.refresh_interval_s,
         max_interval_s=settings.reconcile_max_interval_s,
         deadline_s=settings.task_deadline_s,
@@ -226,6 +249,8 @@ def build(
         callbacks=callbacks,
         reconciler=reconciler,
         feed=feed,
+        metrics=metrics,
+        provider_stats=provider_stats,
         closers=tuple(closers),
     )
 
@@ -275,3 +300,32 @@ async def running(reconciler: Reconciler, *, enabled: bool) -> AsyncIterator[Non
         if task is not None:
             reconciler.stop()
             await stop_task(task, what="reconciler")
+
+
+@contextlib.asynccontextmanager
+async def flushing(stats: ProviderStats, *, every_s: float = FLUSH_EVERY_S) -> AsyncIterator[None]:
+    """Flush ``stats`` to the store every ``every_s`` seconds for the duration of the block,
+    and once more on leaving it (within ``STEP_TIMEOUT_S``)."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await _flush(stats)
+
+    task = asyncio.create_task(loop(), name="provider stats")
+    try:
+        yield
+    finally:
+        await stop_task(task, what="provider stats")
+        try:
+            async with asyncio.timeout(STEP_TIMEOUT_S):
+                await _flush(stats)
+        except TimeoutError:
+            log.warning("provider_stats.flush_abandoned within_s=%s", STEP_TIMEOUT_S)
+
+
+async def _flush(stats: ProviderStats) -> None:
+    try:
+        await stats.flush()
+    except StoreUnavailable as exc:  # kept for the next flush
+        log.warning("provider_stats.flush_failed reason=%s", exc.message)

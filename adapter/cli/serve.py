@@ -84,6 +84,7 @@ def uvicorn_server(
     app: ASGIApp,
     *,
     log_level: str,
+    log_format: str = "text",
     http: Literal["auto", "h11", "httptools"] = "auto",
     lifespan: Literal["auto", "on", "off"] = "auto",
     grace_s: int = GRACE_S,
@@ -94,7 +95,7 @@ def uvicorn_server(
         lifespan=lifespan,
         access_log=False,
         log_level=log_level,
-        log_config=log_config(log_level),
+        log_config=log_config(log_level, log_format),
         # Open requests (event streams, slow upstream calls) would otherwise hold a stop
         # until they end.
         timeout_graceful_shutdown=grace_s,
@@ -129,7 +130,13 @@ async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.s
     if settings.simulator_url is None:  # it serves test keys, and all keys with no provider
         settings = msgspec.structs.replace(settings, simulator_url=socket_url(sim_sock))
         sim_app = create_simulator_app(simulator_config(settings))
-        sim = uvicorn_server(sim_app, log_level="warning", lifespan="on", grace_s=SIMULATOR_GRACE_S)
+        sim = uvicorn_server(
+            sim_app,
+            log_level="warning",
+            log_format=settings.log_format,
+            lifespan="on",
+            grace_s=SIMULATOR_GRACE_S,
+        )
         servers.append((sim, sim_sock))
     else:
         sim_sock.close()
@@ -140,7 +147,10 @@ async def _serve(settings: Settings, api_sock: socket.socket, sim_sock: socket.s
         sys.stdout.flush()
 
     app = create_app(settings, on_ready=ready)
-    servers.append((uvicorn_server(app, log_level=settings.log_level, http="httptools"), api_sock))
+    api = uvicorn_server(
+        app, log_level=settings.log_level, log_format=settings.log_format, http="httptools"
+    )
+    servers.append((api, api_sock))
     return await serve_servers(servers)
 
 
@@ -150,9 +160,11 @@ def serve_in_process(settings: Settings, api_sock: socket.socket, sim_sock: sock
     stopper.die_of_signal()
 
 
-def simulate_in_process(app: ASGIApp, sock: socket.socket, *, log_level: str) -> None:
+def simulate_in_process(
+    app: ASGIApp, sock: socket.socket, *, log_level: str, log_format: str = "text"
+) -> None:
     """``mindvideo-adapter simulate``: the simulator alone, stopping as ``serve`` does."""
-    sim = uvicorn_server(app, log_level=log_level, grace_s=SIMULATOR_GRACE_S)
+    sim = uvicorn_server(app, log_level=log_level, log_format=log_format, grace_s=SIMULATOR_GRACE_S)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         stopper = runner.run(serve_servers([(sim, sock)]))
     stopper.die_of_signal()
@@ -177,7 +189,10 @@ def simulate(settings: Settings, host: str, port: int) -> int:
     )
     sys.stdout.flush()
     simulate_in_process(
-        create_simulator_app(config), bind(host, port), log_level=settings.log_level
+        create_simulator_app(config),
+        bind(host, port),
+        log_level=settings.log_level,
+        log_format=settings.log_format,
     )
     return 0
 
@@ -250,7 +265,7 @@ def _serve_workers(
         http="httptools",
         access_log=False,
         log_level=settings.log_level,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         timeout_graceful_shutdown=GRACE_S,
     )
     try:

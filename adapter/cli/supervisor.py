@@ -7,6 +7,10 @@ in meanwhile are queued and never read. :class:`Supervisor` keeps uvicorn's supe
 get SIGTERM, then, once they are gone, the companions (the simulator that served them).
 Whatever still runs ``bound_s`` after the stop began, or at once after a second SIGINT or
 SIGTERM, is killed with SIGKILL.
+
+The workers keep their metrics in a directory the supervisor makes for them and removes after
+(``PROMETHEUS_MULTIPROC_DIR``), so one scrape of any worker adds up all of them; a worker that
+exits and is replaced has its live gauges dropped.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
 from adapter.core.shutdown import STOP_BOUND_S
+from adapter.telemetry.multiprocess import metrics_directory, process_dead
 
 log = logging.getLogger("uvicorn.error")
 
@@ -36,11 +41,32 @@ class Supervisor(Multiprocess):
         *,
         companions: Sequence[subprocess.Popen[bytes]] = (),
         bound_s: float = STOP_BOUND_S,
+        metrics_dir: str | None = None,
     ) -> None:
         super().__init__(config, sockets)
         self._companions = companions
         self._bound_s = bound_s
         self._stop_by = 0.0
+        self._metrics_dir = metrics_dir
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._bury(before)
+
+    def restart_all(self) -> None:
+        before = self._pids()
+        super().restart_all()
+        self._bury(before)
+
+    def _pids(self) -> set[int]:
+        return {process.pid for process in self.processes if process.pid is not None}
+
+    def _bury(self, before: set[int]) -> None:
+        """Mark the workers that were replaced dead in the metrics directory."""
+        if self._metrics_dir is not None:
+            for pid in before - self._pids():
+                process_dead(pid, self._metrics_dir)
 
     def terminate_all(self) -> None:
         self._stop_by = time.monotonic() + self._bound_s
@@ -91,10 +117,15 @@ def run_workers(
 ) -> None:
     """``uvicorn.run(...)`` with ``workers`` above 1, under :class:`Supervisor`.
 
-    ``config.app`` must be an import string (each worker imports it).
+    ``config.app`` must be an import string (each worker imports it). The workers' metrics
+    directory exists while they run.
     """
     sock = config.bind_socket()
     try:
-        Supervisor(config, [sock], companions=companions, bound_s=bound_s).run()
+        with metrics_directory() as metrics_dir:
+            supervisor = Supervisor(
+                config, [sock], companions=companions, bound_s=bound_s, metrics_dir=metrics_dir
+            )
+            supervisor.run()
     finally:
         sock.close()

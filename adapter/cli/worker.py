@@ -13,7 +13,7 @@ import sys
 import uvloop
 
 from adapter.bootstrap.adapters import check_redis
-from adapter.bootstrap.parts import build, running
+from adapter.bootstrap.parts import build, flushing, running
 from adapter.cli.logs import configure_logging
 from adapter.config.settings import Settings, SettingsError
 from adapter.core.clock import utc_now
@@ -32,7 +32,7 @@ def run_worker(settings: Settings) -> int:
             "NEWAPI_BASE_URL or MVA_PROVIDERS_FILE), the same as the serve processes."
         )
     check_redis(settings)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_work(settings))
     return 0
@@ -48,7 +48,7 @@ async def _work(settings: Settings) -> None:
     sys.stdout.write(f"mindvideo-adapter worker: reconciling tasks for {providers}\n")
     sys.stdout.flush()
     try:
-        async with running(parts.reconciler, enabled=True):
+        async with flushing(parts.provider_stats), running(parts.reconciler, enabled=True):
             await stop.wait()
     finally:
         await parts.aclose()

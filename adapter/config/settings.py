@@ -22,6 +22,7 @@ from adapter.config.providers import (
 from adapter.core.values import IPNetwork
 
 ProbeMode = Literal["required", "best_effort"]
+LogFormat = Literal["text", "json"]
 
 #: Key prefixes: no ':' (the key separator) and no braces (Redis Cluster hash tags).
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -67,6 +68,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     simulator_url: str | None = None
     schemas_dir: Path = _DEFAULT_SCHEMAS
     log_level: str = "info"
+    #: ``text`` (one readable line per record) or ``json`` (one JSON object per line).
+    log_format: LogFormat = "text"
+    #: ``PROMETHEUS_MULTIPROC_DIR``: set by ``serve --workers`` for its workers, whose
+    #: metrics are then added up across them.
+    metrics_dir: str | None = None
     #: Seconds between SSE heartbeat comments on a quiet event stream.
     sse_heartbeat_s: float = 15.0
     #: Where upstreams can reach this adapter; set, every submission carries a callback URL.
@@ -164,6 +170,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         log_level = (env.text("MVA_LOG_LEVEL") or "info").lower()
         if log_level not in _LOG_LEVELS:
             raise SettingsError(f"MVA_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}.")
+        log_format = (env.text("MVA_LOG_FORMAT") or "text").lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError("MVA_LOG_FORMAT must be 'text' or 'json'.")
         admin_token = env.text("MVA_ADMIN_TOKEN")
         if admin_token is not None and (
             len(admin_token) < 16 or admin_token.startswith(("mv_live_", "mv_test_"))
@@ -198,6 +207,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             simulator_url=simulator_url.rstrip("/") if simulator_url else None,
             schemas_dir=Path(env.text("MVA_SCHEMAS_DIR") or _DEFAULT_SCHEMAS),
             log_level=log_level,
+            log_format=log_format,  # type: ignore[arg-type]  # checked just above
+            metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
             sse_heartbeat_s=env.number("MVA_SSE_HEARTBEAT", 15.0, minimum=0.05),
             public_url=public_url.rstrip("/") if public_url else None,
             callback_secret=Secret(callback_secret) if callback_secret else None,

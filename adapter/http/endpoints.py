@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 from adapter.core.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
 from adapter.core.task_body import task_body
@@ -228,9 +228,8 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(
-        _services(request).metrics.render(), media_type="text/plain; version=0.0.4"
-    )
+    body, content_type = _services(request).metrics.exposition()
+    return Response(body, headers={"Content-Type": content_type})
 
 
 async def openapi(request: Request) -> Response:

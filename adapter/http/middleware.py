@@ -8,10 +8,11 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapter.core import log_context
 from adapter.core.errors import PayloadTooLarge
 from adapter.http.errors import internal_error_body
-from adapter.http.metrics import Metrics
 from adapter.http.request_id import request_id_of
+from adapter.ports import Metrics
 
 log = logging.getLogger("adapter.access")
 
@@ -35,6 +36,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         rid = request_id_of(scope)
+        context = log_context.request_id.set(rid)
         started = time.perf_counter()
         status = 0
 
@@ -66,6 +68,7 @@ class RequestContextMiddleware:
             await send({"type": "http.response.body", "body": internal_error_body(rid)})
         finally:
             self._record(scope, rid, status, time.perf_counter() - started)
+            log_context.request_id.reset(context)
 
     def _limited(self, scope: Scope, receive: Receive) -> Receive:
         """``receive``, refusing bodies over the limit: at once when declared, else as read."""
@@ -91,10 +94,10 @@ class RequestContextMiddleware:
 
     def _record(self, scope: Scope, rid: str, status: int, elapsed: float) -> None:
         route = getattr(scope.get("route"), "path", "unmatched")
-        self.metrics.observe(scope["method"], route, status, elapsed)
+        self.metrics.request(scope["method"], route, status, elapsed)
         if log.isEnabledFor(logging.INFO):
             log.info(
-                "http.request request_id=%s method=%s path=%s status=%d ms=%.2f",
+                "http.request request_id=%s method=%s path=%s status=%d duration_ms=%.2f",
                 rid,
                 scope["method"],
                 scope["path"],

@@ -7,8 +7,7 @@ from typing import Any
 import msgspec
 
 from adapter.core.values import IPNetwork
-from adapter.http.metrics import Metrics
-from adapter.ports import TaskStore
+from adapter.ports import Metrics, TaskStore
 from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.events import EventStream

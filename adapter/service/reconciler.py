@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from adapter.core.errors import StoreUnavailable
-from adapter.ports import Schedules, TaskStore
+from adapter.ports import Metrics, Schedules, TaskStore
 from adapter.service.refresh import Refresher
 from adapter.service.webhooks import WebhookDispatcher
 
@@ -35,6 +35,7 @@ class Reconciler:
         refresher: Refresher,
         webhooks: WebhookDispatcher,
         clock: Callable[[], datetime],
+        metrics: Metrics,
         min_interval_s: float,
         max_interval_s: float = 30.0,
         deadline_s: float,
@@ -48,6 +49,7 @@ class Reconciler:
         self._refresher = refresher
         self._webhooks = webhooks
         self._clock = clock
+        self._metrics = metrics
         self._min_s = min_interval_s
         self._max_s = max(max_interval_s, min_interval_s)
         self._deadline_s = deadline_s
@@ -80,8 +82,15 @@ class Reconciler:
         self._stopping = True
 
     async def round(self) -> int:
-        """One pass over what is due now; returns how many tasks and deliveries it took."""
+        """One pass over what is due now; returns how many tasks and deliveries it took.
+
+        First it sets the reconciler's lag: how long the oldest due entry of each schedule
+        has waited (zero when nothing is overdue).
+        """
         now = self._clock()
+        for schedule, due_at in (await self._schedules.oldest_due()).items():
+            waited = 0.0 if due_at is None else (now - due_at).total_seconds()
+            self._metrics.schedule_lag(schedule, max(0.0, waited))
         tasks = await self._schedules.claim_due(
             "tasks", now=now, limit=self._batch, hold_s=self._hold_s
         )

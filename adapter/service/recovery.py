@@ -138,7 +138,7 @@ class Recovery:
                 said.add("unknown")  # reconfigured since: it cannot be asked any more
                 continue
             try:
-                state = await provider.lookup(job)
+                state = await self._router.lookup(provider, job)
             except ProviderOutcomeUnknown:
                 said.add("unknown")
                 continue

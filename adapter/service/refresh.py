@@ -120,10 +120,7 @@ class Refresher:
             ProviderTaskNotFound: the upstream says it has no such task.
         """
         try:
-            async with asyncio.timeout(self._poll_timeout_s):
-                # An adopted upstream id always comes with its provider and route.
-                provider = self._router.pinned(record.provider or "", record.mode)
-                return await provider.query(record.upstream_route or "", record.upstream_id or "")
+            return await self._router.query(record, timeout_s=self._poll_timeout_s)
         except ProviderTaskNotFound:
             raise
         except (ProviderError, TimeoutError) as exc:

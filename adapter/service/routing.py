@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import msgspec
 
@@ -15,14 +16,17 @@ from adapter.core.errors import (
     ProviderOutcomeUnknown,
     ProviderUnavailable,
 )
-from adapter.core.values import Mode, UpstreamState, VideoJob
-from adapter.ports import VideoProvider
+from adapter.core.values import Mode, TaskRecord, UpstreamState, VideoJob
+from adapter.ports import Operation, VideoProvider
 from adapter.service.circuits import Circuits
+from adapter.service.upstream_calls import UpstreamCalls
 
 log = logging.getLogger(__name__)
 
 #: Below this, a fall-through would only start a request the deadline cuts off.
 _MIN_ATTEMPT_S = 1.0
+
+T = TypeVar("T")
 
 
 class Router:
@@ -30,9 +34,19 @@ class Router:
 
     A task's mode picks the providers: ``live`` tasks go to the configured ones, ``test``
     tasks to the simulator's, and never one to the other's.
+
+    Every call to an upstream goes through here (``submit_to``, ``query``, ``lookup``,
+    ``cancel``), each timed and counted once by ``UpstreamCalls``.
     """
 
-    __slots__ = ("_by_mode", "_by_name", "_callback_url", "_circuits", "_submit_timeout_s")
+    __slots__ = (
+        "_by_mode",
+        "_by_name",
+        "_callback_url",
+        "_calls",
+        "_circuits",
+        "_submit_timeout_s",
+    )
 
     def __init__(
         self,
@@ -41,12 +55,14 @@ class Router:
         test_providers: Sequence[VideoProvider] | None = None,
         submit_timeout_s: float = 30,
         callback_url: Callable[[str, str], str | None] | None = None,
+        calls: UpstreamCalls | None = None,
         circuits: Circuits | None = None,
     ) -> None:
         """``test_providers``: the simulator's, for test tasks; ``None``: ``providers`` serve
         both modes (the embedded default, where they are the simulator's). ``callback_url(
-        provider, task_id)`` names where that upstream should call back. ``circuits``: skip a
-        provider that keeps answering unavailable for a model (none: always try).
+        provider, task_id)`` names where that upstream should call back. ``calls`` counts
+        every upstream call (``None``: nothing is counted). ``circuits``: skip a provider that
+        keeps answering unavailable for a model (``None``: always try).
 
         Raises:
             ValueError: two different providers share a name (a task names its provider).
@@ -59,6 +75,7 @@ class Router:
                 raise ValueError(f"two providers are named {provider.name!r}")
         self._submit_timeout_s = submit_timeout_s
         self._callback_url = callback_url
+        self._calls = calls
         self._circuits = circuits
 
     def providers(self, mode: Mode) -> Sequence[VideoProvider]:
@@ -132,8 +149,52 @@ class Router:
         if self._callback_url is not None:
             url = self._callback_url(provider.name, job.external_id)
             job = msgspec.structs.replace(job, callback_url=url)
-        try:
-            async with asyncio.timeout(limit):
-                return await provider.submit(job)
-        except TimeoutError as exc:
-            raise ProviderOutcomeUnknown(provider.name, f"no answer within {limit:g} s") from exc
+        return await self._observed(provider, "submit", job.model, _submit(provider, job, limit))
+
+    async def query(self, record: TaskRecord, *, timeout_s: float) -> UpstreamState:
+        """What the provider that accepted ``record`` says of it now, within ``timeout_s``.
+
+        Raises:
+            ProviderTaskNotFound: the upstream says it has no such task.
+            TimeoutError: no answer in time.
+        """
+        # An adopted upstream id always comes with its provider and route.
+        provider = self.pinned(record.provider or "", record.mode)
+        call = provider.query(record.upstream_route or "", record.upstream_id or "")
+        return await self._observed(provider, "query", record.model, _bounded(call, timeout_s))
+
+    async def lookup(self, provider: VideoProvider, job: VideoJob) -> UpstreamState | None:
+        """``provider.lookup(job)``: the task submitted under ``job.external_id``, if found."""
+        return await self._observed(provider, "lookup", job.model, provider.lookup(job))
+
+    async def cancel(self, record: TaskRecord) -> bool:
+        """Ask the provider that accepted ``record`` to stop it; False when it has no cancel."""
+        provider = self.pinned(record.provider or "", record.mode)
+        call = provider.cancel(record.upstream_route or "", record.upstream_id or "")
+        return await self._observed(provider, "cancel", record.model, call, sent=bool)
+
+    async def _observed(
+        self,
+        provider: VideoProvider,
+        operation: Operation,
+        model: str,
+        call: Awaitable[T],
+        *,
+        sent: Callable[[T], bool] | None = None,
+    ) -> T:
+        if self._calls is None:
+            return await call
+        return await self._calls.observe(provider.name, operation, model, call, sent=sent)
+
+
+async def _submit(provider: VideoProvider, job: VideoJob, limit: float) -> UpstreamState:
+    try:
+        async with asyncio.timeout(limit):
+            return await provider.submit(job)
+    except TimeoutError as exc:
+        raise ProviderOutcomeUnknown(provider.name, f"no answer within {limit:g} s") from exc
+
+
+async def _bounded(call: Awaitable[T], timeout_s: float) -> T:
+    async with asyncio.timeout(timeout_s):
+        return await call

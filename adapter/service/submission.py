@@ -41,7 +41,7 @@ from adapter.core.values import (
     UpstreamState,
     VideoJob,
 )
-from adapter.ports import IdempotencyClaims, MediaInspector, TaskStore, WebhookSender
+from adapter.ports import IdempotencyClaims, MediaInspector, Metrics, TaskStore, WebhookSender
 from adapter.service import idempotency
 from adapter.service.catalog import ModelSpec
 from adapter.service.media import check_media
@@ -121,10 +121,12 @@ class Submitter:
         idempotency_ttl_s: int,
         idempotency_wait_s: float,
         submit_window_s: float,
+        metrics: Metrics,
         new_id: Callable[[], str] = new_task_id,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._claims = claims
         self._models = models
         self._router = router
@@ -306,4 +308,5 @@ class Submitter:
         await self._store.create_task(
             record, Event(type="status", status=TaskStatus.QUEUED, at=now), hook.admission
         )
+        self._metrics.task_created(record.model)
         return record

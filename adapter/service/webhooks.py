@@ -19,7 +19,7 @@ import msgspec
 from adapter.core.errors import StoreUnavailable, WebhookUndeliverable
 from adapter.core.task_body import TaskBody, encode, rfc3339, task_body
 from adapter.core.values import Event, TaskRecord
-from adapter.ports import Schedules, TaskStore, WebhookSender
+from adapter.ports import Metrics, Schedules, TaskStore, WebhookSender
 from adapter.service import signing
 from adapter.service.keys import KeyService
 
@@ -55,11 +55,13 @@ class WebhookDispatcher:
         sender: WebhookSender,
         keys: KeyService,
         clock: Callable[[], datetime],
+        metrics: Metrics,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._store = store
         self._schedules = schedules
         self._sender = sender
+        self._metrics = metrics
         self._keys = keys
         self._clock = clock
         self._jitter = jitter
@@ -111,6 +113,9 @@ class WebhookDispatcher:
             type="webhook", at=now, message=message, attempt=attempt, response_status=status
         )
         await self._schedules.record_attempt(task_id, event, next_at)
+        self._metrics.webhook_attempt(
+            "delivered" if delivered else "gave_up" if next_at is None else "failed"
+        )
 
     async def _post(self, record: TaskRecord, url: str, ended_at: datetime) -> int:
         if record.key_id is None:

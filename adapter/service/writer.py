@@ -21,7 +21,7 @@ import msgspec
 
 from adapter.core.errors import ProviderError
 from adapter.core.values import Event, TaskError, TaskRecord, TaskStatus, UpstreamState
-from adapter.ports import TaskStore
+from adapter.ports import Metrics, TaskStore
 from adapter.service.catalog import Catalog
 from adapter.service.routing import Router
 from adapter.service.transitions import can_move
@@ -37,7 +37,7 @@ _RETRIES = 5
 class TaskWriter:
     """Writes tasks: adoptions, status moves, and the charges that go with them."""
 
-    __slots__ = ("_catalog", "_clock", "_router", "_store")
+    __slots__ = ("_catalog", "_clock", "_metrics", "_router", "_store")
 
     def __init__(
         self,
@@ -46,11 +46,13 @@ class TaskWriter:
         catalog: Catalog,
         router: Router,
         clock: Callable[[], datetime],
+        metrics: Metrics,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._router = router
         self._clock = clock
+        self._metrics = metrics
 
     async def apply(
         self, record: TaskRecord, state: UpstreamState, *, provider: str | None
@@ -82,7 +84,7 @@ class TaskWriter:
             if not changes:
                 return record
             new = self._changed(record, changes)
-            if await self._store.update_task(new, event):
+            if await self._stored(record, new, event):
                 if record.upstream_id is None and record.status is TaskStatus.CANCELLED:
                     await self.stop_upstream(new)  # cancelled while its submit was in flight
                 return new
@@ -102,7 +104,7 @@ class TaskWriter:
         """
         event = Event(type="status", status=status, at=self._clock(), message=message)
         new = self._changed(record, {"status": status, **changes})
-        return new if await self._store.update_task(new, event) else None
+        return new if await self._stored(record, new, event) else None
 
     async def fail(self, record: TaskRecord, code: str, message: str) -> TaskRecord:
         """End ``record`` ``failed`` with ``code``, nothing charged (the winner's, on a race)."""
@@ -121,7 +123,7 @@ class TaskWriter:
     ) -> TaskRecord:
         """Compare-and-set ``changes`` onto the stored task; on a lost race, return the winner's."""
         new = self._changed(record, changes)
-        if await self._store.update_task(new, event):
+        if await self._stored(record, new, event):
             return new
         current = await self._store.get_task(record.task_id)
         return current if current is not None else record
@@ -129,10 +131,18 @@ class TaskWriter:
     async def stop_upstream(self, record: TaskRecord) -> None:
         """Ask the upstream to stop a task we no longer want; best effort, never raises."""
         try:
-            provider = self._router.pinned(record.provider or "", record.mode)
-            await provider.cancel(record.upstream_route or "", record.upstream_id or "")
+            await self._router.cancel(record)
         except ProviderError as exc:
             log.info("task.cancel_upstream_refused task_id=%s reason=%s", record.task_id, exc)
+
+    async def _stored(self, record: TaskRecord, new: TaskRecord, event: Event | None) -> bool:
+        """Compare-and-set ``new`` over ``record``; a task that ends here is counted (once:
+        only the writer that wins the race ends it)."""
+        if not await self._store.update_task(new, event):
+            return False
+        if new.status.is_terminal and not record.status.is_terminal:
+            self._metrics.task_ended(new.model, new.status)
+        return True
 
     def _outcome(self, record: TaskRecord, state: UpstreamState) -> dict[str, Any]:
         if state.status is TaskStatus.SUCCEEDED:

@@ -50,6 +50,7 @@ _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
 _decode_event = msgspec.json.Decoder(Event).decode
 
+_SCHEDULES: tuple[Schedule, ...] = ("tasks", "webhooks")
 #: How many index reads one list page may take to skip the entries of expired tasks.
 _PAGE_READS = 4
 #: Reads of a filtered list (the admin API's) before a short page is answered with a cursor.
@@ -60,30 +61,41 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-@contextmanager
-def map_redis_errors() -> Iterator[None]:
-    """Translate redis-py's exceptions into ``StoreUnavailable``, once, at this boundary."""
-    try:
-        yield
-    except RedisError as exc:
-        raise StoreUnavailable(f"The task store is unavailable: {exc.__class__.__name__}.") from exc
+class StoreErrors:
+    """Translates redis-py's exceptions into ``StoreUnavailable``, once, at this boundary, and
+    counts each by the store operation that raised it (``on_unavailable(operation)``)."""
 
+    __slots__ = ("_on_unavailable",)
 
-async def repeatable(command: Callable[[], Awaitable[T]]) -> T:
-    """Run a command that is safe to run twice, and once more if its connection was dead.
+    def __init__(self, on_unavailable: Callable[[str], None] | None = None) -> None:
+        self._on_unavailable = on_unavailable
 
-    A connection that the network reset while it sat in the pool looks healthy until it is
-    used. Only reads, and writes whose repeat changes nothing, come here: any other write
-    whose connection broke may have run in Redis already, and is left failed.
-    """
-    with map_redis_errors():
+    @contextmanager
+    def mapped(self, operation: str) -> Iterator[None]:
         try:
+            yield
+        except RedisError as exc:
+            if self._on_unavailable is not None:
+                self._on_unavailable(operation)
+            raise StoreUnavailable(
+                f"The task store is unavailable: {exc.__class__.__name__}."
+            ) from exc
+
+    async def repeatable(self, operation: str, command: Callable[[], Awaitable[T]]) -> T:
+        """Run a command that is safe to run twice, and once more if its connection was dead.
+
+        A connection that the network reset while it sat in the pool looks healthy until it
+        is used. Only reads, and writes whose repeat changes nothing, come here: any other
+        write whose connection broke may have run in Redis already, and is left failed.
+        """
+        with self.mapped(operation):
+            try:
+                return await command()
+            except RedisConnectionError as exc:
+                if isinstance(exc.__cause__, TimeoutError):
+                    raise  # no free connection in time: waiting again would only double it
+                log.info("store.retry reason=%s", exc)
             return await command()
-        except RedisConnectionError as exc:
-            if isinstance(exc.__cause__, TimeoutError):
-                raise  # no free connection in time: waiting again would only double the wait
-            log.info("store.retry reason=%s", exc)
-        return await command()
 
 
 #: How long a day of a key's usage ledger is kept by default (``MVA_USAGE_TTL``).
@@ -93,7 +105,7 @@ USAGE_TTL_S = 400 * 86_400
 class RedisTaskStore:
     """Tasks, events, idempotency claims, refresh leases, list indexes and schedules."""
 
-    __slots__ = ("_keys", "_redis", "_scripts", "_ttl_ms", "_usage_ttl_ms")
+    __slots__ = ("_errors", "_keys", "_redis", "_scripts", "_ttl_ms", "_usage_ttl_ms")
 
     def __init__(
         self,
@@ -102,9 +114,13 @@ class RedisTaskStore:
         namespace: str = "mva",
         task_ttl_s: int,
         usage_ttl_s: int = USAGE_TTL_S,
+        on_unavailable: Callable[[str], None] | None = None,
     ) -> None:
-        """``usage_ttl_s``: how long a day of a key's usage ledger is kept."""
+        """``usage_ttl_s``: how long a day of a key's usage ledger is kept;
+        ``on_unavailable(operation)``: called for each operation that fails with
+        ``StoreUnavailable``."""
         self._redis = redis
+        self._errors = StoreErrors(on_unavailable)
         self._keys = KeySpace(namespace)
         self._ttl_ms = task_ttl_s * 1000
         self._usage_ttl_ms = usage_ttl_s * 1000
@@ -113,6 +129,11 @@ class RedisTaskStore:
     @property
     def redis(self) -> aioredis.Redis:
         return self._redis
+
+    @property
+    def namespace(self) -> str:
+        """The prefix of this store's keys (``MVA_REDIS_NAMESPACE``)."""
+        return self._keys.namespace
 
     @property
     def channel(self) -> str:
@@ -126,7 +147,7 @@ class RedisTaskStore:
             raise ValueError("a task's admitted_by must be the key it is admitted under")
         record = msgspec.structs.replace(record, version=1)
         created_ms = _ms(record.created_at)
-        with map_redis_errors():
+        with self._errors.mapped("create_task"):
             code, wait_ms = await self._scripts.create(
                 task_id=record.task_id,
                 owner=record.owner,
@@ -184,7 +205,7 @@ class RedisTaskStore:
                 found: list[Any] = await pipe.execute()
                 return found
 
-        found = await repeatable(read)
+        found = await self._errors.repeatable("key_usage", read)
         return {
             where: {text(field): int(value) for field, value in counters.items()}
             for where, counters in zip(wanted, found, strict=True)
@@ -193,19 +214,23 @@ class RedisTaskStore:
 
     async def key_spend(self, key_id: str, period: str) -> tuple[Decimal, Decimal]:
         spend = self._keys.api_key_load(key_id)[2]
-        found = await repeatable(lambda: self._redis.hmget(spend, [f"{period}:r", f"{period}:c"]))
+        found = await self._errors.repeatable(
+            "key_spend", lambda: self._redis.hmget(spend, [f"{period}:r", f"{period}:c"])
+        )
         reserved, charged = (from_nanos(int(value or 0)) for value in found)
         return reserved, charged
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
-        doc = await repeatable(lambda: self._redis.hget(self._keys.task(task_id), "doc"))
+        doc = await self._errors.repeatable(
+            "get_task", lambda: self._redis.hget(self._keys.task(task_id), "doc")
+        )
         return None if doc is None else _decode_record(doc)
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
         webhook_due_ms = None
         if event is not None and event.is_final and record.webhook_url:
             webhook_due_ms = _ms(event.at)
-        with map_redis_errors():
+        with self._errors.mapped("update_task"):
             return await self._scripts.update(
                 task_id=record.task_id,
                 owner=record.owner,
@@ -231,7 +256,7 @@ class RedisTaskStore:
         record = await self.get_task(task_id)
         if record is None:
             return False
-        with map_redis_errors():
+        with self._errors.mapped("delete_task"):
             return await self._scripts.delete(
                 task_id=task_id,
                 owner=record.owner,
@@ -245,7 +270,9 @@ class RedisTaskStore:
         if after is not None and not _is_stream_id(after):
             raise ValueError(f"{after!r} is not an event id")
         start = "-" if after is None else f"({after}"
-        found = await repeatable(lambda: self._redis.xrange(self._keys.events(task_id), min=start))
+        found = await self._errors.repeatable(
+            "list_events", lambda: self._redis.xrange(self._keys.events(task_id), min=start)
+        )
         entries: list[Any] = found or []
         return [
             msgspec.structs.replace(_decode_event(fields[b"e"]), id=text(entry_id))
@@ -299,8 +326,9 @@ class RedisTaskStore:
         # cursor is not the end.
         for _ in range(reads):
             # A page read changes nothing but to drop entries of expired tasks: repeatable.
-            page, cursor = await repeatable(
-                functools.partial(self._page, index, keep, limit - len(records), cursor)
+            page, cursor = await self._errors.repeatable(
+                "list_tasks",
+                functools.partial(self._page, index, keep, limit - len(records), cursor),
             )
             records += page
             if cursor is None or len(records) == limit:
@@ -338,7 +366,7 @@ class RedisTaskStore:
     async def claim_due(
         self, queue: Schedule, *, now: datetime, limit: int, hold_s: float
     ) -> list[str]:
-        with map_redis_errors():
+        with self._errors.mapped("claim_due"):
             return await self._scripts.claim_due(
                 queue=queue,
                 now_ms=_ms(now),
@@ -347,15 +375,29 @@ class RedisTaskStore:
             )
 
     async def reschedule(self, queue: Schedule, task_id: str, at: datetime) -> None:
-        with map_redis_errors():
+        with self._errors.mapped("reschedule"):
             await self._redis.zadd(self._keys.due(queue), {task_id: _ms(at)}, xx=True)
 
     async def unschedule(self, queue: Schedule, task_id: str) -> None:
-        with map_redis_errors():
+        with self._errors.mapped("unschedule"):
             await self._redis.zrem(self._keys.due(queue), task_id)
 
+    async def oldest_due(self) -> dict[Schedule, datetime | None]:
+        async def read() -> list[Any]:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for queue in _SCHEDULES:
+                    pipe.zrange(self._keys.due(queue), 0, 0, withscores=True)
+                found: list[Any] = await pipe.execute()
+                return found
+
+        firsts = await self._errors.repeatable("oldest_due", read)
+        return {
+            queue: datetime.fromtimestamp(first[0][1] / 1000, UTC) if first else None
+            for queue, first in zip(_SCHEDULES, firsts, strict=True)
+        }
+
     async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
-        with map_redis_errors():
+        with self._errors.mapped("record_attempt"):
             await self._scripts.attempt(
                 task_id=task_id,
                 event=_encode(event),
@@ -367,28 +409,32 @@ class RedisTaskStore:
         self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
         # Repeatable: a claim by the same task id answers "new" again (see the script).
-        return await repeatable(
+        return await self._errors.repeatable(
+            "claim_idempotency",
             lambda: self._scripts.claim_idempotency(
                 scope=scope, fingerprint=fingerprint, task_id=task_id, now=now, ttl_s=ttl_s
-            )
+            ),
         )
 
     async def release_idempotency(self, scope: str, task_id: str) -> None:
-        await repeatable(lambda: self._scripts.release_idempotency(scope=scope, task_id=task_id))
+        await self._errors.repeatable(
+            "release_idempotency",
+            lambda: self._scripts.release_idempotency(scope=scope, task_id=task_id),
+        )
 
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
-        with map_redis_errors():
+        with self._errors.mapped("acquire_refresh"):
             got = await self._redis.set(
                 self._keys.refresh(task_id), b"1", nx=True, px=max(1, hold_ms)
             )
         return bool(got)
 
     async def extend_refresh(self, task_id: str, hold_ms: int) -> None:
-        with map_redis_errors():
+        with self._errors.mapped("extend_refresh"):
             await self._redis.set(self._keys.refresh(task_id), b"1", px=max(1, hold_ms))
 
     async def ping(self) -> None:
-        await repeatable(self._redis.ping)
+        await self._errors.repeatable("ping", self._redis.ping)
 
 
 #: Stream entry ids, as Redis makes them: ``<ms>-<seq>``, each part at most 2**64 - 1.

@@ -7,10 +7,12 @@ deployment keeps the hash empty and reads it in one cheap round trip.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis.asyncio as aioredis
 
 from adapter.core.values import Circuit
-from adapter.stores.redis import map_redis_errors, repeatable, text
+from adapter.stores.redis import StoreErrors, text
 from adapter.stores.redis_keyspace import KeySpace
 
 _READ = """
@@ -66,16 +68,23 @@ def _circuit(value: str) -> Circuit:
 class RedisCircuitStore:
     """The ``CircuitStore`` on Redis: one hash, each move one script."""
 
-    __slots__ = ("_claim_probe", "_failed", "_key", "_redis")
+    __slots__ = ("_claim_probe", "_errors", "_failed", "_key", "_redis")
 
-    def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva") -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        namespace: str = "mva",
+        on_unavailable: Callable[[str], None] | None = None,
+    ) -> None:
         self._redis = redis
         self._key = KeySpace(namespace).circuits
+        self._errors = StoreErrors(on_unavailable)
         self._failed = redis.register_script(FAILED)
         self._claim_probe = redis.register_script(CLAIM_PROBE)
 
     async def circuits(self) -> dict[tuple[str, str], Circuit]:
-        fields = await repeatable(lambda: self._redis.hgetall(self._key))
+        fields = await self._errors.repeatable("circuits", lambda: self._redis.hgetall(self._key))
         found = {}
         for field, value in fields.items():
             provider, _, model = text(field).partition("|")
@@ -85,18 +94,20 @@ class RedisCircuitStore:
     async def failed(
         self, provider: str, model: str, *, now_ms: int, threshold: int, cooldown_ms: int
     ) -> Circuit:
-        with map_redis_errors():
+        with self._errors.mapped("circuit_failed"):
             moved = await self._failed(
                 keys=[self._key], args=[_field(provider, model), now_ms, threshold, cooldown_ms]
             )
         return Circuit(*(int(part) for part in moved))
 
     async def claim_probe(self, provider: str, model: str, *, now_ms: int, hold_ms: int) -> bool:
-        with map_redis_errors():
+        with self._errors.mapped("circuit_probe"):
             allowed = await self._claim_probe(
                 keys=[self._key], args=[_field(provider, model), now_ms, hold_ms]
             )
         return bool(allowed)
 
     async def close(self, provider: str, model: str) -> None:
-        await repeatable(lambda: self._redis.hdel(self._key, _field(provider, model)))
+        await self._errors.repeatable(
+            "circuit_close", lambda: self._redis.hdel(self._key, _field(provider, model))
+        )

@@ -5,7 +5,7 @@ The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout); non
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import msgspec
@@ -14,7 +14,7 @@ from redis.exceptions import WatchError
 
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import ApiKey, SigningSecrets
-from adapter.stores.redis import map_redis_errors, repeatable, text
+from adapter.stores.redis import StoreErrors, text
 from adapter.stores.redis_keyspace import KeySpace
 
 _encode = msgspec.json.Encoder().encode
@@ -28,32 +28,47 @@ _ROTATION_ATTEMPTS = 50
 class RedisKeyStore:
     """API keys by SHA-256, an id index for the admin commands, and signing secrets."""
 
-    __slots__ = ("_keys", "_redis")
+    __slots__ = ("_errors", "_keys", "_redis")
 
-    def __init__(self, redis: aioredis.Redis, *, namespace: str = "mva") -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        namespace: str = "mva",
+        on_unavailable: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_unavailable(operation)``: called for each operation that fails with
+        ``StoreUnavailable``."""
         self._redis = redis
+        self._errors = StoreErrors(on_unavailable)
         self._keys = KeySpace(namespace)
 
     async def add_key(self, key: ApiKey) -> None:
-        with map_redis_errors():
+        with self._errors.mapped("add_key"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(self._keys.api_key(key.key_hash), _encode(key))
                 pipe.hset(self._keys.api_key_ids, key.id, key.key_hash)
                 await pipe.execute()
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        doc = await repeatable(lambda: self._redis.get(self._keys.api_key(key_hash)))
+        doc = await self._errors.repeatable(
+            "key_by_hash", lambda: self._redis.get(self._keys.api_key(key_hash))
+        )
         return None if doc is None else _decode_key(doc)
 
     async def key_by_id(self, key_id: str) -> ApiKey | None:
-        key_hash = await repeatable(lambda: self._redis.hget(self._keys.api_key_ids, key_id))
+        key_hash = await self._errors.repeatable(
+            "key_by_id", lambda: self._redis.hget(self._keys.api_key_ids, key_id)
+        )
         return None if key_hash is None else await self.key_by_hash(text(key_hash))
 
     async def list_keys(self) -> list[ApiKey]:
-        hashes = await repeatable(lambda: self._redis.hvals(self._keys.api_key_ids))
+        hashes = await self._errors.repeatable(
+            "list_keys", lambda: self._redis.hvals(self._keys.api_key_ids)
+        )
         docs = (
-            await repeatable(
-                lambda: self._redis.mget([self._keys.api_key(text(h)) for h in hashes])
+            await self._errors.repeatable(
+                "list_keys", lambda: self._redis.mget([self._keys.api_key(text(h)) for h in hashes])
             )
             if hashes
             else []
@@ -62,19 +77,21 @@ class RedisKeyStore:
         return sorted(keys, key=lambda k: k.created_at)
 
     async def replace_key(self, key: ApiKey) -> bool:
-        with map_redis_errors():
+        with self._errors.mapped("replace_key"):
             # Only over a key that still exists: a replace racing a delete must not revive it.
             stored = await self._redis.set(self._keys.api_key(key.key_hash), _encode(key), xx=True)
         return bool(stored)
 
     async def mark_used(self, key_id: str, at: datetime) -> None:
-        with map_redis_errors():
+        with self._errors.mapped("mark_used"):
             await self._redis.hset(self._keys.api_key_used, key_id, int(at.timestamp() * 1000))
 
     async def last_used(self, key_ids: Sequence[str]) -> dict[str, datetime]:
         if not key_ids:
             return {}
-        found = await repeatable(lambda: self._redis.hmget(self._keys.api_key_used, key_ids))
+        found = await self._errors.repeatable(
+            "last_used", lambda: self._redis.hmget(self._keys.api_key_used, key_ids)
+        )
         return {
             key_id: datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
             for key_id, ms in zip(key_ids, found, strict=True)
@@ -85,7 +102,7 @@ class RedisKeyStore:
         key = await self.key_by_id(key_id)
         if key is None:
             return False
-        with map_redis_errors():
+        with self._errors.mapped("delete_key"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(self._keys.api_key(key.key_hash))
                 pipe.hdel(self._keys.api_key_ids, key_id)
@@ -95,11 +112,13 @@ class RedisKeyStore:
         return True
 
     async def signing_secrets(self, key_id: str) -> SigningSecrets | None:
-        doc = await repeatable(lambda: self._redis.get(self._keys.signing_secrets(key_id)))
+        doc = await self._errors.repeatable(
+            "signing_secrets", lambda: self._redis.get(self._keys.signing_secrets(key_id))
+        )
         return None if doc is None else _decode_secrets(doc)
 
     async def add_signing_secrets(self, key_id: str, secrets: SigningSecrets) -> SigningSecrets:
-        with map_redis_errors():
+        with self._errors.mapped("add_signing_secrets"):
             if await self._redis.set(self._keys.signing_secrets(key_id), _encode(secrets), nx=True):
                 return secrets
         # Another request made the key's first secret meanwhile: that one stands.
@@ -109,7 +128,7 @@ class RedisKeyStore:
         self, key_id: str, current: str, until: datetime
     ) -> SigningSecrets:
         key = self._keys.signing_secrets(key_id)
-        with map_redis_errors():
+        with self._errors.mapped("rotate_signing_secrets"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 for _ in range(_ROTATION_ATTEMPTS):
                     # Read, then write only if nobody wrote in between (WATCH); else read again.

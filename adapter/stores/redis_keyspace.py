@@ -32,6 +32,12 @@ Credentials (``RedisKeyStore``; no expiry)::
     <ns>:key:{<key id>}:spend    hash  <period>:r / <period>:c -> reserved / charged, in
                                        billionths (period: total, d<YYYY-MM-DD>, m<YYYY-MM>)
 
+Upstream call counters (``RedisProviderStats``), one hash per minute of every process's calls::
+
+    <ns>:pstats:<minute>         hash  <provider>|<model>|o:<outcome> -> calls,
+                                       <provider>|<model>|h:<bucket> -> calls by latency
+                                       (minute: since the epoch)               TTL 65 min
+
 These strings are what stored data is found by: changing one orphans the data under the old one.
 """
 
@@ -110,6 +116,10 @@ class KeySpace:
     def usage(self, key_id: str, day: str) -> str:
         """The key's usage ledger for the tasks created on ``day`` (``2026-11-23``, UTC)."""
         return f"{self.namespace}:key:{{{key_id}}}:usage:{day}"
+
+    def provider_stats(self, minute: int) -> str:
+        """The upstream call counters of ``minute`` (minutes since the epoch), all processes'."""
+        return f"{self.namespace}:pstats:{minute}"
 
     def signing_secrets(self, key_id: str) -> str:
         return f"{self.namespace}:whsec:{key_id}"

@@ -288,7 +288,10 @@ async def test_operations_endpoints(client: httpx.AsyncClient) -> None:
     assert (await client.get("/readyz")).json() == {"ok": ["store"], "failing": {}}
     await client.get("/healthz")
     metrics = (await client.get("/metrics")).text
-    assert 'route="/healthz",status="200"} 2' in metrics
+    assert (
+        'mva_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 2.0'
+        in metrics
+    )
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/tasks" in spec["paths"]
     assert f"{MODEL}.input" in spec["components"]["schemas"]

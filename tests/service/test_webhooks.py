@@ -22,6 +22,7 @@ from adapter.service.webhooks import ATTEMPTS, SCHEDULE, WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import MODEL, FakeClock, FakeWebhooks, ScriptedProvider, seed_input
+from tests.metrics import sample
 
 pytestmark = pytest.mark.anyio
 
@@ -58,10 +59,16 @@ def service(parts: Parts) -> TaskService:
 
 @pytest.fixture
 def dispatcher(
-    store: RedisTaskStore, receiver: FakeWebhooks, keys: KeyService, clock: FakeClock
+    store: RedisTaskStore, receiver: FakeWebhooks, keys: KeyService, clock: FakeClock, parts: Parts
 ) -> WebhookDispatcher:
     return WebhookDispatcher(
-        store=store, schedules=store, sender=receiver, keys=keys, clock=clock, jitter=lambda: 0.5
+        store=store,
+        schedules=store,
+        sender=receiver,
+        keys=keys,
+        clock=clock,
+        metrics=parts.metrics,
+        jitter=lambda: 0.5,
     )
 
 
@@ -76,6 +83,7 @@ def reconciler(
         refresher=parts.refresher,
         webhooks=dispatcher,
         clock=clock,
+        metrics=parts.metrics,
         min_interval_s=2,
         max_interval_s=30,
         deadline_s=3600,
@@ -215,6 +223,7 @@ async def test_a_failed_delivery_is_retried_on_schedule_until_a_2xx(
     receiver: FakeWebhooks,
     keys: KeyService,
     clock: FakeClock,
+    parts: Parts,
 ) -> None:
     """500, then no answer, then 200: three attempts as events, the last one "Delivered"."""
     receiver.statuses.extend([500, 0, 200])
@@ -240,6 +249,11 @@ async def test_a_failed_delivery_is_retried_on_schedule_until_a_2xx(
     assert stamps == sorted(set(stamps))  # each attempt is signed at its own time
     ended = {json.loads(body)["timestamp"] for _, body, _ in receiver.posts}
     assert len(ended) == 1  # the event's own time does not move
+    attempted = {
+        outcome: sample(parts.metrics, "mva_webhook_attempts_total", outcome=outcome)
+        for outcome in ("delivered", "failed", "gave_up")
+    }
+    assert attempted == {"delivered": 1, "failed": 2, "gave_up": 0}
 
 
 async def test_a_delivery_gives_up_after_every_attempt_failed(
@@ -249,6 +263,7 @@ async def test_a_delivery_gives_up_after_every_attempt_failed(
     dispatcher: WebhookDispatcher,
     receiver: FakeWebhooks,
     clock: FakeClock,
+    parts: Parts,
 ) -> None:
     """ATTEMPTS attempts spread over more than 24 h, then none: the delivery is dropped."""
     receiver.statuses.extend([503] * (ATTEMPTS + 1))
@@ -267,6 +282,11 @@ async def test_a_delivery_gives_up_after_every_attempt_failed(
     await dispatcher.deliver(task_id)  # claimed anyway (e.g. a stale hold): nothing more
     assert len(receiver.posts) == ATTEMPTS
     assert len(await attempts(store, task_id)) == ATTEMPTS
+    attempted = {
+        outcome: sample(parts.metrics, "mva_webhook_attempts_total", outcome=outcome)
+        for outcome in ("delivered", "failed", "gave_up")
+    }
+    assert attempted == {"delivered": 0, "failed": ATTEMPTS - 1, "gave_up": 1}
 
 
 async def test_an_unexpected_error_in_an_attempt_is_a_recorded_failed_attempt(
@@ -364,9 +384,15 @@ async def test_two_processes_deliver_a_task_once(
         schedules=store,
         refresher=parts.refresher,
         webhooks=WebhookDispatcher(
-            store=store, schedules=store, sender=receiver, keys=keys, clock=clock
+            store=store,
+            schedules=store,
+            sender=receiver,
+            keys=keys,
+            clock=clock,
+            metrics=parts.metrics,
         ),
         clock=clock,
+        metrics=parts.metrics,
         min_interval_s=2,
         deadline_s=3600,
         hold_s=40,

@@ -1,0 +1,1 @@
+"""The adapter's metrics, kept with prometheus-client (``adapter.ports.Metrics``)."""
