@@ -25,6 +25,7 @@ from adapter.outbound.client import build_http_client
 from adapter.outbound.resolver import PublicAddressResolver
 from adapter.ports import VideoProvider
 from adapter.providers.dashscope.provider import DashScopeProvider
+from adapter.providers.fal.provider import FalProvider
 from adapter.providers.kling.provider import KlingProvider
 from adapter.providers.newapi.provider import NewApiProvider
 from adapter.service.catalog import Catalog, CatalogError
@@ -35,8 +36,10 @@ from adapter.webhooks.sender import HttpWebhookSender
 #: The simulator's credentials, used when the embedded default points the providers at it.
 SIMULATOR_KEY = SimulatorConfig().api_key
 SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
-#: Where the simulator's new-api gateway lives, under its base URL.
+SIMULATOR_FAL_KEY = SimulatorConfig().fal_api_key
+#: Where the simulator's new-api gateway and fal queue live, under its base URL.
 SIMULATOR_NEWAPI_PATH = "/newapi"
+SIMULATOR_FAL_PATH = "/fal"
 
 
 def simulator_config(settings: Settings) -> SimulatorConfig:
@@ -150,6 +153,17 @@ def _newapi(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -
     )
 
 
+def _fal(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> VideoProvider:
+    return FalProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        api_key=str(config.api_key) if config.api_key else "",
+        carried=catalog.carried_by("fal"),
+        models=config.models,
+    )
+
+
 #: How each dialect is built, making the models the catalogue says its API carries. A new
 #: upstream is a provider package and a row here.
 PROVIDER_FACTORIES: dict[
@@ -159,6 +173,7 @@ PROVIDER_FACTORIES: dict[
     "kling-official": _kling,
     "dashscope": _dashscope,
     "newapi": _newapi,
+    "fal": _fal,
 }
 
 
@@ -184,6 +199,12 @@ def simulator_providers(simulator_url: str, *, prefix: str = "") -> tuple[Provid
             base_url=f"{simulator_url}{SIMULATOR_NEWAPI_PATH}",
             api_key=Secret(SIMULATOR_KEY),
         ),
+        ProviderConfig(
+            name=f"{prefix}fal",
+            dialect="fal",
+            base_url=f"{simulator_url}{SIMULATOR_FAL_PATH}",
+            api_key=Secret(SIMULATOR_FAL_KEY),
+        ),
     )
 
 
@@ -204,8 +225,8 @@ def make_providers(
     if not settings.providers:
         if settings.simulator_url is None:
             raise ValueError(
-                "no upstream configured: set KLING_BASE_URL, DASHSCOPE_API_KEY or "
-                "NEWAPI_BASE_URL, or run the simulator"
+                "no upstream configured: set KLING_BASE_URL, DASHSCOPE_API_KEY, "
+                "NEWAPI_BASE_URL or FAL_KEY, or run the simulator"
             )
         return _built(simulator_providers(settings.simulator_url), http, catalog), None
     test: tuple[ProviderConfig, ...] = ()

@@ -18,7 +18,8 @@ otherwise than the catalogue does, in a ``[provider.model_names]`` table (slug =
 Without a file, ``KLING_BASE_URL`` (+ ``KLING_API_KEY``, or ``KLING_ACCESS_KEY`` and
 ``KLING_SECRET_KEY``) configures one Kling provider, ``DASHSCOPE_API_KEY`` (+
 ``DASHSCOPE_BASE_URL``) one DashScope provider and ``NEWAPI_BASE_URL`` + ``NEWAPI_API_KEY``
-one new-api provider, preferred in that order.
+one new-api provider and ``FAL_KEY`` (+ ``FAL_BASE_URL``) one fal provider, preferred in that
+order.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from typing import Any, Literal
 import msgspec
 from starlette.datastructures import Secret
 
-Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi"]
-DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope", "newapi")
+Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi", "fal"]
+DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope", "newapi", "fal")
 
 #: Alibaba Model Studio's Beijing endpoint; keys are per region (upstream-contracts.md 4.1).
 DASHSCOPE_DEFAULT_URL = "https://dashscope.aliyuncs.com"
+#: fal's queue host (providers-research.md 1.1).
+FAL_DEFAULT_URL = "https://queue.fal.run"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 #: The names of the simulator's providers that serve test keys beside configured ones.
@@ -47,6 +50,7 @@ _NEEDS: dict[Dialect, tuple[str, ...]] = {
     "kling-official": ("access_key_env", "secret_key_env"),
     "dashscope": ("api_key_env",),
     "newapi": ("api_key_env",),
+    "fal": ("api_key_env",),
 }
 
 
@@ -206,11 +210,24 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]
                 api_key=Secret(newapi_key),
             )
         )
+    fal_key = _text(environ, "FAL_KEY")
+    fal_url = _text(environ, "FAL_BASE_URL")
+    if fal_url is not None and fal_key is None:
+        raise ProviderConfigError("FAL_BASE_URL needs FAL_KEY.")
+    if fal_key is not None:
+        configs.append(
+            ProviderConfig(
+                name="fal",
+                dialect="fal",
+                base_url=_base_url(fal_url or FAL_DEFAULT_URL, "FAL_BASE_URL"),
+                api_key=Secret(fal_key),
+            )
+        )
     return tuple(configs)
 
 
 #: The variables that configure providers without a file; a file replaces them.
-SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL", "NEWAPI_BASE_URL")
+SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL", "NEWAPI_BASE_URL", "FAL_BASE_URL")
 
 
 def _check_model_names(entry: _Entry, dialect: Dialect, where: str) -> None:
