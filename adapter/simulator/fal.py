@@ -206,7 +206,7 @@ class FalSimulator:
         base = media_base(self._config.public_url, request)
         url = video_url(base, entry.task_id, entry.duration)
         seconds = float(entry.duration) if entry.tells_duration else None
-        video = fw.VideoFile(url, file_name=url.rsplit("/", 1)[-1], duration=seconds)
+        video = fw.VideoFile(url, "video/mp4", url.rsplit("/", 1)[-1], duration=seconds)
         return json_response(fw.Output(video))
 
     async def cancel(self, request: Request) -> Response:

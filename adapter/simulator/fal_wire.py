@@ -212,8 +212,8 @@ class QueueStatus(msgspec.Struct, omit_defaults=True):
 
 class VideoFile(msgspec.Struct, omit_defaults=True):
     url: str
-    content_type: str = "video/mp4"
-    file_name: str | None = None
+    content_type: str
+    file_name: str
     duration: float | None = None
 
 

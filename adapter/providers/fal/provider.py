@@ -54,6 +54,11 @@ STATUS = {
 _APP = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+){1,2}")
 
 
+def _is_app(route: str) -> bool:
+    """Whether ``route`` is an ``{owner}/{app}``: no empty, ``.`` or ``..`` segment."""
+    return bool(_APP.fullmatch(route)) and not {".", ".."} & set(route.split("/"))
+
+
 class FalProvider:
     """One fal account; implements ``adapter.ports.VideoProvider``."""
 
@@ -193,7 +198,7 @@ class FalProvider:
         url = body.status_url or ""
         if url.startswith(prefix) and url.endswith(suffix):
             app = url[len(prefix) : -len(suffix)]
-            if _APP.fullmatch(app):
+            if _is_app(app):
                 return app
         return fallback
 
@@ -203,7 +208,7 @@ class FalProvider:
         return self._models[model]
 
     def _requests(self, route: str, upstream_id: str) -> str:
-        if not _APP.fullmatch(route):
+        if not _is_app(route):
             raise ValueError(f"{route!r} is not a fal route (owner/app)")
         return f"{self._base}/{route}/requests/{quote(upstream_id, safe='')}"
 
