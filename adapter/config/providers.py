@@ -184,19 +184,10 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]
                 "KLING_BASE_URL needs KLING_API_KEY (a gateway's bearer token) or "
                 "KLING_ACCESS_KEY and KLING_SECRET_KEY (the official Kling API)."
             )
-    dashscope_key = _text(environ, "DASHSCOPE_API_KEY")
-    dashscope_url = _text(environ, "DASHSCOPE_BASE_URL")
-    if dashscope_url is not None and dashscope_key is None:
-        raise ProviderConfigError("DASHSCOPE_BASE_URL needs DASHSCOPE_API_KEY.")
-    if dashscope_key is not None:
-        configs.append(
-            ProviderConfig(
-                name="dashscope",
-                dialect="dashscope",
-                base_url=_base_url(dashscope_url or DASHSCOPE_DEFAULT_URL, "DASHSCOPE_BASE_URL"),
-                api_key=Secret(dashscope_key),
-            )
-        )
+    dashscope = _keyed(
+        environ, "dashscope", "DASHSCOPE_API_KEY", "DASHSCOPE_BASE_URL", DASHSCOPE_DEFAULT_URL
+    )
+    configs.extend([dashscope] if dashscope else [])
     newapi_url = _text(environ, "NEWAPI_BASE_URL")
     newapi_key = _text(environ, "NEWAPI_API_KEY")
     if (newapi_url is None) != (newapi_key is None):
@@ -210,20 +201,24 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]
                 api_key=Secret(newapi_key),
             )
         )
-    fal_key = _text(environ, "FAL_KEY")
-    fal_url = _text(environ, "FAL_BASE_URL")
-    if fal_url is not None and fal_key is None:
-        raise ProviderConfigError("FAL_BASE_URL needs FAL_KEY.")
-    if fal_key is not None:
-        configs.append(
-            ProviderConfig(
-                name="fal",
-                dialect="fal",
-                base_url=_base_url(fal_url or FAL_DEFAULT_URL, "FAL_BASE_URL"),
-                api_key=Secret(fal_key),
-            )
-        )
+    fal = _keyed(environ, "fal", "FAL_KEY", "FAL_BASE_URL", FAL_DEFAULT_URL)
+    configs.extend([fal] if fal else [])
     return tuple(configs)
+
+
+def _keyed(
+    environ: Mapping[str, str], dialect: Dialect, key_var: str, url_var: str, default_url: str
+) -> ProviderConfig | None:
+    """The provider of ``dialect`` (named after it) that ``key_var`` configures, on
+    ``url_var`` or its default host; ``None`` without the key."""
+    key = _text(environ, key_var)
+    url = _text(environ, url_var)
+    if url is not None and key is None:
+        raise ProviderConfigError(f"{url_var} needs {key_var}.")
+    if key is None:
+        return None
+    base_url = _base_url(url or default_url, url_var)
+    return ProviderConfig(name=dialect, dialect=dialect, base_url=base_url, api_key=Secret(key))
 
 
 #: The variables that configure providers without a file; a file replaces them.
