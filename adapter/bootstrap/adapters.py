@@ -37,9 +37,8 @@ from adapter.webhooks.sender import HttpWebhookSender
 SIMULATOR_KEY = SimulatorConfig().api_key
 SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
 SIMULATOR_FAL_KEY = SimulatorConfig().fal_api_key
-#: Where the simulator's new-api gateway and fal queue live, under its base URL.
+#: Where the simulator's new-api gateway lives, under its base URL.
 SIMULATOR_NEWAPI_PATH = "/newapi"
-SIMULATOR_FAL_PATH = "/fal"
 
 
 def simulator_config(settings: Settings) -> SimulatorConfig:
@@ -178,8 +177,13 @@ PROVIDER_FACTORIES: dict[
 
 
 def simulator_providers(simulator_url: str, *, prefix: str = "") -> tuple[ProviderConfig, ...]:
-    """Every dialect's provider, aimed at the built-in simulator: the embedded default's, or
-    (named with ``prefix``) test mode's beside configured providers."""
+    """A provider of each dialect but fal, aimed at the built-in simulator: the embedded
+    default's, or (named with ``prefix``) test mode's beside configured providers.
+
+    fal makes no model the others do not, so here it could only be a fall-back; and a
+    fall-back would take the task whose refusal the pytest plugin scripted for one submit
+    (``refuse_next``). Its simulated queue is reached from a providers file instead
+    (``base_url = "{simulator}/fal"``, key ``SIMULATOR_FAL_KEY``)."""
     return (
         ProviderConfig(
             name=f"{prefix}kling",
@@ -198,12 +202,6 @@ def simulator_providers(simulator_url: str, *, prefix: str = "") -> tuple[Provid
             dialect="newapi",
             base_url=f"{simulator_url}{SIMULATOR_NEWAPI_PATH}",
             api_key=Secret(SIMULATOR_KEY),
-        ),
-        ProviderConfig(
-            name=f"{prefix}fal",
-            dialect="fal",
-            base_url=f"{simulator_url}{SIMULATOR_FAL_PATH}",
-            api_key=Secret(SIMULATOR_FAL_KEY),
         ),
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapter.bootstrap.adapters import SIMULATOR_FAL_KEY
 from tests.e2e.live import Live, clean_env, free_port, serve, wait_terminal
 
 KEY = "mv_live_fal_fallthrough"
@@ -50,7 +51,7 @@ models = ["kling-v2-6-motion-control"]
             MVA_BOOTSTRAP_KEY=KEY,
             MVA_PROVIDERS_FILE=str(path),
             GATEWAY_KEY="sim-key",
-            FAL_KEY="sim-fal-key",
+            FAL_KEY=SIMULATOR_FAL_KEY,
             MVA_MEDIA_PROBE="best_effort",
             MVA_MEDIA_REWRITES=f"example.com={upstream.url}/media",
             MVA_MEDIA_ALLOW_HOSTS="127.0.0.1",
