@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from adapter.config.providers import DASHSCOPE_DEFAULT_URL, ProviderConfigError, parse_providers
+from adapter.config.providers import (
+    DASHSCOPE_DEFAULT_URL,
+    FAL_DEFAULT_URL,
+    ProviderConfigError,
+    parse_providers,
+)
 from adapter.config.settings import Settings, SettingsError
 
 REAL_SETUP = """
@@ -203,3 +208,46 @@ def test_new_api_from_variables_comes_after_kling_and_dashscope() -> None:
 def test_new_api_needs_its_url_and_key_together(given: str) -> None:
     with pytest.raises(SettingsError, match="NEWAPI_BASE_URL and NEWAPI_API_KEY"):
         Settings.from_env({given: "https://newapi.example.com"})
+
+
+def test_fal_from_its_key_comes_last_on_the_queue_host() -> None:
+    settings = Settings.from_env(
+        {"FAL_KEY": "fal-k", "NEWAPI_BASE_URL": "https://newapi.example.com", "NEWAPI_API_KEY": "n"}
+    )
+    assert [(p.name, p.dialect) for p in settings.providers] == [
+        ("newapi", "newapi"),
+        ("fal", "fal"),
+    ]
+    fal = settings.providers[1]
+    assert fal.base_url == FAL_DEFAULT_URL == "https://queue.fal.run"
+    assert str(fal.api_key) == "fal-k" and fal.models is None
+
+
+def test_fal_base_url_needs_fal_key_and_clashes_with_a_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="FAL_BASE_URL needs FAL_KEY"):
+        Settings.from_env({"FAL_BASE_URL": "https://fal.example"})
+    path = tmp_path / "providers.toml"
+    path.write_text(REAL_SETUP, encoding="utf-8")
+    env = {"MVA_PROVIDERS_FILE": str(path), "FAL_BASE_URL": "https://fal.example", **SECRETS}
+    with pytest.raises(SettingsError, match="FAL_BASE_URL"):
+        Settings.from_env(env)
+
+
+def test_a_fal_provider_in_a_file_takes_its_key_from_a_variable() -> None:
+    raw = {
+        "provider": [
+            {
+                "name": "fal",
+                "dialect": "fal",
+                "base_url": "https://queue.fal.run",
+                "api_key_env": "FAL_KEY",
+                "models": ["kling-v2-6-motion-control"],
+            }
+        ]
+    }
+    [fal] = parse_providers(raw, {"FAL_KEY": "fal-k"}, source="test.toml")
+    assert (fal.dialect, str(fal.api_key), fal.models) == (
+        "fal",
+        "fal-k",
+        ("kling-v2-6-motion-control",),
+    )

@@ -13,6 +13,7 @@ from adapter.cli.serve import SIMULATOR_GRACE_S
 from adapter.core.shutdown import GRACE_S, STEP_TIMEOUT_S, STOP_BOUND_S
 from adapter.http.errors import STATUS_CODES
 from adapter.simulator.dashscope import DASHSCOPE_MARKERS
+from adapter.simulator.fal import FAL_MARKERS
 from adapter.simulator.script import MARKERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,9 +26,13 @@ def test_every_setting_read_from_the_environment_is_in_the_settings_table() -> N
         (ROOT / "adapter" / "config" / name).read_text(encoding="utf-8")
         for name in ("settings.py", "providers.py")
     )
-    read = set(re.findall(r'"((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|REDIS_URL)"', source))
+    read = set(
+        re.findall(r'"((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|FAL_[A-Z_]+|REDIS_URL)"', source)
+    )
     table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"`((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|REDIS_URL)`", table))
+    documented = set(
+        re.findall(r"`((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|FAL_[A-Z_]+|REDIS_URL)`", table)
+    )
     assert read == documented
 
 
@@ -39,7 +44,9 @@ def test_every_error_code_is_in_the_errors_table() -> None:
         assert any(str(status) in row.split("|")[1] for row in rows), (code, status)
 
 
-@pytest.mark.parametrize("markers", [MARKERS, DASHSCOPE_MARKERS], ids=["kling", "dashscope"])
+@pytest.mark.parametrize(
+    "markers", [MARKERS, DASHSCOPE_MARKERS, FAL_MARKERS], ids=["kling", "dashscope", "fal"]
+)
 def test_the_simulator_markers_tables_are_the_codes_tables(markers: Mapping[str, str]) -> None:
     """Markers are documented exactly as the simulator understands them, per dialect."""
     rows = [f"| `{marker}` | {effect} |" for marker, effect in markers.items()]
@@ -90,7 +97,7 @@ def test_the_models_table_is_the_catalogue() -> None:
     from tests.catalogue import PAGE_COSTS
     from tests.models import CATALOG
 
-    hosts = {"kling": "Kling", "dashscope": "DashScope", "newapi": "new-api"}
+    hosts = {"kling": "Kling", "dashscope": "DashScope", "newapi": "new-api", "fal": "fal"}
     table = README.split("## The models\n", 1)[1].split("\n\n| model |", 1)[1].split("\n\n", 1)[0]
     rows = [[cell.strip() for cell in row.split("|")[1:-1]] for row in table.splitlines()[2:]]
     assert [row[0].strip("`") for row in rows] == list(PAGE_COSTS)

@@ -25,6 +25,7 @@ from adapter.outbound.client import build_http_client
 from adapter.outbound.resolver import PublicAddressResolver
 from adapter.ports import VideoProvider
 from adapter.providers.dashscope.provider import DashScopeProvider
+from adapter.providers.fal.provider import FalProvider
 from adapter.providers.kling.provider import KlingProvider
 from adapter.providers.newapi.provider import NewApiProvider
 from adapter.service.catalog import Catalog, CatalogError
@@ -35,6 +36,7 @@ from adapter.webhooks.sender import HttpWebhookSender
 #: The simulator's credentials, used when the embedded default points the providers at it.
 SIMULATOR_KEY = SimulatorConfig().api_key
 SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
+SIMULATOR_FAL_KEY = SimulatorConfig().fal_api_key
 #: Where the simulator's new-api gateway lives, under its base URL.
 SIMULATOR_NEWAPI_PATH = "/newapi"
 
@@ -150,6 +152,17 @@ def _newapi(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -
     )
 
 
+def _fal(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> VideoProvider:
+    return FalProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        api_key=str(config.api_key) if config.api_key else "",
+        carried=catalog.carried_by("fal"),
+        models=config.models,
+    )
+
+
 #: How each dialect is built, making the models the catalogue says its API carries. A new
 #: upstream is a provider package and a row here.
 PROVIDER_FACTORIES: dict[
@@ -159,12 +172,18 @@ PROVIDER_FACTORIES: dict[
     "kling-official": _kling,
     "dashscope": _dashscope,
     "newapi": _newapi,
+    "fal": _fal,
 }
 
 
 def simulator_providers(simulator_url: str, *, prefix: str = "") -> tuple[ProviderConfig, ...]:
-    """Every dialect's provider, aimed at the built-in simulator: the embedded default's, or
-    (named with ``prefix``) test mode's beside configured providers."""
+    """A provider of each dialect but fal, aimed at the built-in simulator: the embedded
+    default's, or (named with ``prefix``) test mode's beside configured providers.
+
+    fal makes no model the others do not, so here it could only be a fall-back; and a
+    fall-back would take the task whose refusal the pytest plugin scripted for one submit
+    (``refuse_next``). Its simulated queue is reached from a providers file instead
+    (``base_url = "{simulator}/fal"``, key ``SIMULATOR_FAL_KEY``)."""
     return (
         ProviderConfig(
             name=f"{prefix}kling",
@@ -204,8 +223,8 @@ def make_providers(
     if not settings.providers:
         if settings.simulator_url is None:
             raise ValueError(
-                "no upstream configured: set KLING_BASE_URL, DASHSCOPE_API_KEY or "
-                "NEWAPI_BASE_URL, or run the simulator"
+                "no upstream configured: set KLING_BASE_URL, DASHSCOPE_API_KEY, "
+                "NEWAPI_BASE_URL or FAL_KEY, or run the simulator"
             )
         return _built(simulator_providers(settings.simulator_url), http, catalog), None
     test: tuple[ProviderConfig, ...] = ()

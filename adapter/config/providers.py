@@ -18,7 +18,8 @@ otherwise than the catalogue does, in a ``[provider.model_names]`` table (slug =
 Without a file, ``KLING_BASE_URL`` (+ ``KLING_API_KEY``, or ``KLING_ACCESS_KEY`` and
 ``KLING_SECRET_KEY``) configures one Kling provider, ``DASHSCOPE_API_KEY`` (+
 ``DASHSCOPE_BASE_URL``) one DashScope provider and ``NEWAPI_BASE_URL`` + ``NEWAPI_API_KEY``
-one new-api provider, preferred in that order.
+one new-api provider and ``FAL_KEY`` (+ ``FAL_BASE_URL``) one fal provider, preferred in that
+order.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from typing import Any, Literal
 import msgspec
 from starlette.datastructures import Secret
 
-Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi"]
-DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope", "newapi")
+Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi", "fal"]
+DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope", "newapi", "fal")
 
 #: Alibaba Model Studio's Beijing endpoint; keys are per region (upstream-contracts.md 4.1).
 DASHSCOPE_DEFAULT_URL = "https://dashscope.aliyuncs.com"
+#: fal's queue host (providers-research.md 1.1).
+FAL_DEFAULT_URL = "https://queue.fal.run"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 #: The names of the simulator's providers that serve test keys beside configured ones.
@@ -47,6 +50,7 @@ _NEEDS: dict[Dialect, tuple[str, ...]] = {
     "kling-official": ("access_key_env", "secret_key_env"),
     "dashscope": ("api_key_env",),
     "newapi": ("api_key_env",),
+    "fal": ("api_key_env",),
 }
 
 
@@ -180,19 +184,10 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]
                 "KLING_BASE_URL needs KLING_API_KEY (a gateway's bearer token) or "
                 "KLING_ACCESS_KEY and KLING_SECRET_KEY (the official Kling API)."
             )
-    dashscope_key = _text(environ, "DASHSCOPE_API_KEY")
-    dashscope_url = _text(environ, "DASHSCOPE_BASE_URL")
-    if dashscope_url is not None and dashscope_key is None:
-        raise ProviderConfigError("DASHSCOPE_BASE_URL needs DASHSCOPE_API_KEY.")
-    if dashscope_key is not None:
-        configs.append(
-            ProviderConfig(
-                name="dashscope",
-                dialect="dashscope",
-                base_url=_base_url(dashscope_url or DASHSCOPE_DEFAULT_URL, "DASHSCOPE_BASE_URL"),
-                api_key=Secret(dashscope_key),
-            )
-        )
+    dashscope = _keyed(
+        environ, "dashscope", "DASHSCOPE_API_KEY", "DASHSCOPE_BASE_URL", DASHSCOPE_DEFAULT_URL
+    )
+    configs.extend([dashscope] if dashscope else [])
     newapi_url = _text(environ, "NEWAPI_BASE_URL")
     newapi_key = _text(environ, "NEWAPI_API_KEY")
     if (newapi_url is None) != (newapi_key is None):
@@ -206,11 +201,28 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]
                 api_key=Secret(newapi_key),
             )
         )
+    fal = _keyed(environ, "fal", "FAL_KEY", "FAL_BASE_URL", FAL_DEFAULT_URL)
+    configs.extend([fal] if fal else [])
     return tuple(configs)
 
 
+def _keyed(
+    environ: Mapping[str, str], dialect: Dialect, key_var: str, url_var: str, default_url: str
+) -> ProviderConfig | None:
+    """The provider of ``dialect`` (named after it) that ``key_var`` configures, on
+    ``url_var`` or its default host; ``None`` without the key."""
+    key = _text(environ, key_var)
+    url = _text(environ, url_var)
+    if url is not None and key is None:
+        raise ProviderConfigError(f"{url_var} needs {key_var}.")
+    if key is None:
+        return None
+    base_url = _base_url(url or default_url, url_var)
+    return ProviderConfig(name=dialect, dialect=dialect, base_url=base_url, api_key=Secret(key))
+
+
 #: The variables that configure providers without a file; a file replaces them.
-SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL", "NEWAPI_BASE_URL")
+SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL", "NEWAPI_BASE_URL", "FAL_BASE_URL")
 
 
 def _check_model_names(entry: _Entry, dialect: Dialect, where: str) -> None:

@@ -22,6 +22,11 @@ text2video and image2video, as observed in front of Kling; its generic task rout
 a Vidu, a Gemini, a Doubao and a MiniMax channel (``newapi_channels.py``, from new-api's
 source); its task query; and its web UI for every other path.
 
+fal's queue (see ``fal.py``), under ``/fal``: ``POST /fal/{endpoint_id}`` for the Kling 2.6,
+Kling v3 and Wan 2.6 flash endpoint ids, and ``GET .../requests/{id}/status``, ``GET
+.../requests/{id}`` (the result) and ``PUT .../requests/{id}/cancel`` under each endpoint's
+``{owner}/{app}``.
+
 And:
 
 - ``GET|HEAD /media/{path}``: generated test media (see ``media.py``);
@@ -61,6 +66,7 @@ from adapter.simulator.auth import Authenticator
 from adapter.simulator.callbacks import CallbackSender
 from adapter.simulator.config import SimulatorConfig
 from adapter.simulator.dashscope import DashScopeSimulator
+from adapter.simulator.fal import FalSimulator
 from adapter.simulator.kling_families import FAMILIES, Order, decode_order
 from adapter.simulator.media import serve_media
 from adapter.simulator.newapi_gateway import NewApiGateway
@@ -90,7 +96,7 @@ def create_simulator_app(
     callback_http: httpx.AsyncClient | None = None,
     scripted: ScriptQueue | None = None,
 ) -> Starlette:
-    """The simulated Kling and DashScope upstreams.
+    """The simulated Kling, DashScope, new-api and fal upstreams.
 
     Args:
         config: keys, lifecycle timing and the public URL; defaults to ``SimulatorConfig()``.
@@ -110,10 +116,12 @@ def create_simulator_app(
     kling = _Simulator(config, clock, callbacks, scripted)
     dashscope = DashScopeSimulator(config, clock, scripted)
     newapi = NewApiGateway(config, clock, scripted)
+    fal = FalSimulator(config, clock, scripted)
     routes = [
         *kling.routes(),
         *dashscope.routes(),
         *newapi.routes(),
+        *fal.routes(),
         Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

@@ -13,11 +13,12 @@ class SimulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
         access_key: the official dialect's JWT issuer (``iss``).
         secret_key: the official dialect's HS256 signing secret.
         dashscope_api_key: the DashScope dialect's Bearer token (``/api/v1/...`` only).
+        fal_api_key: the fal queue's ``Key`` (``/fal/...`` only).
         queue_s: seconds a task stays ``submitted``.
         process_s: seconds a task then stays ``processing`` before it ends.
         public_url: base URL of the output video links; empty means the request's own base URL.
         require_auth: ``False`` accepts any (or no) ``Authorization`` header.
-        max_tasks: tasks kept in memory per upstream (Kling, DashScope); the oldest are
+        max_tasks: tasks kept in memory per upstream (Kling, DashScope, fal); the oldest are
             dropped beyond it.
     """
 
@@ -25,6 +26,7 @@ class SimulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
     access_key: str = "sim-ak"
     secret_key: str = "sim-sk"
     dashscope_api_key: str = "sim-dashscope-key"
+    fal_api_key: str = "sim-fal-key"
     queue_s: float = 0.5
     process_s: float = 1.5
     public_url: str = ""

@@ -34,7 +34,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("MVA_", "KLING_", "DASHSCOPE_", "NEWAPI_")) and k != "REDIS_URL"
+        if not k.startswith(("MVA_", "KLING_", "DASHSCOPE_", "NEWAPI_", "FAL_"))
+        and k != "REDIS_URL"
     }
     env.update(
         MVA_SIM_QUEUE_SECONDS="0.4",

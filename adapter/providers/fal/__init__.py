@@ -1,0 +1,1 @@
+"""fal's queue API: the provider, its field mappings per model, wire structs and refusals."""
