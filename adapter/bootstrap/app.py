@@ -48,6 +48,7 @@ def create_app(
         models=models,
         store=parts.store,
         metrics=parts.metrics,
+        board=parts.board,
         openapi=build_openapi(models.served(None), __version__),  # for live and test keys
         admin_token=str(settings.admin_token) if settings.admin_token else None,
         trusted_proxies=settings.trusted_proxies,

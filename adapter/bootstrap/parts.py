@@ -37,6 +37,7 @@ from adapter.service.circuits import Circuits
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.models import ModelDirectory
+from adapter.service.provider_board import ProviderBoard
 from adapter.service.provider_stats import ProviderStats
 from adapter.service.reconciler import Reconciler
 from adapter.service.recovery import Recovery
@@ -77,6 +78,8 @@ class Parts(msgspec.Struct, frozen=True):
     feed: RedisEventFeed
     metrics: Metrics
     provider_stats: ProviderStats
+    #: The providers page: routing order, circuits and recent calls per provider and model.
+    board: ProviderBoard
     closers: tuple[tuple[str, Callable[[], Awaitable[object]]], ...]
 
     async def aclose(self) -> None:
@@ -251,6 +254,9 @@ def build(
         feed=feed,
         metrics=metrics,
         provider_stats=provider_stats,
+        board=ProviderBoard(
+            catalog=catalog, router=router, circuits=circuits, stats=provider_stats, clock=clock
+        ),
         closers=tuple(closers),
     )
 

@@ -20,6 +20,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("keys", "Keys"),
     ("tasks", "Tasks"),
     ("usage", "Usage"),
+    ("providers", "Providers"),
 )
 
 

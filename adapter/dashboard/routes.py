@@ -11,7 +11,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapter.core.errors import AdapterError
-from adapter.dashboard import keys, signin, tasks, usage
+from adapter.dashboard import keys, providers, signin, tasks, usage
 from adapter.dashboard.access import ROOT, CsrfRefused, SignInRequired
 from adapter.dashboard.guard import DashboardGuard
 from adapter.dashboard.pages import csrf_refused, failed, to_sign_in
@@ -36,6 +36,7 @@ ROUTES = [
     Route("/tasks/{task_id}/json", tasks.task_facts, methods=["GET"]),
     Route("/usage", usage.usage_page, methods=["GET"]),
     Route("/usage.csv", usage.usage_csv, methods=["GET"]),
+    Route("/providers", providers.providers_page, methods=["GET"]),
     Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
 ]
 

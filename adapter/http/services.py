@@ -13,6 +13,7 @@ from adapter.service.callbacks import CallbackTokens
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.models import ModelDirectory
+from adapter.service.provider_board import ProviderBoard
 from adapter.service.tasks import TaskService
 
 
@@ -25,6 +26,7 @@ class Services(msgspec.Struct, frozen=True):
     models: ModelDirectory
     store: TaskStore
     metrics: Metrics
+    board: ProviderBoard
     openapi: dict[str, Any]
     #: ``MVA_ADMIN_TOKEN``; ``None``: the admin API answers 404.
     admin_token: str | None = None

@@ -95,6 +95,10 @@ class Circuits:
             log.warning("circuits.unread reason=%s", exc.message)
             return True
 
+    async def current(self) -> dict[tuple[str, str], Circuit]:
+        """Every circuit not plainly closed, as the store has it now (the providers page)."""
+        return await self._store.circuits()
+
     async def failed(self, provider: str, model: str) -> None:
         """``provider`` answered a submit for ``model`` unavailable or rate-limited."""
         try:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.conftest import PHONE, TOKEN
 from tests.e2e.live import Live, wait_terminal
@@ -109,3 +109,28 @@ def test_the_usage_page_draws_bars(
     page.goto("/dashboard/keys")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=shots / "phone-keys.png", full_page=True)
+
+
+def test_the_providers_page_shows_each_models_routing_and_calls(
+    signed_in: Page, api: httpx.Client, shots: Path
+) -> None:
+    task_id = api.post("/api/v1/tasks", json=SUBMIT).json()["task_id"]
+    assert wait_terminal(api, task_id)[-1] == "succeeded"
+    page = signed_in
+    model = re.compile(f"^{SUBMIT['model']}$")
+
+    def row() -> Locator:
+        """The model's first provider's row (the model's name is in its first cell)."""
+        first_cell = page.locator("td:first-child", has_text=model)
+        return page.locator("table.providers tbody tr").filter(has=first_cell)
+
+    page.goto("/dashboard/providers")
+    expect(row()).to_contain_text("closed")
+    # Calls reach the page once the process adds its counters to Redis (every 5 s).
+    for _ in range(40):
+        if row().locator("td").nth(4).inner_text() != "0":
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    assert int(row().locator("td").nth(4).inner_text()) >= 1
+    page.screenshot(path=shots / "providers.png", full_page=True)

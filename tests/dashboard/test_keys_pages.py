@@ -131,7 +131,7 @@ async def test_delete_asks_first_then_deletes(dashboard: Dashboard) -> None:
     assert (await dashboard.get(f"/keys/{key['id']}")).status_code == 404
 
 
-async def test_the_nav_has_keys_tasks_and_usage(dashboard: Dashboard) -> None:
+async def test_the_nav_has_keys_tasks_usage_and_providers(dashboard: Dashboard) -> None:
     page = (await dashboard.get("/keys")).text
     nav = page.split('<nav aria-label="Dashboard">', 1)[1].split("</nav>", 1)[0]
     links = re.findall(r'<a href="/dashboard/(\w+)"( aria-current="page")?>(\w+)</a>', nav)
@@ -139,4 +139,5 @@ async def test_the_nav_has_keys_tasks_and_usage(dashboard: Dashboard) -> None:
         ("keys", ' aria-current="page"', "Keys"),
         ("tasks", "", "Tasks"),
         ("usage", "", "Usage"),
+        ("providers", "", "Providers"),
     ]
