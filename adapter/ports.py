@@ -146,10 +146,13 @@ class TaskStore(Protocol):
         model: str | None,
         limit: int,
         cursor: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> TaskPage:
         """A page of every owner's tasks (those ``key_id`` submitted, when given), newest
-        first, keeping those of ``status`` and ``model``; a page may be short with a cursor
-        when many are passed over.
+        first, keeping those of ``status`` and ``model`` created from ``since`` to ``until``
+        (both included; each is a bound of the index read, not a filter); a page may be short
+        with a cursor when many are passed over.
 
         Raises:
             ValueError: ``cursor`` is not one this store made.

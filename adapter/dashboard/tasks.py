@@ -22,13 +22,13 @@ from adapter.http.sse import sse_response
 
 #: Tasks on one list page.
 PAGE = 25
-_FILTERS = ("key_id", "model", "status")
+_FILTERS = ("key_id", "model", "status", "since", "until")
 #: A string of the input longer than this is shown cut (a data URI can be a megabyte).
 _LONGEST = 300
 
 
 async def list_tasks(request: Request) -> Response:
-    """Newest first, by the key that submitted them, model and status."""
+    """Newest first, by the key that submitted them, model, status and creation time."""
     operator = signed_in(request)
     query = request.query_params
     filters = {name: query.get(name, "") for name in _FILTERS}

@@ -109,8 +109,8 @@ async def usage(request: Request) -> Response:
 
 
 async def list_tasks(request: Request) -> Response:
-    """Every owner's tasks, newest first: ``key_id``, ``model``, ``status``, ``limit``,
-    ``cursor``."""
+    """Every owner's tasks, newest first: ``key_id``, ``model``, ``status``, ``since``,
+    ``until``, ``limit``, ``cursor``."""
     services = _admin(request)
     query = request.query_params
     page = await services.tasks.list_every_task(
@@ -119,6 +119,8 @@ async def list_tasks(request: Request) -> Response:
         status=query.get("status") or None,
         limit=page_limit(query.get("limit")),
         cursor=query.get("cursor") or None,
+        since=query.get("since") or None,
+        until=query.get("until") or None,
     )
     return MsgspecResponse(
         task_list_body(page.records, page.next_cursor, request_id_of(request.scope))

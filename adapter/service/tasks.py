@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -140,13 +140,29 @@ class TaskService:
         status: str | None,
         limit: int,
         cursor: str | None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> TaskPage:
         """Every owner's tasks (the admin API), newest first, by the key that submitted them,
-        model and status; a page may be short and still have a ``next_cursor``."""
+        model, status and creation time (``since`` and ``until``: RFC 3339, both included; a
+        time without a zone is UTC); a page may be short and still have a ``next_cursor``.
+
+        Raises:
+            InvalidRequest: a bad ``status``, ``limit``, ``cursor``, ``since`` or ``until``.
+        """
         wanted = _page_args(status, limit)
+        start, end = _moment(since, "since"), _moment(until, "until")
+        if start is not None and end is not None and start > end:
+            raise InvalidRequest("since must not be after until.", "since")
         with _our_cursor():
             return await self._store.list_every_task(
-                key_id=key_id, status=wanted, model=model, limit=limit, cursor=cursor
+                key_id=key_id,
+                status=wanted,
+                model=model,
+                limit=limit,
+                cursor=cursor,
+                since=start,
+                until=end,
             )
 
     async def hint(self, *, provider: str, task_id: str) -> TaskRecord:
@@ -187,6 +203,20 @@ class TaskService:
         if record is None or record.owner != owner or record.mode != mode:
             raise TaskNotFound(task_id)
         return record
+
+
+def _moment(value: str | None, param: str) -> datetime | None:
+    """``value`` as a moment (RFC 3339, ``2026-11-29`` or ``2026-11-29T08:00``; UTC unless it
+    says otherwise), or ``InvalidRequest`` naming ``param``."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(
+            f"{param} must be a time as RFC 3339 (2026-11-29T08:00:00Z) or a date.", param
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _page_args(status: str | None, limit: int) -> TaskStatus | None:

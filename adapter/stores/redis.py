@@ -301,6 +301,8 @@ class RedisTaskStore:
         model: str | None,
         limit: int,
         cursor: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> TaskPage:
         index = self._keys.key_tasks(key_id) if key_id else self._keys.every_task
 
@@ -309,7 +311,13 @@ class RedisTaskStore:
                 model is None or record.model == model
             )
 
-        return await self._list(index, keep, limit, cursor, reads=_FILTERED_READS)
+        if cursor is None and until is not None:
+            # Start the read just after ``until``: "~" sorts after every task id at that ms.
+            cursor = _write_cursor(_ms(until), "~")
+        oldest_ms = _ms(since) if since is not None else None
+        return await self._list(
+            index, keep, limit, cursor, reads=_FILTERED_READS, oldest_ms=oldest_ms
+        )
 
     async def _list(
         self,
@@ -319,6 +327,7 @@ class RedisTaskStore:
         cursor: str | None,
         *,
         reads: int = _PAGE_READS,
+        oldest_ms: int | None = None,
     ) -> TaskPage:
         records: list[TaskRecord] = []
         # Entries of expired tasks (and, filtered, of others) are passed over as they are met,
@@ -328,7 +337,7 @@ class RedisTaskStore:
             # A page read changes nothing but to drop entries of expired tasks: repeatable.
             page, cursor = await self._errors.repeatable(
                 "list_tasks",
-                functools.partial(self._page, index, keep, limit - len(records), cursor),
+                functools.partial(self._page, index, keep, limit - len(records), cursor, oldest_ms),
             )
             records += page
             if cursor is None or len(records) == limit:
@@ -336,10 +345,19 @@ class RedisTaskStore:
         return TaskPage(records=records, next_cursor=cursor)
 
     async def _page(
-        self, index: str, keep: Callable[[TaskRecord], bool], limit: int, cursor: str | None
+        self,
+        index: str,
+        keep: Callable[[TaskRecord], bool],
+        limit: int,
+        cursor: str | None,
+        oldest_ms: int | None = None,
     ) -> tuple[list[TaskRecord], str | None]:
+        """Up to ``limit`` of the index's tasks after ``cursor`` that ``keep`` keeps, and the
+        next cursor; the read ends at the first entry older than ``oldest_ms``."""
         after = _read_cursor(cursor) if cursor else None
         entries = await self._scripts.page(index=index, count=limit + 1, after=after)
+        if oldest_ms is not None:
+            entries = [(task_id, score) for task_id, score in entries if score >= oldest_ms]
         ids = [task_id for task_id, _ in entries]
         docs = await self._docs(ids[:limit])
         gone = [task_id for task_id, doc in zip(ids, docs, strict=False) if doc is None]

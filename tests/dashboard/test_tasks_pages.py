@@ -45,6 +45,12 @@ async def test_the_list_filters_by_key_model_and_status(
     ]
     page = (await dashboard.get("/tasks", key_id=one["id"])).text
     assert f'<option value="{one["id"]}" selected>' in page  # the filter shows as chosen
+    # The form's datetime-local fields: UTC, to the minute or second (08:00:01 is the second's).
+    since = (await dashboard.get("/tasks", since="2026-11-23T08:00:01")).text
+    assert listed(since) == [third, second]
+    assert 'name="since" value="2026-11-23T08:00:01"' in since
+    until = (await dashboard.get("/tasks", until="2026-11-23T08:00")).text
+    assert listed(until) == [first]
 
 
 async def test_the_list_is_paged(dashboard: Dashboard, clock: FakeClock) -> None:

@@ -398,6 +398,34 @@ async def test_the_admin_sees_every_owners_tasks_by_key_model_and_status(
     assert [t["task_id"] for t in mine] == [made[1]]  # a client still sees its owner's only
 
 
+async def test_the_admin_lists_the_tasks_created_in_a_time_window(
+    http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    """Tasks at 08:00:00, :10, :20 and :30 (UTC); both bounds are included."""
+    _, secret = await create(http, name="a")
+    made = []
+    for _ in range(4):
+        body = {"model": "kling-v3", "input": {"prompt": "a cat", "duration": 5}}
+        made.append((await http.post("/api/v1/tasks", json=body, headers=bearer(secret))).json())
+        clock.advance(10)
+
+    async def listed(query: str) -> list[str]:
+        answer = await http.get(f"/admin/v1/tasks?{query}", headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+        return [t["task_id"] for t in answer.json()["data"]]
+
+    ids = [task["task_id"] for task in made]
+    window = "since=2026-11-23T08:00:10Z&until=2026-11-23T08:00:20Z"
+    assert await listed(window) == [ids[2], ids[1]]
+    assert await listed("since=2026-11-23T09:00:10%2B01:00") == ids[:0:-1]  # a zone of its own
+    assert await listed("until=2026-11-23T08:00:05") == [ids[0]]  # no zone: UTC
+    assert await listed("since=2026-11-24") == []
+    first = (await http.get(f"/admin/v1/tasks?{window}&limit=1", headers=ADMIN)).json()
+    assert [t["task_id"] for t in first["data"]] == [ids[2]]
+    rest = await listed(f"{window}&limit=1&cursor={first['next_cursor']}")
+    assert rest == [ids[1]]
+
+
 @pytest.mark.parametrize(
     ("query", "param"),
     [
@@ -405,6 +433,9 @@ async def test_the_admin_sees_every_owners_tasks_by_key_model_and_status(
         ("limit=0", "limit"),
         ("limit=x", "limit"),
         ("cursor=zz", "cursor"),
+        ("since=yesterday", "since"),
+        ("until=2026-13-01", "until"),
+        ("since=2026-11-24&until=2026-11-23", "since"),
     ],
 )
 async def test_a_bad_admin_task_query_is_a_422_naming_it(
