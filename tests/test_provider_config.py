@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,8 +14,10 @@ from adapter.config.providers import (
     FAL_DEFAULT_URL,
     ProviderConfigError,
     parse_providers,
+    parse_upstreams,
 )
 from adapter.config.settings import Settings, SettingsError
+from adapter.core.values import Strategy
 
 REAL_SETUP = """
 # Kling's own API first; a gateway when Kling is down or busy; Wan on DashScope, then through
@@ -251,3 +256,48 @@ def test_a_fal_provider_in_a_file_takes_its_key_from_a_variable() -> None:
         "fal-k",
         ("kling-v2-6-motion-control",),
     )
+
+
+def _two_hosts(**extra: Any) -> dict[str, Any]:
+    """A file with a Kling gateway and fal, both serving kling-v3, and ``extra`` tables."""
+    entry = {"api_key_env": "K", "models": ["kling-v3", "kling-v2-6"]}
+    return {
+        "provider": [
+            {"name": "kling", "dialect": "kling-gateway", "base_url": "https://k.test", **entry},
+            {"name": "fal", "dialect": "fal", "base_url": "https://f.test", **entry},
+        ],
+        **extra,
+    }
+
+
+def test_price_rows_and_strategies_are_read_from_the_file() -> None:
+    raw = _two_hosts(strategy={"kling-v3": "cheapest", "kling-v2-6": {"kling": 90, "fal": 10}})
+    raw["provider"][1]["prices"] = {"kling-v3": "0.084"}
+    upstreams = parse_upstreams(raw, {"K": "k"}, source="test.toml")
+    assert upstreams.providers[1].prices == {"kling-v3": Decimal("0.084")}
+    assert upstreams.providers[0].prices == {}
+    assert upstreams.strategies == {
+        "kling-v3": Strategy("cheapest"),
+        "kling-v2-6": Strategy("weighted", {"kling": 90, "fal": 10}),
+    }
+
+
+@pytest.mark.parametrize(
+    ("prices", "strategy", "said"),
+    [
+        ({"viduq3": "1"}, {}, "prices names viduq3, which models does not list"),
+        ({"kling-v3": "cheap"}, {}, "prices.kling-v3 must be a decimal string"),
+        ({"kling-v3": "-1"}, {}, "prices.kling-v3 must be a decimal string"),
+        ({}, {"kling-v3": "fastest"}, 'must be "order", "cheapest" or a table of percentages'),
+        ({}, {"viduq3": "cheapest"}, "strategy.viduq3: no provider of the file lists viduq3"),
+        ({}, {"kling-v3": {"kling": 50, "ezmodel": 50}}, "weighs ezmodel, which does not list"),
+        ({}, {"kling-v3": {"kling": 50, "fal": 40}}, "must be 0 or more and add up to 100"),
+    ],
+)
+def test_a_bad_price_row_or_strategy_names_what_to_fix(
+    prices: dict[str, str], strategy: dict[str, Any], said: str
+) -> None:
+    raw = _two_hosts(strategy=strategy)
+    raw["provider"][1]["prices"] = prices
+    with pytest.raises(ProviderConfigError, match=re.escape(said)):
+        parse_upstreams(raw, {"K": "k"}, source="test.toml")

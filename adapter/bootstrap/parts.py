@@ -159,6 +159,8 @@ def build(
         callback_url=callback_url,
         circuits=circuits,
         calls=UpstreamCalls(metrics, provider_stats),
+        strategies=settings.strategies,
+        prices={config.name: config.prices for config in settings.providers},
     )
     test_media = None
     if media is None:

@@ -15,6 +15,17 @@ the environment variable that holds it (``api_key_env = "EZMODEL_API_KEY"``)::
 A ``newapi`` provider (new-api's generic task route) may name the models its channels call
 otherwise than the catalogue does, in a ``[provider.model_names]`` table (slug = name).
 
+A provider's ``[provider.prices]`` table says what the host charges per second of video, by
+model (slug = a decimal string): the ``cheapest`` strategy and each task's ``upstream_cost``
+read it. A top-level ``[strategy]`` table picks, per model, how its providers are ordered:
+``"order"`` (file order, the default), ``"cheapest"`` (by price; unpriced ones last, in file
+order) or a table of percentages (``{kling = 90, fal = 10}``: the first provider tried is
+drawn by weight, the others follow in file order)::
+
+    [strategy]
+    kling-v3 = "cheapest"
+    kling-v2-6-motion-control = { kling = 90, fal = 10 }
+
 Without a file, ``KLING_BASE_URL`` (+ ``KLING_API_KEY``, or ``KLING_ACCESS_KEY`` and
 ``KLING_SECRET_KEY``) configures one Kling provider, ``DASHSCOPE_API_KEY`` (+
 ``DASHSCOPE_BASE_URL``) one DashScope provider and ``NEWAPI_BASE_URL`` + ``NEWAPI_API_KEY``
@@ -27,11 +38,14 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 from starlette.datastructures import Secret
+
+from adapter.core.values import Strategy
 
 Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi", "fal"]
 DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope", "newapi", "fal")
@@ -71,6 +85,15 @@ class ProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: Secret | None = None
     #: Slug -> the upstream's name for it, where not the catalogue's (``newapi`` only).
     model_names: dict[str, str] = {}
+    #: Slug -> what the host charges per second of video (``[provider.prices]``).
+    prices: dict[str, Decimal] = {}
+
+
+class Upstreams(msgspec.Struct, frozen=True):
+    """A providers file: the providers, and each model's strategy where it is not ``order``."""
+
+    providers: tuple[ProviderConfig, ...]
+    strategies: dict[str, Strategy] = {}
 
 
 class _Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -84,13 +107,15 @@ class _Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     access_key_env: str | None = None
     secret_key_env: str | None = None
     model_names: dict[str, str] = {}
+    prices: dict[str, str] = {}
 
 
 class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     provider: list[_Entry]
+    strategy: dict[str, str | dict[str, int]] = {}
 
 
-def load_providers_file(path: Path, environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]:
+def load_providers_file(path: Path, environ: Mapping[str, str]) -> Upstreams:
     """Read a providers file, taking each credential from the variable it names."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -98,7 +123,19 @@ def load_providers_file(path: Path, environ: Mapping[str, str]) -> tuple[Provide
         raise ProviderConfigError(f"cannot read the providers file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProviderConfigError(f"{path} is not valid TOML: {exc}") from None
-    return parse_providers(raw, environ, source=str(path))
+    return parse_upstreams(raw, environ, source=str(path))
+
+
+def parse_upstreams(
+    raw: Mapping[str, Any], environ: Mapping[str, str], *, source: str
+) -> Upstreams:
+    """The providers of a parsed providers file, and its strategies."""
+    providers = parse_providers(raw, environ, source=source)
+    given = msgspec.convert(raw, _File).strategy  # checked by parse_providers already
+    return Upstreams(
+        providers,
+        {model: _strategy(model, rule, providers, source) for model, rule in given.items()},
+    )
 
 
 def parse_providers(
@@ -147,9 +184,53 @@ def parse_providers(
                 access_key=creds.get("access_key_env"),
                 secret_key=Secret(creds["secret_key_env"]) if "secret_key_env" in creds else None,
                 model_names=dict(entry.model_names),
+                prices=_prices(entry, where),
             )
         )
     return tuple(configs)
+
+
+def _prices(entry: _Entry, where: str) -> dict[str, Decimal]:
+    if stray := sorted(entry.prices.keys() - set(entry.models)):
+        raise ProviderConfigError(
+            f"{where}: prices names {', '.join(stray)}, which models does not list."
+        )
+    prices = {}
+    for slug, text in entry.prices.items():
+        try:
+            price = Decimal(text)
+        except InvalidOperation:
+            price = Decimal("NaN")
+        if not price.is_finite() or price < 0:
+            raise ProviderConfigError(
+                f"{where}: prices.{slug} must be a decimal string of 0 or more (per second), "
+                f"got {text!r}."
+            )
+        prices[slug] = price
+    return prices
+
+
+def _strategy(
+    model: str, rule: str | dict[str, int], providers: tuple[ProviderConfig, ...], source: str
+) -> Strategy:
+    where = f"{source}, strategy.{model}"
+    serving = [p.name for p in providers if p.models is None or model in p.models]
+    if not serving:
+        raise ProviderConfigError(f"{where}: no provider of the file lists {model}.")
+    if isinstance(rule, str):
+        if rule not in ("order", "cheapest"):
+            raise ProviderConfigError(
+                f'{where} must be "order", "cheapest" or a table of percentages, got {rule!r}.'
+            )
+        return Strategy("order" if rule == "order" else "cheapest")
+    if stray := sorted(rule.keys() - set(serving)):
+        raise ProviderConfigError(
+            f"{where} weighs {', '.join(stray)}, which does not list {model} "
+            f"(its providers: {', '.join(serving)})."
+        )
+    if any(weight < 0 for weight in rule.values()) or sum(rule.values()) != 100:
+        raise ProviderConfigError(f"{where}: the percentages must be 0 or more and add up to 100.")
+    return Strategy("weighted", dict(rule))
 
 
 def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]:

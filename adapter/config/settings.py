@@ -16,10 +16,11 @@ from adapter.config.providers import (
     SIMPLE_VARIABLES,
     ProviderConfig,
     ProviderConfigError,
+    Upstreams,
     load_providers_file,
     providers_from_env,
 )
-from adapter.core.values import IPNetwork
+from adapter.core.values import IPNetwork, Strategy
 
 ProbeMode = Literal["required", "best_effort"]
 LogFormat = Literal["text", "json"]
@@ -43,6 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_namespace: str = "mva"
     #: The configured upstreams in order of preference; none: the built-in simulator.
     providers: tuple[ProviderConfig, ...] = ()
+    #: Model -> how its providers are ordered, where not in file order (the providers file).
+    strategies: dict[str, Strategy] = {}
     bootstrap_key: Secret | None = None
     media_probe: ProbeMode = "best_effort"
     media_allow_hosts: frozenset[str] = frozenset()
@@ -133,7 +136,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read settings from ``environ``; raise ``SettingsError`` naming a bad variable."""
         env = _Env(environ)
-        providers = _providers(env, environ)
+        upstreams = _upstreams(env, environ)
+        providers = upstreams.providers
         probe_default: ProbeMode = "required" if providers else "best_effort"
         probe = env.text("MVA_MEDIA_PROBE") or probe_default
         if probe not in ("required", "best_effort"):
@@ -187,6 +191,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             redis_url=_redis_url(env.text("REDIS_URL")),
             redis_namespace=namespace,
             providers=providers,
+            strategies=upstreams.strategies,
             bootstrap_key=Secret(bootstrap) if bootstrap else None,
             media_probe=probe,  # type: ignore[arg-type]  # checked just above
             media_allow_hosts=env.hosts("MVA_MEDIA_ALLOW_HOSTS"),
@@ -269,11 +274,11 @@ def _simulator_url(env: _Env) -> str | None:
     return url
 
 
-def _providers(env: _Env, environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]:
+def _upstreams(env: _Env, environ: Mapping[str, str]) -> Upstreams:
     path = env.text("MVA_PROVIDERS_FILE")
     try:
         if path is None:
-            return providers_from_env(environ)
+            return Upstreams(providers_from_env(environ))
         if clashing := [name for name in SIMPLE_VARIABLES if env.text(name)]:
             raise SettingsError(
                 f"MVA_PROVIDERS_FILE is set, so {' and '.join(clashing)} would be ignored; "

@@ -114,6 +114,9 @@ class TaskRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     admitted_by: str | None = None
     #: Made by a test key: served by the simulator only, seen by the owner's test keys only.
     mode: Mode = "live"
+    #: Adapter-defined, operators only: what the host that made it charges, from its price row
+    #: (``[provider.prices]``) and the billed seconds; ``None`` without a row.
+    upstream_cost: Decimal | None = None
 
 
 class Carrier(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -157,6 +160,16 @@ class UpstreamState(msgspec.Struct, frozen=True):
     videos: tuple[Video, ...] = ()
     #: The upstream's reason, on failure.
     message: str | None = None
+
+
+class Strategy(msgspec.Struct, frozen=True):
+    """How one model's providers are ordered for each submit (the providers file's
+    ``[strategy]``): file order, cheapest first by the providers' price rows, or the first
+    drawn by weight (percent) with the others after it in file order."""
+
+    kind: Literal["order", "cheapest", "weighted"] = "order"
+    #: ``weighted``: provider name -> percent (they add up to 100).
+    weights: dict[str, int] = {}
 
 
 class Circuit(msgspec.Struct, frozen=True):

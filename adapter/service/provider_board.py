@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import msgspec
 
@@ -25,8 +26,13 @@ class ProviderModel(msgspec.Struct, frozen=True):
     provider: str
     model: str
     mode: Mode
-    #: Its place in the model's routing order (1: tried first).
+    #: Its place in the model's providers as configured (1: first).
     rank: int
+    #: How the model's providers are ordered for a submit (``order``, ``cheapest``,
+    #: ``weighted``), this one's share when weighted, and its host's price per second.
+    strategy: str
+    weight: int | None
+    price: Decimal | None
     #: ``closed``, ``open`` (skipped until ``open_until``) or ``half-open`` (probing).
     circuit: str
     #: How many unavailable answers in a row it has given (while not plainly closed).
@@ -72,12 +78,18 @@ class ProviderBoard:
             for rank, provider in enumerate(self._router.candidates(spec.slug, mode), 1):
                 pair = (provider.name, spec.slug)
                 circuit = circuits.get(pair, Circuit())
+                strategy = self._router.strategy(spec.slug, mode)
                 rows.append(
                     ProviderModel(
                         provider=provider.name,
                         model=spec.slug,
                         mode=mode,
                         rank=rank,
+                        strategy=strategy.kind,
+                        weight=strategy.weights.get(provider.name)
+                        if strategy.kind == "weighted"
+                        else None,
+                        price=self._router.price(provider.name, spec.slug),
                         circuit=_state(circuit, now_ms),
                         failures=circuit.failures,
                         open_until=_when(circuit.open_until_ms),

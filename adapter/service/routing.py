@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import TypeVar
 
 import msgspec
@@ -16,7 +18,7 @@ from adapter.core.errors import (
     ProviderOutcomeUnknown,
     ProviderUnavailable,
 )
-from adapter.core.values import Mode, TaskRecord, UpstreamState, VideoJob
+from adapter.core.values import Mode, Strategy, TaskRecord, UpstreamState, VideoJob
 from adapter.ports import Operation, VideoProvider
 from adapter.service.circuits import Circuits
 from adapter.service.upstream_calls import UpstreamCalls
@@ -27,6 +29,13 @@ log = logging.getLogger(__name__)
 _MIN_ATTEMPT_S = 1.0
 
 T = TypeVar("T")
+
+_ORDER = Strategy()
+
+
+def _cost_key(price: Decimal | None) -> tuple[bool, Decimal]:
+    """Priced providers first, cheapest first (``sorted`` keeps the given order of ties)."""
+    return (price is None, price if price is not None else Decimal(0))
 
 
 class Router:
@@ -45,6 +54,9 @@ class Router:
         "_callback_url",
         "_calls",
         "_circuits",
+        "_draw",
+        "_prices",
+        "_strategies",
         "_submit_timeout_s",
     )
 
@@ -57,12 +69,17 @@ class Router:
         callback_url: Callable[[str, str], str | None] | None = None,
         calls: UpstreamCalls | None = None,
         circuits: Circuits | None = None,
+        strategies: Mapping[str, Strategy] | None = None,
+        prices: Mapping[str, Mapping[str, Decimal]] | None = None,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         """``test_providers``: the simulator's, for test tasks; ``None``: ``providers`` serve
         both modes (the embedded default, where they are the simulator's). ``callback_url(
         provider, task_id)`` names where that upstream should call back. ``calls`` counts
         every upstream call (``None``: nothing is counted). ``circuits``: skip a provider that
-        keeps answering unavailable for a model (``None``: always try).
+        keeps answering unavailable for a model (``None``: always try). ``strategies``: how a
+        model's live providers are ordered, where not as given; ``prices``: provider -> model
+        -> what the host charges per second; ``draw``: a number in [0, 1) (``weighted``).
 
         Raises:
             ValueError: two different providers share a name (a task names its provider).
@@ -77,14 +94,41 @@ class Router:
         self._callback_url = callback_url
         self._calls = calls
         self._circuits = circuits
+        self._strategies = dict(strategies or {})
+        self._prices = {name: dict(by_model) for name, by_model in (prices or {}).items()}
+        self._draw = draw
 
     def providers(self, mode: Mode) -> Sequence[VideoProvider]:
         """Every provider of ``mode``, most preferred first."""
         return self._by_mode[mode]
 
     def candidates(self, model: str, mode: Mode) -> list[VideoProvider]:
-        """The providers of ``mode`` that serve ``model``, most preferred first."""
+        """The providers of ``mode`` that serve ``model``, in the order given."""
         return [p for p in self._by_mode[mode] if p.serves(model)]
+
+    def strategy(self, model: str, mode: Mode) -> Strategy:
+        """How ``model``'s providers of ``mode`` are ordered (test mode's: as given)."""
+        return self._strategies.get(model, _ORDER) if mode == "live" else _ORDER
+
+    def price(self, provider: str, model: str) -> Decimal | None:
+        """What ``provider``'s host charges per second of ``model``, if its row says."""
+        return self._prices.get(provider, {}).get(model)
+
+    def ranked(self, model: str, mode: Mode) -> list[VideoProvider]:
+        """The order one submit tries ``model``'s providers in, by its strategy: as given,
+        cheapest first (unpriced ones last, as given), or one drawn by weight first."""
+        found = self.candidates(model, mode)
+        strategy = self.strategy(model, mode)
+        if strategy.kind == "cheapest":
+            priced = [(self.price(p.name, model), p) for p in found]
+            return [p for price, p in sorted(priced, key=lambda pair: _cost_key(pair[0]))]
+        if strategy.kind == "weighted":
+            point = self._draw() * sum(strategy.weights.values())
+            for provider in found:
+                point -= strategy.weights.get(provider.name, 0)
+                if point < 0:
+                    return [provider, *(p for p in found if p is not provider)]
+        return found
 
     def serves(self, model: str, mode: Mode) -> bool:
         return any(p.serves(model) for p in self._by_mode[mode])
@@ -115,7 +159,7 @@ class Router:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._submit_timeout_s
         errors: list[ProviderError] = []
-        for provider in self.candidates(job.model, mode):
+        for provider in self.ranked(job.model, mode):
             remaining = deadline - loop.time()
             if errors and remaining < _MIN_ATTEMPT_S:
                 errors.append(ProviderUnavailable(provider.name, "not tried: no time was left"))

@@ -23,6 +23,7 @@ from adapter.core.errors import ProviderError
 from adapter.core.values import Event, TaskError, TaskRecord, TaskStatus, UpstreamState
 from adapter.ports import Metrics, TaskStore
 from adapter.service.catalog import Catalog
+from adapter.service.pricing import money
 from adapter.service.routing import Router
 from adapter.service.transitions import can_move
 
@@ -158,6 +159,7 @@ class TaskWriter:
                 "status": state.status,
                 "videos": state.videos,
                 "cost_actual": self._actual_cost(record, state),
+                "upstream_cost": self._upstream_cost(record, state),
             }
         if state.status is TaskStatus.FAILED:
             reason = state.message or "The upstream failed the task without a reason."
@@ -172,11 +174,30 @@ class TaskWriter:
 
     def _actual_cost(self, record: TaskRecord, state: UpstreamState) -> Decimal:
         rule = self._catalog.get(record.model).price
-        seconds = state.videos[0].duration
-        if rule.is_billed_by_input or seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        seconds = self._billed_seconds(record, state)
+        if seconds is None:
             # A requested duration is what is billed (a "5" s video may last 5.04 s).
             return record.cost_estimate
         return rule.cost(_decode_values(record.input), seconds)
+
+    def _upstream_cost(self, record: TaskRecord, state: UpstreamState) -> Decimal | None:
+        """The host's price row times the seconds billed (the input's, or the video's)."""
+        price = self._router.price(record.provider or "", record.model)
+        if price is None:
+            return None
+        rule = self._catalog.get(record.model).price
+        seconds = self._billed_seconds(record, state)
+        if seconds is None:
+            seconds = rule.input_seconds(_decode_values(record.input))
+        return None if seconds is None else money(price * rule.billed_seconds(seconds))
+
+    def _billed_seconds(self, record: TaskRecord, state: UpstreamState) -> float | None:
+        """The video's own length, where the price follows it and the upstream said it."""
+        rule = self._catalog.get(record.model).price
+        seconds = state.videos[0].duration
+        if rule.is_billed_by_input or seconds is None or not math.isfinite(seconds) or seconds <= 0:
+            return None
+        return seconds
 
     def _changed(self, record: TaskRecord, changes: dict[str, Any]) -> TaskRecord:
         return msgspec.structs.replace(

@@ -128,9 +128,9 @@ def test_the_providers_page_shows_each_models_routing_and_calls(
     expect(row()).to_contain_text("closed")
     # Calls reach the page once the process adds its counters to Redis (every 5 s).
     for _ in range(40):
-        if row().locator("td").nth(4).inner_text() != "0":
+        if row().locator("td").nth(5).inner_text() != "0":
             break
         page.wait_for_timeout(250)
         page.reload()
-    assert int(row().locator("td").nth(4).inner_text()) >= 1
+    assert int(row().locator("td").nth(5).inner_text()) >= 1
     page.screenshot(path=shots / "providers.png", full_page=True)
