@@ -41,6 +41,8 @@ Operation = Literal["submit", "query", "lookup", "cancel"]
 Outcome = Literal[
     "ok", "rejected", "unavailable", "rate_limited", "unknown_outcome", "not_found", "error"
 ]
+#: What happened to a circuit, for ``/metrics``: it opened, or a submit skipped its provider.
+CircuitEvent = Literal["opened", "skipped"]
 
 #: How a webhook delivery attempt ended: a 2xx, a failure to retry, the last failure.
 WebhookOutcome = Literal["delivered", "failed", "gave_up"]
@@ -387,6 +389,9 @@ class Metrics(Protocol):
 
     def store_unavailable(self, operation: str) -> None:
         """A store operation raised ``StoreUnavailable``."""
+
+    def circuit_event(self, provider: str, model: str, event: CircuitEvent) -> None:
+        """This process opened ``provider``'s circuit for ``model``, or skipped it (open)."""
 
     def exposition(self) -> tuple[bytes, str]:
         """The metrics of every process of this server, and their content type."""

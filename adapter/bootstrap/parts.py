@@ -151,6 +151,7 @@ def build(
         clock=clock,
         threshold=settings.circuit_failures,
         cooldown_s=settings.circuit_cooldown_s,
+        metrics=metrics,
     )
     router = Router(
         providers,

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from adapter.core.errors import CircuitOpen, StoreUnavailable
 from adapter.core.values import Circuit
-from adapter.ports import CircuitStore
+from adapter.ports import CircuitStore, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class Circuits:
         "_clock",
         "_cooldown_ms",
         "_known",
+        "_metrics",
         "_read_at",
         "_refresh_s",
         "_store",
@@ -49,8 +50,11 @@ class Circuits:
         threshold: int = 5,
         cooldown_s: float = 30.0,
         refresh_s: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
+        """``metrics`` counts each circuit this process opens and each provider it skips."""
         self._store = store
+        self._metrics = metrics
         self._clock = clock
         self._threshold = threshold
         self._cooldown_ms = int(cooldown_s * 1000)
@@ -78,6 +82,8 @@ class Circuits:
         if circuit.open_until_ms <= now_ms and await self._probe(provider, model, now_ms):
             return
         wait_s = max(1, -(-(max(circuit.open_until_ms, circuit.probe_until_ms) - now_ms) // 1000))
+        if self._metrics is not None:
+            self._metrics.circuit_event(provider, model, "skipped")
         raise CircuitOpen(
             provider,
             f"not tried: it answered unavailable {circuit.failures} times in a row for "
@@ -101,8 +107,9 @@ class Circuits:
 
     async def failed(self, provider: str, model: str) -> None:
         """``provider`` answered a submit for ``model`` unavailable or rate-limited."""
+        was_open = self._known.get((provider, model), _CLOSED).open_until_ms > 0
         try:
-            self._known[provider, model] = await self._store.failed(
+            circuit = await self._store.failed(
                 provider,
                 model,
                 now_ms=self._now_ms(),
@@ -111,6 +118,14 @@ class Circuits:
             )
         except StoreUnavailable as exc:
             log.warning("circuits.unwritten provider=%s reason=%s", provider, exc.message)
+            return
+        self._known[provider, model] = circuit
+        if circuit.open_until_ms and not was_open:
+            log.warning(
+                "circuit.opened provider=%s model=%s failures=%s", provider, model, circuit.failures
+            )
+            if self._metrics is not None:
+                self._metrics.circuit_event(provider, model, "opened")
 
     async def succeeded(self, provider: str, model: str) -> None:
         """``provider`` accepted a submit for ``model``: its circuit closes (a write only when

@@ -26,7 +26,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from adapter.core.values import TaskStatus
-from adapter.ports import Operation, Outcome, Schedule, WebhookOutcome
+from adapter.ports import CircuitEvent, Operation, Outcome, Schedule, WebhookOutcome
 
 #: Seconds: from a Redis read served at once to an upstream's slowest answer.
 UPSTREAM_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -90,6 +90,13 @@ class PrometheusMetrics:
             ["operation"],
             registry=own,
         )
+        self.circuits = Counter(
+            "mva_circuit_events",
+            "Circuits opened (unavailable answers in a row) and submits that skipped an open "
+            "one, by provider and model.",
+            ["provider", "model", "event"],
+            registry=own,
+        )
         if multiprocess_dir is None:
             for collector in (ProcessCollector, PlatformCollector, GCCollector):
                 collector(registry=own)
@@ -134,6 +141,9 @@ class PrometheusMetrics:
 
     def store_unavailable(self, operation: str) -> None:
         self.store_errors.labels(operation).inc()
+
+    def circuit_event(self, provider: str, model: str, event: CircuitEvent) -> None:
+        self.circuits.labels(provider, model, event).inc()
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self._registry), CONTENT_TYPE_LATEST

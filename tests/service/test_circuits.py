@@ -17,7 +17,9 @@ from adapter.core.values import Circuit
 from adapter.service.circuits import Circuits
 from adapter.service.routing import Router
 from adapter.stores.redis_circuits import RedisCircuitStore
+from adapter.telemetry.prometheus import PrometheusMetrics
 from tests.fakes import MODEL, FakeClock, ScriptedProvider, seed_input
+from tests.metrics import sample
 from tests.models import job
 
 pytestmark = pytest.mark.anyio
@@ -167,3 +169,19 @@ async def test_circuits_that_cannot_be_read_never_refuse_a_submit(clock: FakeClo
     with pytest.raises(AllProvidersFailed):
         await submit(router)
     assert await submit(router) == "kling"
+
+
+async def test_metrics_count_each_circuit_opened_and_each_provider_skipped(
+    circuit_store: RedisCircuitStore, clock: FakeClock
+) -> None:
+    metrics = PrometheusMetrics()
+    only = ScriptedProvider("kling")
+    counted = Circuits(circuit_store, clock=clock, threshold=3, refresh_s=0, metrics=metrics)
+    router = Router([only], circuits=counted)
+    down(only, 3)
+    for _ in range(5):  # three failures open it, then two submits skip it
+        with pytest.raises(AllProvidersFailed):
+            await submit(router)
+    labels = {"provider": "kling", "model": MODEL}
+    assert sample(metrics, "mva_circuit_events_total", **labels, event="opened") == 1
+    assert sample(metrics, "mva_circuit_events_total", **labels, event="skipped") == 2
