@@ -96,6 +96,7 @@ async def usage_rows(services: Services, query: Mapping[str, str]) -> list[Usage
         until=query.get("to") or None,
         model=query.get("model") or None,
         group_by=query.get("group_by") or None,
+        upstream=True,
     )
 
 

@@ -93,9 +93,11 @@ class AdminKeys:
         until: str | None = None,
         model: str | None = None,
         group_by: str | None = None,
+        upstream: bool = False,
     ) -> list[usage.UsageRow]:
         """Usage rows of ``key_ids`` (every key when ``None``) over UTC days ``since`` to
-        ``until`` (the last 30 days by default), grouped by ``day``, ``model``, ``key``."""
+        ``until`` (the last 30 days by default), grouped by ``day``, ``model``, ``key``; with
+        ``upstream`` (the operator's views, never a client's), what the hosts charged."""
         if key_ids is None:
             key_ids = [key.id for key in await self._keys.list()]
         asked = usage.query(
@@ -106,7 +108,7 @@ class AdminKeys:
             group_by=group_by,
             today=self._clock(),
         )
-        return await usage.rows(self._ledgers, asked)
+        return await usage.rows(self._ledgers, asked, upstream=upstream)
 
     async def spend(self, key: ApiKey) -> KeySpend | None:
         """``key``'s budget as it stands now; ``None`` without a budget."""

@@ -36,6 +36,8 @@ class UsageRow(msgspec.Struct, frozen=True, omit_defaults=True):
     cost_reserved: Decimal
     #: What its ended tasks cost (``cost_actual``).
     cost_charged: Decimal
+    #: Operators only: what the hosts charged for them, by their price rows (``upstream_cost``).
+    cost_upstream: Decimal | None = None
     day: str | None = None
     model: str | None = None
     key_id: str | None = None
@@ -77,8 +79,9 @@ def query(
     return UsageQuery(tuple(key_ids), days, model, tuple(dict.fromkeys(groups)))
 
 
-async def rows(ledgers: Ledgers, asked: UsageQuery) -> list[UsageRow]:
-    """The rows ``asked`` for, ordered by their groups."""
+async def rows(ledgers: Ledgers, asked: UsageQuery, *, upstream: bool = False) -> list[UsageRow]:
+    """The rows ``asked`` for, ordered by their groups; with ``upstream`` (operators), what the
+    hosts charged too."""
     found = await ledgers(asked.key_ids, asked.days)
     sums: dict[tuple[str | None, ...], dict[str, int]] = {}
     for (key_id, day), counters in found.items():
@@ -93,10 +96,11 @@ async def rows(ledgers: Ledgers, asked: UsageQuery) -> list[UsageRow]:
             )
             row = sums.setdefault(group, {})
             row[counter] = row.get(counter, 0) + value
-    return [_row(group, sums[group]) for group in sorted(sums, key=lambda g: [x or "" for x in g])]
+    ordered = sorted(sums, key=lambda g: [x or "" for x in g])
+    return [_row(group, sums[group], upstream=upstream) for group in ordered]
 
 
-def _row(group: tuple[str | None, ...], counters: dict[str, int]) -> UsageRow:
+def _row(group: tuple[str | None, ...], counters: dict[str, int], *, upstream: bool) -> UsageRow:
     day, model, key_id = group
     return UsageRow(
         tasks=counters.get("tasks", 0),
@@ -106,6 +110,7 @@ def _row(group: tuple[str | None, ...], counters: dict[str, int]) -> UsageRow:
         seconds=(Decimal(counters.get("millis", 0)) / 1000).normalize(),
         cost_reserved=from_nanos(counters.get("reserved", 0)),
         cost_charged=from_nanos(counters.get("charged", 0)),
+        cost_upstream=from_nanos(counters.get("upstream", 0)) if upstream else None,
         day=day,
         model=model,
         key_id=key_id,
@@ -130,6 +135,7 @@ CSV_FIELDS = (
     "seconds",
     "cost_reserved",
     "cost_charged",
+    "cost_upstream",
 )
 
 

@@ -250,6 +250,9 @@ class RedisTaskStore:
                 outcome=record.status.value,
                 millis=_millis(record),
                 day=_day(record.created_at),
+                upstream_nanos=nanos(record.upstream_cost)
+                if record.status.is_terminal and record.upstream_cost is not None
+                else 0,
             )
 
     async def delete_task(self, task_id: str, version: int) -> bool:

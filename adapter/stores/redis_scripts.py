@@ -40,7 +40,7 @@ local key_tasks, every_task = KEYS[15], KEYS[16]
 # outcome counted and the estimate turned into the charge (outcome 'forgotten' takes the task
 # out of the ledger, since it no longer exists).
 _RELEASE = """
-local function settle(charge, outcome, millis)
+local function settle(charge, outcome, millis, upstream)
   local model = redis.call('HGET', task, 'lm')
   if model then
     redis.call('HDEL', task, 'lm')
@@ -52,6 +52,9 @@ local function settle(charge, outcome, millis)
       redis.call('HINCRBY', ledger, model .. '|' .. outcome, 1)
       redis.call('HINCRBY', ledger, model .. '|charged', charge)
       redis.call('HINCRBY', ledger, model .. '|millis', millis)
+      if upstream ~= '0' then
+        redis.call('HINCRBY', ledger, model .. '|upstream', upstream)
+      end
     end
   end
   if redis.call('HDEL', task, 'open') == 1 then
@@ -162,6 +165,7 @@ local webhook_due = ARGV[10]
 local charge = ARGV[11]
 local outcome = ARGV[12]
 local millis = ARGV[13]
+local upstream = ARGV[14] or '0'
 """
     + _RELEASE
     + """
@@ -184,7 +188,7 @@ for i, index in ipairs(by_status) do
 end
 if terminal then
   redis.call('ZREM', due_tasks, id)
-  settle(charge, outcome, millis)
+  settle(charge, outcome, millis, upstream)
 end
 if webhook_due ~= '' then
   redis.call('ZADD', due_webhooks, 'NX', webhook_due, id)
@@ -205,7 +209,7 @@ local id = ARGV[2]
     + """
 local v = redis.call('HGET', task, 'v')
 if v and tonumber(v) == tonumber(version) then
-  settle(0, 'forgotten', 0)
+  settle(0, 'forgotten', 0, '0')
   redis.call('DEL', task, events)
   for _, index in ipairs(by_status) do redis.call('ZREM', index, id) end
   for _, set in ipairs({all, due_tasks, due_webhooks, key_tasks, every_task}) do
@@ -431,13 +435,15 @@ class TaskScripts:
         outcome: str,
         millis: int,
         day: str,
+        upstream_nanos: int = 0,
     ) -> bool:
         """Replace the task at ``version - 1`` with ``doc`` at ``version``; False if it moved on.
 
         With it, in the same step: append ``event``, move the task to the index of ``status``,
         leave the reconcile schedule (and give back the slot of ``key_id``, the key that
-        submitted it, replacing its budget reservation by ``charge_nanos``) when ``terminal``,
-        and schedule the webhook when ``webhook_due_ms`` is given.
+        submitted it, replacing its budget reservation by ``charge_nanos``, and adding
+        ``upstream_nanos``, what its host charged, to its ledger row) when ``terminal``, and
+        schedule the webhook when ``webhook_due_ms`` is given.
         """
         done = await self._update(
             keys=self._task_keys(task_id, owner, mode, key_id, day),
@@ -455,6 +461,7 @@ class TaskScripts:
                 charge_nanos,
                 outcome,
                 millis,
+                upstream_nanos,
             ],
         )
         return bool(done)

@@ -333,6 +333,7 @@ async def test_usage_is_answered_as_rows_or_csv_and_to_each_key_its_own(
             "seconds": 0,
             "cost_reserved": 0.0414,
             "cost_charged": 0,
+            "cost_upstream": 0,
             "day": "2026-11-23",
             "model": "kling-v2-6",
         }
@@ -340,11 +341,13 @@ async def test_usage_is_answered_as_rows_or_csv_and_to_each_key_its_own(
     csv = await http.get("/admin/v1/usage", headers={**ADMIN, "Accept": "text/csv"})
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.splitlines() == [
-        "day,model,key_id,tasks,succeeded,failed,cancelled,seconds,cost_reserved,cost_charged",
-        "2026-11-23,kling-v2-6,,3,0,0,0,0,0.1242,0",
+        "day,model,key_id,tasks,succeeded,failed,cancelled,seconds,cost_reserved,cost_charged,"
+        "cost_upstream",
+        "2026-11-23,kling-v2-6,,3,0,0,0,0,0.1242,0,0",
     ]
     mine = (await http.get("/api/v1/usage", headers=bearer(secret_a))).json()
     assert [(r["day"], r["tasks"]) for r in mine["data"]] == [("2026-11-23", 2)]
+    assert "cost_upstream" not in mine["data"][0]  # what hosts charge is the operator's
 
 
 @pytest.mark.parametrize(

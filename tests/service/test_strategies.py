@@ -92,3 +92,32 @@ async def test_a_succeeded_task_records_its_hosts_price_times_the_billed_seconds
     assert done.status is TaskStatus.SUCCEEDED
     assert done.upstream_cost == Decimal("0.56")  # 8 s x 0.07
     assert done.cost_actual != done.upstream_cost  # what the client pays is MindVideo's price
+
+
+async def test_the_usage_ledger_adds_up_what_the_hosts_charged(
+    make_parts,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    fal = ScriptedProvider("fal")
+    row = ProviderConfig(
+        name="fal", dialect="fal", base_url="https://f.test", prices={MODEL: Decimal("0.07")}
+    )
+    parts: Parts = make_parts(fal, providers=(row,))
+    key, _ = await parts.keys.create(name="acme")
+    for seconds in (8, 5):
+        made = await parts.tasks.submit(
+            owner="acme",
+            model=MODEL,
+            values=seed_input(),
+            idempotency_key=None,
+            key_id=key.id,
+            admission=key.admission,
+        )
+        fal.set_state(made.record.upstream_id or "", TaskStatus.SUCCEEDED, seconds=seconds)
+        clock.advance(1)
+        await asyncio.sleep(0.06)
+        await parts.tasks.get(owner="acme", task_id=made.record.task_id)
+    (operators,) = await parts.admin.usage([key.id], upstream=True)
+    assert operators.cost_upstream == Decimal("0.91")  # (8 + 5) s x 0.07
+    (clients,) = await parts.admin.usage([key.id])
+    assert clients.cost_upstream is None
