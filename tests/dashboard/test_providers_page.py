@@ -4,7 +4,7 @@ calls, errors by kind and latency over the last 5 minutes and hour, from every p
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import pytest
@@ -39,23 +39,32 @@ def backup() -> ScriptedProvider:
 
 
 @pytest.fixture
-def parts(
+def make_parts(
     store: RedisTaskStore,
     key_store: RedisKeyStore,
     clock: FakeClock,
     first: ScriptedProvider,
     backup: ScriptedProvider,
-) -> Parts:
-    settings = Settings(schemas_dir=SCHEMAS, admin_token=Secret(TOKEN), circuit_failures=3)
-    return build(
-        settings,
-        store=store,
-        key_store=key_store,
-        providers=[first, backup],
-        media=FakeMedia(),
-        webhooks=FakeWebhooks(),
-        clock=clock,
-    )
+) -> Callable[[Settings], Parts]:
+    """The parts on ``settings``, with the two scripted hosts."""
+
+    def make(settings: Settings) -> Parts:
+        return build(
+            settings,
+            store=store,
+            key_store=key_store,
+            providers=[first, backup],
+            media=FakeMedia(),
+            webhooks=FakeWebhooks(),
+            clock=clock,
+        )
+
+    return make
+
+
+@pytest.fixture
+def parts(make_parts: Callable[[Settings], Parts]) -> Parts:
+    return make_parts(Settings(schemas_dir=SCHEMAS, admin_token=Secret(TOKEN), circuit_failures=3))
 
 
 @pytest.fixture
@@ -111,11 +120,7 @@ async def test_the_page_needs_a_session(parts: Parts) -> None:
 
 
 async def test_the_page_shows_each_models_strategy_shares_and_price_rows(
-    store: RedisTaskStore,
-    key_store: RedisKeyStore,
-    clock: FakeClock,
-    first: ScriptedProvider,
-    backup: ScriptedProvider,
+    make_parts: Callable[[Settings], Parts],
 ) -> None:
     rows = (
         ProviderConfig(name="kling", dialect="kling-gateway", base_url="https://k.test"),
@@ -132,15 +137,7 @@ async def test_the_page_shows_each_models_strategy_shares_and_price_rows(
         providers=rows,
         strategies={MODEL: Strategy("weighted", {"kling": 80, "backup": 20})},
     )
-    parts = build(
-        settings,
-        store=store,
-        key_store=key_store,
-        providers=[first, backup],
-        media=FakeMedia(),
-        webhooks=FakeWebhooks(),
-        clock=clock,
-    )
+    parts = make_parts(settings)
     async with client(create_app(settings, parts=parts)) as http:
         html = (await (await Dashboard.sign_in(http, TOKEN)).get("/providers")).text
     assert cells(html, "kling")[:4] == [f"{MODEL} (weighted)", "1 80%", "kling", "—"]

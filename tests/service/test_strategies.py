@@ -18,6 +18,10 @@ from tests.models import job
 pytestmark = pytest.mark.anyio
 
 PRICES = {"kling": {MODEL: Decimal("0.12")}, "fal": {MODEL: Decimal("0.07")}}
+#: fal as a providers file configures it, with its price row for the model.
+FAL_ROW = ProviderConfig(
+    name="fal", dialect="fal", base_url="https://f.test", prices={MODEL: Decimal("0.07")}
+)
 
 
 def hosts() -> list[ScriptedProvider]:
@@ -78,10 +82,7 @@ async def test_a_succeeded_task_records_its_hosts_price_times_the_billed_seconds
     clock: FakeClock,  # type: ignore[no-untyped-def]
 ) -> None:
     fal = ScriptedProvider("fal")
-    row = ProviderConfig(
-        name="fal", dialect="fal", base_url="https://f.test", prices={MODEL: Decimal("0.07")}
-    )
-    parts: Parts = make_parts(fal, providers=(row,))  # the file's row; the host is scripted
+    parts: Parts = make_parts(fal, providers=(FAL_ROW,))  # the file's row; the host is scripted
     made = await parts.tasks.submit(
         owner="a", model=MODEL, values=seed_input(), idempotency_key=None
     )
@@ -99,10 +100,7 @@ async def test_the_usage_ledger_adds_up_what_the_hosts_charged(
     clock: FakeClock,  # type: ignore[no-untyped-def]
 ) -> None:
     fal = ScriptedProvider("fal")
-    row = ProviderConfig(
-        name="fal", dialect="fal", base_url="https://f.test", prices={MODEL: Decimal("0.07")}
-    )
-    parts: Parts = make_parts(fal, providers=(row,))
+    parts: Parts = make_parts(fal, providers=(FAL_ROW,))
     key, _ = await parts.keys.create(name="acme")
     for seconds in (8, 5):
         made = await parts.tasks.submit(
