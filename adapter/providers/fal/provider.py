@@ -34,9 +34,10 @@ from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamStat
 from adapter.providers._http import ensure_the_api, logged_refusal, map_httpx_errors, retry_after_s
 from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.fal import wire as fal_wire
-from adapter.providers.fal.bodies import FalModel, Unservable
+from adapter.providers.fal.bodies import FalModel
 from adapter.providers.fal.errors import classify, decode_error
 from adapter.providers.fal.wire import QueueBody
+from adapter.providers.inputs import Unservable
 from adapter.providers.refusals import clean
 
 DEFAULT_BASE_URL = "https://queue.fal.run"
