@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import msgspec
 
 from adapter.core.errors import (
     ProviderBadAnswer,
@@ -30,7 +29,7 @@ from adapter.core.errors import (
     ProviderUnavailable,
 )
 from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
-from adapter.providers._http import ensure_the_api, logged_refusal, map_httpx_errors, retry_after_s
+from adapter.providers._http import logged_refusal, read_json, retry_after_s, send_json
 from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.inputs import Unservable
 from adapter.providers.refusals import clean
@@ -173,21 +172,22 @@ class ReplicateProvider:
         return f"{self._base}/v1/predictions/{quote(upstream_id, safe='')}"
 
     async def _send(self, method: str, url: str, content: bytes | None = None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        with map_httpx_errors(self._name):
-            return await self._http.request(method, url, content=content, headers=headers)
+        return await send_json(
+            self._http,
+            self._name,
+            method,
+            url,
+            authorization=f"Bearer {self._token}",
+            content=content,
+        )
 
     def _read(self, response: httpx.Response, *, about_prediction: bool) -> Prediction | None:
         """The prediction of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
-        if not response.is_success:
-            raise self._refusal(response, about_prediction=about_prediction)
-        ensure_the_api(self._name, response)
-        try:
-            return rw.decode_prediction(response.content)
-        except msgspec.DecodeError:
-            return None
+
+        def refuse(response: httpx.Response) -> ProviderError:
+            return self._refusal(response, about_prediction=about_prediction)
+
+        return read_json(self._name, response, rw.decode_prediction, refuse)
 
     def _refusal(self, response: httpx.Response, *, about_prediction: bool) -> ProviderError:
         error = classify(
