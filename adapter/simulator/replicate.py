@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -38,7 +37,13 @@ from starlette.routing import Route
 from adapter.simulator import replicate_wire as rw
 from adapter.simulator.config import SimulatorConfig
 from adapter.simulator.media import duration_from_url, format_seconds
-from adapter.simulator.script import DEFAULT_FAIL_REASON, InvalidMarker, Script, ScriptQueue
+from adapter.simulator.script import (
+    DEFAULT_FAIL_REASON,
+    InvalidMarker,
+    Script,
+    ScriptQueue,
+    script_on,
+)
 from adapter.simulator.state import Progress, TaskTable, progress_of
 from adapter.simulator.wire import json_response, media_base, video_url
 
@@ -66,7 +71,6 @@ _SCRIPTED: Final = {
     429: rw.Rejection(429, "", _THROTTLED),
     500: rw.Rejection(500, "Internal Server Error", "Internal server error (scripted)"),
 }
-_KLING_ONLY_MARKER: Final = re.compile(r"\[sim:(?:shape=[^\[\]]*|callback-dup)\]")
 _NOT_FOUND: Final = rw.Rejection(404, "Not found", "The requested resource could not be found.")
 _DEFAULT_SECONDS: Final = "5"
 _ENDED: Final = frozenset({"succeeded", "failed", "canceled"})
@@ -243,15 +247,9 @@ def _iso(when: float) -> str:
 
 def _script(scripted: ScriptQueue, prompt: str | None) -> Script:
     try:
-        script = scripted.script_for(prompt)
+        return script_on(scripted, prompt, "Replicate")
     except InvalidMarker as exc:
         raise rw.invalid("input.prompt", str(exc)) from None
-    if script.shape != "kling" or script.callback_dup:
-        markers = _KLING_ONLY_MARKER.findall(prompt or "") or ["a queued script's shape"]
-        raise rw.invalid(
-            "input.prompt", f"simulator marker not supported by Replicate: {markers[-1]}"
-        )
-    return script
 
 
 def _reject(exc: rw.Rejection) -> Response:
