@@ -12,6 +12,7 @@ import pytest
 from adapter.config.providers import (
     DASHSCOPE_DEFAULT_URL,
     FAL_DEFAULT_URL,
+    REPLICATE_DEFAULT_URL,
     ProviderConfigError,
     parse_providers,
     parse_upstreams,
@@ -301,3 +302,53 @@ def test_a_bad_price_row_or_strategy_names_what_to_fix(
     raw["provider"][1]["prices"] = prices
     with pytest.raises(ProviderConfigError, match=re.escape(said)):
         parse_upstreams(raw, {"K": "k"}, source="test.toml")
+
+
+def test_replicate_from_its_token_comes_after_fal_on_the_api_host() -> None:
+    settings = Settings.from_env({"REPLICATE_API_TOKEN": "r8_t", "FAL_KEY": "fal-k"})
+    assert [(p.name, p.dialect) for p in settings.providers] == [
+        ("fal", "fal"),
+        ("replicate", "replicate"),
+    ]
+    replicate = settings.providers[1]
+    assert replicate.base_url == REPLICATE_DEFAULT_URL == "https://api.replicate.com"
+    assert str(replicate.api_key) == "r8_t" and replicate.models is None
+
+
+def test_replicate_base_url_is_taken_with_its_token_and_clashes_with_a_file(
+    tmp_path: Path,
+) -> None:
+    env = {"REPLICATE_API_TOKEN": "r8_t", "REPLICATE_BASE_URL": "http://sim.test/replicate/"}
+    [replicate] = Settings.from_env(env).providers
+    assert replicate.base_url == "http://sim.test/replicate"
+    with pytest.raises(SettingsError, match="REPLICATE_BASE_URL needs REPLICATE_API_TOKEN"):
+        Settings.from_env({"REPLICATE_BASE_URL": "https://replicate.example"})
+    path = tmp_path / "providers.toml"
+    path.write_text(REAL_SETUP, encoding="utf-8")
+    env = {"MVA_PROVIDERS_FILE": str(path), "REPLICATE_BASE_URL": "https://r.example", **SECRETS}
+    with pytest.raises(SettingsError, match="REPLICATE_BASE_URL"):
+        Settings.from_env(env)
+
+
+def test_a_replicate_provider_in_a_file_takes_its_token_from_a_variable() -> None:
+    raw = {
+        "provider": [
+            {
+                "name": "replicate",
+                "dialect": "replicate",
+                "base_url": "https://api.replicate.com",
+                "api_key_env": "REPLICATE_API_TOKEN",
+                "models": ["kling-v3", "wan2-6-i2v-flash"],
+            }
+        ]
+    }
+    [replicate] = parse_providers(raw, {"REPLICATE_API_TOKEN": "r8_t"}, source="test.toml")
+    assert (replicate.dialect, str(replicate.api_key), replicate.models) == (
+        "replicate",
+        "r8_t",
+        ("kling-v3", "wan2-6-i2v-flash"),
+    )
+    with pytest.raises(ProviderConfigError, match="needs api_key_env"):
+        parse_providers(
+            {"provider": [{**raw["provider"][0], "api_key_env": None}]}, {}, source="t.toml"
+        )

@@ -14,6 +14,7 @@ from adapter.core.shutdown import GRACE_S, STEP_TIMEOUT_S, STOP_BOUND_S
 from adapter.http.errors import STATUS_CODES
 from adapter.simulator.dashscope import DASHSCOPE_MARKERS
 from adapter.simulator.fal import FAL_MARKERS
+from adapter.simulator.replicate import REPLICATE_MARKERS
 from adapter.simulator.script import MARKERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +28,16 @@ def test_every_setting_read_from_the_environment_is_in_the_settings_table() -> N
         for name in ("settings.py", "providers.py")
     )
     read = set(
-        re.findall(r'"((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|FAL_[A-Z_]+|REDIS_URL)"', source)
+        re.findall(
+            r'"((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|(?:FAL|REPLICATE)_[A-Z_]+|REDIS_URL)"',
+            source,
+        )
     )
     table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
     documented = set(
-        re.findall(r"`((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|FAL_[A-Z_]+|REDIS_URL)`", table)
+        re.findall(
+            r"`((?:MVA|KLING|DASHSCOPE|NEWAPI)_[A-Z_]+|(?:FAL|REPLICATE)_[A-Z_]+|REDIS_URL)`", table
+        )
     )
     assert read == documented
 
@@ -45,7 +51,9 @@ def test_every_error_code_is_in_the_errors_table() -> None:
 
 
 @pytest.mark.parametrize(
-    "markers", [MARKERS, DASHSCOPE_MARKERS, FAL_MARKERS], ids=["kling", "dashscope", "fal"]
+    "markers",
+    [MARKERS, DASHSCOPE_MARKERS, FAL_MARKERS, REPLICATE_MARKERS],
+    ids=["kling", "dashscope", "fal", "replicate"],
 )
 def test_the_simulator_markers_tables_are_the_codes_tables(markers: Mapping[str, str]) -> None:
     """Markers are documented exactly as the simulator understands them, per dialect."""
@@ -97,7 +105,13 @@ def test_the_models_table_is_the_catalogue() -> None:
     from tests.catalogue import PAGE_COSTS
     from tests.models import CATALOG
 
-    hosts = {"kling": "Kling", "dashscope": "DashScope", "newapi": "new-api", "fal": "fal"}
+    hosts = {
+        "kling": "Kling",
+        "dashscope": "DashScope",
+        "newapi": "new-api",
+        "fal": "fal",
+        "replicate": "Replicate",
+    }
     table = README.split("## The models\n", 1)[1].split("\n\n| model |", 1)[1].split("\n\n", 1)[0]
     rows = [[cell.strip() for cell in row.split("|")[1:-1]] for row in table.splitlines()[2:]]
     assert [row[0].strip("`") for row in rows] == list(PAGE_COSTS)

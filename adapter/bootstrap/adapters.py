@@ -28,6 +28,7 @@ from adapter.providers.dashscope.provider import DashScopeProvider
 from adapter.providers.fal.provider import FalProvider
 from adapter.providers.kling.provider import KlingProvider
 from adapter.providers.newapi.provider import NewApiProvider
+from adapter.providers.replicate.provider import ReplicateProvider
 from adapter.service.catalog import Catalog, CatalogError
 from adapter.simulator.config import SimulatorConfig
 from adapter.stores.redis import RedisTaskStore
@@ -37,6 +38,7 @@ from adapter.webhooks.sender import HttpWebhookSender
 SIMULATOR_KEY = SimulatorConfig().api_key
 SIMULATOR_DASHSCOPE_KEY = SimulatorConfig().dashscope_api_key
 SIMULATOR_FAL_KEY = SimulatorConfig().fal_api_key
+SIMULATOR_REPLICATE_TOKEN = SimulatorConfig().replicate_api_token
 #: Where the simulator's new-api gateway lives, under its base URL.
 SIMULATOR_NEWAPI_PATH = "/newapi"
 
@@ -163,6 +165,17 @@ def _fal(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> V
     )
 
 
+def _replicate(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> VideoProvider:
+    return ReplicateProvider(
+        config.name,
+        base_url=config.base_url,
+        http=http,
+        api_token=str(config.api_key) if config.api_key else "",
+        carried=catalog.carried_by("replicate"),
+        models=config.models,
+    )
+
+
 #: How each dialect is built, making the models the catalogue says its API carries. A new
 #: upstream is a provider package and a row here.
 PROVIDER_FACTORIES: dict[
@@ -173,17 +186,19 @@ PROVIDER_FACTORIES: dict[
     "dashscope": _dashscope,
     "newapi": _newapi,
     "fal": _fal,
+    "replicate": _replicate,
 }
 
 
 def simulator_providers(simulator_url: str, *, prefix: str = "") -> tuple[ProviderConfig, ...]:
-    """A provider of each dialect but fal, aimed at the built-in simulator: the embedded
-    default's, or (named with ``prefix``) test mode's beside configured providers.
+    """A provider of each dialect but fal and Replicate, aimed at the built-in simulator: the
+    embedded default's, or (named with ``prefix``) test mode's beside configured providers.
 
-    fal makes no model the others do not, so here it could only be a fall-back; and a
-    fall-back would take the task whose refusal the pytest plugin scripted for one submit
-    (``refuse_next``). Its simulated queue is reached from a providers file instead
-    (``base_url = "{simulator}/fal"``, key ``SIMULATOR_FAL_KEY``)."""
+    fal and Replicate make no model the others do not, so here they could only be fall-backs;
+    and a fall-back would take the task whose refusal the pytest plugin scripted for one
+    submit (``refuse_next``). Their simulated APIs are reached from a providers file instead
+    (``base_url = "{simulator}/fal"``, key ``SIMULATOR_FAL_KEY``; ``"{simulator}/replicate"``,
+    token ``SIMULATOR_REPLICATE_TOKEN``)."""
     return (
         ProviderConfig(
             name=f"{prefix}kling",
@@ -224,7 +239,7 @@ def make_providers(
         if settings.simulator_url is None:
             raise ValueError(
                 "no upstream configured: set KLING_BASE_URL, DASHSCOPE_API_KEY, "
-                "NEWAPI_BASE_URL or FAL_KEY, or run the simulator"
+                "NEWAPI_BASE_URL, FAL_KEY or REPLICATE_API_TOKEN, or run the simulator"
             )
         return _built(simulator_providers(settings.simulator_url), http, catalog), None
     test: tuple[ProviderConfig, ...] = ()

@@ -31,8 +31,8 @@ async def _check_all(settings: Settings, timeout_s: float) -> int:
     if settings.uses_simulator:
         out(
             "No providers are configured: serve uses the built-in simulator. Configure them "
-            "with KLING_BASE_URL, DASHSCOPE_API_KEY, NEWAPI_BASE_URL, FAL_KEY or "
-            "MVA_PROVIDERS_FILE "
+            "with KLING_BASE_URL, DASHSCOPE_API_KEY, NEWAPI_BASE_URL, FAL_KEY, "
+            "REPLICATE_API_TOKEN or MVA_PROVIDERS_FILE "
             "(README, 'Providers').\n"
         )
         return 0

@@ -29,7 +29,8 @@ def run_worker(settings: Settings) -> int:
     if settings.uses_simulator:
         raise SettingsError(
             "worker needs the upstreams configured (KLING_BASE_URL, DASHSCOPE_API_KEY, "
-            "NEWAPI_BASE_URL, FAL_KEY or MVA_PROVIDERS_FILE), the same as the serve processes."
+            "NEWAPI_BASE_URL, FAL_KEY, REPLICATE_API_TOKEN or MVA_PROVIDERS_FILE), the same as "
+            "the serve processes."
         )
     check_redis(settings)
     configure_logging(settings.log_level, settings.log_format)

@@ -29,7 +29,8 @@ drawn by weight, the others follow in file order)::
 Without a file, ``KLING_BASE_URL`` (+ ``KLING_API_KEY``, or ``KLING_ACCESS_KEY`` and
 ``KLING_SECRET_KEY``) configures one Kling provider, ``DASHSCOPE_API_KEY`` (+
 ``DASHSCOPE_BASE_URL``) one DashScope provider and ``NEWAPI_BASE_URL`` + ``NEWAPI_API_KEY``
-one new-api provider and ``FAL_KEY`` (+ ``FAL_BASE_URL``) one fal provider, preferred in that
+one new-api provider, ``FAL_KEY`` (+ ``FAL_BASE_URL``) one fal provider and
+``REPLICATE_API_TOKEN`` (+ ``REPLICATE_BASE_URL``) one Replicate provider, preferred in that
 order.
 """
 
@@ -47,13 +48,22 @@ from starlette.datastructures import Secret
 
 from adapter.core.values import Strategy
 
-Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi", "fal"]
-DIALECTS: tuple[Dialect, ...] = ("kling-gateway", "kling-official", "dashscope", "newapi", "fal")
+Dialect = Literal["kling-gateway", "kling-official", "dashscope", "newapi", "fal", "replicate"]
+DIALECTS: tuple[Dialect, ...] = (
+    "kling-gateway",
+    "kling-official",
+    "dashscope",
+    "newapi",
+    "fal",
+    "replicate",
+)
 
 #: Alibaba Model Studio's Beijing endpoint; keys are per region (upstream-contracts.md 4.1).
 DASHSCOPE_DEFAULT_URL = "https://dashscope.aliyuncs.com"
 #: fal's queue host (providers-research.md 1.1).
 FAL_DEFAULT_URL = "https://queue.fal.run"
+#: Replicate's API host (providers-research.md 3.1).
+REPLICATE_DEFAULT_URL = "https://api.replicate.com"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 #: The names of the simulator's providers that serve test keys beside configured ones.
@@ -65,6 +75,7 @@ _NEEDS: dict[Dialect, tuple[str, ...]] = {
     "dashscope": ("api_key_env",),
     "newapi": ("api_key_env",),
     "fal": ("api_key_env",),
+    "replicate": ("api_key_env",),
 }
 
 
@@ -284,6 +295,10 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[ProviderConfig, ...]
         )
     fal = _keyed(environ, "fal", "FAL_KEY", "FAL_BASE_URL", FAL_DEFAULT_URL)
     configs.extend([fal] if fal else [])
+    replicate = _keyed(
+        environ, "replicate", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", REPLICATE_DEFAULT_URL
+    )
+    configs.extend([replicate] if replicate else [])
     return tuple(configs)
 
 
@@ -303,7 +318,13 @@ def _keyed(
 
 
 #: The variables that configure providers without a file; a file replaces them.
-SIMPLE_VARIABLES = ("KLING_BASE_URL", "DASHSCOPE_BASE_URL", "NEWAPI_BASE_URL", "FAL_BASE_URL")
+SIMPLE_VARIABLES = (
+    "KLING_BASE_URL",
+    "DASHSCOPE_BASE_URL",
+    "NEWAPI_BASE_URL",
+    "FAL_BASE_URL",
+    "REPLICATE_BASE_URL",
+)
 
 
 def _check_model_names(entry: _Entry, dialect: Dialect, where: str) -> None:

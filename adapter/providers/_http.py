@@ -10,12 +10,14 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
+from typing import TypeVar
 
 import aiohttp
 import httpx
+import msgspec
 
 from adapter.core.errors import (
     ProviderBadAnswer,
@@ -26,6 +28,8 @@ from adapter.core.errors import (
 from adapter.outbound.failures import describe
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Raised before a byte of the request left this process.
 _NOT_SENT: tuple[type[Exception], ...] = (
@@ -84,6 +88,45 @@ def map_httpx_errors(provider: str) -> Iterator[None]:
         raise ProviderUnavailable(
             provider, f"could not reach the upstream: {describe(exc)}"
         ) from exc
+
+
+async def send_json(
+    http: httpx.AsyncClient,
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    authorization: str,
+    content: bytes | None = None,
+) -> httpx.Response:
+    """One call of a JSON API, with ``Authorization``, ``Accept`` and (with a body)
+    ``Content-Type`` set; httpx's errors translated as :func:`map_httpx_errors` says."""
+    headers = {"Authorization": authorization, "Accept": "application/json"}
+    if content is not None:
+        headers["Content-Type"] = "application/json"
+    with map_httpx_errors(provider):
+        return await http.request(method, url, content=content, headers=headers)
+
+
+def read_json(
+    provider: str,
+    response: httpx.Response,
+    decode: Callable[[bytes], T],
+    refuse: Callable[[httpx.Response], ProviderError],
+) -> T | None:
+    """The decoded body of a 2xx answer, or ``None`` when it does not decode as ``T``.
+
+    Raises:
+        ProviderError: ``refuse``'s error for a non-2xx answer; ``ProviderBadAnswer`` for a 2xx
+            that is not JSON at all (:func:`ensure_the_api`).
+    """
+    if not response.is_success:
+        raise refuse(response)
+    ensure_the_api(provider, response)
+    try:
+        return decode(response.content)
+    except msgspec.DecodeError:
+        return None
 
 
 def ensure_the_api(provider: str, response: httpx.Response) -> None:

@@ -27,6 +27,11 @@ Kling v3 and Wan 2.6 flash endpoint ids, and ``GET .../requests/{id}/status``, `
 .../requests/{id}`` (the result) and ``PUT .../requests/{id}/cancel`` under each endpoint's
 ``{owner}/{app}``.
 
+Replicate's predictions API (see ``replicate.py``), under ``/replicate``: ``POST
+/replicate/v1/models/{owner}/{name}/predictions`` for the Kling 2.6 motion control, Kling 2.6,
+Kling v3 and Wan 2.6 flash models, ``GET /replicate/v1/predictions/{id}`` and ``POST
+/replicate/v1/predictions/{id}/cancel``.
+
 And:
 
 - ``GET|HEAD /media/{path}``: generated test media (see ``media.py``);
@@ -70,6 +75,7 @@ from adapter.simulator.fal import FalSimulator
 from adapter.simulator.kling_families import FAMILIES, Order, decode_order
 from adapter.simulator.media import serve_media
 from adapter.simulator.newapi_gateway import NewApiGateway
+from adapter.simulator.replicate import ReplicateSimulator
 from adapter.simulator.script import InvalidMarker, Script, ScriptQueue
 from adapter.simulator.state import DuplicateExternalId, Family, SimTask, TaskTable, progress_of
 
@@ -96,7 +102,7 @@ def create_simulator_app(
     callback_http: httpx.AsyncClient | None = None,
     scripted: ScriptQueue | None = None,
 ) -> Starlette:
-    """The simulated Kling, DashScope, new-api and fal upstreams.
+    """The simulated Kling, DashScope, new-api, fal and Replicate upstreams.
 
     Args:
         config: keys, lifecycle timing and the public URL; defaults to ``SimulatorConfig()``.
@@ -117,11 +123,13 @@ def create_simulator_app(
     dashscope = DashScopeSimulator(config, clock, scripted)
     newapi = NewApiGateway(config, clock, scripted)
     fal = FalSimulator(config, clock, scripted)
+    replicate = ReplicateSimulator(config, clock, scripted)
     routes = [
         *kling.routes(),
         *dashscope.routes(),
         *newapi.routes(),
         *fal.routes(),
+        *replicate.routes(),
         Route("/media/{path:path}", serve_media, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]

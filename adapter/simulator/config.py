@@ -14,11 +14,13 @@ class SimulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
         secret_key: the official dialect's HS256 signing secret.
         dashscope_api_key: the DashScope dialect's Bearer token (``/api/v1/...`` only).
         fal_api_key: the fal queue's ``Key`` (``/fal/...`` only).
+        replicate_api_token: Replicate's Bearer token (``/replicate/...`` only).
         queue_s: seconds a task stays ``submitted``.
         process_s: seconds a task then stays ``processing`` before it ends.
         public_url: base URL of the output video links; empty means the request's own base URL.
         require_auth: ``False`` accepts any (or no) ``Authorization`` header.
-        max_tasks: tasks kept in memory per upstream (Kling, DashScope, fal); the oldest are
+        max_tasks: tasks kept in memory per upstream (Kling, DashScope, fal,
+            Replicate); the oldest are
             dropped beyond it.
     """
 
@@ -27,6 +29,7 @@ class SimulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str = "sim-sk"
     dashscope_api_key: str = "sim-dashscope-key"
     fal_api_key: str = "sim-fal-key"
+    replicate_api_token: str = "sim-replicate-token"
     queue_s: float = 0.5
     process_s: float = 1.5
     public_url: str = ""

@@ -32,7 +32,6 @@ marker, as an unknown or malformed marker does.
 from __future__ import annotations
 
 import hmac
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -45,7 +44,13 @@ from starlette.routing import Route
 
 from adapter.simulator import dashscope_wire as dw
 from adapter.simulator.config import SimulatorConfig
-from adapter.simulator.script import DEFAULT_FAIL_REASON, InvalidMarker, Script, ScriptQueue
+from adapter.simulator.script import (
+    DEFAULT_FAIL_REASON,
+    InvalidMarker,
+    Script,
+    ScriptQueue,
+    script_on,
+)
 from adapter.simulator.state import TaskTable, progress_of
 from adapter.simulator.wire import json_response, media_base, video_url
 
@@ -83,8 +88,6 @@ _SCRIPTED_POLL_ERRORS: Final = {
     429: ("Throttling.RateQuota", f"{_THROTTLED} (scripted by [sim:poll-429])"),
     500: ("InternalError", f"{_INTERNAL} (scripted by [sim:poll-500])"),
 }
-#: The markers that mean nothing on DashScope: one answer shape, no callbacks.
-_KLING_ONLY_MARKER: Final = re.compile(r"\[sim:(?:shape=[^\[\]]*|callback-dup)\]")
 
 
 class DashScopeSimulator:
@@ -198,13 +201,9 @@ class DashScopeSimulator:
 
 def _script(scripted: ScriptQueue, prompt: str | None) -> Script:
     try:
-        script = scripted.script_for(prompt)
+        return script_on(scripted, prompt, "DashScope")
     except InvalidMarker as exc:
         raise dw.invalid(str(exc)) from None
-    if script.shape != "kling" or script.callback_dup:
-        marker = _KLING_ONLY_MARKER.findall(prompt or "")[-1]
-        raise dw.invalid(f"simulator marker not supported by DashScope: {marker}")
-    return script
 
 
 def _request_id() -> str:

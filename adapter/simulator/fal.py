@@ -33,7 +33,6 @@ are refused with 422 naming the marker, as an unknown or malformed marker is.
 from __future__ import annotations
 
 import hmac
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
@@ -47,7 +46,13 @@ from starlette.routing import Route
 from adapter.simulator import fal_wire as fw
 from adapter.simulator.config import SimulatorConfig
 from adapter.simulator.media import duration_from_url, format_seconds
-from adapter.simulator.script import DEFAULT_FAIL_REASON, InvalidMarker, Script, ScriptQueue
+from adapter.simulator.script import (
+    DEFAULT_FAIL_REASON,
+    InvalidMarker,
+    Script,
+    ScriptQueue,
+    script_on,
+)
 from adapter.simulator.state import Progress, TaskTable, progress_of
 from adapter.simulator.wire import json_response, media_base, video_url
 
@@ -83,7 +88,6 @@ _POLL_ERRORS: Final = {
     429: "Rate limit exceeded (scripted by [sim:poll-429])",
     500: "Internal server error (scripted by [sim:poll-500])",
 }
-_KLING_ONLY_MARKER: Final = re.compile(r"\[sim:(?:shape=[^\[\]]*|callback-dup)\]")
 _DEFAULT_SECONDS: Final = "5"
 
 
@@ -281,13 +285,9 @@ def _error_of(entry: FalRequest, progress: Progress) -> tuple[str, str] | None:
 
 def _script(scripted: ScriptQueue, prompt: str | None) -> Script:
     try:
-        script = scripted.script_for(prompt)
+        return script_on(scripted, prompt, "fal")
     except InvalidMarker as exc:
         raise fw.invalid("prompt", str(exc)) from None
-    if script.shape != "kling" or script.callback_dup:
-        marker = _KLING_ONLY_MARKER.findall(prompt or "")[-1]
-        raise fw.invalid("prompt", f"simulator marker not supported by fal: {marker}")
-    return script
 
 
 def _reject(exc: fw.Rejection) -> Response:

@@ -110,6 +110,8 @@ _FLAGS: Final[Mapping[str, dict[str, object]]] = {
     "callback-dup": {"callback_dup": True},
 }
 _SHAPES: Final = frozenset({"taskdto", "simple", "openai"})
+#: The markers that mean something on Kling alone: its query shapes and its callbacks.
+_KLING_ONLY_MARKER: Final = re.compile(r"\[sim:(?:shape=[^\[\]]*|callback-dup)\]")
 
 
 def parse_script(prompt: str | None) -> Script:
@@ -190,3 +192,18 @@ class ScriptQueue:
             return self._next.popleft()
         except IndexError:
             return parse_script(prompt)
+
+
+def script_on(scripted: ScriptQueue, prompt: str | None, host: str) -> Script:
+    """The script of the next task on ``host``, an upstream with one answer shape and no
+    Kling callbacks (DashScope, fal, Replicate): the shape markers and ``[sim:callback-dup]``
+    mean nothing there, so they are refused as a bad marker is.
+
+    Raises:
+        InvalidMarker: a marker of ``prompt`` is bad, or one that ``host`` cannot honour.
+    """
+    script = scripted.script_for(prompt)
+    if script.shape != "kling" or script.callback_dup:
+        markers = _KLING_ONLY_MARKER.findall(prompt or "") or ["(a queued script)"]
+        raise InvalidMarker(markers[-1], f"simulator marker not supported by {host}")
+    return script

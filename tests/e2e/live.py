@@ -34,7 +34,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("MVA_", "KLING_", "DASHSCOPE_", "NEWAPI_", "FAL_"))
+        if not k.startswith(("MVA_", "KLING_", "DASHSCOPE_", "NEWAPI_", "FAL_", "REPLICATE_"))
         and k != "REDIS_URL"
     }
     env.update(

@@ -7,9 +7,9 @@ is ``text-to-video`` or ``image-to-video``. Field mapping: providers-research.md
 and 5 (fal-ai/fal-js ``types/endpoints.ts``@381105e1).
 
 An input fal cannot take as it is (a tier or duration its endpoint lacks, an option it has
-no field for) raises :class:`Unservable` before anything is sent: the provider answers it as
-unavailable, so the router tries the next provider and the task is never made without what
-it asked for.
+no field for) raises ``Unservable`` before anything is sent (see ``adapter.providers.inputs``):
+the provider answers it as unavailable, so the router tries the next provider and the task is
+never made without what it asked for.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from adapter.core.values import Carrier, VideoJob
 from adapter.providers.fal import wire as fal_wire
 from adapter.providers.fal.wire import FalInput
+from adapter.providers.inputs import Unservable, kling_frames, strings, wan_flash_limits
 
 Values = Mapping[str, Any]
 
@@ -32,10 +33,6 @@ T2V, I2V = "text-to-video", "image-to-video"
 KLING_CFG_SCALE = 0.5
 #: The namespaces whose endpoint ids have one more leading segment (fal_client ``AppId``).
 _NAMESPACES = frozenset({"workflows", "comfy"})
-
-
-class Unservable(Exception):
-    """fal cannot make this input as it was asked for; the message says why."""
 
 
 class Plan(NamedTuple):
@@ -56,10 +53,6 @@ def app_of(endpoint_id: str) -> str:
 
 def _tier(values: Values) -> str:
     return TIERS[str(values.get("mode", "std"))]
-
-
-def _strings(values: Values, field: str) -> list[str]:
-    return [item for item in values.get(field) or () if item]
 
 
 # --- motion control -------------------------------------------------------------------------
@@ -91,7 +84,7 @@ def kling_v26(job: VideoJob) -> Plan:
         raise Unservable("fal has Kling 2.6 text/image to video in pro mode only")
     if params.get("camera_control"):
         raise Unservable("fal's Kling 2.6 has no camera_control")
-    images = _strings(params, "image_urls")
+    images = strings(params, "image_urls")
     image = params.get("image_url") or (images[0] if images else None)
     cfg_scale = params.get("cfg_scale", KLING_CFG_SCALE)
     if image and cfg_scale != KLING_CFG_SCALE:
@@ -120,11 +113,7 @@ def kling_v3(job: VideoJob) -> Plan:
         raise Unservable(
             "fal's Kling v3 takes elements in another shape; element_list is not sent there"
         )
-    first, last, references = _frames(params)
-    if references:
-        raise Unservable("fal's Kling v3 takes no reference images beyond the first and last frame")
-    if last and not first:
-        raise Unservable("fal's Kling v3 image to video needs a first frame")
+    first, last = kling_frames(params, "fal")
     common = _kling_common(params)
     shots = (
         [_shot(item) for item in params.get("multi_prompt") or ()]
@@ -141,15 +130,6 @@ def kling_v3(job: VideoJob) -> Plan:
         return Plan({"tier": _tier(params), "kind": I2V}, body)
     body = fal_wire.KlingInput(aspect_ratio=params.get("aspect_ratio", "16:9"), **common)
     return Plan({"tier": _tier(params), "kind": T2V}, body)
-
-
-def _frames(values: Values) -> tuple[str | None, str | None, list[str]]:
-    urls = _strings(values, "image_urls")
-    first = values.get("first_frame_image") or None
-    last = values.get("last_frame_image") or None
-    if first or last:
-        return first, last, urls
-    return (urls[0] if urls else None), (urls[1] if len(urls) > 1 else None), urls[2:]
 
 
 def _shot(item: Values) -> fal_wire.Shot:
@@ -172,25 +152,14 @@ def _kling_common(params: Values) -> dict[str, Any]:
 
 # --- wan2-6-i2v-flash -----------------------------------------------------------------------
 
-WAN_DURATIONS = (5, 10, 15)
-
 
 def wan_i2v_flash(job: VideoJob) -> Plan:
     """``image_urls[0]`` is ``image_url``; fal needs a prompt and 5, 10 or 15 seconds."""
     params = job.input
-    duration = params.get("duration", 5)
-    if duration not in WAN_DURATIONS:
-        raise Unservable(f"fal's Wan 2.6 flash makes 5, 10 or 15 s videos, not {duration} s")
-    prompt = (params.get("prompt") or "").strip()
-    if not prompt:
-        raise Unservable("fal's Wan 2.6 flash needs a prompt")
-    if params.get("template"):
-        raise Unservable("fal's Wan 2.6 flash has no template option")
-    if params.get("watermark"):
-        raise Unservable("fal's Wan 2.6 flash has no watermark option")
+    duration = wan_flash_limits(params, "fal")
     audio = bool(params.get("audio", True))
     body = fal_wire.WanFlashInput(
-        image_url=_strings(params, "image_urls")[0],
+        image_url=strings(params, "image_urls")[0],
         prompt=params["prompt"],
         duration=str(duration),
         resolution=params.get("resolution", "1080p"),

@@ -31,12 +31,19 @@ from adapter.core.errors import (
     ProviderUnavailable,
 )
 from adapter.core.values import Carrier, ProviderCheck, TaskStatus, UpstreamState, Video, VideoJob
-from adapter.providers._http import ensure_the_api, logged_refusal, map_httpx_errors, retry_after_s
+from adapter.providers._http import (
+    ensure_the_api,
+    logged_refusal,
+    read_json,
+    retry_after_s,
+    send_json,
+)
 from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.fal import wire as fal_wire
-from adapter.providers.fal.bodies import FalModel, Unservable
+from adapter.providers.fal.bodies import FalModel
 from adapter.providers.fal.errors import classify, decode_error
 from adapter.providers.fal.wire import QueueBody
+from adapter.providers.inputs import Unservable
 from adapter.providers.refusals import clean
 
 DEFAULT_BASE_URL = "https://queue.fal.run"
@@ -213,21 +220,22 @@ class FalProvider:
         return f"{self._base}/{route}/requests/{quote(upstream_id, safe='')}"
 
     async def _send(self, method: str, url: str, content: bytes | None = None) -> httpx.Response:
-        headers = {"Authorization": f"Key {self._api_key}", "Accept": "application/json"}
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        with map_httpx_errors(self._name):
-            return await self._http.request(method, url, content=content, headers=headers)
+        return await send_json(
+            self._http,
+            self._name,
+            method,
+            url,
+            authorization=f"Key {self._api_key}",
+            content=content,
+        )
 
     def _read(self, response: httpx.Response, *, about_request: bool) -> QueueBody | None:
         """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""
-        if not response.is_success:
-            raise self._refusal(response, about_request=about_request)
-        ensure_the_api(self._name, response)
-        try:
-            return fal_wire.decode_queue(response.content)
-        except msgspec.DecodeError:
-            return None
+
+        def refuse(response: httpx.Response) -> ProviderError:
+            return self._refusal(response, about_request=about_request)
+
+        return read_json(self._name, response, fal_wire.decode_queue, refuse)
 
     def _refusal(self, response: httpx.Response, *, about_request: bool) -> ProviderError:
         retry_after = retry_after_s(response.headers.get("Retry-After"), self._clock())

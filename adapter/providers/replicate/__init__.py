@@ -1,0 +1,2 @@
+"""Replicate's predictions API: the provider, its field mappings per model, wire structs and
+refusals."""
