@@ -66,7 +66,7 @@ async def test_the_stores_write_under_the_pinned_keys(
     await store.create_task(record, queued())
     done = msgspec.structs.replace(record, version=2, status=TaskStatus.SUCCEEDED)
     assert await store.update_task(done, Event(type="status", status=done.status, at=NOW))
-    await store.acquire_refresh("task_1", 1000)
+    await store.acquire_refresh("task_1", 60_000)  # held past the scan on a busy machine
     await store.claim_idempotency("alice:abc", "fp", "task_1", NOW, 60)
     key = ApiKey(id="key_1", name="ci", owner="ci", key_hash="h1", status="active", created_at=NOW)
     await key_store.add_key(key)
