@@ -179,7 +179,7 @@ def _check_usage_output(
     ]
     assert table[1].split() == [today, key_id, "2", "0", "0", "0", "0", "0.1512", "0"]
     assert main(["usage", "--by", "model", "--csv"], environ=env) == 0
-    assert capsys.readouterr().out.splitlines()[1] == ",kling-v3,,2,0,0,0,0,0,0.1512"
+    assert capsys.readouterr().out.splitlines()[1] == ",kling-v3,,2,0,0,0,0,0,0.1512,0"
     assert main(["usage", "--by", "week"], environ=env) == 1
     assert "group_by" in capsys.readouterr().err
     assert main(["keys", "delete", key_id], environ=env) == 0

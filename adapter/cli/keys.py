@@ -49,6 +49,7 @@ async def _command(keys: AdminKeys, args: argparse.Namespace) -> int:
             until=args.until,
             model=args.model,
             group_by=args.by,
+            upstream=True,  # the operator's: what the hosts charged too (as the admin API)
         )
         out(csv_text(rows) if args.csv else _table(rows))
         return 0
