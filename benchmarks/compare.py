@@ -316,6 +316,7 @@ def main() -> int:
     errors = {f"{p} {s}": sum(r.errors for r in rs) for (p, s), rs in results.items()}
     failing = {k: v for k, v in errors.items() if v}
     out.write(f"errors (4xx/5xx or failed connections): {failing or 0}\n")
+    out.write(f"Redis namespaces (deleted after): {', '.join(rig.ns.values())}\n")
     out.write(
         f"the reconciling adapter's schedule took {settled:.1f} s in all to empty after its "
         f"submit phases; the whole run took {time.monotonic() - started:.0f} s\n"
