@@ -76,6 +76,7 @@ class Rig:
         token = secrets.token_hex(6)
         self.ns = {s: f"mvabench{token}{s}" for s in ("on", "off", "ceiling")}
         self.urls: dict[str, str] = {}
+        self.pids: dict[str, int] = {}
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Rig]:
@@ -101,10 +102,12 @@ class Rig:
             )
             stack.callback(ceiling.stop)
             self.urls = {"upstream": upstream.url, "ceiling": ceiling.url}
+            self.pids = {"upstream": upstream.process.pid, "ceiling": ceiling.process.pid}
             for reconciler in ("on", "off"):
                 adapter = serve(self._adapter_env(upstream.url, reconciler))
                 stack.callback(adapter.stop)
                 self.urls[reconciler] = adapter.url
+                self.pids[reconciler] = adapter.process.pid
             yield self
 
     def _adapter_env(self, upstream: str, reconciler: str) -> dict[str, str]:
