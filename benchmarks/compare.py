@@ -5,7 +5,7 @@ Starts an instant upstream (the simulator, tasks succeeding at their first query
 gateway dialect on that upstream), one with the reconciler and one without, each under a Redis
 namespace of its own (deleted after; never a FLUSHDB). Then:
 
-1. bytes: ``--tasks`` kinlg-v3 submits to the adapter (reconciler on) and to the ceiling; once
+1. bytes: ``--tasks`` kling-v3 submits to the adapter (reconciler on) and to the ceiling; once
    the adapter's have all succeeded, ``MEMORY USAGE`` of every key of both namespaces by type;
 2. load, ``--rounds`` times, each phase on the adapter then the ceiling (the other way round on
    odd rounds): submit at c=N (reconciler on; then off), GET of a finished task at c=N, submit

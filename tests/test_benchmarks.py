@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,7 @@ TOOLS = [
     pytest.param(
         "wrk",
         marks=pytest.mark.skipif(
-            subprocess.run(["which", "wrk"], capture_output=True, check=False).returncode != 0,
-            reason="wrk is not on PATH (.ci/run installs it)",
+            shutil.which("wrk") is None, reason="wrk is not on PATH (.ci/run installs it)"
         ),
     ),
 ]
