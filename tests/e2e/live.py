@@ -48,13 +48,21 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 class Live:
-    """One process of the adapter's CLI, waited on until it answers /healthz."""
+    """One process of the adapter's CLI (or of another ``program`` run by this Python), waited
+    on until it answers /healthz."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str], port: int) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: Mapping[str, str],
+        port: int,
+        *,
+        program: tuple[str, ...] = ("-m", "adapter"),
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "adapter", *args],
+            [sys.executable, *program, *args],
             env=dict(env),
             cwd=ROOT,
             stdout=self.log,

@@ -1,0 +1,92 @@
+"""A smoke run of benchmarks/compare.py (--quick): every row of its table, the bytes per task by
+key type, no failed request, and nothing left in Redis. No timing is asserted."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from benchmarks.redis_bytes import kind_of
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = [
+    "submit (kling-v3), c=32, reconciler on",
+    "submit (kling-v3), c=32, reconciler off",
+    "GET of a finished task, c=32",
+    "submit p50 at c=1",
+    "submit p99 at c=1",
+    "GET p50 at c=1",
+    "GET p99 at c=1",
+    "Redis bytes per finished task (30 tasks)",
+]
+#: A key per task each (30 tasks), then the indexes (a few keys, shared by the tasks).
+PER_TASK = ["task hash", "events stream", "idempotency entry"]
+INDEXES = ["owner index entries", "every-task index entries"]
+TOOLS = [
+    "aiohttp",
+    pytest.param(
+        "wrk",
+        marks=pytest.mark.skipif(
+            shutil.which("wrk") is None, reason="wrk is not on PATH (.ci/run installs it)"
+        ),
+    ),
+]
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+@pytest.mark.parametrize("tool", TOOLS)
+def test_quick_run_prints_the_whole_table(tool: str) -> None:
+    url = os.environ["REDIS_URL"]
+    done = subprocess.run(
+        [sys.executable, "benchmarks/compare.py", "--quick", "--load", tool, "--redis-url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert ("load: wrk" if tool == "wrk" else "load: an aiohttp loop") in out
+    for row in ROWS:
+        assert re.search(rf"^\| {re.escape(row)} \| [\d,.]+ (req/s|ms)? ?\|", out, re.M), row
+    for kind in PER_TASK:
+        assert re.search(rf"^\| {kind} \| 30 \| [\d,]+ \|", out, re.M), kind
+    for kind in INDEXES:
+        assert re.search(rf"^\| {kind} \| \d \| [\d,]+ \|", out, re.M), kind
+    assert re.search(
+        r"^\| total per task \| 30 tasks \| [\d,]+ \| 30 tasks \| [\d,]+ \|$", out, re.M
+    )
+    assert "errors (4xx/5xx or failed connections): 0\n" in out
+    namespaces = re.search(r"^Redis namespaces \(deleted after\): (.+)$", out, re.M)
+    assert namespaces is not None
+    db = redis.Redis.from_url(url)
+    try:
+        for namespace in namespaces.group(1).split(", "):
+            assert not list(db.scan_iter(match=f"{namespace}:*", count=1000)), namespace
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        ("{task_ab12}:task", "task hash"),
+        ("task:task_ab12", "task hash"),
+        ("{task_ab12}:events", "events stream"),
+        ("idem:{bootstrap:9f}", "idempotency entry"),
+        ("owner:{bootstrap}:succeeded", "owner index entries"),
+        ("key:{key_1}:tasks", "API key's task index entries"),
+        ("key:{key_1}:usage:2026-11-29", "not per task (API key, usage, counters)"),
+        ("apikeys", "not per task (API key, usage, counters)"),
+    ],
+)
+def test_keys_sort_into_their_types(key: str, kind: str) -> None:
+    assert kind_of(key) == kind
