@@ -352,3 +352,10 @@ def test_a_replicate_provider_in_a_file_takes_its_token_from_a_variable() -> Non
         parse_providers(
             {"provider": [{**raw["provider"][0], "api_key_env": None}]}, {}, source="t.toml"
         )
+
+
+def test_a_provider_may_not_take_a_name_of_the_simulators_test_providers() -> None:
+    raw = _two_hosts()
+    raw["provider"][0]["name"] = "test-kling"
+    with pytest.raises(ProviderConfigError, match="names starting with 'test-' are those of"):
+        parse_upstreams(raw, {"K": "k"}, source="test.toml")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from adapter.bootstrap.adapters import load_catalog, make_providers
 from adapter.config.settings import Settings, SettingsError, shown_url
 
 
@@ -73,6 +75,10 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
         ({"MVA_SSE_HEARTBEAT": "0"}, "MVA_SSE_HEARTBEAT"),
         ({"MVA_RECONCILE_CONCURRENCY": "0"}, "MVA_RECONCILE_CONCURRENCY"),
         ({"MVA_TASK_DEADLINE": "never"}, "MVA_TASK_DEADLINE"),
+        ({"MVA_CIRCUIT_FAILURES": "0"}, "MVA_CIRCUIT_FAILURES"),
+        ({"MVA_CIRCUIT_FAILURES": "many"}, "MVA_CIRCUIT_FAILURES"),
+        ({"MVA_CIRCUIT_COOLDOWN": "0.5"}, "MVA_CIRCUIT_COOLDOWN"),
+        ({"MVA_SIMULATOR_URL": "localhost:9100"}, "MVA_SIMULATOR_URL"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
@@ -168,3 +174,21 @@ def test_admin_and_proxy_settings_are_checked(environ: dict[str, str], named: st
 def test_trusted_proxies_are_networks() -> None:
     settings = Settings.from_env({"MVA_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"})
     assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32"]
+
+
+def test_beside_configured_providers_the_simulator_serves_test_keys_under_test_names() -> None:
+    """MVA_SIMULATOR_URL with a provider configured: live keys get the provider, test keys the
+    simulator's providers, named apart."""
+    settings = Settings.from_env(
+        {
+            "KLING_BASE_URL": "https://gw.example",
+            "KLING_API_KEY": "t",
+            "MVA_SIMULATOR_URL": "http://127.0.0.1:9100",
+        }
+    )
+    live, test = make_providers(settings, httpx.AsyncClient(), load_catalog(settings))
+    assert [p.name for p in live] == ["kling"]
+    assert [p.name for p in test or ()] == ["test-kling", "test-dashscope", "test-newapi"]
+    embedded = Settings.from_env({"MVA_SIMULATOR_URL": "http://127.0.0.1:9100"})
+    live, test = make_providers(embedded, httpx.AsyncClient(), load_catalog(embedded))
+    assert [p.name for p in live] == ["kling", "dashscope", "newapi"] and test is None
