@@ -1,7 +1,10 @@
 """``Refresher``: ask the upstream about a task when it is due, at most once per interval,
 anywhere; and end a task past its deadline.
 
-The lease in the store makes a refresh single-flight across processes; polling errors (429,
+The lease in the store makes a refresh single-flight across processes, and each process
+remembers when it last went for it: a task it tried less than an interval ago is not due, and
+costs no store round trip (a client polling faster than the interval reads the task, nothing
+more). Polling errors (429,
 5xx, timeouts) leave the task as it is, they never fail it. An accepted task is queried on
 the provider and route that took it, and its answer recorded by the writer; a task whose
 submit answer was lost goes to recovery. An upstream that says it no longer has an accepted
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from adapter.core.errors import AllProvidersFailed, ProviderError, ProviderTaskNotFound
@@ -23,11 +27,22 @@ from adapter.service.writer import TaskWriter
 
 log = logging.getLogger(__name__)
 
+#: Tasks whose last try this process remembers; beyond it the lapsed ones are forgotten.
+_REMEMBERED = 10_000
+
 
 class Refresher:
     """Brings stored tasks up to date with their upstream."""
 
-    __slots__ = ("_interval_ms", "_leases", "_poll_timeout_s", "_recovery", "_router", "_writer")
+    __slots__ = (
+        "_interval_ms",
+        "_leases",
+        "_next_try",
+        "_poll_timeout_s",
+        "_recovery",
+        "_router",
+        "_writer",
+    )
 
     def __init__(
         self,
@@ -45,6 +60,8 @@ class Refresher:
         self._router = router
         self._interval_ms = int(interval_s * 1000)
         self._poll_timeout_s = poll_timeout_s
+        #: Task id -> when this process may go for its lease again (monotonic seconds).
+        self._next_try: dict[str, float] = {}
 
     async def refreshed(self, record: TaskRecord) -> TaskRecord:
         """``record``, advanced from the upstream if it is due and nobody else is on it."""
@@ -52,7 +69,22 @@ class Refresher:
             return record
         if record.submit_state == "submitting" and not self._recovery.is_past_submit_window(record):
             return record  # its submit is still in flight in some process
+        if self._tried_lately(record.task_id):
+            return record  # not due: this process went for it less than an interval ago
         return await self._leased(record, self._refresh)
+
+    def _tried_lately(self, task_id: str) -> bool:
+        """Whether this process went for the task's lease less than an interval ago; if not,
+        it is going now."""
+        now = time.monotonic()
+        if self._next_try.get(task_id, 0.0) > now:
+            return True
+        if len(self._next_try) >= _REMEMBERED:
+            lapsed = [key for key, at in self._next_try.items() if at <= now]
+            for key in lapsed or list(self._next_try):
+                del self._next_try[key]
+        self._next_try[task_id] = now + self._interval_ms / 1000
+        return False
 
     async def expire(self, record: TaskRecord, deadline_s: float) -> TaskRecord:
         """End a task that outlived its deadline, ``failed`` with code ``timeout``.

@@ -279,6 +279,34 @@ async def test_refresh_is_single_flight_and_rate_limited(
     assert len(provider.queries) == 1
 
 
+class CountingLeases(RedisTaskStore):
+    """The real store, counting the refresh leases asked for (each one a round trip)."""
+
+    leases = 0
+
+    async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
+        self.leases += 1
+        return await super().acquire_refresh(task_id, hold_ms)
+
+
+async def test_a_read_of_a_task_that_is_not_due_asks_the_store_for_no_lease(
+    make_service,
+    store: RedisTaskStore,
+    provider: ScriptedProvider,  # type: ignore[no-untyped-def]
+) -> None:
+    """Polled faster than the refresh interval, a task costs one read a poll, not a lease
+    round trip as well; after the interval, the next read goes for the lease again."""
+    counting = CountingLeases(store.redis, namespace=store.namespace, task_ttl_s=3600)
+    service = make_service(provider, store=counting, refresh_interval_s=0.2)
+    task_id = (await submit(service)).record.task_id
+    for _ in range(5):
+        await service.get(owner="alice", task_id=task_id)
+    assert counting.leases == 1 and len(provider.queries) == 1
+    await asyncio.sleep(0.25)
+    await service.get(owner="alice", task_id=task_id)
+    assert counting.leases == 2 and len(provider.queries) == 2
+
+
 async def test_another_owners_task_is_not_found(service: TaskService) -> None:
     """Ids leak nothing: someone else's task and its events look absent."""
     task_id = (await submit(service)).record.task_id
