@@ -167,7 +167,9 @@ def build(
     if media is None:
         media, media_http = make_media(settings)
         closers.append(("media http", media_http.aclose))
-        if not settings.uses_simulator:
+        if settings.simulator_url is not None and not settings.uses_simulator:
+            # Test tasks beside configured providers take the seeds' media from the simulator;
+            # with no simulator they have no provider, and the live checks are the same.
             test_media, test_media_http = make_media(settings, "test")
             closers.append(("test media http", test_media_http.aclose))
     if webhooks is None:
