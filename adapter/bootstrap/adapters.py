@@ -31,7 +31,7 @@ from adapter.providers.newapi.provider import NewApiProvider
 from adapter.providers.replicate.provider import ReplicateProvider
 from adapter.service.catalog import Catalog, CatalogError
 from adapter.simulator.config import SimulatorConfig
-from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis import EarlierLayout, RedisTaskStore
 from adapter.webhooks.sender import HttpWebhookSender
 
 #: The simulator's credentials, used when the embedded default points the providers at it.
@@ -94,7 +94,8 @@ def check_redis(settings: Settings) -> None:
 
     Raises:
         SettingsError: one line naming ``REDIS_URL`` and why: it cannot be reached (refused,
-            unknown host, no answer in 3 s) or it answered with an error (password, database).
+            unknown host, no answer in 3 s) or it answered with an error (password, database);
+            or its ``MVA_REDIS_NAMESPACE`` holds tasks of an earlier version's layout.
     """
     if not settings.redis_url:
         return
@@ -105,12 +106,18 @@ def check_redis(settings: Settings) -> None:
         except ValueError as exc:  # redis-py's reading of the URL's query
             raise SettingsError(f"REDIS_URL is not a Redis URL: {exc}") from None
         try:
-            await RedisTaskStore(client, task_ttl_s=settings.task_ttl_s).ping()
+            store = RedisTaskStore(
+                client, namespace=settings.redis_namespace, task_ttl_s=settings.task_ttl_s
+            )
+            await store.ping()
+            await store.check_layout()
         finally:
             await client.aclose()
 
     try:
         asyncio.run(ping())
+    except EarlierLayout as exc:
+        raise SettingsError(str(exc)) from None
     except StoreUnavailable as exc:
         reached, why = reason(exc)
         failed = "answered with an error" if reached else "cannot be reached"

@@ -27,6 +27,7 @@ from adapter.bootstrap.adapters import (
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
 from adapter.core.errors import StoreUnavailable
+from adapter.core.shards import new_task_id
 from adapter.core.shutdown import STEP_TIMEOUT_S, close_all, stop_task
 from adapter.outbound.client import build_http_client
 from adapter.ports import KeyStore, MediaInspector, Metrics, VideoProvider, WebhookSender
@@ -43,7 +44,7 @@ from adapter.service.reconciler import Reconciler
 from adapter.service.recovery import Recovery
 from adapter.service.refresh import Refresher
 from adapter.service.routing import Router
-from adapter.service.submission import Submitter, new_task_id
+from adapter.service.submission import Submitter
 from adapter.service.tasks import TaskService
 from adapter.service.upstream_calls import UpstreamCalls
 from adapter.service.webhooks import WebhookDispatcher
@@ -101,7 +102,7 @@ def build(
     webhooks: WebhookSender | None = None,
     metrics: Metrics | None = None,
     clock: Callable[[], datetime],
-    new_id: Callable[[], str] = new_task_id,
+    new_id: Callable[[str], str] = new_task_id,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> Parts:
     """Build the service and its adapters; anything injected is left for the caller to close.

@@ -74,7 +74,7 @@ async def test_an_idempotency_claim_after_a_reset_is_made_once(
     """A claim is repeatable: the first request's claim succeeds through a dead connection."""
     tasks, _ = stores
     await reset(proxy)
-    claim = await tasks.claim_idempotency("scope", "fp", "task_2", NOW, 60)
+    claim = await tasks.claim_idempotency("alice", "scope", "fp", "task_2", NOW, 60)
     assert claim.is_new and claim.task_id == "task_2"
 
 
