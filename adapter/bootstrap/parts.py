@@ -15,15 +15,14 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
 
 from adapter.bootstrap.adapters import (
     load_catalog,
     make_media,
     make_providers,
-    make_redis,
     make_webhook_sender,
 )
+from adapter.bootstrap.redis_clients import make_redis
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
 from adapter.core.errors import StoreUnavailable
@@ -51,6 +50,7 @@ from adapter.service.webhooks import WebhookDispatcher
 from adapter.service.writer import TaskWriter
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_circuits import RedisCircuitStore
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_feed import RedisEventFeed
 from adapter.stores.redis_keys import RedisKeyStore
 from adapter.stores.redis_provider_stats import RedisProviderStats
@@ -93,7 +93,7 @@ class Parts(msgspec.Struct, frozen=True):
 def build(
     settings: Settings,
     *,
-    redis: aioredis.Redis | None = None,
+    redis: RedisClient | None = None,
     store: RedisTaskStore | None = None,
     key_store: KeyStore | None = None,
     providers: Sequence[VideoProvider] | None = None,
@@ -121,8 +121,10 @@ def build(
             redis = make_redis(settings)
             closers.append(("redis", redis.aclose))
     if store is None:
+        # The task store and its feed are annotated for one server's client until their
+        # cluster rewrite; a RedisCluster (MVA_REDIS_MODE=cluster) is handed to them as is.
         store = RedisTaskStore(
-            redis,
+            redis,  # type: ignore[arg-type]
             namespace=settings.redis_namespace,
             task_ttl_s=settings.task_ttl_s,
             usage_ttl_s=settings.usage_ttl_s,
@@ -221,7 +223,7 @@ def build(
         refresher=refresher,
         clock=clock,
     )
-    feed = RedisEventFeed(redis, store.channel)
+    feed = RedisEventFeed(redis, store.channel)  # type: ignore[arg-type]  # as the store's
     reconciler = Reconciler(
         store=store,
         schedules=store,
@@ -277,7 +279,7 @@ async def key_service(settings: Settings) -> AsyncIterator[AdminKeys]:
         namespace = settings.redis_namespace
         keys = KeyService(RedisKeyStore(redis, namespace=namespace), clock=utc_now)
         tasks = RedisTaskStore(
-            redis,
+            redis,  # type: ignore[arg-type]  # as in build()
             namespace=namespace,
             task_ttl_s=settings.task_ttl_s,
             usage_ttl_s=settings.usage_ttl_s,

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from adapter.bootstrap.adapters import make_redis
+from adapter.bootstrap.redis_clients import make_redis
 from adapter.config.settings import Settings
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import Event, TaskRecord, TaskStatus

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
-from adapter.bootstrap.adapters import make_redis
+from adapter.bootstrap.redis_clients import make_redis
 from adapter.config.settings import Settings
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import ApiKey, TaskStatus
