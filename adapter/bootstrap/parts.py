@@ -121,10 +121,8 @@ def build(
             redis = make_redis(settings)
             closers.append(("redis", redis.aclose))
     if store is None:
-        # The task store and its feed are annotated for one server's client until their
-        # cluster rewrite; a RedisCluster (MVA_REDIS_MODE=cluster) is handed to them as is.
         store = RedisTaskStore(
-            redis,  # type: ignore[arg-type]
+            redis,
             namespace=settings.redis_namespace,
             task_ttl_s=settings.task_ttl_s,
             usage_ttl_s=settings.usage_ttl_s,
@@ -223,7 +221,7 @@ def build(
         refresher=refresher,
         clock=clock,
     )
-    feed = RedisEventFeed(redis, store.channel)  # type: ignore[arg-type]  # as the store's
+    feed = RedisEventFeed(redis, store.channels)
     reconciler = Reconciler(
         store=store,
         schedules=store,
@@ -279,7 +277,7 @@ async def key_service(settings: Settings) -> AsyncIterator[AdminKeys]:
         namespace = settings.redis_namespace
         keys = KeyService(RedisKeyStore(redis, namespace=namespace), clock=utc_now)
         tasks = RedisTaskStore(
-            redis,  # type: ignore[arg-type]  # as in build()
+            redis,
             namespace=namespace,
             task_ttl_s=settings.task_ttl_s,
             usage_ttl_s=settings.usage_ttl_s,

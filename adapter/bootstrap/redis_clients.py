@@ -22,7 +22,7 @@ from redis.maint_notifications import MaintNotificationsConfig
 from adapter.config.settings import Settings, SettingsError, shown_url
 from adapter.core.causes import reason
 from adapter.core.errors import StoreUnavailable
-from adapter.stores.redis import EarlierLayout, RedisTaskStore
+from adapter.stores.redis import RedisTaskStore, UnusableStore
 from adapter.stores.redis_client import RedisClient
 
 #: Redis connections one process may hold at once (event streams hold none between reads); in
@@ -148,19 +148,19 @@ def check_redis(settings: Settings) -> None:
             raise SettingsError(f"REDIS_URL is not a Redis URL: {exc}") from None
         try:
             store = RedisTaskStore(
-                client,  # type: ignore[arg-type]
+                client,
                 namespace=settings.redis_namespace,
                 task_ttl_s=settings.task_ttl_s,
             )
             await store.ping()
-            await store.check_layout()
+            await store.prepare()
         finally:
             await client.aclose()
 
     named = "REDIS_SENTINELS:" if settings.redis_topology.mode == "sentinel" else "REDIS_URL"
     try:
         asyncio.run(ping())
-    except EarlierLayout as exc:
+    except UnusableStore as exc:
         raise SettingsError(str(exc)) from None
     except RedisClusterException as exc:
         # Not a RedisError: no node named could be asked for the cluster's slots.

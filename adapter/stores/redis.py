@@ -25,9 +25,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from adapter.core.errors import (
     BudgetExceeded,
@@ -46,6 +45,7 @@ from adapter.core.values import (
     nanos,
 )
 from adapter.ports import IdempotencyClaim, Schedule, TaskPage
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keyspace import LAYOUT, KeySpace
 from adapter.stores.redis_record import doc_of, events_of, pack
 from adapter.stores.redis_scripts import TaskScripts
@@ -111,8 +111,13 @@ class StoreErrors:
             return await command()
 
 
-class EarlierLayout(Exception):
-    """A namespace holds data in the layout of an earlier version."""
+class UnusableStore(Exception):
+    """The server is too old for the scripts, or the namespace holds data in the layout of an
+    earlier version."""
+
+
+#: The oldest Redis the scripts run on (``SPUBLISH``, sharded pub/sub, came with 7.0).
+OLDEST_REDIS = (7, 0)
 
 
 #: How long a day of a key's usage ledger is kept by default (``MVA_USAGE_TTL``).
@@ -126,7 +131,7 @@ class RedisTaskStore:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         namespace: str = "mva",
         task_ttl_s: int,
@@ -144,7 +149,7 @@ class RedisTaskStore:
         self._scripts = TaskScripts(redis, self._keys)
 
     @property
-    def redis(self) -> aioredis.Redis:
+    def redis(self) -> RedisClient:
         return self._redis
 
     @property
@@ -153,9 +158,10 @@ class RedisTaskStore:
         return self._keys.namespace
 
     @property
-    def channel(self) -> str:
-        """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
-        return self._keys.channel
+    def channels(self) -> list[str]:
+        """Where every append to a task's events is announced, one sharded channel per shard
+        (see ``RedisEventFeed``)."""
+        return self._keys.channels()
 
     async def create_task(
         self, record: TaskRecord, event: Event, admission: Admission | None = None
@@ -551,23 +557,47 @@ class RedisTaskStore:
     async def ping(self) -> None:
         await self._errors.repeatable("ping", self._redis.ping)
 
-    async def check_layout(self) -> None:
-        """Mark the namespace as this layout's; refuse one holding the layout before it.
+    async def prepare(self) -> None:
+        """At start-up: check the server and the namespace, and mark the namespace as this
+        layout's.
 
         Raises:
-            EarlierLayout: the namespace holds tasks this version cannot read.
+            UnusableStore: the server is older than ``OLDEST_REDIS``, or the namespace holds
+                tasks this version cannot read.
         """
         keys = self._keys
-        with self._errors.mapped("check_layout"):
+        with self._errors.mapped("prepare"):
+            version = await _server_version_of(self._redis)
+            if version < OLDEST_REDIS:
+                raise UnusableStore(
+                    f"Redis {'.'.join(map(str, version))} is too old: the adapter needs Redis "
+                    f"{'.'.join(map(str, OLDEST_REDIS))} or later (sharded pub/sub)."
+                )
             legacy = await asyncio.gather(*(self._redis.exists(key) for key in keys.legacy))
             if any(legacy):
-                raise EarlierLayout(
+                raise UnusableStore(
                     f"Redis namespace {keys.namespace!r} holds tasks in the layout of an "
                     "earlier version, which this one cannot read. Let that version finish "
-                    "them, or give this one a new MVA_REDIS_NAMESPACE (see the README's "
+                    "them, and give this one a new MVA_REDIS_NAMESPACE (see the README's "
                     "'Upgrading')."
                 )
             await self._redis.set(keys.layout, LAYOUT)
+
+
+async def _server_version_of(redis: RedisClient) -> tuple[int, int]:
+    """The oldest version among the servers (a cluster answers per node); fakeredis, which
+    has no INFO, stands for the version it emulates (7 and later)."""
+    try:
+        found: Any = await redis.info("server")
+    except ResponseError:
+        return OLDEST_REDIS
+    servers = found.values() if "redis_version" not in found else [found]
+    return min(_version(server["redis_version"]) for server in servers)
+
+
+def _version(text: Any) -> tuple[int, int]:
+    major, minor, *_ = str(text).split(".")
+    return int(major), int(minor)
 
 
 #: Event ids: an event's place among its task's events.

@@ -16,7 +16,8 @@ and their shard's schedules share one hash slot, and every script touches one sl
     <ns>:{<s>}:tasks             zset  the shard's task ids by created_at (ms), for admins
     <ns>:{<s>}:due:tasks         zset  unfinished task id by next reconcile (ms)   TTL task_ttl
     <ns>:{<s>}:due:webhooks      zset  task id by next webhook attempt (ms)     TTL task_ttl
-    <ns>:events                  pub/sub channel: the id of a task whose events grew
+    <ns>:{<s>}:events            sharded pub/sub channel: the id of a task of the shard whose
+                                 events grew (SPUBLISH, in the script that appends)
     <ns>:circuits                hash  <provider>|<model> -> <failures>:<open until ms>:<probe
                                        held until ms>, for circuits not plainly closed
 
@@ -47,7 +48,7 @@ Upstream call counters (``RedisProviderStats``), one hash per minute of every pr
 
 These strings are what stored data is found by: changing one orphans the data under the old one.
 ``<ns>:layout`` holds the layout's number (2); a namespace with data of the layout before it
-(``<ns>:due:tasks``, ``<ns>:tasks``) is refused at start (``RedisTaskStore.check_layout``).
+(``<ns>:due:tasks``, ``<ns>:tasks``) is refused at start (``RedisTaskStore.prepare``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,6 @@ class KeySpace:
     __slots__ = (
         "api_key_ids",
         "api_key_used",
-        "channel",
         "circuits",
         "layout",
         "legacy",
@@ -78,8 +78,6 @@ class KeySpace:
 
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
-        #: Where every append to a task's events is announced (see ``RedisEventFeed``).
-        self.channel = f"{namespace}:events"
         #: The hash of API key id -> the key's SHA-256.
         self.api_key_ids = f"{namespace}:apikeys"
         #: The hash of every provider's circuit per model (``RedisCircuitStore``).
@@ -120,6 +118,15 @@ class KeySpace:
         live = f"{self._tag(owner_shard(owner))}:o:{owner}"
         return live if mode == "live" else f"{live}:test"
 
+    def channel(self, shard: int) -> str:
+        """Where every append to the events of a task of ``shard`` is announced (a sharded
+        channel: see ``RedisEventFeed``)."""
+        return f"{self._tag(shard)}:events"
+
+    def channels(self) -> list[str]:
+        """Every shard's channel."""
+        return [self.channel(shard) for shard in range(SHARDS)]
+
     def every_task(self, shard: int) -> str:
         """The shard's tasks by creation time: the admin API's list across owners."""
         return f"{self._tag(shard)}:tasks"
@@ -128,9 +135,6 @@ class KeySpace:
         """The schedule of ``queue`` in ``shard``: task ids scored by when each is next due
         (ms)."""
         return f"{self._tag(shard)}:due:{queue}"
-
-    def shards(self) -> range:
-        return range(SHARDS)
 
     def api_key(self, key_hash: str) -> str:
         return f"{self.namespace}:apikey:{key_hash}"

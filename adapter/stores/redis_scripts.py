@@ -5,8 +5,9 @@ its top, in the order its method passes them, and uses only the names after that
 
 Indexes and schedules are sorted sets of task ids; an index scores by creation time (ms), a
 schedule by when the task is next due (ms). Every append to a task's events is announced on the
-namespace's channel with the task id, so live readers wake without polling. Every script
-touches the keys of one shard (one hash slot): see ``redis_keyspace``.
+shard's channel with the task id (sharded pub/sub: the channel is in the shard's hash slot),
+so live readers wake without polling. Every script touches the keys of one shard (one hash
+slot): see ``redis_keyspace``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from adapter.core.shards import id_shard
 from adapter.core.values import Admission, Mode, TaskStatus, nanos
 from adapter.ports import IdempotencyClaim, Schedule
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keyspace import KeySpace
 
 # The keys of CREATE, UPDATE and DELETE, in the order ``TaskScripts._task_keys`` gives them.
@@ -168,7 +168,7 @@ for _, index in ipairs(indexes) do
 end
 redis.call('ZADD', due_tasks, created, id)
 redis.call('PEXPIRE', due_tasks, ttl)
-redis.call('PUBLISH', channel, id)
+redis.call('SPUBLISH', channel, id)
 return {1, 0}
 """
 )
@@ -207,7 +207,7 @@ if terminal then
 end
 -- The task, its events and its place in the list live on together.
 save(task, t, ttl)
-if event ~= '' then redis.call('PUBLISH', channel, id) end
+if event ~= '' then redis.call('SPUBLISH', channel, id) end
 redis.call('PEXPIRE', all, ttl)
 for i, index in ipairs(by_status) do
   if i == place then
@@ -280,7 +280,7 @@ if t then
   append(t, event)
   -- A delivery still retrying keeps its task and schedule alive.
   save(task, t, ttl)
-  redis.call('PUBLISH', channel, id)
+  redis.call('SPUBLISH', channel, id)
 end
 if next_at == '' then
   redis.call('ZREM', due_webhooks, id)
@@ -372,7 +372,7 @@ class TaskScripts:
         "_update",
     )
 
-    def __init__(self, redis: aioredis.Redis, keys: KeySpace) -> None:
+    def __init__(self, redis: RedisClient, keys: KeySpace) -> None:
         self._keys = keys
         self._create = redis.register_script(CREATE)
         self._update = redis.register_script(UPDATE)
@@ -442,7 +442,7 @@ class TaskScripts:
                 ttl_ms,
                 created_ms,
                 task_id,
-                self._keys.channel,
+                self._keys.channel(id_shard(task_id)),
                 expired_before_ms,
                 _PLACE[status],
                 "1" if admission else "0",
@@ -497,7 +497,7 @@ class TaskScripts:
                 _PLACE[status],
                 created_ms,
                 task_id,
-                self._keys.channel,
+                self._keys.channel(id_shard(task_id)),
                 "1" if terminal else "0",
                 "" if webhook_due_ms is None else str(webhook_due_ms),
                 charge_nanos,
@@ -540,7 +540,7 @@ class TaskScripts:
                 ttl_ms,
                 "" if next_at_ms is None else next_at_ms,
                 task_id,
-                keys.channel,
+                keys.channel(id_shard(task_id)),
             ],
         )
 

@@ -39,7 +39,8 @@ def test_each_key_template_is_the_string_stored_data_is_found_by() -> None:
     assert keys.due("tasks", 3) == "mva:{3}:due:tasks"
     assert keys.due("webhooks", 63) == "mva:{63}:due:webhooks"
     assert keys.every_task(5) == "mva:{5}:tasks"
-    assert keys.channel == "mva:events"
+    assert keys.channel(17) == "mva:{17}:events"
+    assert keys.channels()[0] == "mva:{0}:events" and len(keys.channels()) == 64
     assert keys.layout == "mva:layout"
     assert keys.api_key("5e3c") == "mva:apikey:5e3c"
     assert keys.api_key_ids == "mva:apikeys"
@@ -79,8 +80,9 @@ def test_every_key_a_task_script_names_is_in_the_hash_slot_of_its_owner(
 async def test_the_task_store_announces_on_its_keyspace_channel(
     store: RedisTaskStore, namespace: str
 ) -> None:
-    """The feed subscribes to ``RedisTaskStore.channel``: the channel the scripts publish on."""
-    assert store.channel == KeySpace(namespace).channel == f"{namespace}:events"
+    """The feed subscribes to ``RedisTaskStore.channels``: those the scripts publish on."""
+    assert store.channels == KeySpace(namespace).channels()
+    assert store.channels[27] == f"{namespace}:{{27}}:events"
 
 
 @pytest.mark.anyio

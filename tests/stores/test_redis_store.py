@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import Admission, ApiKey, Budget, Event, TaskStatus
-from adapter.stores.redis import EarlierLayout, RedisTaskStore
+from adapter.stores.redis import RedisTaskStore, UnusableStore
 from adapter.stores.redis_keys import RedisKeyStore
 from adapter.stores.redis_keyspace import KeySpace
 from tests.stores.records import NOW, queued, task_record
@@ -211,8 +211,22 @@ async def test_a_namespace_of_the_earlier_layout_is_refused_and_a_new_one_is_mar
     store: RedisTaskStore, redis: aioredis.Redis, namespace: str
 ) -> None:
     """Its tasks are not lost to a silent upgrade: the start says what to do."""
-    await store.check_layout()
+    await store.prepare()
     assert await redis.get(f"{namespace}:layout") == b"2"
     await redis.zadd(f"{namespace}:due:tasks", {"task_old": 1})
-    with pytest.raises(EarlierLayout, match="MVA_REDIS_NAMESPACE"):
-        await store.check_layout()
+    with pytest.raises(UnusableStore, match="MVA_REDIS_NAMESPACE"):
+        await store.prepare()
+
+
+async def test_a_redis_older_than_7_is_refused_at_start(
+    store: RedisTaskStore, redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scripts publish with SPUBLISH (Redis 7): an older server is named, not half-used."""
+
+    async def redis_6(section: str) -> dict[str, str]:
+        return {"redis_version": "6.2.14"}
+
+    old = RedisTaskStore(redis, task_ttl_s=60)
+    monkeypatch.setattr(redis, "info", redis_6)
+    with pytest.raises(UnusableStore, match=r"Redis 6\.2 is too old: .* Redis 7\.0 or later"):
+        await old.prepare()
