@@ -107,6 +107,10 @@ def deployment(
         MVA_BOOTSTRAP_KEY=KEY,
         KLING_BASE_URL=url,
         KLING_API_KEY="sim-key",
+        # A submit window (upstream + 2 x media + 10 s) of 16 s: a key whose first attempt
+        # died between its claim and its task is answered 409 in progress that long.
+        MVA_UPSTREAM_TIMEOUT="4",
+        MVA_MEDIA_TIMEOUT="1",
     )
     if topology == "cluster":
         assert settings.redis_url is not None
@@ -193,8 +197,9 @@ def test_a_duplicate_storm_over_two_processes_makes_one_task_and_one_upstream_su
 #: A request not answered within this is a hang (the adapter's own bounds: 3 s to connect to
 #: Redis, 5 s a command).
 HANG_S = 15.0
-#: How long one submit is retried, with the same Idempotency-Key, while it meets 503s.
-RETRY_FOR_S = 25.0
+#: How long one submit is retried, with the same Idempotency-Key, while it meets 503s (or
+#: 409s in progress, for up to the 16 s submit window).
+RETRY_FOR_S = 30.0
 
 
 @dataclass
@@ -256,6 +261,17 @@ def keep_submitting(
         made.append(submit_until_acknowledged(live, key, owner))
         time.sleep(0.15)
     return made
+
+
+def tracebacks(log: str) -> list[str]:
+    """The tracebacks a process logged, each with the line before it."""
+    lines = log.splitlines()
+    found: list[str] = []
+    for n, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            end = next((m for m in range(n + 1, len(lines)) if not lines[m][:1].isspace()), n)
+            found.append("\n".join(lines[max(0, n - 1) : end + 1]))
+    return found
 
 
 def dead_nodes(setup: LocalCluster | LocalSentinel) -> list[RedisNode]:
@@ -321,11 +337,15 @@ def test_a_master_killed_under_submits_costs_503s_only_and_loses_no_acknowledged
             setup.revive(node)
 
     failures = [(s.idempotency_key, s.failure) for s in submits if s.failure]
+    if failures:  # what the processes logged of them, for the report
+        for live in processes:
+            print(f"--- {live.url}\n" + "\n".join(tracebacks(live.output())))
     assert failures == []
     assert {code for s in submits for code in s.statuses} <= {200, 409, 503}
     unavailable = sorted(t for s in submits for t in s.unavailable_at)
     window = unavailable[-1] - unavailable[0] if unavailable else 0.0
     by_owner = collections.Counter(s.owner for s in submits for _ in s.unavailable_at)
+    in_progress = sum(s.statuses.count(409) for s in submits)
     print(
         f"\n[{deployment.topology}] {len(submits)} submits; master killed at +0.0 s, "
         f"failed over (as the fixture saw it) at +{failed_over_at - killed_at:.2f} s; "
@@ -336,6 +356,7 @@ def test_a_master_killed_under_submits_costs_503s_only_and_loses_no_acknowledged
             if unavailable
             else ""
         )
+        + f"; {in_progress} 409s in progress"
     )
 
     acknowledged = {s.acknowledged: keys[owners.index(s.owner)] for s in submits}
@@ -350,3 +371,8 @@ def test_a_master_killed_under_submits_costs_503s_only_and_loses_no_acknowledged
         assert sum(submitted[t] for t in s.task_ids) == 1, (s.idempotency_key, s.task_ids)
     told = {t for s in submits for t in s.task_ids}
     assert set(submitted) <= told
+
+    # And B's feed followed the failover: a new task of the first owner streams to its end.
+    task_id = submit(deployment.a, keys[0], text2video())
+    events, _ = read_sse(deployment.b.url, keys[0], task_id)
+    assert [e["status"] for e in events] == ["queued", "processing", "succeeded"]
