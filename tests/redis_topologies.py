@@ -81,12 +81,14 @@ class RedisNode:
         self._args = args
         self.pid_file = self.dir / "redis.pid"
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
+        """Start it with its arguments, then ``extra`` (a setting given twice: the last wins)."""
         self.pid_file.unlink(missing_ok=True)
         subprocess.run(
             [
                 "redis-server",
                 *self._args,
+                *extra,
                 *("--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--daemonize", "yes", "--pidfile", str(self.pid_file)),
                 *("--logfile", str(self.dir / "redis.log"), "--dir", str(self.dir)),
@@ -323,11 +325,10 @@ class LocalSentinel:
         return victim
 
     def revive(self, node: RedisNode) -> None:
-        """Start a killed server again, as a replica of the new master (what the sentinels
-        would make of it, only sooner)."""
-        node.start()
-        with node.client() as client:
-            client.replicaof("127.0.0.1", self.master().port)
+        """Start a killed server again, as a replica of the new master from its first moment
+        (what the sentinels would make of it): started as it first was, a master with nothing
+        in it, it could be taken for the master and empty its replica."""
+        node.start("--replicaof", "127.0.0.1", str(self.master().port))
         self.wait_healthy()
 
 

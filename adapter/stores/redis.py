@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from adapter.core.errors import (
     BudgetExceeded,
@@ -74,9 +74,20 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _closed_transport(exc: BaseException) -> bool:
+    """The socket was closed under redis-py while it connected or wrote (a Redis node killed
+    mid-connect): the event loop says so with a ``RuntimeError`` that redis-py lets through."""
+    return isinstance(exc, RuntimeError) and "unable to perform operation on" in str(exc)
+
+
 class StoreErrors:
     """Translates redis-py's exceptions into ``StoreUnavailable``, once, at this boundary, and
-    counts each by the store operation that raised it (``on_unavailable(operation)``)."""
+    counts each by the store operation that raised it (``on_unavailable(operation)``).
+
+    Besides ``RedisError``: ``RedisClusterException`` (a cluster whose slots no node could be
+    asked for; not a ``RedisError``) and a transport closed under a connection (see
+    ``_closed_transport``) mean the store is unreachable too.
+    """
 
     __slots__ = ("_on_unavailable",)
 
@@ -87,7 +98,9 @@ class StoreErrors:
     def mapped(self, operation: str) -> Iterator[None]:
         try:
             yield
-        except RedisError as exc:
+        except (RedisError, RedisClusterException, RuntimeError) as exc:
+            if isinstance(exc, RuntimeError) and not _closed_transport(exc):
+                raise
             if self._on_unavailable is not None:
                 self._on_unavailable(operation)
             raise StoreUnavailable(
@@ -104,7 +117,9 @@ class StoreErrors:
         with self.mapped(operation):
             try:
                 return await command()
-            except RedisConnectionError as exc:
+            except (RedisConnectionError, RuntimeError) as exc:
+                if isinstance(exc, RuntimeError) and not _closed_transport(exc):
+                    raise
                 if isinstance(exc.__cause__, TimeoutError):
                     raise  # no free connection in time: waiting again would only double it
                 log.info("store.retry reason=%s", exc)

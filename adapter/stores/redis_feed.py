@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio.client import PubSub
-from redis.asyncio.cluster import ClusterPubSub
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import ClusterPubSub, RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 from adapter.core.errors import StoreUnavailable
 from adapter.core.shutdown import stop_task
@@ -135,6 +135,10 @@ class RedisEventFeed:
         # The flag ends the loop even if a cancel is lost (see adapter.core.shutdown).
         while not self._closed:
             try:
+                if isinstance(self._redis, RedisCluster):
+                    # A cluster client learns its slots at its first command: a subscription
+                    # may come first, and needs them to find each channel's node.
+                    await self._redis.initialize()
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.ssubscribe(*self._channels)
                     receive = _receiver(pubsub)
@@ -147,7 +151,7 @@ class RedisEventFeed:
                         if message is not None and message.get("type") == "smessage":
                             for watch in self._watches.get(text(message["data"]), ()):
                                 watch.wake()
-            except (RedisError, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError) as exc:
                 self._lost = exc
                 log.warning("events.feed_lost reason=%s", exc.__class__.__name__)
             self._listening.clear()
