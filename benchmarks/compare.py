@@ -41,7 +41,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapter.core.shards import SHARDS
 from benchmarks import load, redis_bytes
-from tests.e2e.live import Live, clean_env, delete_namespace, free_port, serve
+from tests.e2e.live import Live, clean_env, delete_namespace, free_port, instant_upstream, serve
 
 KEY = "mv_live_benchmark"  # live: its tasks go to the upstream configured below
 AUTH = f"Bearer {KEY}"
@@ -84,12 +84,7 @@ class Rig:
         with contextlib.ExitStack() as stack:
             for namespace in self.ns.values():
                 stack.callback(delete_namespace, self.redis_url, namespace)
-            port = free_port()
-            upstream = Live(
-                ["simulate", "--port", str(port)],
-                clean_env(MVA_SIM_QUEUE_SECONDS="0", MVA_SIM_PROCESS_SECONDS="0"),
-                port,
-            )
+            upstream = instant_upstream()
             stack.callback(upstream.stop)
             port = free_port()
             ceiling = Live(

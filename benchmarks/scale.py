@@ -45,7 +45,7 @@ from adapter.core.values import TaskRecord
 from adapter.stores.redis import RedisTaskStore
 from benchmarks import fill, load
 from benchmarks.compare import AUTH, BODY, KEY, TERMINAL
-from tests.e2e.live import Live, clean_env, free_port, serve
+from tests.e2e.live import clean_env, instant_upstream, serve
 
 #: The goal: each p50 at ``--tasks`` at most this many times its figure at ``--base``.
 GOAL = 1.10
@@ -91,12 +91,7 @@ class Rig:
     @contextlib.contextmanager
     def running(self) -> Iterator[Rig]:
         with contextlib.ExitStack() as stack:
-            port = free_port()
-            upstream = Live(
-                ["simulate", "--port", str(port)],
-                clean_env(MVA_SIM_QUEUE_SECONDS="0", MVA_SIM_PROCESS_SECONDS="0"),
-                port,
-            )
+            upstream = instant_upstream()
             stack.callback(upstream.stop)
             adapter = serve(
                 clean_env(

@@ -40,7 +40,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import cpu, fill, load
 from benchmarks.compare import AUTH, BODY, KEY
-from tests.e2e.live import Live, children, clean_env, free_port, serve
+from tests.e2e.live import children, clean_env, instant_upstream, serve
 
 #: The goal: ``--workers 2``'s submits a second at least this many times ``--workers 1``'s.
 GOAL = 1.6
@@ -74,12 +74,7 @@ class Rig:
         with contextlib.ExitStack() as stack:
             for namespace in self.ns.values():
                 stack.callback(fill.delete_namespace, self.redis_url, namespace)
-            port = free_port()
-            upstream = Live(
-                ["simulate", "--port", str(port)],
-                clean_env(MVA_SIM_QUEUE_SECONDS="0", MVA_SIM_PROCESS_SECONDS="0"),
-                port,
-            )
+            upstream = instant_upstream()
             stack.callback(upstream.stop)
             self.shared_pids[UPSTREAM] = upstream.process.pid
             if (pid := redis_pid(self.redis_url)) is not None:

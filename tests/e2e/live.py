@@ -130,9 +130,16 @@ def serve(env: Mapping[str, str], *extra: str) -> Live:
     return Live(["serve", "--port", str(port), *extra], env, port)
 
 
-def simulate() -> Live:
+def simulate(**settings: str) -> Live:
+    """``mindvideo-adapter simulate`` with ``settings`` (``MVA_SIM_*``) in its environment."""
     port = free_port()
-    return Live(["simulate", "--port", str(port)], clean_env(), port)
+    return Live(["simulate", "--port", str(port)], clean_env(**settings), port)
+
+
+def instant_upstream() -> Live:
+    """The simulator with tasks that succeed at their first query: what benchmarks measure
+    the adapter against."""
+    return simulate(MVA_SIM_QUEUE_SECONDS="0", MVA_SIM_PROCESS_SECONDS="0")
 
 
 def seed_curl(base_url: str, key: str, model: str = "kling-v2-6-motion-control") -> str:
