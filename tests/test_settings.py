@@ -79,6 +79,8 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
         ({"MVA_CIRCUIT_FAILURES": "many"}, "MVA_CIRCUIT_FAILURES"),
         ({"MVA_CIRCUIT_COOLDOWN": "0.5"}, "MVA_CIRCUIT_COOLDOWN"),
         ({"MVA_SIMULATOR_URL": "localhost:9100"}, "MVA_SIMULATOR_URL"),
+        ({"MVA_POLL_FIRST_AFTER": "later"}, "MVA_POLL_FIRST_AFTER"),
+        ({"MVA_POLL_FIRST_AFTER": "0"}, "MVA_POLL_FIRST_AFTER"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
@@ -192,3 +194,8 @@ def test_beside_configured_providers_the_simulator_serves_test_keys_under_test_n
     embedded = Settings.from_env({"MVA_SIMULATOR_URL": "http://127.0.0.1:9100"})
     live, test = make_providers(embedded, httpx.AsyncClient(), load_catalog(embedded))
     assert [p.name for p in live] == ["kling", "dashscope", "newapi"] and test is None
+
+
+def test_the_first_poll_waits_for_a_default_per_model_unless_set() -> None:
+    assert Settings.from_env({}).poll_first_after_s is None
+    assert Settings.from_env({"MVA_POLL_FIRST_AFTER": "90"}).poll_first_after_s == 90.0

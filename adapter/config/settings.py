@@ -99,6 +99,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reconcile_max_interval_s: float = 30.0
     #: An unfinished task older than this is checked upstream and failed with ``timeout``.
     task_deadline_s: float = 7_200.0
+    #: Seconds the first query of a task waits until enough of its model's successes are
+    #: known; ``None``: a default per model (``adapter.service.poll_plan``).
+    poll_first_after_s: float | None = None
 
     @property
     def submit_window_s(self) -> float:
@@ -228,6 +231,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             reconcile_concurrency=int(env.number("MVA_RECONCILE_CONCURRENCY", 8, minimum=1)),
             reconcile_max_interval_s=env.number("MVA_RECONCILE_MAX_INTERVAL", 30.0, minimum=0.05),
             task_deadline_s=env.number("MVA_TASK_DEADLINE", 7_200.0, minimum=1),
+            poll_first_after_s=(
+                env.number("MVA_POLL_FIRST_AFTER", 0.0, minimum=0.05)
+                if env.text("MVA_POLL_FIRST_AFTER") is not None
+                else None
+            ),
         )
 
 
