@@ -5,12 +5,12 @@ duration*, the 10th percentile of how long the last (up to 100) successes of its
 model took from submit to success (``CompletionLog``, shared by every process), or, until
 ``ENOUGH`` are known, ``MVA_POLL_FIRST_AFTER`` or else a default per model (the simulator's
 providers, whose tasks' timing is known, wait until halfway through their processing). It is
-kept between ``min_interval_s`` and ``LONGEST_EXPECTED_S`` (and half the deadline), with ±20%
-jitter. After it the waits grow
-geometrically: each is the time since the expected end plus a quarter of the expected
-duration, so they double, between ``min_interval_s`` and ``max_interval_s``, each with ±20%
-jitter so that tasks made together spread out. A task whose submit answer was lost (no
-upstream id) is checked every ``min_interval_s``: its recovery has its own limits.
+kept between ``min_interval_s`` and ``LONGEST_EXPECTED_S`` (and half the deadline), with ±10%
+jitter. After it the waits grow geometrically: each is the time since the expected end (if
+past) plus a quarter of the expected duration, so they double, between ``min_interval_s`` and
+``max_interval_s``, each with ±20% jitter so that tasks made together spread out. A task whose
+submit answer was lost (no upstream id) is checked every ``min_interval_s``: its recovery has
+its own limits.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ PERCENTILE = 0.10
 LONGEST_EXPECTED_S = 900.0
 #: The least share of a wait that its jitter leaves (waits are 80% to 120% of their length).
 _EARLIEST = 0.8
-#: Seconds a process keeps a provider and model's expected duration before reading it again.
+#: The first query's jitter: it goes at 90% to 110% of the expected duration.
+_FIRST_JITTER = 0.1
+_FIRST_EARLIEST = 1 - _FIRST_JITTER
+#: Seconds a process keeps a provider and model's expected duration before reading it again
+#: (a quarter of it, when that is shorter, but at least a second).
 RELEARN_S = 30.0
 
 #: Typical seconds from submit to success, by model slug prefix (the longest that matches),
@@ -111,7 +115,7 @@ class PollPlan:
         key = (provider, model)
         cached = self._cache.get(key)
         now = self._monotonic()
-        if cached is not None and now - cached[1] < RELEARN_S:
+        if cached is not None and now - cached[1] < min(RELEARN_S, max(1.0, cached[0] / 4)):
             return cached[0]
         expected = self._known_s.get(provider)
         if expected is None:
@@ -135,16 +139,23 @@ class PollPlan:
 
     async def next_check(self, record: TaskRecord) -> datetime:
         """When ``record`` (unfinished, just checked or not yet due) is due again."""
-        now = self._clock()
         if record.upstream_id is None:
-            return now + timedelta(seconds=self._spread(self._min_s))
-        expected = await self.expected_s(record.provider or "", record.model)
-        age_s = (now - record.created_at).total_seconds()
-        if age_s < _EARLIEST * expected:
-            # Jittered both ways (never before the earliest): a task that ends sooner than
-            # expected is seen sooner, so what is learned can come down as well as go up.
-            return record.created_at + timedelta(seconds=self._spread(expected))
-        wait = min(self._max_s, max(self._min_s, age_s - expected + expected / 4))
+            return self._clock() + timedelta(seconds=self._spread(self._min_s))
+        return await self.due_at(record.created_at, record.provider or "", record.model)
+
+    async def due_at(self, created_at: datetime, provider: str, model: str) -> datetime:
+        """When a task accepted by ``provider``, made at ``created_at``, is due again: at its
+        first query if it is not past its earliest, else after a wait from now."""
+        now = self._clock()
+        expected = await self.expected_s(provider, model)
+        age_s = (now - created_at).total_seconds()
+        if age_s < _FIRST_EARLIEST * expected:
+            # Jittered both ways: a task that ends sooner than expected is seen sooner, so
+            # what is learned can come down as well as go up.
+            first = expected * (_FIRST_EARLIEST + 2 * _FIRST_JITTER * self._jitter())
+            return created_at + timedelta(seconds=first)
+        past_s = max(0.0, age_s - expected)
+        wait = min(self._max_s, max(self._min_s, past_s + expected / 4))
         return now + timedelta(seconds=self._spread(wait))
 
     async def is_early(self, record: TaskRecord) -> bool:
@@ -152,9 +163,13 @@ class PollPlan:
         than the earliest its first query may be (its expected duration, less the jitter)."""
         if record.upstream_id is None:
             return False
-        expected = await self.expected_s(record.provider or "", record.model)
-        age_s = (self._clock() - record.created_at).total_seconds()
-        return age_s < _EARLIEST * expected
+        return await self.is_young(record.created_at, record.provider or "", record.model)
+
+    async def is_young(self, created_at: datetime, provider: str, model: str) -> bool:
+        """Whether a task made at ``created_at`` is not yet due its first query."""
+        expected = await self.expected_s(provider, model)
+        age_s = (self._clock() - created_at).total_seconds()
+        return age_s < _FIRST_EARLIEST * expected
 
     async def succeeded(self, record: TaskRecord) -> None:
         """Record how long ``record`` (just ended) took, if it succeeded; best effort."""

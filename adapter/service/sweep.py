@@ -6,7 +6,9 @@ every task it was given, or until the pages still needed to reach the oldest of 
 by how much time a page has spanned so far) would cost as many requests as querying the rest
 one by one: then the rest are queried one by one. Each page's answer for a task is recorded
 as a query's would be. A task of ours on a page that the upstream says has ended, though this
-sweep was not given it, is recorded too (once per process): it ends without its own query.
+sweep was not given it, is recorded too (once per process): it ends without its own query;
+one still running is scheduled as if just checked, so that a family's tasks come due together
+and later sweeps cover them in few pages.
 A page the upstream cannot answer postpones the tasks still unseen, as a failed query does.
 """
 
@@ -16,6 +18,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 
 from adapter.core.values import TaskRecord
 from adapter.ports import ListedTask, Schedules, TaskStore
@@ -114,10 +117,15 @@ class Sweep:
             await self._reschedule(record)
 
     async def _noticed(self, sample: TaskRecord, item: ListedTask) -> None:
-        """A task the sweep was not given: recorded if it is ours and has ended."""
-        upstream_id = item.state.upstream_id
-        if not item.state.status.is_terminal or not item.external_id:
+        """A task the sweep was not given: recorded if it is ours and has ended; if it is
+        still running, and past its first query, it needs no query of its own before its
+        next check from now (see ``_postpone``)."""
+        if not item.external_id:
             return
+        if not item.state.status.is_terminal:
+            await self._postpone(sample, item)
+            return
+        upstream_id = item.state.upstream_id
         if upstream_id in self._ended:
             return
         self._ended[upstream_id] = None
@@ -133,6 +141,20 @@ class Sweep:
         ):
             return
         await self._refresher.listed(record, item.state)
+
+    async def _postpone(self, sample: TaskRecord, item: ListedTask) -> None:
+        """Schedule a running task the page showed as if it had just been checked (a no-op
+        for one not on the schedule: not ours, or ended), timed as ``sample``'s model. So the
+        tasks of a family come due together, and the next sweep's pages cover them all; a
+        status it moved to meanwhile is recorded when it next comes due."""
+        if item.created_at_s is None:
+            return
+        created = datetime.fromtimestamp(item.created_at_s, UTC)
+        provider = sample.provider or ""
+        if await self._plan.is_young(created, provider, sample.model):
+            return  # already scheduled for its first query
+        due = await self._plan.due_at(created, provider, sample.model)
+        await self._schedules.reschedule("tasks", item.external_id, due)
 
     async def _reschedule(self, record: TaskRecord) -> None:
         await self._schedules.reschedule(

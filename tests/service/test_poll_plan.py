@@ -151,11 +151,11 @@ async def test_an_unreadable_log_falls_back_to_the_default(
     assert await make_plan(memory, clock).expected_s("kling", "kling-v3") == 120.0
 
 
-@pytest.mark.parametrize(("age_s", "wait_s"), [(24, 1.5), (30, 7.5), (40, 17.5), (3000, MAX_S)])
+@pytest.mark.parametrize(("age_s", "wait_s"), [(27, 7.5), (30, 7.5), (40, 17.5), (3000, MAX_S)])
 async def test_after_the_first_query_the_waits_double_up_to_the_maximum(
     clock: FakeClock, age_s: float, wait_s: float
 ) -> None:
-    """30 s expected: each wait is the time since then plus 7.5 s (so they double)."""
+    """30 s expected: each wait is the time since then (if past) plus 7.5 s, so they double."""
     plan = make_plan(None, clock)
     record = accepted(clock, model="something-new")
     clock.advance(age_s)
@@ -163,7 +163,7 @@ async def test_after_the_first_query_the_waits_double_up_to_the_maximum(
     assert await plan.next_check(record) == clock.now + timedelta(seconds=wait_s)
 
 
-@pytest.mark.parametrize(("draw", "first_s"), [(0.0, 24.0), (1.0, 36.0)])
+@pytest.mark.parametrize(("draw", "first_s"), [(0.0, 27.0), (1.0, 33.0)])
 async def test_the_first_query_is_jittered_both_ways(
     clock: FakeClock, draw: float, first_s: float
 ) -> None:

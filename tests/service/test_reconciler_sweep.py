@@ -211,6 +211,25 @@ async def test_a_task_of_ours_that_ended_is_recorded_from_a_page_without_its_own
     assert not await is_due(store, young, clock, 1e6)
 
 
+async def test_a_running_task_of_ours_on_a_page_is_scheduled_as_if_just_checked(
+    make_process, listing: ListingProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    """So that a family's tasks come due together: its next check counts from this page."""
+    process = make_process(listing)
+    *_, other = await submit_many(process, clock, 3)  # made at 0, 1 and 2 s
+    for n in (1, 2, 3):
+        listing.set_state(f"up_{n}", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)  # 13 s: all three, from one page, due again by 18.5 s
+    await process.reconciler.round()
+    await store.reschedule("tasks", other, clock.now + timedelta(seconds=100))
+    clock.advance(6)  # 19 s: the first two; the page shows the third, 17 s old
+    await process.reconciler.round()
+    assert listing.pages == [1, 1] and listing.queries == []
+    wait_s = (17 - FIRST_S) + FIRST_S / 4
+    assert not await is_due(store, other, clock, wait_s - 0.01)
+    assert await is_due(store, other, clock, wait_s)
+
+
 async def test_a_page_the_upstream_cannot_answer_postpones_the_tasks_like_a_failed_query(
     make_process, listing: ListingProvider, store: RedisTaskStore, clock: FakeClock
 ) -> None:  # type: ignore[no-untyped-def]
