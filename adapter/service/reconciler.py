@@ -82,6 +82,7 @@ class Reconciler:
             schedules=schedules,
             refresher=refresher,
             plan=self._plan,
+            clock=clock,
             send=self._send,
             advance=self._advance,
         )

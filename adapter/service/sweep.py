@@ -25,7 +25,8 @@ from adapter.ports import ListedTask, Schedules, TaskStore
 from adapter.service.poll_plan import PollPlan
 from adapter.service.refresh import Refresher
 
-#: Upstream ids of ended tasks this process has already looked at, at most.
+#: Upstream ids of ended tasks this process has already looked at (and ids of running ones it
+#: scheduled from a page), at most.
 _REMEMBERED = 20_000
 #: The last page number the official Kling API takes.
 _MAX_PAGE = 1000
@@ -34,7 +35,17 @@ Send = Callable[[str], AbstractAsyncContextManager[bool]]
 
 
 class Sweep:
-    __slots__ = ("_advance", "_ended", "_plan", "_refresher", "_schedules", "_send", "_store")
+    __slots__ = (
+        "_advance",
+        "_clock",
+        "_ended",
+        "_plan",
+        "_pushed",
+        "_refresher",
+        "_schedules",
+        "_send",
+        "_store",
+    )
 
     def __init__(
         self,
@@ -43,6 +54,7 @@ class Sweep:
         schedules: Schedules,
         refresher: Refresher,
         plan: PollPlan,
+        clock: Callable[[], datetime],
         send: Send,
         advance: Callable[[TaskRecord], Awaitable[None]],
     ) -> None:
@@ -54,7 +66,10 @@ class Sweep:
         self._plan = plan
         self._send = send
         self._advance = advance
+        self._clock = clock
         self._ended: OrderedDict[str, None] = OrderedDict()
+        #: Task id -> when this process last scheduled it from a page (a wait's end).
+        self._pushed: OrderedDict[str, datetime] = OrderedDict()
 
     def grouped(
         self, records: list[TaskRecord], *, is_late: Callable[[TaskRecord], bool]
@@ -149,12 +164,20 @@ class Sweep:
         status it moved to meanwhile is recorded when it next comes due."""
         if item.created_at_s is None:
             return
+        now = self._clock()
+        pushed = self._pushed.get(item.external_id)
+        if pushed is not None and pushed > now:
+            return  # this process scheduled it already, for later than now
         created = datetime.fromtimestamp(item.created_at_s, UTC)
         provider = sample.provider or ""
         if await self._plan.is_young(created, provider, sample.model):
             return  # already scheduled for its first query
         due = await self._plan.due_at(created, provider, sample.model)
         await self._schedules.reschedule("tasks", item.external_id, due)
+        self._pushed[item.external_id] = due
+        self._pushed.move_to_end(item.external_id)
+        if len(self._pushed) > _REMEMBERED:
+            self._pushed.popitem(last=False)
 
     async def _reschedule(self, record: TaskRecord) -> None:
         await self._schedules.reschedule(
