@@ -230,6 +230,29 @@ async def test_a_running_task_of_ours_on_a_page_is_scheduled_as_if_just_checked(
     assert await is_due(store, other, clock, wait_s)
 
 
+async def test_a_running_task_seen_again_before_its_next_check_is_left_as_scheduled(
+    make_process, listing: ListingProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    """One write per task and wait, not one per page that shows it."""
+    process = make_process(listing)
+    first, second, other = await submit_many(process, clock, 3)  # made at 0, 1 and 2 s
+    for n in (1, 2, 3):
+        listing.set_state(f"up_{n}", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
+    await process.reconciler.round()
+    await store.reschedule("tasks", other, clock.now + timedelta(seconds=100))
+    clock.advance(6)  # 19 s: a sweep of the first two schedules the third for 28.5 s
+    await process.reconciler.round()
+    await store.reschedule("tasks", other, clock.now + timedelta(seconds=100))
+    for task_id in (first, second):
+        await store.reschedule("tasks", task_id, clock.now + timedelta(seconds=5))
+    clock.advance(5)  # 24 s: the first two again; the third is scheduled past now already
+    await process.reconciler.round()
+    assert listing.pages == [1, 1, 1]
+    assert not await is_due(store, other, clock, 94.9)  # still at 19 + 100 s
+    assert await is_due(store, other, clock, 95)
+
+
 async def test_a_page_the_upstream_cannot_answer_postpones_the_tasks_like_a_failed_query(
     make_process, listing: ListingProvider, store: RedisTaskStore, clock: FakeClock
 ) -> None:  # type: ignore[no-untyped-def]
