@@ -1,6 +1,6 @@
 """Upstream polling at scale (issue 15): upstream queries per task over its life, and the lag.
 
-Starts the simulator in this process, counting the task queries and list pages it answers,
+Starts the simulator in a process of its own, counting the task queries and list pages it answers,
 with kling-v3 tasks that take 3 minutes (30 s queued, 150 s processing), and one adapter
 process aimed at it as a configured Kling provider, no callbacks. Time is scaled down by
 ``--scale`` (30: a task runs 6 s) for the simulator and the adapter's intervals alike
@@ -28,16 +28,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import re
 import secrets
 import statistics
 import sys
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import uvicorn
@@ -50,46 +50,78 @@ from tests.e2e.live import Live, clean_env, delete_namespace, free_port, serve
 KEY = "mv_live_polling"
 QUEUED_S, PROCESSING_S = 30.0, 150.0
 LIFE_S = QUEUED_S + PROCESSING_S
+
+
+class Counter(Protocol):
+    """A count shared with the simulator's process (``multiprocessing.Value``)."""
+
+    value: int
+
+
 LAG = re.compile(r'^mva_reconciler_lag_seconds\{schedule="tasks"\} (\S+)$', re.M)
 
 
 class CountingQueries:
     """The simulator app, counting the GETs of Kling tasks it answers: single and list."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, single: Counter, pages: Counter) -> None:
         self.app = app
-        self.single = 0
-        self.pages = 0
+        self.single = single
+        self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             parts = scope["path"].strip("/").split("/")
             if parts[:2] == ["v1", "videos"]:
-                self.pages += len(parts) == 3
-                self.single += len(parts) == 4
+                self.pages.value += len(parts) == 3
+                self.single.value += len(parts) == 4
             elif parts[:3] == ["v1", "video", "generations"] or parts[:3] == [
                 "kling",
                 "v1",
                 "videos",
             ]:
-                self.single += 1
+                self.single.value += 1
         await self.app(scope, receive, send)
 
 
-def start_simulator(scale: float) -> tuple[CountingQueries, str, uvicorn.Server]:
+class Simulator:
+    """The simulator in a process of its own (so that its work never slows this process's
+    measurements), and the counts of what it answered."""
+
+    def __init__(self, scale: float) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.single: Counter = context.Value("q", 0)
+        self.pages: Counter = context.Value("q", 0)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._process = context.Process(
+            target=run_simulator, args=(port, scale, self.single, self.pages), daemon=True
+        )
+        self._process.start()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or not self._process.is_alive():
+                self.stop()
+                raise RuntimeError("the simulator did not start")
+            time.sleep(0.05)
+
+    def counts(self) -> tuple[int, int]:
+        return self.single.value, self.pages.value
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.join(10)
+
+
+def run_simulator(port: int, scale: float, single: Counter, pages: Counter) -> None:
     config = SimulatorConfig(queue_s=QUEUED_S / scale, process_s=PROCESSING_S / scale)
-    app = CountingQueries(create_simulator_app(config))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, port=port, log_level="warning", access_log=False, lifespan="on")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the simulator did not start")
-        time.sleep(0.05)
-    return app, f"http://127.0.0.1:{port}", server
+    app = CountingQueries(create_simulator_app(config), single, pages)
+    uvicorn.run(app, port=port, log_level="warning", access_log=False, lifespan="on")
 
 
 def adapter_env(dialect: str, sim_url: str, scale: float, redis_url: str) -> dict[str, str]:
@@ -156,7 +188,7 @@ async def lag_s(http: httpx.AsyncClient) -> float:
 
 async def run_batch(
     http: httpx.AsyncClient,
-    simulator: CountingQueries,
+    simulator: Simulator,
     batch: Batch,
     n: int,
     scale: float,
@@ -166,7 +198,7 @@ async def run_batch(
     ``probe`` (a finished task), the p50 latency of its GET while the batch's tasks still run
     and nothing else is asked of the adapter; then wait until every task ended."""
     life_s = LIFE_S / scale
-    before = (simulator.single, simulator.pages)
+    before = simulator.counts()
     submitting = asyncio.create_task(submit_batch(http, batch, n, life_s))
     while not submitting.done():
         await asyncio.sleep(min(0.2, life_s / 30))
@@ -181,7 +213,8 @@ async def run_batch(
         if len(batch.ended) == n:
             break
         await asyncio.sleep(min(0.2, life_s / 30))
-    batch.requests = (simulator.single - before[0], simulator.pages - before[1])
+    after = simulator.counts()
+    batch.requests = (after[0] - before[0], after[1] - before[1])
     return busy_ms
 
 
@@ -196,7 +229,7 @@ async def get_p50_ms(http: httpx.AsyncClient, task_id: str, n: int) -> float:
 
 
 async def scenario(
-    dialect: str, simulator: CountingQueries, live: Live, args: argparse.Namespace
+    dialect: str, simulator: Simulator, live: Live, args: argparse.Namespace
 ) -> list[str]:
     headers = {"Authorization": f"Bearer {KEY}"}
     async with httpx.AsyncClient(base_url=live.url, headers=headers, timeout=30) as http:
@@ -249,14 +282,16 @@ def main() -> int:
         "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     for dialect in dialects:
-        simulator, sim_url, sim_server = start_simulator(args.scale)
-        env = adapter_env(dialect, sim_url, args.scale, args.redis_url)
-        live = serve(env)
+        simulator = Simulator(args.scale)
+        env = adapter_env(dialect, simulator.url, args.scale, args.redis_url)
         try:
-            lines = asyncio.run(scenario(dialect, simulator, live, args))
+            live = serve(env)
+            try:
+                lines = asyncio.run(scenario(dialect, simulator, live, args))
+            finally:
+                live.stop()
         finally:
-            live.stop()
-            sim_server.should_exit = True
+            simulator.stop()
             if args.redis_url:
                 delete_namespace(args.redis_url, env["MVA_REDIS_NAMESPACE"])
         out("".join(f"{line}\n" for line in lines))
