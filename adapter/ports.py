@@ -169,11 +169,12 @@ class IdempotencyClaims(Protocol):
     """Idempotency-Key claims, each an atomic first-come claim with an expiry."""
 
     async def claim_idempotency(
-        self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
+        self, owner: str, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
-        """Atomically claim ``scope`` for ``task_id``, or return the existing claim."""
+        """Atomically claim ``owner``'s ``scope`` for ``task_id``, or return the existing
+        claim."""
 
-    async def release_idempotency(self, scope: str, task_id: str) -> None:
+    async def release_idempotency(self, owner: str, scope: str, task_id: str) -> None:
         """Drop the claim, but only if it still belongs to ``task_id``."""
 
 

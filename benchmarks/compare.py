@@ -39,6 +39,7 @@ import msgspec
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from adapter.core.shards import SHARDS
 from benchmarks import load, redis_bytes
 from tests.e2e.live import Live, clean_env, delete_namespace, free_port, serve
 
@@ -123,12 +124,19 @@ class Rig:
             MVA_LOG_LEVEL="warning",
         )
 
+    def _scheduled(self, db: redis.Redis) -> int:
+        """Unfinished tasks on the reconciling adapter's schedule (one per shard)."""
+        pipe = db.pipeline(transaction=False)
+        for shard in range(SHARDS):
+            pipe.zcard(f"{self.ns['on']}:{{{shard}}}:due:tasks")
+        return sum(pipe.execute())
+
     def settle(self, timeout: float) -> float:
         """Wait until the reconciling adapter's schedule is empty (at most ``timeout``)."""
         db = redis.Redis.from_url(self.redis_url)
         started = time.monotonic()
         try:
-            while db.zcard(f"{self.ns['on']}:due:tasks") and (time.monotonic() - started < timeout):
+            while self._scheduled(db) and (time.monotonic() - started < timeout):
                 time.sleep(0.05)
         finally:
             db.close()

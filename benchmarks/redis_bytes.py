@@ -15,18 +15,17 @@ from dataclasses import dataclass
 
 import redis
 
-TASK = "task hash"
+TASK = "task (with its events)"
 LEASE = "refresh lease (PX, transient)"
 #: (type, pattern on the key less ``<namespace>:``); the first match wins.
 TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (TASK, re.compile(r"^(\{task_[^}]*\}:task|task:.*)$")),
-    ("events stream", re.compile(r"^\{task_[^}]*\}:events$")),
-    (LEASE, re.compile(r"^\{task_[^}]*\}:refresh$")),
-    ("idempotency entry", re.compile(r"^idem:")),
-    ("owner index entries", re.compile(r"^owner:")),
-    ("API key's task index entries", re.compile(r"^key:\{[^}]*\}:tasks$")),
-    ("every-task index entries", re.compile(r"^tasks$")),
-    ("schedule entries (due:*)", re.compile(r"^due:")),
+    (TASK, re.compile(r"^(\{\d+\}:t:.*|task:.*)$")),
+    (LEASE, re.compile(r"^\{\d+\}:r:")),
+    ("idempotency entry", re.compile(r"^(\{\d+\}:i:|idem:)")),
+    ("owner index entries", re.compile(r"^\{\d+\}:o:")),
+    ("API key's task index entries", re.compile(r"^\{\d+\}:k:[^:]*:tasks$")),
+    ("every-task index entries", re.compile(r"^\{\d+\}:tasks$")),
+    ("schedule entries (due:*)", re.compile(r"^\{\d+\}:due:")),
 )
 OTHER = "not per task (API key, usage, counters)"
 #: Shown, not counted in the total: they do not grow with the tasks kept.

@@ -149,8 +149,10 @@ def test_usage_prints_the_ledger_as_a_table_or_csv(capsys: pytest.CaptureFixture
     async def record() -> None:
         import redis.asyncio as aioredis
 
+        from adapter.stores.redis_keyspace import KeySpace
+
         client = aioredis.Redis.from_url(url)
-        ledger = f"{namespace}:key:{{{key_id}}}:usage:{today}"
+        ledger = KeySpace(namespace).usage(key_id, today)
         await client.hset(ledger, mapping={"kling-v3|tasks": 2, "kling-v3|charged": 151200000})
         await client.aclose()
 

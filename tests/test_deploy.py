@@ -1,6 +1,9 @@
-"""``deploy/docker-compose.yml`` can configure what a real deployment needs, and its simulator
-mode links videos where clients can fetch them. (No Docker engine runs here: the file is read
-as Compose reads it, and its environment is checked against the settings parser.)"""
+"""``deploy/compose/docker-compose.yml`` can configure what a real deployment needs (replicas
+behind a proxy, a worker, Redis or a Redis Cluster), and its simulator links videos where
+clients can fetch them; ``deploy/k8s/`` is valid Kubernetes that probes, drains and scales the
+adapter as it works. (No Docker engine or cluster runs here: the compose file is read as
+Compose reads it, the manifests are checked against Kubernetes' schemas, bundled by
+kubernetes-validate, and both environments against the settings parser.)"""
 
 from __future__ import annotations
 
@@ -12,17 +15,23 @@ import pytest
 import yaml
 
 from adapter.config.settings import Settings, SettingsError
+from adapter.http.routes import ROUTES
 
-COMPOSE = Path(__file__).resolve().parents[1] / "deploy" / "docker-compose.yml"
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+COMPOSE = DEPLOY / "compose" / "docker-compose.yml"
 #: ``${NAME}``, ``${NAME:-default}``, ``${NAME:?message}``, as Compose interpolates them.
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:[-?])(?P<arg>[^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
-def adapter() -> dict[str, Any]:
-    service: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"][
-        "adapter"
-    ]
+def compose() -> dict[str, Any]:
+    found: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return found
+
+
+@pytest.fixture(scope="module")
+def adapter(compose: dict[str, Any]) -> dict[str, Any]:
+    service: dict[str, Any] = compose["services"]["adapter"]
     return service
 
 
@@ -94,13 +103,72 @@ def test_callbacks_without_their_secret_are_refused_at_start_up(adapter: dict[st
         Settings.from_env(environment(adapter, shell))
 
 
-def test_the_simulator_listens_on_the_published_port_and_links_videos_there(
-    adapter: dict[str, Any],
+def test_the_simulator_is_one_service_for_every_replica_and_links_videos_at_its_published_port(
+    compose: dict[str, Any], adapter: dict[str, Any]
 ) -> None:
-    """Its output URLs start with MVA_SIM_PUBLIC_URL, whose port is published to the host."""
+    """Any replica may poll any task, so all submit to the one simulator; its output URLs
+    start with MVA_SIM_PUBLIC_URL, whose port is published to the host."""
     settings = Settings.from_env(environment(adapter, {"MVA_BOOTSTRAP_KEY": "mv_live_k"}))
-    assert settings.uses_simulator and settings.sim_host == "0.0.0.0"
-    ports = [interpolate(str(port), {}).split(":") for port in adapter["ports"]]
+    assert settings.uses_simulator and settings.simulator_url == "http://simulator:9100"
+    simulator = compose["services"]["simulator"]
+    assert simulator["command"][-2:] == ["--port", "9100"]
+    ports = [interpolate(str(port), {}).split(":") for port in simulator["ports"]]
     published = {inside: outside for outside, inside in ports}
-    assert str(settings.sim_port) in published
-    assert settings.sim_public_url == f"http://localhost:{published[str(settings.sim_port)]}"
+    sim = Settings.from_env(environment(simulator, {}))
+    assert sim.sim_public_url == f"http://localhost:{published['9100']}"
+
+
+def test_the_adapter_runs_as_replicas_behind_the_proxy_which_alone_is_published(
+    compose: dict[str, Any], adapter: dict[str, Any]
+) -> None:
+    assert interpolate(str(adapter["deploy"]["replicas"]), {}) == "3"
+    assert "ports" not in adapter  # replicas cannot share a host port: the proxy has it
+    proxy = compose["services"]["proxy"]
+    assert interpolate(proxy["ports"][0], {}) == "8000:8000"
+    [mount] = proxy["volumes"]
+    conf = (COMPOSE.parent / mount.split(":")[0]).read_text(encoding="utf-8")
+    assert "server adapter:8000 resolve;" in conf and "proxy_buffering off;" in conf
+
+
+def test_every_long_running_service_has_a_health_check_the_adapter_its_readiness(
+    compose: dict[str, Any], adapter: dict[str, Any]
+) -> None:
+    for name in ("proxy", "adapter", "simulator", "redis", "redis-node-1", "redis-node-6"):
+        assert compose["services"][name]["healthcheck"]["test"], name
+    assert "/readyz" in " ".join(adapter["healthcheck"]["test"])
+    assert {"/readyz", "/healthz"} <= {getattr(route, "path", "") for route in ROUTES}
+
+
+def test_redis_keeps_its_data_in_an_append_only_file_on_a_volume(compose: dict[str, Any]) -> None:
+    for name in ("redis", "redis-node-1", "redis-node-4"):
+        service = compose["services"][name]
+        assert "--appendonly" in service["command"] and "yes" in service["command"]
+        assert service["volumes"][0].endswith(":/data")
+
+
+def test_the_cluster_profile_forms_six_nodes_that_the_adapter_reaches_in_cluster_mode(
+    compose: dict[str, Any], adapter: dict[str, Any]
+) -> None:
+    services = compose["services"]
+    nodes = [name for name, s in services.items() if s.get("profiles") == ["cluster"]]
+    assert sorted(nodes) == ["redis-cluster-init", *(f"redis-node-{n}" for n in range(1, 7))]
+    assert all("--cluster-enabled" in services[n]["command"] for n in nodes if n[-1].isdigit())
+    join = services["redis-cluster-init"]["command"][0]
+    assert "redis-cli --cluster create" in join and "--cluster-replicas 1" in join
+    assert adapter["depends_on"]["redis-cluster-init"]["required"] is False
+    shell = {
+        "MVA_BOOTSTRAP_KEY": "mv_live_k",
+        "MVA_REDIS_MODE": "cluster",
+        "REDIS_URL": "redis://redis-node-1:6379",
+    }
+    settings = Settings.from_env(environment(adapter, shell))
+    assert settings.redis_topology.mode == "cluster"
+
+
+def test_the_worker_service_is_a_profile_running_the_worker_command(
+    compose: dict[str, Any],
+) -> None:
+    worker = compose["services"]["worker"]
+    assert worker["profiles"] == ["worker"]
+    assert worker["command"] == ["mindvideo-adapter", "worker"]
+    assert worker["environment"] == compose["services"]["adapter"]["environment"]

@@ -196,6 +196,94 @@ def test_beside_configured_providers_the_simulator_serves_test_keys_under_test_n
     assert [p.name for p in live] == ["kling", "dashscope", "newapi"] and test is None
 
 
+def test_redis_mode_is_standalone_by_default_and_takes_each_mode_by_name() -> None:
+    assert Settings.from_env({}).redis_topology.mode == "standalone"
+    assert not Settings.from_env({}).redis_configured
+    cluster = Settings.from_env({"MVA_REDIS_MODE": "Cluster", "REDIS_URL": "redis://n1:7000"})
+    assert cluster.redis_topology.mode == "cluster" and cluster.redis_configured
+
+
+def test_sentinel_mode_reads_the_sentinels_and_the_master_and_needs_no_redis_url() -> None:
+    settings = Settings.from_env(
+        {
+            "MVA_REDIS_MODE": "sentinel",
+            "REDIS_SENTINELS": "s1:26379, 10.0.0.2:26380,[::1]:26381",
+            "REDIS_SENTINEL_MASTER": "mymaster",
+        }
+    )
+    topology = settings.redis_topology
+    assert topology.sentinels == (("s1", 26379), ("10.0.0.2", 26380), ("::1", 26381))
+    assert topology.master == "mymaster"
+    assert settings.redis_url is None and settings.redis_configured
+
+
+def test_sentinel_mode_takes_the_masters_password_and_database_from_redis_url() -> None:
+    env = {
+        "MVA_REDIS_MODE": "sentinel",
+        "REDIS_SENTINELS": "s1:26379",
+        "REDIS_SENTINEL_MASTER": "mymaster",
+        "REDIS_URL": "redis://:pw@mymaster/2",
+    }
+    assert Settings.from_env(env).redis_url == "redis://:pw@mymaster/2"
+
+
+_SENTINEL = {"MVA_REDIS_MODE": "sentinel", "REDIS_SENTINEL_MASTER": "m"}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"MVA_REDIS_MODE": "replicated"}, "MVA_REDIS_MODE must be 'standalone', 'cluster'"),
+        ({"MVA_REDIS_MODE": "cluster"}, "MVA_REDIS_MODE=cluster needs REDIS_URL"),
+        (
+            {"MVA_REDIS_MODE": "cluster", "REDIS_URL": "unix:///r.sock"},
+            "MVA_REDIS_MODE=cluster needs a redis:// or rediss:// REDIS_URL",
+        ),
+        (
+            {"MVA_REDIS_MODE": "cluster", "REDIS_URL": "redis://n1:7000/3"},
+            "REDIS_URL names database 3, but a Redis Cluster has only database 0",
+        ),
+        ({"MVA_REDIS_MODE": "sentinel"}, "MVA_REDIS_MODE=sentinel needs REDIS_SENTINELS"),
+        (
+            {"MVA_REDIS_MODE": "sentinel", "REDIS_SENTINELS": "s1:26379"},
+            "MVA_REDIS_MODE=sentinel needs REDIS_SENTINEL_MASTER",
+        ),
+        ({**_SENTINEL, "REDIS_SENTINELS": "s1"}, "REDIS_SENTINELS entries look like host:port"),
+        ({**_SENTINEL, "REDIS_SENTINELS": "s1:0"}, "REDIS_SENTINELS entries look like host:port"),
+        ({**_SENTINEL, "REDIS_SENTINELS": ":26379"}, "REDIS_SENTINELS entries look like"),
+        ({**_SENTINEL, "REDIS_SENTINELS": " , "}, "REDIS_SENTINELS names no sentinel"),
+        (
+            {**_SENTINEL, "REDIS_SENTINELS": "s1:26379", "REDIS_URL": "rediss://:pw@m/0"},
+            "With MVA_REDIS_MODE=sentinel, REDIS_URL gives only the master's user, password",
+        ),
+        ({"REDIS_SENTINELS": "s1:26379"}, "REDIS_SENTINELS would be ignored"),
+        (
+            {
+                "REDIS_URL": "redis://n1:7000",
+                "MVA_REDIS_MODE": "cluster",
+                "REDIS_SENTINEL_MASTER": "m",
+            },
+            "REDIS_SENTINEL_MASTER would be ignored: MVA_REDIS_MODE is cluster",
+        ),
+    ],
+)
+def test_a_redis_topology_that_cannot_work_is_refused_naming_the_variable(
+    env: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_callbacks_on_a_sentinel_redis_need_the_shared_secret_as_on_one_server() -> None:
+    env = {
+        **_SENTINEL,
+        "REDIS_SENTINELS": "s1:26379",
+        "MVA_PUBLIC_URL": "https://adapter.example",
+    }
+    with pytest.raises(SettingsError, match="MVA_CALLBACK_SECRET"):
+        Settings.from_env(env)
+
+
 def test_the_first_poll_waits_for_a_default_per_model_unless_set() -> None:
     assert Settings.from_env({}).poll_first_after_s is None
     assert Settings.from_env({"MVA_POLL_FIRST_AFTER": "90"}).poll_first_after_s == 90.0

@@ -1,23 +1,19 @@
-"""The concrete adapters, made from settings: Redis, the providers, media checks, webhooks.
+"""The concrete adapters, made from settings: the providers, media checks, webhooks (Redis's
+client is ``redis_clients``'s).
 
 Also what the built-in simulator looks like to them (its keys, its providers, its config).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
-import redis.asyncio as aioredis
-from redis.maint_notifications import MaintNotificationsConfig
 from starlette.datastructures import Secret
 
 from adapter.config.providers import TEST_PREFIX, Dialect, ProviderConfig
-from adapter.config.settings import Settings, SettingsError, shown_url
-from adapter.core.causes import reason
-from adapter.core.errors import StoreUnavailable
+from adapter.config.settings import Settings, SettingsError
 from adapter.core.values import Mode
 from adapter.media.inspector import HttpMediaInspector
 from adapter.outbound.addresses import Resolver, system_resolve
@@ -31,7 +27,6 @@ from adapter.providers.newapi.provider import NewApiProvider
 from adapter.providers.replicate.provider import ReplicateProvider
 from adapter.service.catalog import Catalog, CatalogError
 from adapter.simulator.config import SimulatorConfig
-from adapter.stores.redis import RedisTaskStore
 from adapter.webhooks.sender import HttpWebhookSender
 
 #: The simulator's credentials, used when the embedded default points the providers at it.
@@ -50,71 +45,6 @@ def simulator_config(settings: Settings) -> SimulatorConfig:
         process_s=settings.sim_process_s,
         public_url=settings.sim_public_url,
     )
-
-
-#: Redis connections one process may hold at once (event streams hold none between reads).
-REDIS_CONNECTIONS = 256
-#: Seconds a command waits for a free connection. Long, so that a burst queues: only a Redis
-#: that cannot answer fails a request (connect 3 s, or a command's own 5 s), and such a
-#: failing command gives its connection back, so the queue moves on even then.
-REDIS_POOL_WAIT_S = 30
-
-
-def make_redis(settings: Settings) -> aioredis.Redis:
-    """A real Redis from ``REDIS_URL``, or fakeredis in-process (with Lua) when it is unset."""
-    if settings.redis_url:
-        # Bounded waits: a Redis that accepts but never answers is a 503, not a hung request.
-        # A busy process waits for a free connection instead of failing at once (redis-py's
-        # default pool refuses the 101st concurrent command).
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url,
-            max_connections=REDIS_CONNECTIONS,
-            timeout=REDIS_POOL_WAIT_S,
-            socket_timeout=5,
-            socket_connect_timeout=3,
-            health_check_interval=30,
-            # redis-py 8 turns maintenance notifications on by itself over RESP3 ("auto"), and
-            # with them on, its pool skips the check that a pooled connection was not closed
-            # by the server: after a Redis restart, every idle connection failed its next
-            # command, seconds later (redis/redis-py#4252). Off, a closed one is reopened.
-            maint_notifications_config=MaintNotificationsConfig(enabled=False),
-        )
-        return aioredis.Redis.from_pool(pool)  # closing the client closes its pool
-    import fakeredis  # the embedded default only
-
-    embedded: aioredis.Redis = fakeredis.FakeAsyncRedis()
-    return embedded
-
-
-def check_redis(settings: Settings) -> None:
-    """At start-up: return once a Redis answers at ``REDIS_URL`` (if set), within seconds.
-
-    It pings through the store, on the production client, so redis-py's errors are translated
-    in the one place they always are.
-
-    Raises:
-        SettingsError: one line naming ``REDIS_URL`` and why: it cannot be reached (refused,
-            unknown host, no answer in 3 s) or it answered with an error (password, database).
-    """
-    if not settings.redis_url:
-        return
-
-    async def ping() -> None:
-        try:
-            client = make_redis(settings)
-        except ValueError as exc:  # redis-py's reading of the URL's query
-            raise SettingsError(f"REDIS_URL is not a Redis URL: {exc}") from None
-        try:
-            await RedisTaskStore(client, task_ttl_s=settings.task_ttl_s).ping()
-        finally:
-            await client.aclose()
-
-    try:
-        asyncio.run(ping())
-    except StoreUnavailable as exc:
-        reached, why = reason(exc)
-        failed = "answered with an error" if reached else "cannot be reached"
-        raise SettingsError(f"REDIS_URL {shown_url(settings.redis_url)} {failed}: {why}.") from None
 
 
 def _kling(config: ProviderConfig, http: httpx.AsyncClient, catalog: Catalog) -> VideoProvider:

@@ -15,18 +15,18 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-import redis.asyncio as aioredis
 
 from adapter.bootstrap.adapters import (
     load_catalog,
     make_media,
     make_providers,
-    make_redis,
     make_webhook_sender,
 )
+from adapter.bootstrap.redis_clients import make_redis
 from adapter.config.settings import Settings
 from adapter.core.clock import utc_now
 from adapter.core.errors import StoreUnavailable
+from adapter.core.shards import new_task_id
 from adapter.core.shutdown import STEP_TIMEOUT_S, close_all, stop_task
 from adapter.outbound.client import build_http_client
 from adapter.ports import KeyStore, MediaInspector, Metrics, VideoProvider, WebhookSender
@@ -45,13 +45,14 @@ from adapter.service.reconciler import Reconciler
 from adapter.service.recovery import Recovery
 from adapter.service.refresh import Refresher
 from adapter.service.routing import Router
-from adapter.service.submission import Submitter, new_task_id
+from adapter.service.submission import Submitter
 from adapter.service.tasks import TaskService
 from adapter.service.upstream_calls import UpstreamCalls
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.service.writer import TaskWriter
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_circuits import RedisCircuitStore
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_feed import RedisEventFeed
 from adapter.stores.redis_keys import RedisKeyStore
 from adapter.stores.redis_pacing import RedisPacing
@@ -95,7 +96,7 @@ class Parts(msgspec.Struct, frozen=True):
 def build(
     settings: Settings,
     *,
-    redis: aioredis.Redis | None = None,
+    redis: RedisClient | None = None,
     store: RedisTaskStore | None = None,
     key_store: KeyStore | None = None,
     providers: Sequence[VideoProvider] | None = None,
@@ -104,7 +105,7 @@ def build(
     webhooks: WebhookSender | None = None,
     metrics: Metrics | None = None,
     clock: Callable[[], datetime],
-    new_id: Callable[[], str] = new_task_id,
+    new_id: Callable[[str], str] = new_task_id,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> Parts:
     """Build the service and its adapters; anything injected is left for the caller to close.
@@ -241,7 +242,7 @@ def build(
         refresher=refresher,
         clock=clock,
     )
-    feed = RedisEventFeed(redis, store.channel)
+    feed = RedisEventFeed(redis, store.channels)
     reconciler = Reconciler(
         store=store,
         schedules=store,

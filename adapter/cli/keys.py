@@ -17,12 +17,12 @@ from adapter.service.usage import UsageRow, csv_text
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.redis_url:
+    if not settings.redis_configured:
         raise SettingsError(
             "keys and usage commands need REDIS_URL: the embedded store lives inside the serve "
             "process (set MVA_BOOTSTRAP_KEY there to use a known key)."
         )
-    from adapter.bootstrap.adapters import check_redis
+    from adapter.bootstrap.redis_clients import check_redis
 
     check_redis(settings)
     return asyncio.run(_keys(settings, args))

@@ -21,11 +21,12 @@ import uvicorn
 import uvloop
 from starlette.types import ASGIApp
 
-from adapter.bootstrap.adapters import check_redis, simulator_config
+from adapter.bootstrap.adapters import simulator_config
 from adapter.bootstrap.app import create_app
+from adapter.bootstrap.redis_clients import check_redis, where
 from adapter.cli.logs import log_config
 from adapter.cli.supervisor import run_workers
-from adapter.config.settings import Settings, SettingsError, shown_url
+from adapter.config.settings import Settings, SettingsError
 from adapter.core.shutdown import GRACE_S, Stopper
 from adapter.simulator.app import create_simulator_app
 
@@ -39,8 +40,8 @@ SIMULATOR_START_S = 20
 
 def banner(settings: Settings, url: str, *, workers: int = 1) -> str:
     store = (
-        shown_url(settings.redis_url)
-        if settings.redis_url
+        where(settings)
+        if settings.redis_configured
         else "in-process fakeredis (tasks vanish when it stops)"
     )
     simulator = f"built-in simulator {settings.simulator_url or ''}".rstrip()
@@ -199,13 +200,13 @@ def simulate(settings: Settings, host: str, port: int) -> int:
 
 def serve(settings: Settings, env: dict[str, str], host: str, port: int, workers: int) -> int:
     """``mindvideo-adapter serve``: the API in one process, or in ``workers`` under a supervisor."""
-    if workers > 1 and not settings.redis_url:
+    if workers > 1 and not settings.redis_configured:
         raise SettingsError(
             "--workers above 1 needs REDIS_URL: the embedded store lives inside one process."
         )
-    if settings.redis_url:
+    if settings.redis_configured:
         check_redis(settings)  # before any process starts: one line, not tracebacks
-    if settings.bootstrap_key is None and not settings.redis_url:
+    if settings.bootstrap_key is None and not settings.redis_configured:
         # The embedded store starts empty: make a key so the printed banner is usable.
         env["MVA_BOOTSTRAP_KEY"] = f"mv_test_{secrets.token_hex(20)}"
         settings = Settings.from_env(env)

@@ -12,8 +12,8 @@ import sys
 
 import uvloop
 
-from adapter.bootstrap.adapters import check_redis
 from adapter.bootstrap.parts import build, flushing, running
+from adapter.bootstrap.redis_clients import check_redis
 from adapter.cli.logs import configure_logging
 from adapter.config.settings import Settings, SettingsError
 from adapter.core.clock import utc_now
@@ -21,10 +21,10 @@ from adapter.core.shutdown import Stopper
 
 
 def run_worker(settings: Settings) -> int:
-    if not settings.redis_url:
+    if not settings.redis_configured:
         raise SettingsError(
-            "worker needs REDIS_URL: the embedded store lives inside the serve process, "
-            "which runs the reconciler itself."
+            "worker needs REDIS_URL (or MVA_REDIS_MODE=sentinel's sentinels): the embedded "
+            "store lives inside the serve process, which runs the reconciler itself."
         )
     if settings.uses_simulator:
         raise SettingsError(

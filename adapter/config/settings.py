@@ -20,6 +20,7 @@ from adapter.config.providers import (
     load_providers_file,
     providers_from_env,
 )
+from adapter.config.redis_topology import RedisTopology, RedisTopologyError, redis_topology
 from adapter.core.values import IPNetwork, Strategy
 
 ProbeMode = Literal["required", "best_effort"]
@@ -40,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of the adapter. See the README's settings table."""
 
     redis_url: str | None = None
+    #: ``MVA_REDIS_MODE`` and, for Sentinel, where the sentinels are and the master's name.
+    redis_topology: RedisTopology = RedisTopology()
     #: The prefix of every Redis key and channel this adapter uses (several on one Redis).
     redis_namespace: str = "mva"
     #: The configured upstreams in order of preference; none: the built-in simulator.
@@ -131,6 +134,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return 2 * max(self.poll_timeout_s, self.webhook_timeout_s) + 30
 
     @property
+    def redis_configured(self) -> bool:
+        """True when a Redis of the operator's holds the data (``REDIS_URL``, or Sentinel's
+        master); False: fakeredis inside this one process."""
+        return self.redis_url is not None or self.redis_topology.mode == "sentinel"
+
+    @property
     def uses_simulator(self) -> bool:
         """True when no upstream is configured: the built-in simulator stands in for all."""
         return not self.providers
@@ -157,8 +166,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         public_url = env.text("MVA_PUBLIC_URL")
         if public_url is not None and not public_url.startswith(("http://", "https://")):
             raise SettingsError("MVA_PUBLIC_URL must be an http:// or https:// URL.")
+        redis_url, topology = _redis(env)
         callback_secret = env.text("MVA_CALLBACK_SECRET")
-        if public_url and env.text("REDIS_URL") and not callback_secret:
+        if public_url and (redis_url or topology.mode != "standalone") and not callback_secret:
             # Several processes make and check callback tokens: they must share the secret.
             raise SettingsError(
                 "MVA_PUBLIC_URL with REDIS_URL needs MVA_CALLBACK_SECRET, the same in every "
@@ -191,7 +201,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if reconciler not in ("on", "off"):
             raise SettingsError("MVA_RECONCILER must be 'on' or 'off'.")
         return cls(
-            redis_url=_redis_url(env.text("REDIS_URL")),
+            redis_url=redis_url,
+            redis_topology=topology,
             redis_namespace=namespace,
             providers=providers,
             strategies=upstreams.strategies,
@@ -271,6 +282,21 @@ def _redis_url(url: str | None) -> str | None:
             f"REDIS_URL is not a Redis URL: {problem} (e.g. redis://127.0.0.1:6379/0)."
         )
     return url
+
+
+def _redis(env: _Env) -> tuple[str | None, RedisTopology]:
+    """``REDIS_URL`` and the topology of ``MVA_REDIS_MODE`` (with Sentinel's variables)."""
+    url = _redis_url(env.text("REDIS_URL"))
+    try:
+        topology = redis_topology(
+            env.text("MVA_REDIS_MODE"),
+            url=url,
+            sentinels=env.text("REDIS_SENTINELS"),
+            master=env.text("REDIS_SENTINEL_MASTER"),
+        )
+    except RedisTopologyError as exc:
+        raise SettingsError(str(exc)) from None
+    return url, topology
 
 
 def _simulator_url(env: _Env) -> str | None:

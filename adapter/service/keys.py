@@ -19,6 +19,7 @@ from adapter.core.errors import (
     MissingApiKey,
     ModelNotAllowed,
 )
+from adapter.core.shards import new_key_id
 from adapter.core.values import ApiKey, SigningSecrets
 from adapter.ports import KeyStore
 from adapter.service.signing import new_secret
@@ -62,7 +63,7 @@ class KeyService:
         if existing is not None:
             return existing
         key = ApiKey(
-            id=f"key_{secrets.token_hex(8)}",
+            id=new_key_id(owner or name),
             name=name,
             owner=owner or name,
             key_hash=hash_key(secret),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from adapter.core.errors import (
     ProviderRejected,
     StoreUnavailable,
 )
+from adapter.core.shards import new_task_id
 from adapter.core.values import (
     MAX_AMOUNT,
     Admission,
@@ -55,10 +55,6 @@ log = logging.getLogger(__name__)
 #: Pauses between tries to record an accepted task's upstream id while the store is away
 #: (3.4 s in all, inside the submit window's margin).
 _ADOPT_PAUSES_S = (0.1, 0.3, 1.0, 2.0)
-
-
-def new_task_id() -> str:
-    return f"task_{secrets.token_hex(12)}"
 
 
 class _Hook(NamedTuple):
@@ -122,7 +118,7 @@ class Submitter:
         idempotency_wait_s: float,
         submit_window_s: float,
         metrics: Metrics,
-        new_id: Callable[[], str] = new_task_id,
+        new_id: Callable[[str], str] = new_task_id,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._store = store
@@ -177,7 +173,7 @@ class Submitter:
             await self._webhooks.check(webhook_url, param="webhook_url")
         hook = _Hook(webhook_url, key_id, admission, mode)
         if idempotency_key is None:
-            task_id = self._new_id()
+            task_id = self._new_id(owner)
             with _naming_the_task(task_id, None):
                 record = await self._create(owner, spec, checked, task_id, None, hook)
             return Submission(record=record, replayed=False)
@@ -187,9 +183,9 @@ class Submitter:
         deadline = time.monotonic() + self._idem_wait_s
         pause = 0.02
         while True:
-            task_id = self._new_id()
+            task_id = self._new_id(owner)
             claim = await self._claims.claim_idempotency(
-                scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
+                owner, scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
             )
             if claim.is_new:
                 with _naming_the_task(task_id, scope):
@@ -208,7 +204,7 @@ class Submitter:
                 return Submission(record=refreshed, replayed=True)
             if original is None and is_stale:
                 # The claim outlived its task (a crash before the task was stored): drop it.
-                await self._claims.release_idempotency(scope, claim.task_id)
+                await self._claims.release_idempotency(owner, scope, claim.task_id)
                 continue
             if time.monotonic() >= deadline:
                 raise IdempotencyInProgress(
@@ -232,7 +228,7 @@ class Submitter:
             record = await self._store_new(owner, spec, values, task_id, hook)
         except BaseException:
             if scope is not None:
-                await self._claims.release_idempotency(scope, task_id)
+                await self._claims.release_idempotency(owner, scope, task_id)
             raise
         job = VideoJob(model=spec.slug, input=values, external_id=task_id)
         try:
@@ -247,7 +243,7 @@ class Submitter:
                 if current is not None:
                     return current
             if scope is not None:
-                await self._claims.release_idempotency(scope, task_id)
+                await self._claims.release_idempotency(owner, scope, task_id)
             raise
         else:
             record = await self._adopt(record, state, provider.name)

@@ -1,14 +1,20 @@
 """``RedisTaskStore``: tasks, their events, indexes and schedules, on a real Redis or fakeredis.
 
-The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout). The scripts
-(``redis_scripts.py``) touch a task's keys together with its owner's indexes and the schedules,
-so they need a single Redis (or a replicated one), not Redis Cluster.
+The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout), a task kept as
+``redis_record`` packs it. The scripts (``redis_scripts.py``) touch a task's keys together
+with its owner's indexes and its shard's schedules, all in one hash slot, so they run on
+Redis Cluster as on one Redis; what spans shards (the schedules, the admin list) is read
+shard by shard here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import collections
 import functools
+import heapq
+import itertools
 import logging
 import math
 import re
@@ -19,9 +25,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from adapter.core.errors import (
     BudgetExceeded,
@@ -29,6 +34,7 @@ from adapter.core.errors import (
     RateLimited,
     StoreUnavailable,
 )
+from adapter.core.shards import SHARDS, id_shard
 from adapter.core.values import (
     Admission,
     Event,
@@ -39,7 +45,9 @@ from adapter.core.values import (
     nanos,
 )
 from adapter.ports import IdempotencyClaim, Schedule, TaskPage
-from adapter.stores.redis_keyspace import KeySpace
+from adapter.stores.redis_client import RedisClient
+from adapter.stores.redis_keyspace import LAYOUT, KeySpace
+from adapter.stores.redis_record import doc_of, events_of, pack
 from adapter.stores.redis_scripts import TaskScripts
 from adapter.stores.redis_scripts import text as text  # re-exported: the feed and keys use it
 
@@ -49,6 +57,11 @@ T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
 _decode_event = msgspec.json.Decoder(Event).decode
+
+
+def _pack(value: TaskRecord | Event) -> bytes:
+    return pack(_encode(value))
+
 
 _SCHEDULES: tuple[Schedule, ...] = ("tasks", "webhooks")
 #: How many index reads one list page may take to skip the entries of expired tasks.
@@ -98,6 +111,15 @@ class StoreErrors:
             return await command()
 
 
+class UnusableStore(Exception):
+    """The server is too old for the scripts, or the namespace holds data in the layout of an
+    earlier version."""
+
+
+#: The oldest Redis the scripts run on (``SPUBLISH``, sharded pub/sub, came with 7.0).
+OLDEST_REDIS = (7, 0)
+
+
 #: How long a day of a key's usage ledger is kept by default (``MVA_USAGE_TTL``).
 USAGE_TTL_S = 400 * 86_400
 
@@ -109,7 +131,7 @@ class RedisTaskStore:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         namespace: str = "mva",
         task_ttl_s: int,
@@ -127,7 +149,7 @@ class RedisTaskStore:
         self._scripts = TaskScripts(redis, self._keys)
 
     @property
-    def redis(self) -> aioredis.Redis:
+    def redis(self) -> RedisClient:
         return self._redis
 
     @property
@@ -136,9 +158,10 @@ class RedisTaskStore:
         return self._keys.namespace
 
     @property
-    def channel(self) -> str:
-        """Where every append to a task's events is announced (see ``RedisEventFeed``)."""
-        return self._keys.channel
+    def channels(self) -> list[str]:
+        """Where every append to a task's events is announced, one sharded channel per shard
+        (see ``RedisEventFeed``)."""
+        return self._keys.channels()
 
     async def create_task(
         self, record: TaskRecord, event: Event, admission: Admission | None = None
@@ -153,8 +176,8 @@ class RedisTaskStore:
                 owner=record.owner,
                 mode=record.mode,
                 status=record.status,
-                doc=_encode(record),
-                event=_encode(event),
+                doc=_pack(record),
+                event=_pack(event),
                 created_ms=created_ms,
                 ttl_ms=self._ttl_ms,
                 expired_before_ms=created_ms - self._ttl_ms,
@@ -221,10 +244,13 @@ class RedisTaskStore:
         return reserved, charged
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
-        doc = await self._errors.repeatable(
-            "get_task", lambda: self._redis.hget(self._keys.task(task_id), "doc")
-        )
-        return None if doc is None else _decode_record(doc)
+        stored = await self._errors.repeatable("get_task", functools.partial(self._get, task_id))
+        return None if stored is None else _decode_record(doc_of(stored))
+
+    async def _get(self, task_id: str) -> bytes | None:
+        """The task as stored (the client answers bytes: it never decodes replies)."""
+        stored = await self._redis.get(self._keys.task(task_id))
+        return stored.encode() if isinstance(stored, str) else stored
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
         webhook_due_ms = None
@@ -237,8 +263,8 @@ class RedisTaskStore:
                 mode=record.mode,
                 version=record.version,
                 status=record.status,
-                doc=_encode(record),
-                event=None if event is None else _encode(event),
+                doc=_pack(record),
+                event=None if event is None else _pack(event),
                 created_ms=_ms(record.created_at),
                 ttl_ms=self._ttl_ms,
                 terminal=record.status.is_terminal,
@@ -270,16 +296,17 @@ class RedisTaskStore:
             )
 
     async def list_events(self, task_id: str, after: str | None = None) -> list[Event]:
-        if after is not None and not _is_stream_id(after):
+        # An event's id is its place in the task's events (1 for the first).
+        if after is not None and _EVENT_ID.fullmatch(after) is None:
             raise ValueError(f"{after!r} is not an event id")
-        start = "-" if after is None else f"({after}"
-        found = await self._errors.repeatable(
-            "list_events", lambda: self._redis.xrange(self._keys.events(task_id), min=start)
-        )
-        entries: list[Any] = found or []
+        seen = 0 if after is None else int(after)
+        stored = await self._errors.repeatable("list_events", functools.partial(self._get, task_id))
+        if stored is None:
+            return []
         return [
-            msgspec.structs.replace(_decode_event(fields[b"e"]), id=text(entry_id))
-            for entry_id, fields in entries
+            msgspec.structs.replace(_decode_event(event), id=str(place))
+            for place, event in enumerate(events_of(stored), start=1)
+            if place > seen
         ]
 
     async def list_tasks(
@@ -293,7 +320,7 @@ class RedisTaskStore:
     ) -> TaskPage:
         index = self._keys.owner_index(owner, status, mode)
         return await self._list(
-            index, lambda record: record.owner == owner and record.mode == mode, limit, cursor
+            [index], lambda record: record.owner == owner and record.mode == mode, limit, cursor
         )
 
     async def list_every_task(
@@ -307,7 +334,12 @@ class RedisTaskStore:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> TaskPage:
-        index = self._keys.key_tasks(key_id) if key_id else self._keys.every_task
+        # A key's tasks are in its shard; every task is in the index of its own shard.
+        indexes = (
+            [self._keys.key_tasks(key_id)]
+            if key_id
+            else [self._keys.every_task(shard) for shard in range(SHARDS)]
+        )
 
         def keep(record: TaskRecord) -> bool:
             return (status is None or record.status is status) and (
@@ -319,12 +351,12 @@ class RedisTaskStore:
             cursor = _write_cursor(_ms(until), "~")
         oldest_ms = _ms(since) if since is not None else None
         return await self._list(
-            index, keep, limit, cursor, reads=_FILTERED_READS, oldest_ms=oldest_ms
+            indexes, keep, limit, cursor, reads=_FILTERED_READS, oldest_ms=oldest_ms
         )
 
     async def _list(
         self,
-        index: str,
+        indexes: Sequence[str],
         keep: Callable[[TaskRecord], bool],
         limit: int,
         cursor: str | None,
@@ -340,7 +372,9 @@ class RedisTaskStore:
             # A page read changes nothing but to drop entries of expired tasks: repeatable.
             page, cursor = await self._errors.repeatable(
                 "list_tasks",
-                functools.partial(self._page, index, keep, limit - len(records), cursor, oldest_ms),
+                functools.partial(
+                    self._page, indexes, keep, limit - len(records), cursor, oldest_ms
+                ),
             )
             records += page
             if cursor is None or len(records) == limit:
@@ -349,31 +383,45 @@ class RedisTaskStore:
 
     async def _page(
         self,
-        index: str,
+        indexes: Sequence[str],
         keep: Callable[[TaskRecord], bool],
         limit: int,
         cursor: str | None,
         oldest_ms: int | None = None,
     ) -> tuple[list[TaskRecord], str | None]:
-        """Up to ``limit`` of the index's tasks after ``cursor`` that ``keep`` keeps, and the
-        next cursor; the read ends at the first entry older than ``oldest_ms``."""
+        """Up to ``limit`` of the indexes' tasks after ``cursor`` that ``keep`` keeps, and the
+        next cursor; the read ends at the first entry older than ``oldest_ms``. Several
+        indexes are read as one: each from the cursor on, merged newest first."""
         after = _read_cursor(cursor) if cursor else None
-        entries = await self._scripts.page(index=index, count=limit + 1, after=after)
-        if oldest_ms is not None:
-            entries = [(task_id, score) for task_id, score in entries if score >= oldest_ms]
-        ids = [task_id for task_id, _ in entries]
+        pages = await asyncio.gather(
+            *(self._scripts.page(index=index, count=limit + 1, after=after) for index in indexes)
+        )
+        # Newest first as each index orders itself: by score, then by id, both descending.
+        merged = heapq.merge(
+            *(
+                [(score, task_id, index) for task_id, score in page]
+                for index, page in zip(indexes, pages, strict=True)
+            ),
+            reverse=True,
+        )
+        entries = [
+            (task_id, score, index)
+            for score, task_id, index in itertools.islice(merged, limit + 1)
+            if oldest_ms is None or score >= oldest_ms
+        ]
+        ids = [task_id for task_id, _, _ in entries]
         docs = await self._docs(ids[:limit])
-        gone = [task_id for task_id, doc in zip(ids, docs, strict=False) if doc is None]
-        if gone:
-            await self._redis.zrem(index, *gone)
+        gone = [entry for entry, doc in zip(entries, docs, strict=False) if doc is None]
+        for task_id, _, index in gone:
+            await self._redis.zrem(index, task_id)
         records = [
             record
-            for record in (_decode_record(doc) for doc in docs if doc is not None)
+            for record in (_decode_record(doc_of(doc)) for doc in docs if doc is not None)
             if keep(record)
         ]
         if len(entries) <= limit:
             return records, None
-        last_id, last_score = entries[limit - 1]
+        last_id, last_score, _ = entries[limit - 1]
         return records, _write_cursor(last_score, last_id)
 
     async def _docs(self, task_ids: Sequence[str]) -> list[Any]:
@@ -381,66 +429,118 @@ class RedisTaskStore:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for task_id in task_ids:
-                pipe.hget(self._keys.task(task_id), "doc")
+                pipe.get(self._keys.task(task_id))
             return list(await pipe.execute())
 
     async def claim_due(
         self, queue: Schedule, *, now: datetime, limit: int, hold_s: float
     ) -> list[str]:
+        now_ms = _ms(now)
+        # The schedule is one per shard: read the earliest due of each (one round trip), find
+        # the ``limit`` earliest of all, then claim as many from each shard as it has among
+        # them (one more, in parallel): each claim takes its shard's earliest.
+        due = await self._errors.repeatable(
+            "claim_due", functools.partial(self._due, queue, now_ms, limit)
+        )
+        earliest = heapq.nsmallest(limit, itertools.chain.from_iterable(due))
+        shares = collections.Counter(shard for _, shard, _ in earliest).items()
         with self._errors.mapped("claim_due"):
-            return await self._scripts.claim_due(
-                queue=queue,
-                now_ms=_ms(now),
-                limit=limit,
-                held_until_ms=_ms(now) + int(hold_s * 1000),
+            claimed = await asyncio.gather(
+                *(
+                    self._scripts.claim_due(
+                        queue=queue,
+                        shard=shard,
+                        now_ms=now_ms,
+                        limit=take,
+                        held_until_ms=now_ms + int(hold_s * 1000),
+                    )
+                    for shard, take in shares
+                )
             )
+        # Earliest first, as read (an entry claimed by another since sorts last).
+        place = {task_id: n for n, (_, _, task_id) in enumerate(earliest)}
+        return sorted(
+            (task_id for ids in claimed for task_id in ids), key=lambda t: place.get(t, limit)
+        )
+
+    async def _due(
+        self, queue: Schedule, now_ms: int, limit: int
+    ) -> list[list[tuple[float, int, str]]]:
+        """Per shard, the (due time, shard, task id) of its earliest ``limit`` entries due by
+        ``now_ms``."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard in range(SHARDS):
+                pipe.zrangebyscore(
+                    self._keys.due(queue, shard),
+                    "-inf",
+                    now_ms,
+                    start=0,
+                    num=limit,
+                    withscores=True,
+                )
+            found = await pipe.execute()
+        return [
+            [(score, shard, text(task_id)) for task_id, score in entries]
+            for shard, entries in enumerate(found)
+        ]
 
     async def reschedule(self, queue: Schedule, task_id: str, at: datetime) -> None:
         with self._errors.mapped("reschedule"):
-            await self._redis.zadd(self._keys.due(queue), {task_id: _ms(at)}, xx=True)
+            await self._redis.zadd(
+                self._keys.due(queue, id_shard(task_id)), {task_id: _ms(at)}, xx=True
+            )
 
     async def unschedule(self, queue: Schedule, task_id: str) -> None:
         with self._errors.mapped("unschedule"):
-            await self._redis.zrem(self._keys.due(queue), task_id)
+            await self._redis.zrem(self._keys.due(queue, id_shard(task_id)), task_id)
 
     async def oldest_due(self) -> dict[Schedule, datetime | None]:
         async def read() -> list[Any]:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for queue in _SCHEDULES:
-                    pipe.zrange(self._keys.due(queue), 0, 0, withscores=True)
+                    for shard in range(SHARDS):
+                        pipe.zrange(self._keys.due(queue, shard), 0, 0, withscores=True)
                 found: list[Any] = await pipe.execute()
                 return found
 
         firsts = await self._errors.repeatable("oldest_due", read)
-        return {
-            queue: datetime.fromtimestamp(first[0][1] / 1000, UTC) if first else None
-            for queue, first in zip(_SCHEDULES, firsts, strict=True)
-        }
+        oldest: dict[Schedule, datetime | None] = {}
+        for place, queue in enumerate(_SCHEDULES):
+            scores = [
+                first[0][1] for first in firsts[place * SHARDS : (place + 1) * SHARDS] if first
+            ]
+            oldest[queue] = datetime.fromtimestamp(min(scores) / 1000, UTC) if scores else None
+        return oldest
 
     async def record_attempt(self, task_id: str, event: Event, next_at: datetime | None) -> None:
         with self._errors.mapped("record_attempt"):
             await self._scripts.attempt(
                 task_id=task_id,
-                event=_encode(event),
+                event=_pack(event),
                 next_at_ms=None if next_at is None else _ms(next_at),
                 ttl_ms=self._ttl_ms,
             )
 
     async def claim_idempotency(
-        self, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
+        self, owner: str, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
         # Repeatable: a claim by the same task id answers "new" again (see the script).
         return await self._errors.repeatable(
             "claim_idempotency",
             lambda: self._scripts.claim_idempotency(
-                scope=scope, fingerprint=fingerprint, task_id=task_id, now=now, ttl_s=ttl_s
+                owner=owner,
+                scope=scope,
+                fingerprint=fingerprint,
+                task_id=task_id,
+                now=now,
+                ttl_s=ttl_s,
             ),
         )
 
-    async def release_idempotency(self, scope: str, task_id: str) -> None:
+    async def release_idempotency(self, owner: str, scope: str, task_id: str) -> None:
         await self._errors.repeatable(
             "release_idempotency",
-            lambda: self._scripts.release_idempotency(scope=scope, task_id=task_id),
+            lambda: self._scripts.release_idempotency(owner=owner, scope=scope, task_id=task_id),
         )
 
     async def acquire_refresh(self, task_id: str, hold_ms: int) -> bool:
@@ -457,10 +557,51 @@ class RedisTaskStore:
     async def ping(self) -> None:
         await self._errors.repeatable("ping", self._redis.ping)
 
+    async def prepare(self) -> None:
+        """At start-up: check the server and the namespace, and mark the namespace as this
+        layout's.
 
-#: Stream entry ids, as Redis makes them: ``<ms>-<seq>``, each part at most 2**64 - 1.
-_STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
-_MAX_ID_PART = 2**64 - 1
+        Raises:
+            UnusableStore: the server is older than ``OLDEST_REDIS``, or the namespace holds
+                tasks this version cannot read.
+        """
+        keys = self._keys
+        with self._errors.mapped("prepare"):
+            version = await _server_version_of(self._redis)
+            if version < OLDEST_REDIS:
+                raise UnusableStore(
+                    f"Redis {'.'.join(map(str, version))} is too old: the adapter needs Redis "
+                    f"{'.'.join(map(str, OLDEST_REDIS))} or later (sharded pub/sub)."
+                )
+            legacy = await asyncio.gather(*(self._redis.exists(key) for key in keys.legacy))
+            if any(legacy):
+                raise UnusableStore(
+                    f"Redis namespace {keys.namespace!r} holds tasks in the layout of an "
+                    "earlier version, which this one cannot read. Let that version finish "
+                    "them, and give this one a new MVA_REDIS_NAMESPACE (see the README's "
+                    "'Upgrading')."
+                )
+            await self._redis.set(keys.layout, LAYOUT)
+
+
+async def _server_version_of(redis: RedisClient) -> tuple[int, int]:
+    """The oldest version among the servers (a cluster answers per node); fakeredis, which
+    has no INFO, stands for the version it emulates (7 and later)."""
+    try:
+        found: Any = await redis.info("server")
+    except ResponseError:
+        return OLDEST_REDIS
+    servers = found.values() if "redis_version" not in found else [found]
+    return min(_version(server["redis_version"]) for server in servers)
+
+
+def _version(text: Any) -> tuple[int, int]:
+    major, minor, *_ = str(text).split(".")
+    return int(major), int(minor)
+
+
+#: Event ids: an event's place among its task's events.
+_EVENT_ID = re.compile(r"[1-9][0-9]{0,8}")
 
 
 def _day(moment: datetime) -> str:
@@ -474,12 +615,6 @@ def _millis(record: TaskRecord) -> int:
     lengths = (video.duration for video in found if video.duration is not None)
     # An upstream may send nonsense ("NaN", -1): it counts for nothing.
     return sum(round(s * 1000) for s in lengths if math.isfinite(s) and s > 0)
-
-
-def _is_stream_id(value: str) -> bool:
-    return _STREAM_ID.fullmatch(value) is not None and all(
-        int(part) <= _MAX_ID_PART for part in value.split("-")
-    )
 
 
 def _write_cursor(score: int, task_id: str) -> str:

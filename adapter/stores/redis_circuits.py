@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
-
 from adapter.core.values import Circuit
 from adapter.stores.redis import StoreErrors, text
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keyspace import KeySpace
 
 _READ = """
@@ -72,7 +71,7 @@ class RedisCircuitStore:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         namespace: str = "mva",
         on_unavailable: Callable[[str], None] | None = None,

@@ -1,9 +1,12 @@
 """``RedisEventFeed``: one pub/sub subscription per process fans out to every live reader.
 
-The store publishes a task's id on ``{ns}:events`` in the same script that appends to its
-stream. Here one listener per process wakes the readers watching that task, who then read
-the stream from their last id. Pub/sub may drop messages while the connection is down, so a
-(re)subscription wakes every reader to re-read: nothing is missed, only re-checked.
+The store publishes a task's id on its shard's channel (``<ns>:{<s>}:events``, sharded
+pub/sub: ``SPUBLISH``, Redis 7 and later) in the same script that appends to its events. Here
+one listener per process, subscribed to every shard's channel (``SSUBSCRIBE``; on Redis
+Cluster each channel at the node that serves its slot), wakes the readers watching that task,
+who then read its events from their last id. Pub/sub may drop messages while the connection
+is down, so a (re)subscription wakes every reader to re-read: nothing is missed, only
+re-checked.
 Closing the feed stops the listener within a bound and ends every reader still waiting
 (``StoreUnavailable``): a stopping process's streams end, and clients resume elsewhere.
 """
@@ -13,20 +16,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
-import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPubSub
 from redis.exceptions import RedisError
 
 from adapter.core.errors import StoreUnavailable
 from adapter.core.shutdown import stop_task
 from adapter.stores.redis import text
+from adapter.stores.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
 #: The longest pause between two tries to subscribe again. Shorter than a reader's wait for
 #: the subscription (3 s), so that once Redis is back no new reader fails for the feed's lag.
 _RESUBSCRIBE_MAX_S = 1.0
+
+
+#: How long one read of a cluster's subscriptions waits at a node before it asks the next:
+#: redis-py reads the nodes in turn, so this bounds how late a message from another node is.
+_CLUSTER_POLL_S = 0.02
+
+
+def _receiver(pubsub: PubSub | ClusterPubSub) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """The next message (or ``None`` within about a second) of a subscription."""
+    if isinstance(pubsub, ClusterPubSub):
+        return lambda: pubsub.get_sharded_message(
+            ignore_subscribe_messages=True, timeout=_CLUSTER_POLL_S
+        )
+    return lambda: pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
 
 
 #: What a reader still waiting when the feed closes is told (its stream ends with it).
@@ -64,10 +84,14 @@ class RedisEventFeed:
     """Live-reader wake-ups across processes, from the channel ``RedisTaskStore`` announces on."""
 
     def __init__(
-        self, redis: aioredis.Redis, channel: str, *, subscribe_timeout_s: float = 3.0
+        self,
+        redis: RedisClient,
+        channels: Sequence[str],
+        *,
+        subscribe_timeout_s: float = 3.0,
     ) -> None:
         self._redis = redis
-        self._channel = channel
+        self._channels = list(channels)
         self._timeout = subscribe_timeout_s
         self._watches: dict[str, set[_Watch]] = {}
         self._listening = asyncio.Event()
@@ -112,14 +136,15 @@ class RedisEventFeed:
         while not self._closed:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(self._channel)
+                    await pubsub.ssubscribe(*self._channels)
+                    receive = _receiver(pubsub)
                     self._listening.set()
                     self._lost = None
                     self._wake_all()  # anything published while we were away is re-read
                     pause = 0.1
                     while not self._closed:
-                        message = await pubsub.get_message(timeout=1.0)
-                        if message is not None and message.get("type") == "message":
+                        message = await receive()
+                        if message is not None and message.get("type") == "smessage":
                             for watch in self._watches.get(text(message["data"]), ()):
                                 watch.wake()
             except (RedisError, OSError) as exc:

@@ -1,6 +1,13 @@
 """``RedisKeyStore``: API keys by SHA-256, and each key's webhook signing secrets.
 
 The keys are those of ``KeySpace`` (``redis_keyspace.py``, with the layout); none expires.
+
+On a Redis Cluster a key's records are in different hash slots (its document is found by its
+hash, its other records by its id), so no command or transaction spans two of them. Instead
+the writes go in an order that leaves nothing usable half-made: a key is indexed before its
+document exists, and its document, which is what authenticates, is deleted first and its
+index entry last. An index entry left without a document (a write that failed half-way) is
+skipped by every read, and removed by deleting the key again.
 """
 
 from __future__ import annotations
@@ -9,12 +16,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import msgspec
-import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import ApiKey, SigningSecrets
 from adapter.stores.redis import StoreErrors, text
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keyspace import KeySpace
 
 _encode = msgspec.json.Encoder().encode
@@ -32,7 +39,7 @@ class RedisKeyStore:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         namespace: str = "mva",
         on_unavailable: Callable[[str], None] | None = None,
@@ -45,10 +52,9 @@ class RedisKeyStore:
 
     async def add_key(self, key: ApiKey) -> None:
         with self._errors.mapped("add_key"):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._keys.api_key(key.key_hash), _encode(key))
-                pipe.hset(self._keys.api_key_ids, key.id, key.key_hash)
-                await pipe.execute()
+            # Indexed first: a key that authenticates can always be found by id to delete.
+            await self._redis.hset(self._keys.api_key_ids, key.id, key.key_hash)
+            await self._redis.set(self._keys.api_key(key.key_hash), _encode(key))
 
     async def key_by_hash(self, key_hash: str) -> ApiKey | None:
         doc = await self._errors.repeatable(
@@ -66,13 +72,16 @@ class RedisKeyStore:
         hashes = await self._errors.repeatable(
             "list_keys", lambda: self._redis.hvals(self._keys.api_key_ids)
         )
-        docs = (
-            await self._errors.repeatable(
-                "list_keys", lambda: self._redis.mget([self._keys.api_key(text(h)) for h in hashes])
-            )
-            if hashes
-            else []
-        )
+
+        async def documents() -> list[bytes | None]:
+            # One GET each, pipelined (per node on a cluster): the documents' slots differ.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key_hash in hashes:
+                    pipe.get(self._keys.api_key(text(key_hash)))
+                found: list[bytes | None] = await pipe.execute()
+                return found
+
+        docs = await self._errors.repeatable("list_keys", documents) if hashes else []
         keys = [_decode_key(doc) for doc in docs if doc is not None]
         return sorted(keys, key=lambda k: k.created_at)
 
@@ -99,17 +108,19 @@ class RedisKeyStore:
         }
 
     async def delete_key(self, key_id: str) -> bool:
-        key = await self.key_by_id(key_id)
-        if key is None:
+        key_hash = await self._errors.repeatable(
+            "delete_key", lambda: self._redis.hget(self._keys.api_key_ids, key_id)
+        )
+        if key_hash is None:
             return False
         with self._errors.mapped("delete_key"):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(self._keys.api_key(key.key_hash))
-                pipe.hdel(self._keys.api_key_ids, key_id)
-                pipe.delete(self._keys.signing_secrets(key_id))
-                pipe.hdel(self._keys.api_key_used, key_id)
-                await pipe.execute()
-        return True
+            # The document first: from here on the key is refused, whatever else fails.
+            deleted = await self._redis.delete(self._keys.api_key(text(key_hash)))
+            await self._redis.delete(self._keys.signing_secrets(key_id))
+            await self._redis.hdel(self._keys.api_key_used, key_id)
+            # The index entry last: until it goes, deleting the key again finishes the job.
+            await self._redis.hdel(self._keys.api_key_ids, key_id)
+        return bool(deleted)
 
     async def signing_secrets(self, key_id: str) -> SigningSecrets | None:
         doc = await self._errors.repeatable(

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
-
 from adapter.stores.redis import StoreErrors
+from adapter.stores.redis_client import RedisClient
 
 #: How many durations are kept per provider and model.
 KEPT = 100
@@ -70,7 +69,7 @@ class RedisPacing:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         namespace: str = "mva",
         on_unavailable: Callable[[str], None] | None = None,

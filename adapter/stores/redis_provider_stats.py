@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from adapter.stores.redis import StoreErrors, text
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keyspace import KeySpace
 
 #: Seconds a minute's counters are kept after their last increment: an hour and five minutes
@@ -27,7 +26,7 @@ class RedisProviderStats:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         *,
         namespace: str = "mva",
         on_unavailable: Callable[[str], None] | None = None,

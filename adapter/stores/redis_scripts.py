@@ -4,47 +4,72 @@ Each decision is one atomic round trip. A script reads its KEYS and ARGV into na
 its top, in the order its method passes them, and uses only the names after that.
 
 Indexes and schedules are sorted sets of task ids; an index scores by creation time (ms), a
-schedule by when the task is next due (ms). Every append to a stream is announced on the
-namespace's channel with the task id, so live readers wake without polling.
+schedule by when the task is next due (ms). Every append to a task's events is announced on the
+shard's channel with the task id (sharded pub/sub: the channel is in the shard's hash slot),
+so live readers wake without polling. Every script touches the keys of one shard (one hash
+slot): see ``redis_keyspace``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-import redis.asyncio as aioredis
-
+from adapter.core.shards import id_shard
 from adapter.core.values import Admission, Mode, TaskStatus, nanos
 from adapter.ports import IdempotencyClaim, Schedule
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keyspace import KeySpace
 
 # The keys of CREATE, UPDATE and DELETE, in the order ``TaskScripts._task_keys`` gives them.
 # by_status holds the owner's index per status, in ``TaskStatus`` order.
 # open_count, recent and spend belong to the API key that submitted the task (its unfinished
 # tasks, its accepted submits of the last minute, its budget's reserved and charged amounts per
-# period, in billionths); a task submitted by no key names a key never used.
+# period, in billionths); a task submitted by no key names a key never used. All are in the
+# task's shard (one hash slot).
 _TASK_KEYS = """
-local task, events = KEYS[1], KEYS[2]
-local by_status = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
-local all, due_tasks, due_webhooks = KEYS[8], KEYS[9], KEYS[10]
-local open_count, recent, spend, ledger = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
-local key_tasks, every_task = KEYS[15], KEYS[16]
+local task = KEYS[1]
+local by_status = {KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
+local all, due_tasks, due_webhooks = KEYS[7], KEYS[8], KEYS[9]
+local open_count, recent, spend, ledger = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local key_tasks, every_task = KEYS[14], KEYS[15]
+"""
+
+# A task is one string (``redis_record``): a header of space-separated fields ('-' when not
+# set), a newline, the doc, then the events, each '<length>:<blob>'. load() reads it into a
+# table (nil when there is no task), save() writes it back with the task's expiry.
+_RECORD = """
+local function load(key)
+  local raw = redis.call('GET', key)
+  if not raw then return nil end
+  local nl = string.find(raw, '\\n', 1, true)
+  local h = {}
+  for field in string.gmatch(string.sub(raw, 1, nl - 1), '%S+') do h[#h + 1] = field end
+  local length = tonumber(h[7])
+  return {v = h[1], open = h[2], bp = h[3], br = h[4], lm = h[5], le = h[6],
+    doc = string.sub(raw, nl + 1, nl + length), events = string.sub(raw, nl + length + 1)}
+end
+local function save(key, t, ttl)
+  local head = table.concat({t.v, t.open, t.bp, t.br, t.lm, t.le, string.len(t.doc)}, ' ')
+  redis.call('SET', key, head .. '\\n' .. t.doc .. t.events, 'PX', ttl)
+end
+local function append(t, event)
+  t.events = t.events .. string.len(event) .. ':' .. event
+end
 """
 
 # Amounts go to HINCRBY as the strings they came as: exact, never through a Lua double.
 # A task holds one of its key's open slots, and its reservation on the key's budget, from its
-# creation until it ends or is forgotten; the task's 'open' and 'bp' fields say so, so each is
-# given back exactly once: the slot freed, the reservation replaced by the charge. Its row of
-# the key's usage ledger (model 'lm', in the ledger of its creation day) moves with it: the
+# creation until it ends or is forgotten; the header's 'open' and 'bp' fields say so, so each
+# is given back exactly once: the slot freed, the reservation replaced by the charge. Its row
+# of the key's usage ledger (model 'lm', in the ledger of its creation day) moves with it: the
 # outcome counted and the estimate turned into the charge (outcome 'forgotten' takes the task
 # out of the ledger, since it no longer exists).
 _RELEASE = """
-local function settle(charge, outcome, millis, upstream)
-  local model = redis.call('HGET', task, 'lm')
-  if model then
-    redis.call('HDEL', task, 'lm')
-    local estimate = redis.call('HGET', task, 'le') or '0'
+local function settle(t, charge, outcome, millis, upstream)
+  if t.lm ~= '-' then
+    local model, estimate = t.lm, t.le
+    t.lm, t.le = '-', '-'
     redis.call('HINCRBY', ledger, model .. '|reserved', '-' .. estimate)
     if outcome == 'forgotten' then
       redis.call('HINCRBY', ledger, model .. '|tasks', -1)
@@ -57,13 +82,13 @@ local function settle(charge, outcome, millis, upstream)
       end
     end
   end
-  if redis.call('HDEL', task, 'open') == 1 then
+  if t.open == '1' then
+    t.open = '-'
     if tonumber(redis.call('GET', open_count) or '0') > 0 then redis.call('DECR', open_count) end
   end
-  local period = redis.call('HGET', task, 'bp')
-  if period then
-    local reserved = redis.call('HGET', task, 'br')
-    redis.call('HDEL', task, 'bp', 'br')
+  if t.bp ~= '-' then
+    local period, reserved = t.bp, t.br
+    t.bp, t.br = '-', '-'
     redis.call('HINCRBY', spend, period .. ':r', '-' .. reserved)
     redis.call('HINCRBY', spend, period .. ':c', charge)
   end
@@ -95,6 +120,9 @@ local period = ARGV[14]
 local cost_text = ARGV[15]
 local model = ARGV[16]
 local ledger_ttl = ARGV[17]
+"""
+    + _RECORD
+    + """
 if redis.call('EXISTS', task) == 1 then return {0, 0} end
 local cost = tonumber(cost_text)
 if admit then
@@ -117,21 +145,20 @@ if admit then
   end
   redis.call('INCR', open_count)
 end
-redis.call('HSET', task, 'v', 1, 'doc', doc)
-if admit then redis.call('HSET', task, 'open', 1) end
+local t = {v = '1', open = '-', bp = '-', br = '-', lm = '-', le = '-', doc = doc, events = ''}
+if admit then t.open = '1' end
 if admit and budget > 0 then
   redis.call('HINCRBY', spend, period .. ':r', cost_text)
-  redis.call('HSET', task, 'bp', period, 'br', cost_text)
+  t.bp, t.br = period, cost_text
 end
 if admit then
   redis.call('HINCRBY', ledger, model .. '|tasks', 1)
   redis.call('HINCRBY', ledger, model .. '|reserved', cost_text)
   redis.call('PEXPIRE', ledger, ledger_ttl)
-  redis.call('HSET', task, 'lm', model, 'le', cost_text)
+  t.lm, t.le = model, cost_text
 end
-redis.call('XADD', events, '*', 'e', event)
-redis.call('PEXPIRE', task, ttl)
-redis.call('PEXPIRE', events, ttl)
+append(t, event)
+save(task, t, ttl)
 local indexes = {by_status[place], all, every_task}
 if admit then table.insert(indexes, key_tasks) end
 for _, index in ipairs(indexes) do
@@ -141,7 +168,7 @@ for _, index in ipairs(indexes) do
 end
 redis.call('ZADD', due_tasks, created, id)
 redis.call('PEXPIRE', due_tasks, ttl)
-redis.call('PUBLISH', channel, id)
+redis.call('SPUBLISH', channel, id)
 return {1, 0}
 """
 )
@@ -167,17 +194,21 @@ local outcome = ARGV[12]
 local millis = ARGV[13]
 local upstream = ARGV[14] or '0'
 """
+    + _RECORD
     + _RELEASE
     + """
-local v = redis.call('HGET', task, 'v')
-if (not v) or tonumber(v) ~= tonumber(version) - 1 then return 0 end
-redis.call('HSET', task, 'v', version, 'doc', doc)
-if event ~= '' then
-  redis.call('XADD', events, '*', 'e', event)
-  redis.call('PUBLISH', channel, id)
+local t = load(task)
+if (not t) or tonumber(t.v) ~= tonumber(version) - 1 then return 0 end
+t.v, t.doc = version, doc
+if event ~= '' then append(t, event) end
+if terminal then
+  redis.call('ZREM', due_tasks, id)
+  settle(t, charge, outcome, millis, upstream)
 end
 -- The task, its events and its place in the list live on together.
-for _, key in ipairs({task, events, all}) do redis.call('PEXPIRE', key, ttl) end
+save(task, t, ttl)
+if event ~= '' then redis.call('SPUBLISH', channel, id) end
+redis.call('PEXPIRE', all, ttl)
 for i, index in ipairs(by_status) do
   if i == place then
     redis.call('ZADD', index, created, id)
@@ -185,10 +216,6 @@ for i, index in ipairs(by_status) do
   else
     redis.call('ZREM', index, id)
   end
-end
-if terminal then
-  redis.call('ZREM', due_tasks, id)
-  settle(charge, outcome, millis, upstream)
 end
 if webhook_due ~= '' then
   redis.call('ZADD', due_webhooks, 'NX', webhook_due, id)
@@ -205,12 +232,13 @@ DELETE = (
 local version = ARGV[1]
 local id = ARGV[2]
 """
+    + _RECORD
     + _RELEASE
     + """
-local v = redis.call('HGET', task, 'v')
-if v and tonumber(v) == tonumber(version) then
-  settle(0, 'forgotten', 0, '0')
-  redis.call('DEL', task, events)
+local t = load(task)
+if t and tonumber(t.v) == tonumber(version) then
+  settle(t, '0', 'forgotten', 0, '0')
+  redis.call('DEL', task)
   for _, index in ipairs(by_status) do redis.call('ZREM', index, id) end
   for _, set in ipairs({all, due_tasks, due_webhooks, key_tasks, every_task}) do
     redis.call('ZREM', set, id)
@@ -234,27 +262,35 @@ return ids
 """
 
 # Record a webhook attempt as an event, and schedule the next (next_at) or end the delivery
-# (next_at '').
-ATTEMPT = """
-local events = KEYS[1]
+# (next_at ''). A task that has expired meanwhile gets no event.
+ATTEMPT = (
+    """
+local task = KEYS[1]
 local due_webhooks = KEYS[2]
-local task = KEYS[3]
 local event = ARGV[1]
 local ttl = ARGV[2]
 local next_at = ARGV[3]
 local id = ARGV[4]
 local channel = ARGV[5]
-redis.call('XADD', events, '*', 'e', event)
-redis.call('PUBLISH', channel, id)
+"""
+    + _RECORD
+    + """
+local t = load(task)
+if t then
+  append(t, event)
+  -- A delivery still retrying keeps its task and schedule alive.
+  save(task, t, ttl)
+  redis.call('SPUBLISH', channel, id)
+end
 if next_at == '' then
   redis.call('ZREM', due_webhooks, id)
 else
   redis.call('ZADD', due_webhooks, 'XX', next_at, id)
+  redis.call('PEXPIRE', due_webhooks, ttl)
 end
--- A delivery still retrying keeps its task, events and schedule alive.
-for _, key in ipairs({events, due_webhooks, task}) do redis.call('PEXPIRE', key, ttl) end
 return 1
 """
+)
 
 # One page of an index, newest first, after the cursor (after_score, after_id; after_id ''
 # is the first page). The cursor's rank finds the place in O(log n). If its task has left the
@@ -281,27 +317,32 @@ end
 return redis.call('ZREVRANGE', index, start, start + limit - 1, 'WITHSCORES')
 """
 
+# A claim is '<task_id> <ms> <fingerprint>'.
 CLAIM_IDEMPOTENCY = """
 local claim = KEYS[1]
 local fp = ARGV[1]
 local task_id = ARGV[2]
 local at = ARGV[3]
 local ttl = ARGV[4]
-if redis.call('HSETNX', claim, 'task_id', task_id) == 1 then
-  redis.call('HSET', claim, 'fp', fp, 'at', at)
-  redis.call('EXPIRE', claim, ttl)
+local held = redis.call('GET', claim)
+if not held then
+  redis.call('SET', claim, task_id .. ' ' .. at .. ' ' .. fp, 'EX', ttl)
   return {1, fp, task_id, at}
 end
-local r = redis.call('HMGET', claim, 'fp', 'task_id', 'at')
+local first = string.find(held, ' ', 1, true)
+local second = string.find(held, ' ', first + 1, true)
+local holder = string.sub(held, 1, first - 1)
+local held_at, held_fp = string.sub(held, first + 1, second - 1), string.sub(held, second + 1)
 -- Claimed by this very task id: the same claim, run again after its answer was lost.
-if r[2] == task_id then return {1, r[1], r[2], r[3]} end
-return {0, r[1], r[2], r[3]}
+if holder == task_id then return {1, held_fp, holder, held_at} end
+return {0, held_fp, holder, held_at}
 """
 
 RELEASE_IDEMPOTENCY = """
 local claim = KEYS[1]
 local task_id = ARGV[1]
-if redis.call('HGET', claim, 'task_id') == task_id then
+local held = redis.call('GET', claim)
+if held and string.sub(held, 1, string.len(task_id) + 1) == task_id .. ' ' then
   return redis.call('DEL', claim)
 end
 return 0
@@ -331,7 +372,7 @@ class TaskScripts:
         "_update",
     )
 
-    def __init__(self, redis: aioredis.Redis, keys: KeySpace) -> None:
+    def __init__(self, redis: RedisClient, keys: KeySpace) -> None:
         self._keys = keys
         self._create = redis.register_script(CREATE)
         self._update = redis.register_script(UPDATE)
@@ -348,16 +389,17 @@ class TaskScripts:
         """The KEYS of CREATE, UPDATE and DELETE, in the order ``_TASK_KEYS`` reads them;
         ``day`` is the task's creation day (UTC), whose ledger row it counts in."""
         keys = self._keys
+        shard = id_shard(task_id)
+        key = key_id or keys.no_key(shard)
         return [
             keys.task(task_id),
-            keys.events(task_id),
             *keys.owner_indexes(owner, mode),
-            keys.due("tasks"),
-            keys.due("webhooks"),
-            *keys.api_key_load(key_id or "-"),
-            keys.usage(key_id or "-", day),
-            keys.key_tasks(key_id or "-"),
-            keys.every_task,
+            keys.due("tasks", shard),
+            keys.due("webhooks", shard),
+            *keys.api_key_load(key),
+            keys.usage(key, day),
+            keys.key_tasks(key),
+            keys.every_task(shard),
         ]
 
     async def create(
@@ -400,7 +442,7 @@ class TaskScripts:
                 ttl_ms,
                 created_ms,
                 task_id,
-                self._keys.channel,
+                self._keys.channel(id_shard(task_id)),
                 expired_before_ms,
                 _PLACE[status],
                 "1" if admission else "0",
@@ -455,7 +497,7 @@ class TaskScripts:
                 _PLACE[status],
                 created_ms,
                 task_id,
-                self._keys.channel,
+                self._keys.channel(id_shard(task_id)),
                 "1" if terminal else "0",
                 "" if webhook_due_ms is None else str(webhook_due_ms),
                 charge_nanos,
@@ -477,11 +519,12 @@ class TaskScripts:
         return bool(deleted)
 
     async def claim_due(
-        self, *, queue: Schedule, now_ms: int, limit: int, held_until_ms: int
+        self, *, queue: Schedule, shard: int, now_ms: int, limit: int, held_until_ms: int
     ) -> list[str]:
-        """Up to ``limit`` task ids due by ``now_ms``, each held until ``held_until_ms``."""
+        """Up to ``limit`` task ids of ``shard`` due by ``now_ms``, each held until
+        ``held_until_ms``."""
         ids: list[Any] = await self._claim_due(
-            keys=[self._keys.due(queue)], args=[now_ms, limit, held_until_ms]
+            keys=[self._keys.due(queue, shard)], args=[now_ms, limit, held_until_ms]
         )
         return [text(task_id) for task_id in ids]
 
@@ -491,13 +534,13 @@ class TaskScripts:
         """Append a webhook attempt's event; schedule the next at ``next_at_ms``, or stop."""
         keys = self._keys
         await self._attempt(
-            keys=[keys.events(task_id), keys.due("webhooks"), keys.task(task_id)],
+            keys=[keys.task(task_id), keys.due("webhooks", id_shard(task_id))],
             args=[
                 event,
                 ttl_ms,
                 "" if next_at_ms is None else next_at_ms,
                 task_id,
-                keys.channel,
+                keys.channel(id_shard(task_id)),
             ],
         )
 
@@ -516,23 +559,23 @@ class TaskScripts:
         ]
 
     async def claim_idempotency(
-        self, *, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
+        self, *, owner: str, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
-        """Claim ``scope`` for ``task_id``, or learn who holds it.
+        """Claim ``owner``'s ``scope`` for ``task_id``, or learn who holds it.
 
         A claim by the task id that holds it answers "new" again: the same claim, repeated.
         """
         is_new, fp, owner_task, at = await self._claim_idempotency(
-            keys=[self._keys.idempotency(scope)],
-            args=[fingerprint, task_id, now.isoformat(), ttl_s],
+            keys=[self._keys.idempotency(owner, scope)],
+            args=[fingerprint, task_id, int(now.timestamp() * 1000), ttl_s],
         )
         return IdempotencyClaim(
             is_new=bool(is_new),
             fingerprint=text(fp),
             task_id=text(owner_task),
-            claimed_at=datetime.fromisoformat(text(at)),
+            claimed_at=datetime.fromtimestamp(int(text(at)) / 1000, UTC),
         )
 
-    async def release_idempotency(self, *, scope: str, task_id: str) -> None:
-        """Let go of the claim on ``scope``, if ``task_id`` still holds it."""
-        await self._release_idempotency(keys=[self._keys.idempotency(scope)], args=[task_id])
+    async def release_idempotency(self, *, owner: str, scope: str, task_id: str) -> None:
+        """Let go of the claim on ``owner``'s ``scope``, if ``task_id`` still holds it."""
+        await self._release_idempotency(keys=[self._keys.idempotency(owner, scope)], args=[task_id])

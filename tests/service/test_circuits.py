@@ -17,12 +17,20 @@ from adapter.core.values import Circuit
 from adapter.service.circuits import Circuits
 from adapter.service.routing import Router
 from adapter.stores.redis_circuits import RedisCircuitStore
+from adapter.stores.redis_client import RedisClient
 from adapter.telemetry.prometheus import PrometheusMetrics
 from tests.fakes import MODEL, FakeClock, ScriptedProvider, seed_input
 from tests.metrics import sample
 from tests.models import job
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def redis(redis_on_every_topology: RedisClient) -> RedisClient:
+    """This store runs on every topology: also a Redis Cluster and a Sentinel-managed master."""
+    return redis_on_every_topology
+
 
 COOLDOWN_S = 30
 

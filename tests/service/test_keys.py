@@ -6,10 +6,17 @@ import pytest
 
 from adapter.core.errors import ApiKeyDisabled, InvalidApiKey, MissingApiKey
 from adapter.service.keys import KeyService, hash_key
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def redis(redis_on_every_topology: RedisClient) -> RedisClient:
+    """This store runs on every topology: also a Redis Cluster and a Sentinel-managed master."""
+    return redis_on_every_topology
 
 
 @pytest.fixture

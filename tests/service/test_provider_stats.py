@@ -10,10 +10,17 @@ import redis.asyncio as aioredis
 
 from adapter.core.errors import StoreUnavailable
 from adapter.service.provider_stats import LATENCY_BOUNDS_MS, ProviderStats, percentile_ms
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_provider_stats import BUCKET_TTL_S, RedisProviderStats
 from tests.fakes import MODEL, FakeClock
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def redis(redis_on_every_topology: RedisClient) -> RedisClient:
+    """This store runs on every topology: also a Redis Cluster and a Sentinel-managed master."""
+    return redis_on_every_topology
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from adapter.bootstrap.adapters import make_redis
+from adapter.bootstrap.redis_clients import make_redis
 from adapter.config.settings import Settings
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import Event, TaskRecord, TaskStatus
@@ -43,7 +43,7 @@ async def processing(store: RedisTaskStore, task_id: str = "t") -> None:
 
 @pytest.fixture
 async def feed(redis: aioredis.Redis, store: RedisTaskStore) -> AsyncIterator[RedisEventFeed]:
-    feed = RedisEventFeed(redis, store.channel, subscribe_timeout_s=0.3)
+    feed = RedisEventFeed(redis, store.channels, subscribe_timeout_s=0.3)
     yield feed
     await feed.aclose()
 
@@ -111,7 +111,7 @@ async def test_a_watcher_wakes_for_an_append_made_by_another_client(
     here, there = two_clients
     store_here = RedisTaskStore(here, namespace=namespace, task_ttl_s=3600)
     store_there = RedisTaskStore(there, namespace=namespace, task_ttl_s=3600)
-    feed = RedisEventFeed(here, store_here.channel, subscribe_timeout_s=0.3)
+    feed = RedisEventFeed(here, store_here.channels, subscribe_timeout_s=0.3)
     try:
         async with feed.watch("t") as watch:
             await settle(watch)
@@ -147,13 +147,13 @@ async def test_wait_gives_up_after_its_timeout(feed: RedisEventFeed) -> None:
 
 
 async def subscribers(redis: aioredis.Redis, channel: str) -> int:
-    [(_, count)] = await redis.pubsub_numsub(channel)
+    [_, count] = await redis.execute_command("PUBSUB", "SHARDNUMSUB", channel)
     return int(count)
 
 
 async def test_aclose_ends_the_listener_task(redis: aioredis.Redis, store: RedisTaskStore) -> None:
     """Closing the feed cancels and awaits its listener: no task is left running."""
-    feed = RedisEventFeed(redis, store.channel, subscribe_timeout_s=0.3)
+    feed = RedisEventFeed(redis, store.channels, subscribe_timeout_s=0.3)
     async with feed.watch("t"):
         assert [t.get_name() for t in asyncio.all_tasks()].count("event-feed") == 1
     await feed.aclose()
@@ -164,22 +164,22 @@ async def test_aclose_drops_the_subscription(redis: aioredis.Redis, store: Redis
     """After closing, the server counts no subscriber on the feed's channel."""
     if isinstance(redis, fakeredis.FakeAsyncRedis):
         pytest.skip("fakeredis keeps a disconnected client's subscriptions")
-    feed = RedisEventFeed(redis, store.channel, subscribe_timeout_s=0.3)
+    feed = RedisEventFeed(redis, store.channels, subscribe_timeout_s=0.3)
     async with feed.watch("t"):
-        assert await subscribers(redis, store.channel) == 1
+        assert await subscribers(redis, store.channels[0]) == 1
     await feed.aclose()
     for _ in range(30):  # the server drops a closed connection's subscription a moment later
-        if await subscribers(redis, store.channel) == 0:
+        if await subscribers(redis, store.channels[0]) == 0:
             break
         await asyncio.sleep(0.01)
-    assert await subscribers(redis, store.channel) == 0
+    assert await subscribers(redis, store.channels[0]) == 0
 
 
 async def test_readers_still_waiting_when_the_feed_closes_end_with_store_unavailable(
     redis: aioredis.Redis, store: RedisTaskStore
 ) -> None:
     """A stopping process ends its streams (clients resume elsewhere), and starts none."""
-    feed = RedisEventFeed(redis, store.channel, subscribe_timeout_s=0.3)
+    feed = RedisEventFeed(redis, store.channels, subscribe_timeout_s=0.3)
     async with feed.watch("t") as watch:
         await settle(watch)
         waiting = asyncio.create_task(watch.wait(30))
@@ -211,10 +211,14 @@ class LossyPubSub:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def subscribe(self, channel: str) -> None:
+    async def ssubscribe(self, *channels: str) -> None:
         return None
 
-    async def get_message(self, timeout: float) -> None:  # noqa: ASYNC109 - redis-py's
+    async def get_message(
+        self,
+        ignore_subscribe_messages: bool,
+        timeout: float,  # noqa: ASYNC109 - redis-py's
+    ) -> None:
         if self._redis.released:
             raise RedisConnectionError("gone")
         await asyncio.wait_for(_nothing_yet(), timeout)
@@ -231,7 +235,7 @@ class LossyRedis:
 async def test_aclose_ends_a_listener_that_loses_its_cancel() -> None:
     """The listener stops by itself once the feed is closed, whatever its cancels did."""
     redis = LossyRedis()
-    feed = RedisEventFeed(redis, "mva:events", subscribe_timeout_s=0.3)  # type: ignore[arg-type]
+    feed = RedisEventFeed(redis, ["mva:{0}:events"], subscribe_timeout_s=0.3)  # type: ignore[arg-type]
     async with feed.watch("t"):
         pass
     closing = asyncio.create_task(feed.aclose())
@@ -258,7 +262,7 @@ async def test_watch_raises_store_unavailable_when_redis_is_unreachable() -> Non
         socket_timeout=0.1,
         retry=None,
     )
-    feed = RedisEventFeed(dead, "mva:events", subscribe_timeout_s=0.3)
+    feed = RedisEventFeed(dead, ["mva:{0}:events"], subscribe_timeout_s=0.3)
     try:
         with pytest.raises(StoreUnavailable) as failed:
             async with feed.watch("t"):

@@ -8,9 +8,18 @@ from datetime import UTC, datetime
 import pytest
 
 from adapter.core.values import ApiKey, SigningSecrets
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keys import RedisKeyStore
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def redis(redis_on_every_topology: RedisClient) -> RedisClient:
+    """This store runs on every topology: also a Redis Cluster and a Sentinel-managed master."""
+    return redis_on_every_topology
+
+
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 FIRST = SigningSecrets(current="whsec_Zmlyc3Q=")
 SECOND = SigningSecrets(current="whsec_c2Vjb25k=")

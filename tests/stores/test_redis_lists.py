@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis_keyspace import KeySpace
 from tests.stores.records import NOW, queued, task_record
 
 pytestmark = pytest.mark.anyio
@@ -183,12 +184,12 @@ async def test_a_task_whose_record_expired_is_skipped(
 ) -> None:
     """An index entry whose task is gone is dropped, and the page is filled from past it."""
     await create(store, *(record(f"t{i}", ms=i) for i in range(4)))
-    await redis.delete(f"{namespace}:{{t2}}:task")
+    await redis.delete(KeySpace(namespace).task("t2"))
     first = await store.list_tasks("alice", status=None, limit=2, cursor=None)
     rest = await store.list_tasks("alice", status=None, limit=2, cursor=first.next_cursor)
     assert [r.task_id for r in first.records] == ["t3", "t1"]
     assert [r.task_id for r in rest.records] == ["t0"] and rest.next_cursor is None
-    index = f"{namespace}:owner:{{alice}}:all"
+    index = KeySpace(namespace).owner_index("alice", None, "live")
     assert [m.decode() for m in await redis.zrevrange(index, 0, -1)] == ["t3", "t1", "t0"]
 
 
@@ -224,7 +225,7 @@ async def test_the_list_indexes_expire(
     await create(store, task)
     task = await moved(store, task, TaskStatus.PROCESSING)
     await moved(store, task, TaskStatus.FAILED)
-    keys = [k.decode() async for k in redis.scan_iter(match=f"{namespace}:owner:*")]
+    keys = [k.decode() async for k in redis.scan_iter(match=f"{namespace}:*:o:*")]
     assert sorted(k.rsplit(":", 1)[1] for k in keys) == ["all", "failed"]
     for key in keys:
         assert await redis.pttl(key) > 0, key

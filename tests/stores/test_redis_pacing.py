@@ -7,6 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapter.core.errors import StoreUnavailable
+from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_pacing import KEPT, RedisPacing
 
 pytestmark = pytest.mark.anyio
@@ -15,7 +16,13 @@ T0 = 1_774_805_076_000
 
 
 @pytest.fixture
-def pacing(redis: aioredis.Redis, namespace: str) -> RedisPacing:
+def redis(redis_on_every_topology: RedisClient) -> RedisClient:
+    """Every topology: on a Redis Cluster each operation's one key is in one slot."""
+    return redis_on_every_topology
+
+
+@pytest.fixture
+def pacing(redis: RedisClient, namespace: str) -> RedisPacing:
     return RedisPacing(redis, namespace=namespace)
 
 
@@ -52,7 +59,7 @@ async def test_each_provider_has_its_own_bucket(pacing: RedisPacing) -> None:
 
 
 async def test_a_bucket_key_has_an_expiry_and_one_hash_tag(
-    pacing: RedisPacing, redis: aioredis.Redis
+    pacing: RedisPacing, redis: RedisClient
 ) -> None:
     await pacing.take_query("kling", per_s=1, burst=1, now_ms=T0)
     key = pacing.budget_key("kling")
@@ -66,7 +73,7 @@ async def test_a_budget_must_be_positive(pacing: RedisPacing) -> None:
 
 
 async def test_completions_are_kept_newest_first_up_to_the_last_hundred(
-    pacing: RedisPacing, redis: aioredis.Redis
+    pacing: RedisPacing, redis: RedisClient
 ) -> None:
     for n in range(KEPT + 5):
         await pacing.add_completion("kling", "kling-v3", float(n))

@@ -9,7 +9,7 @@ import os
 import pytest
 import redis
 
-from adapter.bootstrap.adapters import REDIS_CONNECTIONS, make_redis
+from adapter.bootstrap.redis_clients import REDIS_CONNECTIONS, make_redis
 from adapter.config.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from tests.redis_server import RedisServer, needs_redis_server

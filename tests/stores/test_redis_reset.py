@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
-from adapter.bootstrap.adapters import make_redis
+from adapter.bootstrap.redis_clients import make_redis
 from adapter.config.settings import Settings
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import ApiKey, TaskStatus
@@ -74,7 +74,7 @@ async def test_an_idempotency_claim_after_a_reset_is_made_once(
     """A claim is repeatable: the first request's claim succeeds through a dead connection."""
     tasks, _ = stores
     await reset(proxy)
-    claim = await tasks.claim_idempotency("scope", "fp", "task_2", NOW, 60)
+    claim = await tasks.claim_idempotency("alice", "scope", "fp", "task_2", NOW, 60)
     assert claim.is_new and claim.task_id == "task_2"
 
 

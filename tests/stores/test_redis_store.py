@@ -11,8 +11,9 @@ import redis.asyncio as aioredis
 
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import Admission, ApiKey, Budget, Event, TaskStatus
-from adapter.stores.redis import RedisTaskStore
+from adapter.stores.redis import RedisTaskStore, UnusableStore
 from adapter.stores.redis_keys import RedisKeyStore
+from adapter.stores.redis_keyspace import KeySpace
 from tests.stores.records import NOW, queued, task_record
 
 pytestmark = pytest.mark.anyio
@@ -44,17 +45,16 @@ async def test_every_task_key_has_a_ttl(
     """Tasks, events, indexes and schedules expire; nothing is kept forever."""
     await store.create_task(record(), queued())
     await store.acquire_refresh("task_1", 1000)
-    await store.claim_idempotency("alice:abc", "fp", "task_1", NOW, 60)
+    await store.claim_idempotency("alice", "alice:abc", "fp", "task_1", NOW, 60)
     keys = sorted([k.decode() async for k in redis.scan_iter(match=f"{namespace}:*")])
     assert [k.removeprefix(namespace) for k in keys] == [
-        ":due:tasks",
-        ":idem:{alice:abc}",
-        ":owner:{alice}:all",
-        ":owner:{alice}:queued",
-        ":tasks",
-        ":{task_1}:events",
-        ":{task_1}:refresh",
-        ":{task_1}:task",
+        ":{27}:due:tasks",
+        ":{27}:r:task_1",
+        ":{27}:t:task_1",
+        ":{27}:tasks",
+        ":{7}:i:9hq_Sa_idbGEI0VIFkQmkl",
+        ":{7}:o:alice:all",
+        ":{7}:o:alice:queued",
     ]
     for key in keys:
         assert await redis.pttl(key) > 0, key
@@ -68,24 +68,24 @@ async def test_a_keys_limits_are_kept_beside_it_and_its_task_lists_expire(
     budget = Budget(Decimal(1), "total")
     admission = Admission("key_1", per_minute=5, max_open=5, budget=budget)
     await store.create_task(record(admitted_by="key_1"), queued(), admission)
-    keys = sorted([k.decode() async for k in redis.scan_iter(match=f"{namespace}:key:*")])
+    keys = sorted([k.decode() async for k in redis.scan_iter(match=f"{namespace}:{{14}}:k:*")])
     ttls = {k.removeprefix(namespace): await redis.pttl(k) for k in keys}
     assert sorted(ttls) == [
-        ":key:{key_1}:open",
-        ":key:{key_1}:recent",
-        ":key:{key_1}:spend",
-        ":key:{key_1}:tasks",
-        f":key:{{key_1}}:usage:{NOW:%Y-%m-%d}",
+        ":{14}:k:key_1:open",
+        ":{14}:k:key_1:recent",
+        ":{14}:k:key_1:spend",
+        ":{14}:k:key_1:tasks",
+        f":{{14}}:k:key_1:usage:{NOW:%Y-%m-%d}",
     ]
-    assert ttls[":key:{key_1}:open"] == ttls[":key:{key_1}:spend"] == -1
-    assert 0 < ttls[":key:{key_1}:recent"] <= 60_000
-    assert ttls[":key:{key_1}:tasks"] > 0 and ttls[f":key:{{key_1}}:usage:{NOW:%Y-%m-%d}"] > 0
+    assert ttls[":{14}:k:key_1:open"] == ttls[":{14}:k:key_1:spend"] == -1
+    assert 0 < ttls[":{14}:k:key_1:recent"] <= 60_000
+    assert ttls[":{14}:k:key_1:tasks"] > 0 and ttls[f":{{14}}:k:key_1:usage:{NOW:%Y-%m-%d}"] > 0
 
 
 async def test_an_idempotency_claim_is_made_once(store: RedisTaskStore) -> None:
     """The first claim wins; later ones see its task id and fingerprint."""
-    first = await store.claim_idempotency("s", "fp1", "task_a", NOW, 60)
-    second = await store.claim_idempotency("s", "fp2", "task_b", NOW, 60)
+    first = await store.claim_idempotency("alice", "s", "fp1", "task_a", NOW, 60)
+    second = await store.claim_idempotency("alice", "s", "fp2", "task_b", NOW, 60)
     assert first.is_new and not second.is_new
     assert (second.task_id, second.fingerprint, second.claimed_at) == ("task_a", "fp1", NOW)
 
@@ -93,20 +93,20 @@ async def test_an_idempotency_claim_is_made_once(store: RedisTaskStore) -> None:
 async def test_a_claim_run_again_by_its_own_task_is_still_its_own(store: RedisTaskStore) -> None:
     """The same claim twice (its answer was lost and it is repeated) is new both times, so the
     request goes on to create its task instead of waiting for itself."""
-    first = await store.claim_idempotency("s", "fp", "task_a", NOW, 60)
-    again = await store.claim_idempotency("s", "fp", "task_a", NOW, 60)
+    first = await store.claim_idempotency("alice", "s", "fp", "task_a", NOW, 60)
+    again = await store.claim_idempotency("alice", "s", "fp", "task_a", NOW, 60)
     assert first == again
     assert again.is_new and again.task_id == "task_a"
-    assert not (await store.claim_idempotency("s", "fp", "task_b", NOW, 60)).is_new
+    assert not (await store.claim_idempotency("alice", "s", "fp", "task_b", NOW, 60)).is_new
 
 
 async def test_only_the_claims_own_task_can_release_it(store: RedisTaskStore) -> None:
     """A stale releaser cannot drop a claim that now belongs to another task."""
-    await store.claim_idempotency("s", "fp", "task_a", NOW, 60)
-    await store.release_idempotency("s", "task_other")
-    assert not (await store.claim_idempotency("s", "fp", "task_b", NOW, 60)).is_new
-    await store.release_idempotency("s", "task_a")
-    assert (await store.claim_idempotency("s", "fp", "task_b", NOW, 60)).is_new
+    await store.claim_idempotency("alice", "s", "fp", "task_a", NOW, 60)
+    await store.release_idempotency("alice", "s", "task_other")
+    assert not (await store.claim_idempotency("alice", "s", "fp", "task_b", NOW, 60)).is_new
+    await store.release_idempotency("alice", "s", "task_a")
+    assert (await store.claim_idempotency("alice", "s", "fp", "task_b", NOW, 60)).is_new
 
 
 async def test_the_refresh_lease_is_held_by_one(store: RedisTaskStore) -> None:
@@ -158,11 +158,75 @@ async def test_keys_are_found_by_hash_listed_disabled_and_deleted(key_store: Red
     assert not await key_store.replace_key(disabled)  # a deleted key is never revived
 
 
-@pytest.mark.parametrize("after", ["abc", "1-2-3", "-1", "1-", f"{2**64}-0", "1-" + "9" * 21])
+@pytest.mark.parametrize("after", ["abc", "1-2", "-1", "0", "01", "1.0", "9" * 10, ""])
 async def test_an_event_id_the_store_never_made_is_a_value_error(
     store: RedisTaskStore, after: str
 ) -> None:
-    """The store owns its ids' syntax (Redis stream ids): a malformed one is named, never
-    sent to Redis, where it would be an error reply (a 503)."""
+    """The store owns its ids' syntax (an event's place among its task's events, from 1): a
+    malformed one is named, never read as some other event."""
     with pytest.raises(ValueError, match="not an event id"):
         await store.list_events("task_1", after=after)
+
+
+async def test_an_event_id_is_its_place_and_a_read_after_it_gets_the_rest(
+    store: RedisTaskStore,
+) -> None:
+    """Ids are 1, 2, 3... in the order the events were appended; webhook attempts count too."""
+    await store.create_task(record(), queued())
+    moved = msgspec.structs.replace(record(), version=2, status=TaskStatus.SUCCEEDED)
+    assert await store.update_task(moved, Event(type="status", status=moved.status, at=NOW))
+    attempt = Event(type="webhook", at=NOW, attempt=1, response_status=500, message="x" * 3000)
+    await store.record_attempt("task_1", attempt, None)
+    events = await store.list_events("task_1")
+    assert [(e.id, e.type) for e in events] == [("1", "status"), ("2", "status"), ("3", "webhook")]
+    assert events[2] == msgspec.structs.replace(attempt, id="3")
+    assert [e.id for e in await store.list_events("task_1", after="1")] == ["2", "3"]
+    assert await store.list_events("task_1", after="3") == []
+    assert await store.list_events("task_unknown") == []
+
+
+async def test_a_webhook_attempt_on_a_task_that_expired_records_nothing(
+    store: RedisTaskStore,
+) -> None:
+    """The attempt's event has no task to join: no task is made up for it."""
+    attempt = Event(type="webhook", at=NOW, attempt=1, response_status=200)
+    await store.record_attempt("task_gone", attempt, None)
+    assert await store.get_task("task_gone") is None
+    assert await store.list_events("task_gone") == []
+
+
+async def test_a_finished_task_and_its_events_are_kept_in_a_few_hundred_bytes(
+    store: RedisTaskStore, redis: aioredis.Redis, namespace: str
+) -> None:
+    """One string per task, its record and events compressed with the shared dictionary."""
+    await store.create_task(record(), queued())
+    done = msgspec.structs.replace(record(), version=2, status=TaskStatus.SUCCEEDED)
+    assert await store.update_task(done, Event(type="status", status=done.status, at=NOW))
+    stored = await redis.get(KeySpace(namespace).task("task_1"))
+    assert stored is not None and len(stored) < 400
+    assert await store.get_task("task_1") == done
+
+
+async def test_a_namespace_of_the_earlier_layout_is_refused_and_a_new_one_is_marked(
+    store: RedisTaskStore, redis: aioredis.Redis, namespace: str
+) -> None:
+    """Its tasks are not lost to a silent upgrade: the start says what to do."""
+    await store.prepare()
+    assert await redis.get(f"{namespace}:layout") == b"2"
+    await redis.zadd(f"{namespace}:due:tasks", {"task_old": 1})
+    with pytest.raises(UnusableStore, match="MVA_REDIS_NAMESPACE"):
+        await store.prepare()
+
+
+async def test_a_redis_older_than_7_is_refused_at_start(
+    store: RedisTaskStore, redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scripts publish with SPUBLISH (Redis 7): an older server is named, not half-used."""
+
+    async def redis_6(section: str) -> dict[str, str]:
+        return {"redis_version": "6.2.14"}
+
+    old = RedisTaskStore(redis, task_ttl_s=60)
+    monkeypatch.setattr(redis, "info", redis_6)
+    with pytest.raises(UnusableStore, match=r"Redis 6\.2 is too old: .* Redis 7\.0 or later"):
+        await old.prepare()
