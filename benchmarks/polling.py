@@ -15,13 +15,16 @@ learned from the first. For each batch: upstream requests per task (single queri
 pages), how long after the upstream ended a task the adapter recorded it (p50, p95, max), and
 the reconciler's lag (``mva_reconciler_lag_seconds``, the largest sampled). The official Kling
 dialect refreshes from list pages; the gateway dialect (new-api) only queries one task at a
-time. Last, the p50 latency of a GET of a finished task while the reconciler polls (after the
-batch's submits, while its tasks run), and idle.
+time. Then the p50 latency of a GET of a finished task while the reconciler polls (after the
+batch's submits, while its tasks run), and idle. Last, with ``--full-load N``, N tasks that
+never end, all past their first query: the upstream requests per task and minute (the issue's
+baseline: 2.2), the lag, and the GET p50 against idle while the reconciler works on them.
 
 Loopback only; stops by itself. The Redis keys (with ``--redis-url``) live under a namespace of
 the run's own and are deleted after; without it the adapter runs on its embedded store.
-Usage: python benchmarks/polling.py [--tasks 300] [--warmup 40] [--scale 30]
-                                    [--dialect both|official|gateway] [--redis-url URL]
+With ``--budget Q`` the provider has ``queries_per_s`` (Q real queries a second).
+Usage: python benchmarks/polling.py [--tasks 300] [--warmup 40] [--scale 30] [--full-load 1000]
+                                    [--budget Q] [--dialect both|official|gateway] [--redis-url URL]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import re
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -124,7 +128,12 @@ def run_simulator(port: int, scale: float, single: Counter, pages: Counter) -> N
     uvicorn.run(app, port=port, log_level="warning", access_log=False, lifespan="on")
 
 
-def adapter_env(dialect: str, sim_url: str, scale: float, redis_url: str) -> dict[str, str]:
+def adapter_env(
+    dialect: str, sim_url: str, args: argparse.Namespace, providers_file: Path
+) -> dict[str, str]:
+    """The adapter's settings; with ``--budget``, its Kling provider comes from a providers
+    file with ``queries_per_s`` (in the scaled time the adapter runs in)."""
+    scale = args.scale
     creds = (
         {"KLING_ACCESS_KEY": "sim-ak", "KLING_SECRET_KEY": "sim-sk"}
         if dialect == "official"
@@ -132,15 +141,29 @@ def adapter_env(dialect: str, sim_url: str, scale: float, redis_url: str) -> dic
     )
     env = clean_env(
         MVA_BOOTSTRAP_KEY=KEY,
-        KLING_BASE_URL=sim_url,
         MVA_REFRESH_INTERVAL=f"{max(0.05, 1 / scale):g}",
         MVA_RECONCILE_MAX_INTERVAL=f"{30 / scale:g}",
         MVA_POLL_FIRST_AFTER=f"{120 / scale:g}",
         MVA_TASK_DEADLINE=f"{7200 / scale:g}",
         **creds,
     )
-    if redis_url:
-        env.update(REDIS_URL=redis_url, MVA_REDIS_NAMESPACE=f"poll{secrets.token_hex(6)}")
+    if args.budget:
+        keys = (
+            'access_key_env = "KLING_ACCESS_KEY"\nsecret_key_env = "KLING_SECRET_KEY"'
+            if dialect == "official"
+            else 'api_key_env = "KLING_API_KEY"'
+        )
+        providers_file.write_text(
+            f'[[provider]]\nname = "kling"\ndialect = "kling-{dialect}"\n'
+            f'base_url = "{sim_url}"\n{keys}\nmodels = ["kling-v3"]\n'
+            f"queries_per_s = {args.budget * scale:g}\n",
+            encoding="utf-8",
+        )
+        env["MVA_PROVIDERS_FILE"] = str(providers_file)
+    else:
+        env["KLING_BASE_URL"] = sim_url
+    if args.redis_url:
+        env.update(REDIS_URL=args.redis_url, MVA_REDIS_NAMESPACE=f"poll{secrets.token_hex(6)}")
     return env
 
 
@@ -228,6 +251,37 @@ async def get_p50_ms(http: httpx.AsyncClient, task_id: str, n: int) -> float:
     return statistics.median(took) * 1000
 
 
+async def full_load(
+    http: httpx.AsyncClient, simulator: Simulator, n: int, scale: float, probe: str
+) -> tuple[float, float, float]:
+    """``n`` tasks that never end, all past their first query: the reconciler at full load.
+    Returns the upstream requests per live task and real minute, the largest lag (real s),
+    and the p50 of a GET of the finished task ``probe`` meanwhile (ms)."""
+    body = {"model": "kling-v3", "input": {"prompt": "a stone [sim:stay-queued]"}}
+
+    async def one(_: int) -> None:
+        (await http.post("/api/v1/tasks", json=body)).raise_for_status()
+
+    for start in range(0, n, 32):
+        await asyncio.gather(*(one(i) for i in range(start, min(n, start + 32))))
+    await asyncio.sleep(1.2 * 120 / scale + 0.5)  # past every first query
+    before, started = simulator.counts(), time.monotonic()
+    lag = 0.0
+    took = []
+    while time.monotonic() - started < max(3.0, 60 / scale):
+        begun = time.perf_counter()
+        (await http.get(f"/api/v1/tasks/{probe}")).raise_for_status()
+        took.append(time.perf_counter() - begun)
+        if len(took) % 20 == 0:
+            lag = max(lag, await lag_s(http))
+        await asyncio.sleep(0.01)
+    elapsed = time.monotonic() - started
+    after = simulator.counts()
+    sent = (after[0] - before[0]) + (after[1] - before[1])
+    per_task_minute = sent / elapsed / scale * 60 / n
+    return per_task_minute, lag * scale, statistics.median(took) * 1000
+
+
 async def scenario(
     dialect: str, simulator: Simulator, live: Live, args: argparse.Namespace
 ) -> list[str]:
@@ -238,6 +292,9 @@ async def scenario(
         finished = next(iter(warmup.ended))
         busy_ms = await run_batch(http, simulator, measured, args.tasks, args.scale, finished)
         idle_ms = await get_p50_ms(http, finished, 100)
+        loaded = None
+        if args.full_load:
+            loaded = await full_load(http, simulator, args.full_load, args.scale, finished)
     lines = []
     for batch in (warmup, measured):
         single, pages = batch.requests
@@ -257,6 +314,13 @@ async def scenario(
         f"| {dialect} | GET of a finished task, p50 | polling {busy_ms or 0:.2f} ms | "
         f"idle {idle_ms:.2f} ms | ratio {(busy_ms or 0) / idle_ms:.2f} | | | | | | |"
     )
+    if loaded is not None:
+        per_minute, lag, loaded_ms = loaded
+        lines.append(
+            f"| {dialect} | full load: {args.full_load} live tasks that never end | "
+            f"{per_minute:.2f} requests per task and minute | lag max {lag:.1f} s | "
+            f"GET p50 {loaded_ms:.2f} ms, {loaded_ms / idle_ms:.2f}x idle | | | | | | |"
+        )
     return lines
 
 
@@ -267,6 +331,15 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=30.0)
     parser.add_argument("--dialect", choices=("both", "official", "gateway"), default="both")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument(
+        "--full-load", type=int, default=1000, help="tasks that never end, last (0: none)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=0,
+        help="the provider's queries_per_s, in real queries a second (0: none)",
+    )
     args = parser.parse_args()
     if args.warmup < 1 or args.tasks < 1 or args.scale <= 0:
         parser.error("--warmup and --tasks must be at least 1, --scale above 0")
@@ -274,27 +347,29 @@ def main() -> int:
     out = sys.stdout.write
     out(
         f"kling-v3 tasks of {LIFE_S:g} s ({QUEUED_S:g} s queued), time scaled 1/{args.scale:g}, "
-        f"no callbacks, store {args.redis_url or 'embedded'}; times in real seconds\n\n"
+        f"no callbacks, store {args.redis_url or 'embedded'}, query budget "
+        f"{f'{args.budget:g}/s' if args.budget else 'none'}; times in real seconds\n\n"
     )
     out(
         "| dialect | batch | tasks | ended | upstream requests per task | single queries "
         "| list pages | seen late p50 s | p95 s | max s | reconciler lag max s |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
-    for dialect in dialects:
-        simulator = Simulator(args.scale)
-        env = adapter_env(dialect, simulator.url, args.scale, args.redis_url)
-        try:
-            live = serve(env)
+    with tempfile.TemporaryDirectory() as workdir:
+        for dialect in dialects:
+            simulator = Simulator(args.scale)
+            env = adapter_env(dialect, simulator.url, args, Path(workdir) / "providers.toml")
             try:
-                lines = asyncio.run(scenario(dialect, simulator, live, args))
+                live = serve(env)
+                try:
+                    lines = asyncio.run(scenario(dialect, simulator, live, args))
+                finally:
+                    live.stop()
             finally:
-                live.stop()
-        finally:
-            simulator.stop()
-            if args.redis_url:
-                delete_namespace(args.redis_url, env["MVA_REDIS_NAMESPACE"])
-        out("".join(f"{line}\n" for line in lines))
+                simulator.stop()
+                if args.redis_url:
+                    delete_namespace(args.redis_url, env["MVA_REDIS_NAMESPACE"])
+            out("".join(f"{line}\n" for line in lines))
     out("\ngoal (issue 15): at most 5 upstream requests per task without callbacks\n")
     return 0
 
