@@ -34,6 +34,7 @@ from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog
 from adapter.service.circuits import Circuits
+from adapter.service.cpu_share import CpuShare
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.models import ModelDirectory
@@ -264,6 +265,7 @@ def build(
             clock=clock,
             sleep=sleep,
         ),
+        share=CpuShare(settings.reconcile_cpu_share) if settings.reconcile_cpu_share < 1 else None,
     )
     return Parts(
         store=store,

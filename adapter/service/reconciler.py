@@ -8,7 +8,8 @@ once) is only scheduled for then. Where its upstream lists a family's tasks (the
 Kling API), the due tasks of one provider and family are refreshed together from list pages
 (``Sweep``); the others are queried one by one, at most ``per_provider`` requests at once per
 provider. A provider with a query budget (``QueryBudget``) gets no more queries a second from
-all processes together. A task past ``deadline_s`` is checked with its upstream and, if still
+all processes together. While the process is busy (``CpuShare``), new items wait: requests
+come first. A task past ``deadline_s`` is checked with its upstream and, if still
 unfinished there, failed with code ``timeout``. It runs in every ``serve`` process by default,
 or alone as ``mindvideo-adapter worker``.
 """
@@ -24,6 +25,7 @@ from datetime import datetime
 from adapter.core.errors import StoreUnavailable
 from adapter.core.values import TaskRecord
 from adapter.ports import Metrics, Schedules, TaskStore
+from adapter.service.cpu_share import CpuShare
 from adapter.service.poll_plan import PollPlan
 from adapter.service.query_budget import QueryBudget
 from adapter.service.refresh import Refresher
@@ -52,10 +54,12 @@ class Reconciler:
         jitter: Callable[[], float] = random.random,
         plan: PollPlan | None = None,
         budget: QueryBudget | None = None,
+        share: CpuShare | None = None,
     ) -> None:
         """``plan``: when tasks are due (by default, one that learns nothing, from
         ``min_interval_s``, ``max_interval_s`` and ``jitter``); ``budget``: each provider's
-        queries a second (``None``: unpaced)."""
+        queries a second (``None``: unpaced); ``share``: hold new items back while the
+        process is busy (``None``: never)."""
         self._store = store
         self._schedules = schedules
         self._refresher = refresher
@@ -76,6 +80,7 @@ class Reconciler:
             jitter=jitter,
         )
         self._budget = budget
+        self._share = share
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._sweep = Sweep(
             store=store,
@@ -153,6 +158,8 @@ class Reconciler:
         """Cut one item off well inside its hold: a slow upstream or webhook receiver never
         stalls the round, and its item never comes due elsewhere while still in hand."""
         async with asyncio.timeout(self._hold_s / 2):
+            if self._share is not None:
+                await self._share.turn()
             return await work
 
     async def _due(self, task_id: str) -> TaskRecord | None:
