@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -33,8 +33,9 @@ from adapter.core.values import (
 #: reconciler to refresh, and webhook deliveries to attempt.
 Schedule = Literal["tasks", "webhooks"]
 
-#: What the adapter asks an upstream: ``VideoProvider.submit``, ``query``, ``lookup``, ``cancel``.
-Operation = Literal["submit", "query", "lookup", "cancel"]
+#: What the adapter asks an upstream: ``VideoProvider.submit``, ``query``, ``lookup``, ``cancel``,
+#: and ``TaskLister.list_tasks`` (a page of a family's tasks).
+Operation = Literal["submit", "query", "lookup", "cancel", "list"]
 
 #: How an upstream call ended: ``ok``, or which ``ProviderError`` it raised (``unknown_outcome``
 #: also for no answer in time), or ``error`` for anything else.
@@ -344,6 +345,35 @@ class VideoProvider(Protocol):
         ``ProviderError``."""
 
 
+class ListedTask(msgspec.Struct, frozen=True):
+    """One task of an upstream's list page."""
+
+    state: UpstreamState
+    #: The id the task was submitted under (ours: the task id), ``""`` when none was given.
+    external_id: str
+    #: When the upstream made it, in seconds since the epoch; ``None`` when it did not say.
+    created_at_s: float | None
+
+
+class ListPage(msgspec.Struct, frozen=True):
+    """One page of an upstream's tasks of one family, newest first."""
+
+    tasks: list[ListedTask]
+    #: Whether more may follow (the page was full).
+    full: bool
+
+
+@runtime_checkable
+class TaskLister(Protocol):
+    """A provider whose API lists a family's tasks, so one request refreshes many."""
+
+    def lists(self, route: str) -> bool:
+        """Whether tasks made on ``route`` can be listed (the official Kling API: yes)."""
+
+    async def list_tasks(self, route: str, page: int) -> ListPage:
+        """Page ``page`` (from 1) of the tasks made on ``route``, newest first."""
+
+
 #: The image formats Kling takes; a model's media rules may allow more.
 IMAGE_FORMATS = frozenset({"jpg", "png"})
 
@@ -407,3 +437,25 @@ class ProviderStatsStore(Protocol):
 
     async def provider_stats(self, minutes: Sequence[int]) -> list[dict[str, int]]:
         """The counters of each of ``minutes``, in order (empty for a minute with none)."""
+
+
+class CompletionLog(Protocol):
+    """How long recent tasks of each provider and model took, shared by every process."""
+
+    async def add_completion(self, provider: str, model: str, seconds: float) -> None:
+        """Record one task of ``model`` that ``provider`` finished ``seconds`` after its
+        submit; only the most recent ones are kept."""
+
+    async def completions(self, provider: str, model: str) -> list[float]:
+        """The recorded durations of ``provider``'s ``model``, newest first."""
+
+
+class QueryTokens(Protocol):
+    """A token bucket per provider, shared by every process: the reconcilers' query budget."""
+
+    async def take_query(self, provider: str, *, per_s: float, burst: float, now_ms: int) -> int:
+        """Take one of ``provider``'s tokens (refilled at ``per_s``, at most ``burst`` kept).
+
+        Returns:
+            0 when one was taken; else the milliseconds until one is due (none was taken).
+        """

@@ -94,3 +94,37 @@ def test_quick_run_prints_the_whole_table(tool: str) -> None:
 )
 def test_keys_sort_into_their_types(key: str, kind: str) -> None:
     assert kind_of(key) == kind
+
+
+#: A short run: 5 and 20 tasks of 3 s (a 3 minute task scaled 1/60), then 40 that never end,
+#: on the embedded store.
+POLLING_QUICK = [
+    *("--tasks", "20", "--warmup", "5", "--scale", "60", "--full-load", "40"),
+    *("--redis-url", ""),
+]
+
+
+def test_the_polling_benchmark_prints_requests_per_task_and_lag_for_both_dialects() -> None:
+    """A short run of benchmarks/polling.py: every row, every task ended; no timing asserted."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/polling.py", *POLLING_QUICK],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    number = r"[\d.]+"
+    for dialect in ("official", "gateway"):
+        for batch, n in (("warm-up \\(defaults\\)", 5), ("after learning", 20)):
+            row = rf"^\| {dialect} \| {batch} \| {n} \| {n} \|( {number} \|){{3}}"
+            assert re.search(row + rf"( -?{number} \|){{4}}$", out, re.M), (dialect, batch, out)
+        assert re.search(rf"^\| {dialect} \| GET of a finished task, p50 \| polling ", out, re.M)
+        loaded = rf"^\| {dialect} \| full load: 40 live tasks that never end \| {number} requests"
+        assert re.search(loaded, out, re.M), (dialect, out)
+    pages = re.search(
+        r"^\| gateway \| after learning \| 20 \| 20 \| [\d.]+ \| \d+ \| (\d+) \|", out, re.M
+    )
+    assert pages is not None and pages.group(1) == "0"  # the gateway dialect lists nothing

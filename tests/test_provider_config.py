@@ -304,6 +304,31 @@ def test_a_bad_price_row_or_strategy_names_what_to_fix(
         parse_upstreams(raw, {"K": "k"}, source="test.toml")
 
 
+def test_a_query_budget_is_read_per_provider() -> None:
+    raw = _two_hosts()
+    raw["provider"][0]["queries_per_s"] = 20
+    raw["provider"][1]["queries_per_s"] = 0.5
+    upstreams = parse_upstreams(raw, {"K": "k"}, source="test.toml")
+    assert [p.queries_per_s for p in upstreams.providers] == [20.0, 0.5]
+    assert parse_upstreams(_two_hosts(), {"K": "k"}, source="t").providers[0].queries_per_s is None
+
+
+@pytest.mark.parametrize(
+    ("rate", "said"),
+    [
+        (0, "provider 'kling': queries_per_s must be a number above 0"),
+        (-2.5, "provider 'kling': queries_per_s must be a number above 0"),
+        (float("inf"), "provider 'kling': queries_per_s must be a number above 0"),
+        ("fast", "queries_per_s"),
+    ],
+)
+def test_a_bad_query_budget_names_the_provider_and_the_key(rate: object, said: str) -> None:
+    raw = _two_hosts()
+    raw["provider"][0]["queries_per_s"] = rate
+    with pytest.raises(ProviderConfigError, match=re.escape(said)):
+        parse_upstreams(raw, {"K": "k"}, source="test.toml")
+
+
 def test_replicate_from_its_token_comes_after_fal_on_the_api_host() -> None:
     settings = Settings.from_env({"REPLICATE_API_TOKEN": "r8_t", "FAL_KEY": "fal-k"})
     assert [(p.name, p.dialect) for p in settings.providers] == [

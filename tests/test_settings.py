@@ -79,6 +79,11 @@ def test_access_and_secret_keys_select_the_official_dialect() -> None:
         ({"MVA_CIRCUIT_FAILURES": "many"}, "MVA_CIRCUIT_FAILURES"),
         ({"MVA_CIRCUIT_COOLDOWN": "0.5"}, "MVA_CIRCUIT_COOLDOWN"),
         ({"MVA_SIMULATOR_URL": "localhost:9100"}, "MVA_SIMULATOR_URL"),
+        ({"MVA_POLL_FIRST_AFTER": "later"}, "MVA_POLL_FIRST_AFTER"),
+        ({"MVA_POLL_FIRST_AFTER": "0"}, "MVA_POLL_FIRST_AFTER"),
+        ({"MVA_RECONCILE_CPU_SHARE": "1.5"}, "MVA_RECONCILE_CPU_SHARE"),
+        ({"MVA_RECONCILE_CPU_SHARE": "0"}, "MVA_RECONCILE_CPU_SHARE"),
+        ({"MVA_RECONCILE_CPU_SHARE": "most"}, "MVA_RECONCILE_CPU_SHARE"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
@@ -280,3 +285,13 @@ def test_callbacks_on_a_sentinel_redis_need_the_shared_secret_as_on_one_server()
     }
     with pytest.raises(SettingsError, match="MVA_CALLBACK_SECRET"):
         Settings.from_env(env)
+
+
+def test_a_serve_reconciler_leaves_requests_three_tenths_of_a_core_unless_set() -> None:
+    assert Settings.from_env({}).reconcile_cpu_share == 0.7
+    assert Settings.from_env({"MVA_RECONCILE_CPU_SHARE": "1"}).reconcile_cpu_share == 1.0
+
+
+def test_the_first_poll_waits_for_a_default_per_model_unless_set() -> None:
+    assert Settings.from_env({}).poll_first_after_s is None
+    assert Settings.from_env({"MVA_POLL_FIRST_AFTER": "90"}).poll_first_after_s == 90.0

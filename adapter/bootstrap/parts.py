@@ -34,11 +34,14 @@ from adapter.service.admin import AdminKeys
 from adapter.service.callbacks import CallbackTokens
 from adapter.service.catalog import Catalog
 from adapter.service.circuits import Circuits
+from adapter.service.cpu_share import CpuShare
 from adapter.service.events import EventStream
 from adapter.service.keys import KeyService
 from adapter.service.models import ModelDirectory
+from adapter.service.poll_plan import PollPlan
 from adapter.service.provider_board import ProviderBoard
 from adapter.service.provider_stats import ProviderStats
+from adapter.service.query_budget import QueryBudget
 from adapter.service.reconciler import Reconciler
 from adapter.service.recovery import Recovery
 from adapter.service.refresh import Refresher
@@ -53,6 +56,7 @@ from adapter.stores.redis_circuits import RedisCircuitStore
 from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_feed import RedisEventFeed
 from adapter.stores.redis_keys import RedisKeyStore
+from adapter.stores.redis_pacing import RedisPacing
 from adapter.stores.redis_provider_stats import RedisProviderStats
 from adapter.telemetry.prometheus import PrometheusMetrics
 
@@ -110,6 +114,7 @@ def build(
     Injected ``providers`` serve test keys too unless ``test_providers`` are given.
     """
     closers: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+    known_s: dict[str, float] = {}
     if metrics is None:
         metrics = PrometheusMetrics(multiprocess_dir=settings.metrics_dir)
     counted = metrics.store_unavailable
@@ -142,6 +147,11 @@ def build(
         )
         closers.append(("upstream http", upstream_http.aclose))
         providers, test_providers = make_providers(settings, upstream_http, catalog)
+        simulated = [*(providers if settings.uses_simulator else ()), *(test_providers or ())]
+        # The simulator's tasks are queued, then processing, for exactly this long: their
+        # first query goes halfway through processing, so that every status shows.
+        halfway_s = settings.sim_queue_s + settings.sim_process_s / 2
+        known_s = {p.name: halfway_s for p in simulated}
     callbacks = CallbackTokens(
         settings.public_url,
         str(settings.callback_secret).encode() if settings.callback_secret else _random_secret(),
@@ -178,7 +188,19 @@ def build(
         closers.append(("webhook http", webhook_http.aclose))
     keys = KeyService(key_store, clock=clock)
     models = ModelDirectory(catalog, router)
-    writer = TaskWriter(store=store, catalog=catalog, router=router, clock=clock, metrics=metrics)
+    pacing = RedisPacing(store.redis, namespace=store.namespace, on_unavailable=counted)
+    plan = PollPlan(
+        pacing,
+        clock=clock,
+        min_interval_s=settings.refresh_interval_s,
+        max_interval_s=settings.reconcile_max_interval_s,
+        deadline_s=settings.task_deadline_s,
+        first_after_s=settings.poll_first_after_s,
+        known_s=known_s,
+    )
+    writer = TaskWriter(
+        store=store, catalog=catalog, router=router, clock=clock, metrics=metrics, plan=plan
+    )
     recovery = Recovery(
         writer=writer,
         router=router,
@@ -236,6 +258,14 @@ def build(
         deadline_s=settings.task_deadline_s,
         hold_s=settings.reconcile_hold_s,
         per_provider=settings.reconcile_concurrency,
+        plan=plan,
+        budget=QueryBudget(
+            pacing,
+            {c.name: c.queries_per_s for c in settings.providers if c.queries_per_s},
+            clock=clock,
+            sleep=sleep,
+        ),
+        share=CpuShare(settings.reconcile_cpu_share) if settings.reconcile_cpu_share < 1 else None,
     )
     return Parts(
         store=store,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import msgspec
 import uvloop
 
 from adapter.bootstrap.parts import build, flushing, running
@@ -40,7 +41,8 @@ def run_worker(settings: Settings) -> int:
 
 
 async def _work(settings: Settings) -> None:
-    parts = build(settings, clock=utc_now)
+    # No requests to leave CPU for: the reconciler may keep the whole core busy.
+    parts = build(msgspec.structs.replace(settings, reconcile_cpu_share=1.0), clock=utc_now)
     stop = asyncio.Event()
     # The stop is bounded: the reconciler and each close have STEP_TIMEOUT_S, and a process
     # still running STOP_BOUND_S after the signal (or given a second one) exits at once.

@@ -15,6 +15,10 @@ the environment variable that holds it (``api_key_env = "EZMODEL_API_KEY"``)::
 A ``newapi`` provider (new-api's generic task route) may name the models its channels call
 otherwise than the catalogue does, in a ``[provider.model_names]`` table (slug = name).
 
+A provider's ``queries_per_s`` (a number above 0) caps the task queries a second that the
+reconcilers of every process send it together (a list page counts as one); without it they
+are unpaced.
+
 A provider's ``[provider.prices]`` table says what the host charges per second of video, by
 model (slug = a decimal string): the ``cheapest`` strategy and each task's ``upstream_cost``
 read it. A top-level ``[strategy]`` table picks, per model, how its providers are ordered:
@@ -36,6 +40,7 @@ order.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -98,6 +103,9 @@ class ProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
     model_names: dict[str, str] = {}
     #: Slug -> what the host charges per second of video (``[provider.prices]``).
     prices: dict[str, Decimal] = {}
+    #: The most task queries a second the reconcilers of every process send it together
+    #: (``queries_per_s``); ``None``: unpaced.
+    queries_per_s: float | None = None
 
 
 class Upstreams(msgspec.Struct, frozen=True):
@@ -119,6 +127,7 @@ class _Entry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     secret_key_env: str | None = None
     model_names: dict[str, str] = {}
     prices: dict[str, str] = {}
+    queries_per_s: float | None = None
 
 
 class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -196,9 +205,19 @@ def parse_providers(
                 secret_key=Secret(creds["secret_key_env"]) if "secret_key_env" in creds else None,
                 model_names=dict(entry.model_names),
                 prices=_prices(entry, where),
+                queries_per_s=_queries_per_s(entry, where),
             )
         )
     return tuple(configs)
+
+
+def _queries_per_s(entry: _Entry, where: str) -> float | None:
+    rate = entry.queries_per_s
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise ProviderConfigError(
+            f"{where}: queries_per_s must be a number above 0 (queries a second), got {rate!r}."
+        )
+    return rate
 
 
 def _prices(entry: _Entry, where: str) -> dict[str, Decimal]:

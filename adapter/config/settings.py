@@ -102,6 +102,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reconcile_max_interval_s: float = 30.0
     #: An unfinished task older than this is checked upstream and failed with ``timeout``.
     task_deadline_s: float = 7_200.0
+    #: The share of a core above which a ``serve`` process's reconciler starts no new work
+    #: (requests come first); 1: no limit. ``worker`` has none.
+    reconcile_cpu_share: float = 0.7
+    #: Seconds the first query of a task waits until enough of its model's successes are
+    #: known; ``None``: a default per model (``adapter.service.poll_plan``).
+    poll_first_after_s: float | None = None
 
     @property
     def submit_window_s(self) -> float:
@@ -239,7 +245,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             reconcile_concurrency=int(env.number("MVA_RECONCILE_CONCURRENCY", 8, minimum=1)),
             reconcile_max_interval_s=env.number("MVA_RECONCILE_MAX_INTERVAL", 30.0, minimum=0.05),
             task_deadline_s=env.number("MVA_TASK_DEADLINE", 7_200.0, minimum=1),
+            reconcile_cpu_share=_share(env.number("MVA_RECONCILE_CPU_SHARE", 0.7, minimum=0.05)),
+            poll_first_after_s=(
+                env.number("MVA_POLL_FIRST_AFTER", 0.0, minimum=0.05)
+                if env.text("MVA_POLL_FIRST_AFTER") is not None
+                else None
+            ),
         )
+
+
+def _share(value: float) -> float:
+    if value > 1:
+        raise SettingsError(f"MVA_RECONCILE_CPU_SHARE must be at most 1 (a core), got {value:g}.")
+    return value
 
 
 def shown_url(url: str) -> str:

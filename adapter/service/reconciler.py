@@ -1,13 +1,17 @@
 """``Reconciler``: moves tasks nobody polls, and sends webhook deliveries that are due.
 
 Each round takes the tasks and deliveries that are due from the store's schedules, each held
-from other processes for a while (a hold that lapses by itself if this process dies). A task
-is refreshed from its upstream, at most ``per_provider`` at once per provider, and scheduled
-again: soon while it is young, less often as it ages (a tenth of its age, between
-``min_interval_s`` and ``max_interval_s``), with jitter so that tasks made together spread
-out. A task past ``deadline_s`` is checked with its upstream and, if still unfinished there,
-failed with code ``timeout``. It runs in every ``serve`` process by default, or alone as
-``mindvideo-adapter worker``.
+from other processes for a while (a hold that lapses by itself if this process dies). When
+each task is asked about is the ``PollPlan``'s: not before it can plausibly be done, then
+less and less often. A task taken earlier than that (a new one, which the store makes due at
+once) is only scheduled for then. Where its upstream lists a family's tasks (the official
+Kling API), the due tasks of one provider and family are refreshed together from list pages
+(``Sweep``); the others are queried one by one, at most ``per_provider`` requests at once per
+provider. A provider with a query budget (``QueryBudget``) gets no more queries a second from
+all processes together. While the process is busy (``CpuShare``), new items wait: requests
+come first. A task past ``deadline_s`` is checked with its upstream and, if still
+unfinished there, failed with code ``timeout``. It runs in every ``serve`` process by default,
+or alone as ``mindvideo-adapter worker``.
 """
 
 from __future__ import annotations
@@ -16,11 +20,16 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from adapter.core.errors import StoreUnavailable
+from adapter.core.values import TaskRecord
 from adapter.ports import Metrics, Schedules, TaskStore
+from adapter.service.cpu_share import CpuShare
+from adapter.service.poll_plan import PollPlan
+from adapter.service.query_budget import QueryBudget
 from adapter.service.refresh import Refresher
+from adapter.service.sweep import Sweep
 from adapter.service.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
@@ -43,7 +52,14 @@ class Reconciler:
         per_provider: int = 8,
         batch: int = 64,
         jitter: Callable[[], float] = random.random,
+        plan: PollPlan | None = None,
+        budget: QueryBudget | None = None,
+        share: CpuShare | None = None,
     ) -> None:
+        """``plan``: when tasks are due (by default, one that learns nothing, from
+        ``min_interval_s``, ``max_interval_s`` and ``jitter``); ``budget``: each provider's
+        queries a second (``None``: unpaced); ``share``: hold new items back while the
+        process is busy (``None``: never)."""
         self._store = store
         self._schedules = schedules
         self._refresher = refresher
@@ -51,13 +67,30 @@ class Reconciler:
         self._clock = clock
         self._metrics = metrics
         self._min_s = min_interval_s
-        self._max_s = max(max_interval_s, min_interval_s)
         self._deadline_s = deadline_s
         self._hold_s = hold_s
         self._per_provider = per_provider
         self._batch = batch
-        self._jitter = jitter
+        self._plan = plan or PollPlan(
+            None,
+            clock=clock,
+            min_interval_s=min_interval_s,
+            max_interval_s=max_interval_s,
+            deadline_s=deadline_s,
+            jitter=jitter,
+        )
+        self._budget = budget
+        self._share = share
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._sweep = Sweep(
+            store=store,
+            schedules=schedules,
+            refresher=refresher,
+            plan=self._plan,
+            clock=clock,
+            send=self._send,
+            advance=self._advance,
+        )
         self._stopping = False
 
     async def run(self, *, tick_s: float | None = None) -> None:
@@ -75,6 +108,8 @@ class Reconciler:
                 busy = 0
             if busy < self._batch and not self._stopping:
                 await asyncio.sleep(pause)
+            else:
+                await asyncio.sleep(0)  # a full round: let requests in before the next
 
     def stop(self) -> None:
         """End :meth:`run` once its current step is done, for good: even if a cancel sent
@@ -97,46 +132,100 @@ class Reconciler:
         hooks = await self._schedules.claim_due(
             "webhooks", now=now, limit=self._batch, hold_s=self._hold_s
         )
+        sorted_out = await asyncio.gather(
+            *(self._bounded(self._due(task_id)) for task_id in tasks), return_exceptions=True
+        )
+        self._log_failures(sorted_out)
+        records = [record for record in sorted_out if isinstance(record, TaskRecord)]
+        singles, groups = self._sweep.grouped(records, is_late=self._is_late)
         results = await asyncio.gather(
-            *(self._bounded(self._advance(task_id)) for task_id in tasks),
+            *(self._bounded(self._advance(record)) for record in singles),
+            *(self._bounded(self._sweep.refresh(group)) for group in groups),
             *(self._bounded(self._webhooks.deliver(task_id)) for task_id in hooks),
             return_exceptions=True,
         )
+        self._log_failures(results)
+        return len(tasks) + len(hooks)
+
+    def _log_failures(self, results: list[object]) -> None:
         for result in results:
             if isinstance(result, TimeoutError):
                 log.warning("reconciler.item_timed_out hold_s=%s", self._hold_s)
             elif isinstance(result, BaseException) and not isinstance(result, StoreUnavailable):
                 log.error("reconciler.item_failed", exc_info=result)
-        return len(tasks) + len(hooks)
 
-    async def _bounded(self, work: Awaitable[None]) -> None:
+    async def _bounded(self, work: Awaitable[object]) -> object:
         """Cut one item off well inside its hold: a slow upstream or webhook receiver never
         stalls the round, and its item never comes due elsewhere while still in hand."""
         async with asyncio.timeout(self._hold_s / 2):
-            await work
+            if self._share is not None:
+                await self._share.turn()
+            return await work
 
-    async def _advance(self, task_id: str) -> None:
+    async def _due(self, task_id: str) -> TaskRecord | None:
+        """The claimed task, if it is to be asked about now; one that ended leaves the
+        schedule, and one taken before it can plausibly be done is only scheduled for then."""
         record = await self._store.get_task(task_id)
         if record is None or record.status.is_terminal:
             await self._schedules.unschedule("tasks", task_id)
-            return
-        async with self._limit(record.provider or ""):
-            age_s = (self._clock() - record.created_at).total_seconds()
-            if age_s > self._deadline_s:
-                record = await self._refresher.expire(record, self._deadline_s)
-            else:
-                record = await self._refresher.refreshed(record)
+            return None
+        if not self._is_late(record) and await self._plan.is_early(record):
+            await self._schedules.reschedule("tasks", task_id, await self._plan.next_check(record))
+            return None
+        return record
+
+    def _is_late(self, record: TaskRecord) -> bool:
+        return (self._clock() - record.created_at).total_seconds() > self._deadline_s
+
+    async def _advance(self, record: TaskRecord) -> None:
+        """Ask the upstream about one task (within its provider's budget), then schedule it
+        again unless it ended."""
+        async with self._send(record.provider or "") as allowed:
+            if allowed:
+                if self._is_late(record):
+                    record = await self._refresher.expire(record, self._deadline_s)
+                else:
+                    record = await self._refresher.refreshed(record)
         if not record.status.is_terminal:
-            await self._schedules.reschedule("tasks", task_id, self._next_check(record.created_at))
+            await self._schedules.reschedule(
+                "tasks", record.task_id, await self._plan.next_check(record)
+            )
 
-    def _next_check(self, created_at: datetime) -> datetime:
-        now = self._clock()
-        age_s = (now - created_at).total_seconds()
-        wait = min(self._max_s, max(self._min_s, age_s / 10))
-        return now + timedelta(seconds=wait * (0.8 + 0.4 * self._jitter()))
-
-    def _limit(self, provider: str) -> asyncio.Semaphore:
+    def _send(self, provider: str) -> _Sending:
+        """A slot to send one request to ``provider``: at most ``per_provider`` at once, and
+        within its budget (waiting for a token up to a quarter of the hold)."""
         limit = self._limits.get(provider)
         if limit is None:
             limit = self._limits[provider] = asyncio.Semaphore(self._per_provider)
-        return limit
+        return _Sending(limit, self._budget, provider, self._hold_s / 4)
+
+
+class _Sending:
+    """``async with`` one provider's request slot; binds whether a token came in time."""
+
+    __slots__ = ("_budget", "_limit", "_provider", "_within_s")
+
+    def __init__(
+        self,
+        limit: asyncio.Semaphore,
+        budget: QueryBudget | None,
+        provider: str,
+        within_s: float,
+    ) -> None:
+        self._limit = limit
+        self._budget = budget
+        self._provider = provider
+        self._within_s = within_s
+
+    async def __aenter__(self) -> bool:
+        await self._limit.acquire()
+        try:
+            if self._budget is None:
+                return True
+            return await self._budget.take(self._provider, within_s=self._within_s)
+        except BaseException:
+            self._limit.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._limit.release()

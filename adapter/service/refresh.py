@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from adapter.core.errors import AllProvidersFailed, ProviderError, ProviderTaskNotFound
 from adapter.core.values import TaskRecord, UpstreamState
-from adapter.ports import RefreshLeases
+from adapter.ports import ListPage, RefreshLeases
 from adapter.service.recovery import Recovery
 from adapter.service.routing import Router
 from adapter.service.writer import TaskWriter
@@ -96,6 +96,23 @@ class Refresher:
         if record.upstream_id is None:
             return await self.refreshed(record)
         return await self._leased(record, lambda current: self._expire(current, deadline_s))
+
+    def lists(self, record: TaskRecord) -> bool:
+        """Whether ``record``'s upstream lists its family's tasks (``list_page``)."""
+        return self._router.lists(record)
+
+    async def list_page(self, record: TaskRecord, page: int) -> ListPage | None:
+        """Page ``page`` of the tasks of ``record``'s provider and family, newest first;
+        ``None`` when the upstream cannot be asked now (logged, like a failed query)."""
+        try:
+            return await self._router.list_page(record, page, timeout_s=self._poll_timeout_s)
+        except (ProviderError, TimeoutError) as exc:
+            log.warning("task.list_failed provider=%s reason=%s", record.provider, exc)
+            return None
+
+    async def listed(self, record: TaskRecord, state: UpstreamState) -> TaskRecord:
+        """Record what a list page says of ``record``, as a query's answer would be."""
+        return await self._writer.apply(record, state, provider=record.provider)
 
     async def _leased(
         self, record: TaskRecord, work: Callable[[TaskRecord], Awaitable[TaskRecord]]

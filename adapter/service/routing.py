@@ -19,7 +19,7 @@ from adapter.core.errors import (
     ProviderUnavailable,
 )
 from adapter.core.values import Mode, Strategy, TaskRecord, UpstreamState, VideoJob
-from adapter.ports import Operation, VideoProvider
+from adapter.ports import ListPage, Operation, TaskLister, VideoProvider
 from adapter.service.circuits import Circuits
 from adapter.service.upstream_calls import UpstreamCalls
 
@@ -206,6 +206,29 @@ class Router:
         provider = self.pinned(record.provider or "", record.mode)
         call = provider.query(record.upstream_route or "", record.upstream_id or "")
         return await self._observed(provider, "query", record.model, _bounded(call, timeout_s))
+
+    def lists(self, record: TaskRecord) -> bool:
+        """Whether the provider that accepted ``record`` lists the tasks of its family, so
+        one request can refresh many (``list_page``)."""
+        if record.upstream_id is None or record.upstream_route is None:
+            return False
+        provider = self._by_name.get(record.provider or "")
+        if provider is None or provider not in self._by_mode[record.mode]:
+            return False
+        return isinstance(provider, TaskLister) and provider.lists(record.upstream_route)
+
+    async def list_page(self, record: TaskRecord, page: int, *, timeout_s: float) -> ListPage:
+        """Page ``page`` of the tasks of ``record``'s provider and family, newest first
+        (``lists(record)`` must hold), within ``timeout_s``; counted under ``record``'s model.
+
+        Raises:
+            TimeoutError: no answer in time.
+        """
+        provider = self.pinned(record.provider or "", record.mode)
+        if not isinstance(provider, TaskLister):
+            raise ProviderUnavailable(provider.name, "it cannot list its tasks")
+        call = provider.list_tasks(record.upstream_route or "", page)
+        return await self._observed(provider, "list", record.model, _bounded(call, timeout_s))
 
     async def lookup(self, provider: VideoProvider, job: VideoJob) -> UpstreamState | None:
         """``provider.lookup(job)``: the task submitted under ``job.external_id``, if found."""

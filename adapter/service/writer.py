@@ -4,7 +4,8 @@ Every change is compare-and-set on the task's version, with its event appended i
 store step (so a status change is recorded exactly once, whichever path saw it first: a read,
 a callback, the reconciler, a cancel), and only along the transition table
 (``transitions.can_move``). What a move costs is decided here too: the actual cost at
-success, nothing at failure or cancel. A task stopped while the upstream still has it is
+success, nothing at failure or cancel; how long a success took is recorded for the reconciler's
+``PollPlan``. A task stopped while the upstream still has it is
 stopped there, where the upstream can.
 """
 
@@ -23,6 +24,7 @@ from adapter.core.errors import ProviderError
 from adapter.core.values import Event, TaskError, TaskRecord, TaskStatus, UpstreamState
 from adapter.ports import Metrics, TaskStore
 from adapter.service.catalog import Catalog
+from adapter.service.poll_plan import PollPlan
 from adapter.service.pricing import money
 from adapter.service.routing import Router
 from adapter.service.transitions import can_move
@@ -38,7 +40,7 @@ _RETRIES = 5
 class TaskWriter:
     """Writes tasks: adoptions, status moves, and the charges that go with them."""
 
-    __slots__ = ("_catalog", "_clock", "_metrics", "_router", "_store")
+    __slots__ = ("_catalog", "_clock", "_metrics", "_plan", "_router", "_store")
 
     def __init__(
         self,
@@ -48,8 +50,12 @@ class TaskWriter:
         router: Router,
         clock: Callable[[], datetime],
         metrics: Metrics,
+        plan: PollPlan | None = None,
     ) -> None:
+        """``plan``: told how long each task that succeeds took (whichever path saw it: the
+        reconciler, a read, a callback), to learn when to poll the next ones."""
         self._store = store
+        self._plan = plan
         self._catalog = catalog
         self._router = router
         self._clock = clock
@@ -143,6 +149,8 @@ class TaskWriter:
             return False
         if new.status.is_terminal and not record.status.is_terminal:
             self._metrics.task_ended(new.model, new.status)
+            if self._plan is not None:
+                await self._plan.succeeded(new)
         return True
 
     def _outcome(self, record: TaskRecord, state: UpstreamState) -> dict[str, Any]:

@@ -10,6 +10,9 @@ Kling, for each family ``{family}`` of ``motion-control``, ``text2video``, ``ima
 - ``POST /v1/videos/{family}``: official submit (``Bearer <HS256 JWT>``);
 - ``GET /v1/videos/{family}/{id}``: official query. As on the real API, a task is found only
   on the family it was created on: elsewhere it is a 404, code 1203.
+- ``GET /v1/videos/{family}?pageNum=&pageSize=``: official list of the account's tasks made
+  on that family, newest first, each as a query's ``data`` (``pageNum`` 1-1000, default 1;
+  ``pageSize`` 1-500, default 30; others are a 400, code 1201).
 
 DashScope (Alibaba Model Studio, async only; see ``dashscope.py``):
 
@@ -180,6 +183,7 @@ class _Simulator:
                     f"/kling/v1/videos/{family}/{{task_id}}", self._query(gateway), methods=["GET"]
                 ),
                 Route(f"/v1/videos/{family}", self._submit(official, family), methods=["POST"]),
+                Route(f"/v1/videos/{family}", self._list(official, family), methods=["GET"]),
                 Route(
                     f"/v1/videos/{family}/{{task_id}}",
                     self._query(official, family),
@@ -199,6 +203,12 @@ class _Simulator:
             return self.query(request, authorize, family)
 
         return query
+
+    def _list(self, authorize: Authorize, family: Family) -> Endpoint:
+        async def listed(request: Request) -> Response:
+            return self.list(request, authorize, family)
+
+        return listed
 
     def _request_id(self) -> str:
         return f"sim-req-{next(self._request_seq)}"
@@ -267,6 +277,26 @@ class _Simulator:
             return wire.json_response(body)
         return wire.json_response(newapi.query_body(script.shape, task, progress, url, body))
 
+    def list(self, request: Request, authorize: Authorize, family: Family) -> Response:
+        """Answer a page of the account's ``family`` tasks, newest first, in Kling's shape."""
+        try:
+            owner = authorize(request)
+            page = _page_number(request, "pageNum", 1, 1000, default=1)
+            size = _page_number(request, "pageSize", 1, 500, default=30)
+        except wire.Rejection as exc:
+            return self._reject(exc)
+        now = self._clock()
+        base = wire.media_base(self._config.public_url, request)
+        found = self._tasks.newest(owner, lambda t: t.family == family, (page - 1) * size, size)
+        data = []
+        for task in found:
+            progress = progress_of(
+                task, now, queue_s=self._config.queue_s, process_s=self._config.process_s
+            )
+            url = wire.video_url(base, task.task_id, task.duration)
+            data.append(wire.task_data(task, progress, url))
+        return wire.json_response(wire.KlingList(0, "SUCCEED", self._request_id(), data))
+
     def _scripted_poll_error(self, script: Script) -> Response:
         status = script.poll_status or 500
         code, message = _SCRIPTED_POLL_ERRORS[status]
@@ -279,6 +309,15 @@ class _Simulator:
     def _reject(self, exc: wire.Rejection) -> Response:
         body = wire.KlingError(exc.code, exc.message, self._request_id())
         return wire.json_response(body, exc.status)
+
+
+def _page_number(request: Request, name: str, least: int, most: int, *, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not least <= int(raw) <= most:
+        raise wire.Rejection(400, 1201, f"{name} must be an integer from {least} to {most}")
+    return int(raw)
 
 
 def _script(scripted: ScriptQueue, prompt: str | None) -> Script:

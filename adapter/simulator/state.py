@@ -9,6 +9,7 @@ cancel replaces its task with a copy that records the cancel (:meth:`TaskTable.r
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, Literal, Protocol, TypeVar
 
 import msgspec
@@ -155,6 +156,23 @@ class TaskTable(Generic[TaskT]):
             return task
         task_id = self._by_external.get((owner, task_or_external_id))
         return self._tasks.get(task_id) if task_id is not None else None
+
+    def newest(
+        self, owner: str, keep: Callable[[TaskT], bool], skip: int, limit: int
+    ) -> list[TaskT]:
+        """The owner's tasks that ``keep`` keeps, newest first, past the first ``skip``."""
+        found: list[TaskT] = []
+        for task_id in reversed(self._order):
+            task = self._tasks[task_id]
+            if task.owner != owner or not keep(task):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            found.append(task)
+            if len(found) >= limit:
+                break
+        return found
 
     def replace(self, task: TaskT) -> None:
         """Put ``task`` in place of the recorded task with its ``task_id`` (if still kept)."""

@@ -90,6 +90,15 @@ class KlingBody(msgspec.Struct):
     data: TaskData
 
 
+class KlingList(msgspec.Struct):
+    """The official list of a family's tasks."""
+
+    code: int
+    message: str
+    request_id: str
+    data: list[TaskData]
+
+
 class KlingError(msgspec.Struct):
     code: int
     message: str

@@ -41,6 +41,9 @@ def clean_env(**extra: str) -> dict[str, str]:
         MVA_SIM_QUEUE_SECONDS="0.4",
         MVA_SIM_PROCESS_SECONDS="0.8",
         MVA_REFRESH_INTERVAL="0.1",
+        # A simulator run as a configured upstream: the first poll goes halfway through its
+        # tasks' processing, as for the simulator's own providers.
+        MVA_POLL_FIRST_AFTER="0.8",
         MVA_LOG_LEVEL="warning",
     )
     env.update(extra)

@@ -1,4 +1,5 @@
-"""The reconciler: advances tasks nobody polls, on a backoff, within limits, to a deadline."""
+"""The reconciler: advances tasks nobody polls, not before they can be done, then on a backoff,
+within limits, to a deadline."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from adapter.bootstrap.parts import Parts
 from adapter.core.errors import ProviderUnavailable
 from adapter.core.values import TaskStatus, UpstreamState
 from adapter.service.keys import KeyService
+from adapter.service.poll_plan import PollPlan
 from adapter.service.reconciler import Reconciler
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
@@ -21,6 +23,8 @@ from tests.fakes import MODEL, FakeClock, FakeWebhooks, ScriptedProvider, seed_i
 pytestmark = pytest.mark.anyio
 
 MIN_S, MAX_S, DEADLINE_S = 2.0, 30.0, 3600.0
+#: The first query's wait (no success is known yet): a quarter of it is the first backoff.
+FIRST_S = 10.0
 
 
 class GatedProvider(ScriptedProvider):
@@ -81,7 +85,15 @@ class Process:
             hold_s=hold_s,
             per_provider=per_provider,
             batch=batch,
-            jitter=lambda: 0.5,
+            plan=PollPlan(
+                None,
+                clock=clock,
+                min_interval_s=MIN_S,
+                max_interval_s=MAX_S,
+                deadline_s=DEADLINE_S,
+                first_after_s=FIRST_S,
+                jitter=lambda: 0.5,
+            ),
         )
 
     async def submit(self) -> str:
@@ -122,12 +134,25 @@ async def is_due(store: RedisTaskStore, task_id: str, at: datetime) -> bool:
     return task_id in await store.claim_due("tasks", now=at, limit=100, hold_s=0)
 
 
+async def test_a_new_task_is_not_queried_before_it_can_plausibly_be_done(
+    process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
+) -> None:
+    """Due at once on the schedule, it is only moved to its expected end: no query."""
+    task_id = await process.submit()
+    assert await process.reconciler.round() == 1
+    assert provider.queries == []
+    almost = clock.now + timedelta(seconds=FIRST_S) - timedelta(milliseconds=1)
+    assert not await is_due(store, task_id, almost)
+    assert await is_due(store, task_id, clock.now + timedelta(seconds=FIRST_S))
+
+
 async def test_a_task_nobody_polls_is_advanced_and_leaves_the_schedule(
     process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
 ) -> None:
     """round() queries the upstream; a finished task is stored as such and never due again."""
     task_id = await process.submit()
     provider.set_state("up_1", TaskStatus.SUCCEEDED, seconds=8)
+    clock.advance(FIRST_S)
     assert await process.reconciler.round() == 1
     task = await store.get_task(task_id)
     assert task is not None and task.status is TaskStatus.SUCCEEDED and task.videos
@@ -135,20 +160,23 @@ async def test_a_task_nobody_polls_is_advanced_and_leaves_the_schedule(
     assert not await is_due(store, task_id, clock.now + timedelta(days=1))
 
 
-async def test_a_young_unfinished_task_is_checked_again_after_the_minimum_interval(
+async def test_an_unfinished_task_at_its_expected_end_is_checked_again_a_quarter_later(
     process: Process, provider: ScriptedProvider, store: RedisTaskStore, clock: FakeClock
 ) -> None:
-    """Still queued upstream: moved to processing, due again in min_interval_s."""
+    """Still processing upstream: moved to processing, due again in a quarter of FIRST_S."""
     task_id = await process.submit()
     provider.set_state("up_1", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
     await process.reconciler.round()
     assert (await store.get_task(task_id)).status is TaskStatus.PROCESSING  # type: ignore[union-attr]
-    almost = clock.now + timedelta(seconds=MIN_S) - timedelta(milliseconds=1)
+    almost = clock.now + timedelta(seconds=FIRST_S / 4) - timedelta(milliseconds=1)
     assert not await is_due(store, task_id, almost)
-    assert await is_due(store, task_id, clock.now + timedelta(seconds=MIN_S))
+    assert await is_due(store, task_id, clock.now + timedelta(seconds=FIRST_S / 4))
 
 
-@pytest.mark.parametrize(("age_s", "wait_s"), [(5, MIN_S), (100, 10.0), (1000, MAX_S)])
+@pytest.mark.parametrize(
+    ("age_s", "wait_s"), [(FIRST_S, 2.5), (20, 12.5), (35, 27.5), (1000, MAX_S)]
+)
 async def test_an_older_task_is_checked_less_often_up_to_the_maximum_interval(
     process: Process,
     provider: ScriptedProvider,
@@ -157,7 +185,8 @@ async def test_an_older_task_is_checked_less_often_up_to_the_maximum_interval(
     age_s: float,
     wait_s: float,
 ) -> None:
-    """A tenth of the task's age, between min_interval_s and max_interval_s."""
+    """The time since its expected end plus a quarter of it (so the waits double), at most
+    max_interval_s."""
     task_id = await process.submit()
     provider.set_state("up_1", TaskStatus.PROCESSING)
     clock.advance(age_s)
@@ -173,20 +202,22 @@ async def test_a_claimed_task_is_not_taken_again_within_its_hold(
     """A second round right after the first finds nothing due (the first rescheduled it)."""
     await process.submit()
     provider.set_state("up_1", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
     assert await process.reconciler.round() == 1
     assert await process.reconciler.round() == 0
-    clock.advance(MIN_S)
+    clock.advance(FIRST_S / 4)
     await lease_lapses()
     assert await process.reconciler.round() == 1
     assert provider.queries == ["up_1", "up_1"]
 
 
-async def test_at_most_per_provider_queries_run_at_once(make_process) -> None:  # type: ignore[no-untyped-def]
+async def test_at_most_per_provider_queries_run_at_once(make_process, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     """Six due tasks, per_provider=2: two queries at a time, all six in the end."""
     upstream = GatedProvider()
     process = make_process(upstream, per_provider=2)
     for _ in range(6):
         await process.submit()
+    clock.advance(FIRST_S)
     round_ = asyncio.create_task(process.reconciler.round())
     for _ in range(200):  # until the first two are at the upstream (bounded)
         if upstream.running == 2:
@@ -256,13 +287,14 @@ async def test_a_task_past_its_deadline_is_left_alone_while_the_upstream_cannot_
 
 
 async def test_two_processes_never_refresh_the_same_task_in_one_go(
-    make_process, provider: ScriptedProvider
+    make_process, provider: ScriptedProvider, clock: FakeClock
 ) -> None:  # type: ignore[no-untyped-def]
     """Concurrent rounds on one store split the due tasks between them: one query each."""
     first, second = make_process(batch=5), make_process(batch=5)
     for _ in range(8):
         await first.submit()
         provider.set_state(f"up_{len(provider.submits)}", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
     taken = await asyncio.gather(first.reconciler.round(), second.reconciler.round())
     assert sum(taken) == 8
     assert sorted(provider.queries) == sorted(f"up_{i}" for i in range(1, 9))
@@ -276,6 +308,7 @@ async def test_a_task_whose_hold_lapsed_mid_refresh_is_not_refreshed_twice(
     first, second = make_process(upstream), make_process(upstream)
     await first.submit()
     upstream.set_state("up_1", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
     round_ = asyncio.create_task(first.reconciler.round())
     for _ in range(200):  # until the first query is at the upstream (bounded)
         if upstream.running:
@@ -295,6 +328,7 @@ async def test_a_round_survives_one_tasks_error_and_handles_the_others(
     broken, fine = await process.submit(), await process.submit()
     provider.states["up_1"] = RuntimeError("upstream client bug")
     provider.set_state("up_2", TaskStatus.SUCCEEDED, seconds=8)
+    clock.advance(FIRST_S)
     assert await process.reconciler.round() == 2
     assert (await store.get_task(fine)).status is TaskStatus.SUCCEEDED  # type: ignore[union-attr]
     assert (await store.get_task(broken)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
@@ -308,10 +342,11 @@ async def test_a_provider_error_only_postpones_that_task(
     flaky, fine = await process.submit(), await process.submit()
     provider.states["up_1"] = ProviderUnavailable("kling", "503")
     provider.set_state("up_2", TaskStatus.SUCCEEDED, seconds=8)
+    clock.advance(FIRST_S)
     await process.reconciler.round()
     assert (await store.get_task(fine)).status is TaskStatus.SUCCEEDED  # type: ignore[union-attr]
     assert (await store.get_task(flaky)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
-    assert await is_due(store, flaky, clock.now + timedelta(seconds=MIN_S))
+    assert await is_due(store, flaky, clock.now + timedelta(seconds=FIRST_S / 4))
 
 
 async def test_a_hung_upstream_is_cut_off_inside_its_hold_and_the_round_goes_on(
@@ -321,6 +356,7 @@ async def test_a_hung_upstream_is_cut_off_inside_its_hold_and_the_round_goes_on(
     upstream = GatedProvider()  # its gate is never opened
     process = make_process(upstream, hold_s=0.2)
     task_id = await process.submit()
+    clock.advance(FIRST_S)
     async with asyncio.timeout(2):
         assert await process.reconciler.round() == 1
     assert upstream.started == ["up_1"] and upstream.queries == []

@@ -18,6 +18,7 @@ from adapter.core.errors import (
     ProviderUnavailable,
 )
 from adapter.core.values import TaskStatus, UpstreamState
+from adapter.ports import ListedTask
 from adapter.providers._http import (
     ensure_the_api,
     logged_refusal,
@@ -27,7 +28,7 @@ from adapter.providers._http import (
 from adapter.providers.kling import wire as kling_wire
 from adapter.providers.kling.errors import classify, decode_error, is_error, is_not_found
 from adapter.providers.kling.shapes import read_task, task_id_of
-from adapter.providers.kling.wire import TaskBody
+from adapter.providers.kling.wire import ErrorBody, TaskBody
 
 
 class TaskClient:
@@ -91,6 +92,36 @@ class TaskClient:
             )
         upstream_id = view.upstream_id or task_id
         return UpstreamState(upstream_id, view.status, route, view.videos, view.message)
+
+    async def fetch_list(self, url: str, route: str) -> list[ListedTask]:
+        """One page of a family's tasks at ``url`` (the official API's list), newest first."""
+        response = await self.send("GET", url)
+        if not response.is_success:
+            raise self._refusal(response, decode_error(response.content))
+        ensure_the_api(self._name, response)
+        try:
+            listing = kling_wire.decode_list(response.content)
+        except msgspec.DecodeError:
+            listing = None
+        if listing is None or listing.data is None:
+            error = decode_error(response.content)
+            if error is not None and is_error(TaskBody(code=error.code, error=error.error)):
+                raise self._refusal(response, error)
+            raise ProviderUnavailable(
+                self._name, "unrecognizable answer to a list", status=response.status_code
+            )
+        if is_error(TaskBody(code=listing.code)):
+            raise self._refusal(response, ErrorBody(listing.code, listing.message))
+        found = []
+        for data in listing.data:
+            view = read_task(TaskBody(data=data))
+            if view is None or view.upstream_id is None:
+                continue
+            info = data.task_info
+            state = UpstreamState(view.upstream_id, view.status, route, view.videos, view.message)
+            external = (info.external_task_id if info else None) or ""
+            found.append(ListedTask(state, external, view.created_at_s))
+        return found
 
     def read(self, response: httpx.Response) -> TaskBody | None:
         """The body of a 2xx answer, or ``None`` if unreadable; raises for refusals."""

@@ -6,6 +6,8 @@
   submit ``POST {base}/v1/videos/{route}``, query ``GET {base}/v1/videos/{route}/{id}``: there
   is no generic query path, so a task is always queried on the family it was created on, and
   that family (the *route*) is returned in ``UpstreamState.route`` for the caller to keep.
+  ``GET {base}/v1/videos/{route}?pageNum=&pageSize=`` lists a family's tasks, newest first,
+  so one request refreshes hundreds (``list_tasks``).
 
 Answers are read tolerantly (``kling_shapes``) and refusals classified (``kling_errors``), since
 gateways answer in four shapes and three error families (upstream-contracts.md 2.3, 1.7).
@@ -26,6 +28,7 @@ from adapter.core.errors import (
     ProviderTaskNotFound,
 )
 from adapter.core.values import Carrier, ProviderCheck, UpstreamState, VideoJob
+from adapter.ports import ListPage
 from adapter.providers._http import not_the_api
 from adapter.providers.checks import check_answer, probe_id, served_models
 from adapter.providers.kling import wire as kling_wire
@@ -40,6 +43,9 @@ Dialect = Literal["gateway", "official"]
 
 #: Every family a task can have been created on, so every route ``query`` accepts.
 ROUTES = KLING_ROUTES
+#: Tasks a list page asks for, and the last page number, as the official API allows.
+LIST_PAGE_SIZE = 500
+LIST_MAX_PAGE = 1000
 
 
 class KlingProvider:
@@ -128,6 +134,22 @@ class KlingProvider:
                 status=exc.status,
                 code=exc.code,
             ) from exc
+
+    def lists(self, route: str) -> bool:
+        """The official API lists a family's tasks (``GET /v1/videos/{route}``); a gateway
+        has no such route (new-api lists nothing)."""
+        return self._dialect == "official" and route in ROUTES
+
+    async def list_tasks(self, route: str, page: int) -> ListPage:
+        """Page ``page`` of the tasks made on ``route``, ``LIST_PAGE_SIZE`` a page, newest
+        first (``pageNum`` 1-1000, ``pageSize`` 1-500: upstream-contracts.md 3.2)."""
+        if not self.lists(route):
+            raise ValueError(f"provider {self._name!r} cannot list {route!r} tasks")
+        if not 1 <= page <= LIST_MAX_PAGE:
+            raise ValueError(f"page must be 1 to {LIST_MAX_PAGE}, got {page}")
+        url = f"{self._base}/v1/videos/{route}?pageNum={page}&pageSize={LIST_PAGE_SIZE}"
+        tasks = await self._client.fetch_list(url, route)
+        return ListPage(tasks, full=len(tasks) >= LIST_PAGE_SIZE)
 
     async def cancel(self, route: str, upstream_id: str) -> bool:
         """Kling has no cancel: the task runs on, and its late result is ignored."""

@@ -173,11 +173,18 @@ class DashScopeOutput(msgspec.Struct, frozen=True):
     video_url: str | None = None
 
 
+class TaskInfo(msgspec.Struct, frozen=True):
+    """Kling's ``task_info``: the id the task was submitted under."""
+
+    external_task_id: str | None = None
+
+
 class TaskData(msgspec.Struct, frozen=True):
     """``data`` of shapes A, B and C, merged: each shape fills its own fields."""
 
     task_id: str | None = None
     # A. Kling-native
+    task_info: TaskInfo | None = None
     task_status: str | None = None
     task_status_msg: str | None = None
     task_result: TaskResult | None = None
@@ -211,6 +218,16 @@ class TaskBody(ErrorBody, frozen=True):
     output: DashScopeOutput | None = None
 
 
+class ListBody(msgspec.Struct, frozen=True):
+    """The official API's list of a family's tasks: ``{code: 0, data: [<task data>...]}``."""
+
+    code: int | str | None = None
+    message: str | None = None
+    request_id: str | None = None
+    data: list[TaskData] | None = None
+
+
 encode = msgspec.json.Encoder().encode
+decode_list = msgspec.json.Decoder(ListBody).decode
 decode_task = msgspec.json.Decoder(TaskBody).decode
 decode_error = msgspec.json.Decoder(ErrorBody).decode
