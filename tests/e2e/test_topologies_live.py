@@ -142,12 +142,21 @@ def submit(live: Live, key: str, body: dict[str, object]) -> str:
     return task_id
 
 
+def assert_streamed_to_the_end(events: list[dict[str, str]]) -> None:
+    """Every status the task was seen in, in order, numbered from 1, to its end. ("processing"
+    may be missing: once the reconciler has learned how long these tasks take, its first
+    query can come when the task is already done.)"""
+    statuses = [e["status"] for e in events]
+    assert statuses in (["queued", "processing", "succeeded"], ["queued", "succeeded"])
+    assert [e["id"] for e in events] == [str(n) for n in range(1, len(events) + 1)]
+
+
 def test_a_stream_on_one_process_carries_every_event_of_a_task_submitted_on_another(
     deployment: Deployment,
 ) -> None:
     """Three owners' tasks (on a cluster, one per master) submitted on A and followed on B:
-    each stream carries queued, processing and succeeded and closes, with no heartbeat, so
-    every wake-up came over pub/sub from A's writes."""
+    each stream carries its statuses to succeeded and closes, with no heartbeat, so every
+    wake-up came over pub/sub from A's writes."""
     a, b = deployment.a, deployment.b
     tasks = [(key, submit(a, key, text2video())) for key in deployment.keys]
     started = time.monotonic()
@@ -156,8 +165,7 @@ def test_a_stream_on_one_process_carries_every_event_of_a_task_submitted_on_anot
         results = [stream.result(timeout=20) for stream in streams]
     took = time.monotonic() - started
     for events, heartbeats in results:
-        assert [e["status"] for e in events] == ["queued", "processing", "succeeded"]
-        assert [e["id"] for e in events] == ["1", "2", "3"]
+        assert_streamed_to_the_end(events)
         assert heartbeats == 0
     assert took < QUIET_S / 2
 
@@ -375,4 +383,4 @@ def test_a_master_killed_under_submits_costs_503s_only_and_loses_no_acknowledged
     # And B's feed followed the failover: a new task of the first owner streams to its end.
     task_id = submit(deployment.a, keys[0], text2video())
     events, _ = read_sse(deployment.b.url, keys[0], task_id)
-    assert [e["status"] for e in events] == ["queued", "processing", "succeeded"]
+    assert_streamed_to_the_end(events)
