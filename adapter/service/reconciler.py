@@ -92,6 +92,9 @@ class Reconciler:
             advance=self._advance,
         )
         self._stopping = False
+        #: When the lag was last read: at most once a second (a read of every shard's
+        #: schedules), however often rounds run through a backlog.
+        self._lag_read_at: datetime | None = None
 
     async def run(self, *, tick_s: float | None = None) -> None:
         """Work rounds until :meth:`stop` or a cancel; a store outage pauses, it never stops
@@ -119,13 +122,15 @@ class Reconciler:
     async def round(self) -> int:
         """One pass over what is due now; returns how many tasks and deliveries it took.
 
-        First it sets the reconciler's lag: how long the oldest due entry of each schedule
-        has waited (zero when nothing is overdue).
+        First, at most once a second, it sets the reconciler's lag: how long the oldest due
+        entry of each schedule has waited (zero when nothing is overdue).
         """
         now = self._clock()
-        for schedule, due_at in (await self._schedules.oldest_due()).items():
-            waited = 0.0 if due_at is None else (now - due_at).total_seconds()
-            self._metrics.schedule_lag(schedule, max(0.0, waited))
+        if self._lag_read_at is None or (now - self._lag_read_at).total_seconds() >= 1:
+            self._lag_read_at = now
+            for schedule, due_at in (await self._schedules.oldest_due()).items():
+                waited = 0.0 if due_at is None else (now - due_at).total_seconds()
+                self._metrics.schedule_lag(schedule, max(0.0, waited))
         tasks = await self._schedules.claim_due(
             "tasks", now=now, limit=self._batch, hold_s=self._hold_s
         )

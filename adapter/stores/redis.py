@@ -451,11 +451,24 @@ class RedisTaskStore:
         self, queue: Schedule, *, now: datetime, limit: int, hold_s: float
     ) -> list[str]:
         now_ms = _ms(now)
-        # The schedule is one per shard: read the earliest due of each (one round trip), find
-        # the ``limit`` earliest of all, then claim as many from each shard as it has among
-        # them (one more, in parallel): each claim takes its shard's earliest.
+        # The schedule is one per shard. Count what each has due (one round trip); read the
+        # earliest of each shard that has some, as many as its share of ``limit`` (one more:
+        # a backlog of any size costs about ``limit`` entries read, not ``limit`` a shard);
+        # take the ``limit`` earliest of those, and claim as many from each shard as it has
+        # among them (one more, in parallel): each claim takes its shard's earliest.
+        counts = await self._errors.repeatable(
+            "claim_due", functools.partial(self._due_counts, queue, now_ms)
+        )
+        total = sum(counts)
+        if not total:
+            return []
+        shares_of_limit = {
+            shard: count if total <= limit else -(-limit * count // total)
+            for shard, count in enumerate(counts)
+            if count
+        }
         due = await self._errors.repeatable(
-            "claim_due", functools.partial(self._due, queue, now_ms, limit)
+            "claim_due", functools.partial(self._due, queue, now_ms, shares_of_limit)
         )
         earliest = heapq.nsmallest(limit, itertools.chain.from_iterable(due))
         shares = collections.Counter(shard for _, shard, _ in earliest).items()
@@ -478,25 +491,32 @@ class RedisTaskStore:
             (task_id for ids in claimed for task_id in ids), key=lambda t: place.get(t, limit)
         )
 
-    async def _due(
-        self, queue: Schedule, now_ms: int, limit: int
-    ) -> list[list[tuple[float, int, str]]]:
-        """Per shard, the (due time, shard, task id) of its earliest ``limit`` entries due by
-        ``now_ms``."""
+    async def _due_counts(self, queue: Schedule, now_ms: int) -> list[int]:
+        """How many entries each shard has due by ``now_ms``."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for shard in range(SHARDS):
+                pipe.zcount(self._keys.due(queue, shard), "-inf", now_ms)
+            return [int(count) for count in await pipe.execute()]
+
+    async def _due(
+        self, queue: Schedule, now_ms: int, wanted: dict[int, int]
+    ) -> list[list[tuple[float, int, str]]]:
+        """Per shard of ``wanted``, the (due time, shard, task id) of its earliest entries due
+        by ``now_ms``, as many as ``wanted`` says."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for shard, count in wanted.items():
                 pipe.zrangebyscore(
                     self._keys.due(queue, shard),
                     "-inf",
                     now_ms,
                     start=0,
-                    num=limit,
+                    num=count,
                     withscores=True,
                 )
             found = await pipe.execute()
         return [
             [(score, shard, text(task_id)) for task_id, score in entries]
-            for shard, entries in enumerate(found)
+            for shard, entries in zip(wanted, found, strict=True)
         ]
 
     async def reschedule(self, queue: Schedule, task_id: str, at: datetime) -> None:

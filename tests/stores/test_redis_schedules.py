@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from adapter.core.shards import new_task_id
 from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.ports import Schedule
 from adapter.stores.redis import RedisTaskStore
@@ -167,3 +168,26 @@ async def test_a_last_attempt_ends_the_delivery(store: RedisTaskStore) -> None:
     assert await claim(store, "webhooks", 3600) == []
     await store.record_attempt("t", attempt(2, 200), at(60))
     assert await claim(store, "webhooks", 3600) == []
+
+
+async def test_a_backlog_in_one_shard_and_a_few_in_others_are_claimed_earliest_first(
+    store: RedisTaskStore,
+) -> None:
+    """One large owner's backlog (one shard) beside two other owners' tasks: each claim takes
+    its share of the limit from each shard and answers the earliest of all it read."""
+    big = [new_task_id("big") for _ in range(12)]
+    for second, task_id in enumerate(big):
+        await store.create_task(
+            record(task_id, created_s=second, owner="big"), status(TaskStatus.QUEUED)
+        )
+    small = [new_task_id(owner) for owner in ("ann", "bo")]
+    for task_id, owner in zip(small, ("ann", "bo"), strict=True):
+        await store.create_task(
+            record(task_id, created_s=0.5, owner=owner), status(TaskStatus.QUEUED)
+        )
+    first = await store.claim_due("tasks", now=at(20), limit=4, hold_s=30)
+    assert first[0] == big[0] and set(first) <= {*big[:4], *small} and len(first) == 4
+    rest: list[str] = []
+    while claimed := await store.claim_due("tasks", now=at(20), limit=4, hold_s=30):
+        rest += claimed
+    assert sorted(first + rest) == sorted(big + small)
