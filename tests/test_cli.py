@@ -34,11 +34,17 @@ def test_a_bad_setting_stops_the_program_with_its_name(capsys: pytest.CaptureFix
 def test_unknown_key_ids_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
     """Disabling a key that does not exist fails with exit code 1."""
     import os
+    import secrets
 
     url = os.environ.get("REDIS_URL")
     if not url:
         pytest.skip("needs REDIS_URL")
-    assert main(["keys", "disable", "key_missing"], environ={"REDIS_URL": url}) == 1
+    namespace = f"cli-{secrets.token_hex(4)}"  # never the default one: a shared Redis
+    try:
+        environ = {"REDIS_URL": url, "MVA_REDIS_NAMESPACE": namespace}
+        assert main(["keys", "disable", "key_missing"], environ=environ) == 1
+    finally:
+        delete_namespace(url, namespace)  # the namespace's layout mark
     assert "key_missing" in capsys.readouterr().err
 
 
@@ -106,7 +112,15 @@ def test_keys_create_and_update_set_a_keys_scope(capsys: pytest.CaptureFixture[s
     url = os.environ.get("REDIS_URL")
     if not url:
         pytest.skip("needs REDIS_URL")
-    env = {"REDIS_URL": url, "MVA_REDIS_NAMESPACE": f"cli-{secrets.token_hex(4)}"}
+    namespace = f"cli-{secrets.token_hex(4)}"
+    env = {"REDIS_URL": url, "MVA_REDIS_NAMESPACE": namespace}
+    try:
+        _check_key_scope(env, capsys)
+    finally:
+        delete_namespace(url, namespace)  # the namespace's layout mark (the key is deleted)
+
+
+def _check_key_scope(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     created = ["keys", "create", "--name", "ci", "--models", "kling-v3,viduq3"]
     created += ["--expires", "30d", "--allow-ip", "10.0.0.0/8", "--allow-ip", "192.0.2.1"]
     created += ["--rpm", "30", "--max-concurrent", "2"]
