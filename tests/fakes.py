@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from adapter.core.errors import (
@@ -26,7 +26,9 @@ from adapter.core.values import (
     VideoInfo,
     VideoJob,
 )
-from adapter.ports import IMAGE_FORMATS
+from adapter.ports import IMAGE_FORMATS, KeyStore, Metrics
+from adapter.service.keys import KeyService
+from adapter.service.webhooks import WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 
 MODEL = "kling-v2-6-motion-control"
@@ -184,6 +186,25 @@ def seed_input(**changes: object) -> dict[str, object]:
     }
     values.update(changes)
     return values
+
+
+def webhooks_in_memory(
+    store: RedisTaskStore,
+    key_store: KeyStore,
+    clock: Callable[[], datetime],
+    metrics: Metrics,
+    receiver: FakeWebhooks | None = None,
+) -> WebhookDispatcher:
+    """The webhook dispatcher a reconciler under test runs, posting to ``receiver`` (a new
+    ``FakeWebhooks`` by default)."""
+    return WebhookDispatcher(
+        store=store,
+        schedules=store,
+        sender=receiver or FakeWebhooks(),
+        keys=KeyService(key_store, clock=clock),
+        clock=clock,
+        metrics=metrics,
+    )
 
 
 class FakeWebhooks:

@@ -12,13 +12,17 @@ import pytest
 from adapter.bootstrap.parts import Parts
 from adapter.core.errors import ProviderUnavailable
 from adapter.core.values import TaskStatus, UpstreamState
-from adapter.service.keys import KeyService
 from adapter.service.poll_plan import PollPlan
 from adapter.service.reconciler import Reconciler
-from adapter.service.webhooks import WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
-from tests.fakes import MODEL, FakeClock, FakeWebhooks, ScriptedProvider, seed_input
+from tests.fakes import (
+    MODEL,
+    FakeClock,
+    ScriptedProvider,
+    seed_input,
+    webhooks_in_memory,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -69,14 +73,7 @@ class Process:
             store=store,
             schedules=store,
             refresher=parts.refresher,
-            webhooks=WebhookDispatcher(
-                store=store,
-                schedules=store,
-                sender=FakeWebhooks(),
-                keys=KeyService(key_store, clock=clock),
-                clock=clock,
-                metrics=parts.metrics,
-            ),
+            webhooks=webhooks_in_memory(store, key_store, clock, parts.metrics),
             clock=clock,
             metrics=parts.metrics,
             min_interval_s=MIN_S,

@@ -11,15 +11,13 @@ import pytest
 
 from adapter.core.values import TaskStatus
 from adapter.providers.kling.provider import KlingProvider
-from adapter.service.keys import KeyService
 from adapter.service.poll_plan import PollPlan
 from adapter.service.reconciler import Reconciler
-from adapter.service.webhooks import WebhookDispatcher
 from adapter.simulator import SimulatorConfig, create_simulator_app
 from adapter.simulator.clock import ManualClock
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
-from tests.fakes import FakeClock, FakeWebhooks
+from tests.fakes import FakeClock, webhooks_in_memory
 from tests.models import KLING
 
 pytestmark = pytest.mark.anyio
@@ -85,14 +83,7 @@ async def test_due_official_tasks_end_from_one_list_page_of_the_simulator(
         store=store,
         schedules=store,
         refresher=parts.refresher,
-        webhooks=WebhookDispatcher(
-            store=store,
-            schedules=store,
-            sender=FakeWebhooks(),
-            keys=KeyService(key_store, clock=clock),
-            clock=clock,
-            metrics=parts.metrics,
-        ),
+        webhooks=webhooks_in_memory(store, key_store, clock, parts.metrics),
         clock=clock,
         metrics=parts.metrics,
         min_interval_s=1,

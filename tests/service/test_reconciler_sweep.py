@@ -10,15 +10,19 @@ import pytest
 from adapter.core.errors import ProviderUnavailable
 from adapter.core.values import TaskStatus, UpstreamState, VideoJob
 from adapter.ports import ListedTask, ListPage
-from adapter.service.keys import KeyService
 from adapter.service.poll_plan import PollPlan
 from adapter.service.query_budget import QueryBudget
 from adapter.service.reconciler import Reconciler
-from adapter.service.webhooks import WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from adapter.stores.redis_pacing import RedisPacing
-from tests.fakes import MODEL, FakeClock, FakeWebhooks, ScriptedProvider, seed_input
+from tests.fakes import (
+    MODEL,
+    FakeClock,
+    ScriptedProvider,
+    seed_input,
+    webhooks_in_memory,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -77,14 +81,7 @@ class Process:
             store=store,
             schedules=store,
             refresher=parts.refresher,
-            webhooks=WebhookDispatcher(
-                store=store,
-                schedules=store,
-                sender=FakeWebhooks(),
-                keys=KeyService(key_store, clock=clock),
-                clock=clock,
-                metrics=parts.metrics,
-            ),
+            webhooks=webhooks_in_memory(store, key_store, clock, parts.metrics),
             clock=clock,
             metrics=parts.metrics,
             min_interval_s=MIN_S,
