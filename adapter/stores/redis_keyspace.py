@@ -46,6 +46,12 @@ Upstream call counters (``RedisProviderStats``), one hash per minute of every pr
                                        <provider>|<model>|h:<bucket> -> calls by latency
                                        (minute: since the epoch)               TTL 65 min
 
+Upstream polling (``RedisPacing``, ``docs/polling.md``), each key alone in its slot::
+
+    <ns>:pace:{<provider>}:budget          hash  the provider's query token bucket
+    <ns>:pace:{<provider>|<model>}:done    list  the seconds its last successes took (newest
+                                           first, at most 100)
+
 These strings are what stored data is found by: changing one orphans the data under the old one.
 ``<ns>:layout`` holds the layout's number (2); a namespace with data of the layout before it
 (``<ns>:due:tasks``, ``<ns>:tasks``) is refused at start (``RedisTaskStore.prepare``).
@@ -161,6 +167,14 @@ class KeySpace:
     def _key(self, key_id: str) -> str:
         shard = int(key_id[1:]) if key_id.startswith("-") else id_shard(key_id)
         return f"{self._tag(shard)}:k:{key_id}"
+
+    def query_budget(self, provider: str) -> str:
+        """The token bucket of ``provider``'s queries (``RedisPacing``)."""
+        return f"{self.namespace}:pace:{{{provider}}}:budget"
+
+    def completions(self, provider: str, model: str) -> str:
+        """How long ``provider``'s last successes of ``model`` took (``RedisPacing``)."""
+        return f"{self.namespace}:pace:{{{provider}|{model}}}:done"
 
     def provider_stats(self, minute: int) -> str:
         """The upstream call counters of ``minute`` (minutes since the epoch), all processes'."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from adapter.stores.redis import StoreErrors
 from adapter.stores.redis_client import RedisClient
+from adapter.stores.redis_keyspace import KeySpace
 
 #: How many durations are kept per provider and model.
 KEPT = 100
@@ -65,7 +66,7 @@ class RedisPacing:
     """The ``QueryTokens`` and the ``CompletionLog`` on Redis: one key per provider (and
     model), each move one script."""
 
-    __slots__ = ("_add", "_errors", "_namespace", "_redis", "_take")
+    __slots__ = ("_add", "_errors", "_keys", "_redis", "_take")
 
     def __init__(
         self,
@@ -75,16 +76,16 @@ class RedisPacing:
         on_unavailable: Callable[[str], None] | None = None,
     ) -> None:
         self._redis = redis
-        self._namespace = namespace
+        self._keys = KeySpace(namespace)
         self._errors = StoreErrors(on_unavailable)
         self._take = redis.register_script(TAKE)
         self._add = redis.register_script(ADD)
 
     def budget_key(self, provider: str) -> str:
-        return f"{self._namespace}:pace:{{{provider}}}:budget"
+        return self._keys.query_budget(provider)
 
     def durations_key(self, provider: str, model: str) -> str:
-        return f"{self._namespace}:pace:{{{provider}|{model}}}:done"
+        return self._keys.completions(provider, model)
 
     async def take_query(self, provider: str, *, per_s: float, burst: float, now_ms: int) -> int:
         if per_s <= 0 or burst < 1:

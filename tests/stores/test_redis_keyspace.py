@@ -54,6 +54,8 @@ def test_each_key_template_is_the_string_stored_data_is_found_by() -> None:
     assert keys.usage("key_1", "2026-11-23") == "mva:{14}:k:key_1:usage:2026-11-23"
     assert keys.key_tasks("key_1") == "mva:{14}:k:key_1:tasks"
     assert keys.key_tasks(keys.no_key(9)) == "mva:{9}:k:-9:tasks"
+    assert keys.query_budget("kling") == "mva:pace:{kling}:budget"
+    assert keys.completions("kling", "kling-v3") == "mva:pace:{kling|kling-v3}:done"
 
 
 @pytest.mark.parametrize("key_id", [None, "own key"])
