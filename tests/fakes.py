@@ -28,6 +28,7 @@ from adapter.core.values import (
 )
 from adapter.ports import IMAGE_FORMATS, KeyStore, Metrics
 from adapter.service.keys import KeyService
+from adapter.service.poll_plan import PollPlan
 from adapter.service.webhooks import WebhookDispatcher
 from adapter.stores.redis import RedisTaskStore
 
@@ -186,6 +187,24 @@ def seed_input(**changes: object) -> dict[str, object]:
     }
     values.update(changes)
     return values
+
+
+#: The reconciler tests' intervals: the shortest and longest wait, a task's deadline, and the
+#: first query's wait while no success is known (a quarter of it is the first backoff).
+MIN_S, MAX_S, DEADLINE_S, FIRST_S = 2.0, 30.0, 3600.0, 10.0
+
+
+def fixed_plan(clock: Callable[[], datetime], *, first_after_s: float = FIRST_S) -> PollPlan:
+    """A reconciler's poll plan that learns nothing and draws no jitter (always the middle)."""
+    return PollPlan(
+        None,
+        clock=clock,
+        min_interval_s=MIN_S,
+        max_interval_s=MAX_S,
+        deadline_s=DEADLINE_S,
+        first_after_s=first_after_s,
+        jitter=lambda: 0.5,
+    )
 
 
 def webhooks_in_memory(

@@ -6,16 +6,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import redis
 
 from benchmarks.redis_bytes import kind_of
+from tests.benchmark_runs import run_benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
 ROWS = [
     "submit (kling-v3), c=32, reconciler on",
     "submit (kling-v3), c=32, reconciler off",
@@ -45,16 +42,7 @@ TOOLS = [
 @pytest.mark.parametrize("tool", TOOLS)
 def test_quick_run_prints_the_whole_table(tool: str) -> None:
     url = os.environ["REDIS_URL"]
-    done = subprocess.run(
-        [sys.executable, "benchmarks/compare.py", "--quick", "--load", tool, "--redis-url", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    out = done.stdout
-    assert done.returncode == 0, out + done.stderr
+    out = run_benchmark("compare.py", "--quick", "--load", tool, "--redis-url", url)
     assert ("load: wrk" if tool == "wrk" else "load: an aiohttp loop") in out
     for row in ROWS:
         assert re.search(rf"^\| {re.escape(row)} \| [\d,.]+ (req/s|ms)? ?\|", out, re.M), row
@@ -106,16 +94,7 @@ POLLING_QUICK = [
 
 def test_the_polling_benchmark_prints_requests_per_task_and_lag_for_both_dialects() -> None:
     """A short run of benchmarks/polling.py: every row, every task ended; no timing asserted."""
-    done = subprocess.run(
-        [sys.executable, "benchmarks/polling.py", *POLLING_QUICK],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    out = done.stdout
-    assert done.returncode == 0, out + done.stderr
+    out = run_benchmark("polling.py", *POLLING_QUICK)
     number = r"[\d.]+"
     for dialect in ("official", "gateway"):
         for batch, n in (("warm-up \\(defaults\\)", 5), ("after learning", 20)):

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import redis
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.benchmark_runs import run_benchmark
+
 NEEDS_REDIS = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
 P50_ROWS = [
     "submit (kling-v3) at c=1",
@@ -31,16 +29,7 @@ CPU_ROWS = [
 
 
 def run(script: str, url: str) -> str:
-    done = subprocess.run(
-        [sys.executable, f"benchmarks/{script}", "--quick", "--redis-url", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return run_benchmark(script, "--quick", "--redis-url", url)
 
 
 def keys_under(url: str, namespace: str) -> list[bytes]:

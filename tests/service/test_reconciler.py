@@ -12,23 +12,23 @@ import pytest
 from adapter.bootstrap.parts import Parts
 from adapter.core.errors import ProviderUnavailable
 from adapter.core.values import TaskStatus, UpstreamState
-from adapter.service.poll_plan import PollPlan
 from adapter.service.reconciler import Reconciler
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import (
+    DEADLINE_S,
+    FIRST_S,
+    MAX_S,
+    MIN_S,
     MODEL,
     FakeClock,
     ScriptedProvider,
+    fixed_plan,
     seed_input,
     webhooks_in_memory,
 )
 
 pytestmark = pytest.mark.anyio
-
-MIN_S, MAX_S, DEADLINE_S = 2.0, 30.0, 3600.0
-#: The first query's wait (no success is known yet): a quarter of it is the first backoff.
-FIRST_S = 10.0
 
 
 class GatedProvider(ScriptedProvider):
@@ -82,15 +82,7 @@ class Process:
             hold_s=hold_s,
             per_provider=per_provider,
             batch=batch,
-            plan=PollPlan(
-                None,
-                clock=clock,
-                min_interval_s=MIN_S,
-                max_interval_s=MAX_S,
-                deadline_s=DEADLINE_S,
-                first_after_s=FIRST_S,
-                jitter=lambda: 0.5,
-            ),
+            plan=fixed_plan(clock),
         )
 
     async def submit(self) -> str:

@@ -10,23 +10,25 @@ import pytest
 from adapter.core.errors import ProviderUnavailable
 from adapter.core.values import TaskStatus, UpstreamState, VideoJob
 from adapter.ports import ListedTask, ListPage
-from adapter.service.poll_plan import PollPlan
 from adapter.service.query_budget import QueryBudget
 from adapter.service.reconciler import Reconciler
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from adapter.stores.redis_pacing import RedisPacing
 from tests.fakes import (
+    DEADLINE_S,
+    FIRST_S,
+    MAX_S,
+    MIN_S,
     MODEL,
     FakeClock,
     ScriptedProvider,
+    fixed_plan,
     seed_input,
     webhooks_in_memory,
 )
 
 pytestmark = pytest.mark.anyio
-
-MIN_S, MAX_S, DEADLINE_S, FIRST_S = 2.0, 30.0, 3600.0, 10.0
 
 
 class ListingProvider(ScriptedProvider):
@@ -87,15 +89,7 @@ class Process:
             min_interval_s=MIN_S,
             deadline_s=DEADLINE_S,
             hold_s=hold_s,
-            plan=PollPlan(
-                None,
-                clock=clock,
-                min_interval_s=MIN_S,
-                max_interval_s=MAX_S,
-                deadline_s=DEADLINE_S,
-                first_after_s=FIRST_S,
-                jitter=lambda: 0.5,
-            ),
+            plan=fixed_plan(clock),
             budget=QueryBudget(self.pacing, rates or {}, clock=clock),
         )
 
