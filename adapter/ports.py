@@ -93,6 +93,10 @@ class TaskStore(Protocol):
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the stored task, or ``None``."""
 
+    async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
+        """The stored tasks in the order of ``task_ids`` (``None`` for one not stored), in one
+        round trip."""
+
     async def key_usage(
         self, key_ids: Sequence[str], days: Sequence[str]
     ) -> dict[tuple[str, str], dict[str, int]]:
@@ -189,8 +193,9 @@ class Schedules(Protocol):
         A holder that dies lets go by itself: the entries come due again when the hold ends.
         """
 
-    async def reschedule(self, schedule: Schedule, task_id: str, at: datetime) -> None:
-        """Make a scheduled task due at ``at``; nothing if it is no longer scheduled."""
+    async def reschedule(self, schedule: Schedule, due: Mapping[str, datetime]) -> None:
+        """Make each scheduled task of ``due`` (task id -> when) due then, in one round trip;
+        nothing for one no longer scheduled."""
 
     async def unschedule(self, schedule: Schedule, task_id: str) -> None:
         """Take a task off ``schedule``."""

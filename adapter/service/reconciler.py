@@ -137,11 +137,7 @@ class Reconciler:
         hooks = await self._schedules.claim_due(
             "webhooks", now=now, limit=self._batch, hold_s=self._hold_s
         )
-        sorted_out = await asyncio.gather(
-            *(self._bounded(self._due(task_id)) for task_id in tasks), return_exceptions=True
-        )
-        self._log_failures(sorted_out)
-        records = [record for record in sorted_out if isinstance(record, TaskRecord)]
+        records = await self._due(tasks)
         singles, groups = self._sweep.grouped(records, is_late=self._is_late)
         results = await asyncio.gather(
             *(self._bounded(self._advance(record)) for record in singles),
@@ -167,17 +163,22 @@ class Reconciler:
                 await self._share.turn()
             return await work
 
-    async def _due(self, task_id: str) -> TaskRecord | None:
-        """The claimed task, if it is to be asked about now; one that ended leaves the
-        schedule, and one taken before it can plausibly be done is only scheduled for then."""
-        record = await self._store.get_task(task_id)
-        if record is None or record.status.is_terminal:
-            await self._schedules.unschedule("tasks", task_id)
-            return None
-        if not self._is_late(record) and await self._plan.is_early(record):
-            await self._schedules.reschedule("tasks", task_id, await self._plan.next_check(record))
-            return None
-        return record
+    async def _due(self, task_ids: list[str]) -> list[TaskRecord]:
+        """The claimed tasks (read in one round trip) that are to be asked about now. One that
+        ended leaves the schedule; one taken before it can plausibly be done is only
+        scheduled for then (all in one more round trip)."""
+        early: dict[str, datetime] = {}
+        asking = []
+        for task_id, record in zip(task_ids, await self._store.get_tasks(task_ids), strict=True):
+            if record is None or record.status.is_terminal:
+                await self._schedules.unschedule("tasks", task_id)
+            elif not self._is_late(record) and await self._plan.is_early(record):
+                early[task_id] = await self._plan.next_check(record)
+            else:
+                asking.append(record)
+        if early:
+            await self._schedules.reschedule("tasks", early)
+        return asking
 
     def _is_late(self, record: TaskRecord) -> bool:
         return (self._clock() - record.created_at).total_seconds() > self._deadline_s
@@ -193,7 +194,7 @@ class Reconciler:
                     record = await self._refresher.refreshed(record)
         if not record.status.is_terminal:
             await self._schedules.reschedule(
-                "tasks", record.task_id, await self._plan.next_check(record)
+                "tasks", {record.task_id: await self._plan.next_check(record)}
             )
 
     def _send(self, provider: str) -> _Sending:

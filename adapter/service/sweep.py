@@ -14,9 +14,10 @@ A page the upstream cannot answer postpones the tasks still unseen, as a failed 
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
@@ -102,17 +103,11 @@ class Sweep:
         while wanted:
             async with self._send(sample.provider or "") as allowed:
                 listing = await self._refresher.list_page(sample, page) if allowed else None
-            if listing is None:
-                for left in wanted.values():  # postponed, as after a failed query
-                    if left is not None:
-                        await self._reschedule(left)
+            if listing is None:  # the tasks left are postponed, as after a failed query
+                left = [record for record in wanted.values() if record is not None]
+                await self._schedules.reschedule("tasks", await self._next_checks(left))
                 return
-            for item in listing.tasks:
-                record = wanted.pop(item.state.upstream_id, None)
-                if record is not None:
-                    await self._listed(record, item)
-                else:
-                    await self._noticed(sample, item)
+            await self._page(sample, listing.tasks, wanted)
             if listing.tasks:
                 ends = [(ends or listing.tasks)[0], listing.tasks[-1]]
             if (
@@ -122,24 +117,41 @@ class Sweep:
             ):
                 break
             page += 1
-        for left in wanted.values():
-            if left is not None:
-                await self._advance(left)
+        await _all(self._advance(left) for left in wanted.values() if left is not None)
 
-    async def _listed(self, record: TaskRecord, item: ListedTask) -> None:
+    async def _page(
+        self, sample: TaskRecord, items: list[ListedTask], wanted: dict[str, TaskRecord | None]
+    ) -> None:
+        """Record what one page says (of its tasks, together), then schedule the running
+        ones it showed (in one round trip)."""
+        running: list[TaskRecord] = []
+        pushed: dict[str, datetime] = {}
+        work = []
+        for item in items:
+            record = wanted.pop(item.state.upstream_id, None)
+            if record is not None:
+                work.append(self._listed(record, item, running))
+            elif item.external_id and item.state.status.is_terminal:
+                work.append(self._ended_elsewhere(sample, item))
+            elif item.external_id:
+                work.append(self._postpone(sample, item, pushed))
+        try:
+            await _all(work)
+        finally:
+            pushed.update(await self._next_checks(running))
+            if pushed:
+                await self._schedules.reschedule("tasks", pushed)
+
+    async def _listed(
+        self, record: TaskRecord, item: ListedTask, running: list[TaskRecord]
+    ) -> None:
         record = await self._refresher.listed(record, item.state)
         if not record.status.is_terminal:
-            await self._reschedule(record)
+            running.append(record)
 
-    async def _noticed(self, sample: TaskRecord, item: ListedTask) -> None:
-        """A task the sweep was not given: recorded if it is ours and has ended; if it is
-        still running, and past its first query, it needs no query of its own before its
-        next check from now (see ``_postpone``)."""
-        if not item.external_id:
-            return
-        if not item.state.status.is_terminal:
-            await self._postpone(sample, item)
-            return
+    async def _ended_elsewhere(self, sample: TaskRecord, item: ListedTask) -> None:
+        """A task the sweep was not given that the page shows ended: recorded if it is ours
+        (once per process), without a query of its own."""
         upstream_id = item.state.upstream_id
         if upstream_id in self._ended:
             return
@@ -157,32 +169,41 @@ class Sweep:
             return
         await self._refresher.listed(record, item.state)
 
-    async def _postpone(self, sample: TaskRecord, item: ListedTask) -> None:
-        """Schedule a running task the page showed as if it had just been checked (a no-op
-        for one not on the schedule: not ours, or ended), timed as ``sample``'s model. So the
-        tasks of a family come due together, and the next sweep's pages cover them all; a
-        status it moved to meanwhile is recorded when it next comes due."""
+    async def _postpone(
+        self, sample: TaskRecord, item: ListedTask, pushed: dict[str, datetime]
+    ) -> None:
+        """Schedule a running task the page showed, that the sweep was not given, as if it
+        had just been checked (a no-op for one not on the schedule: not ours, or ended),
+        timed as ``sample``'s model: into ``pushed``. So the tasks of a family come due
+        together, and the next sweep's pages cover them all; a status it moved to meanwhile
+        is recorded when it next comes due. One still before its first query is left."""
         if item.created_at_s is None:
             return
         now = self._clock()
-        pushed = self._pushed.get(item.external_id)
-        if pushed is not None and pushed > now:
+        done = self._pushed.get(item.external_id)
+        if done is not None and done > now:
             return  # this process scheduled it already, for later than now
         created = datetime.fromtimestamp(item.created_at_s, UTC)
         provider = sample.provider or ""
         if await self._plan.is_young(created, provider, sample.model):
             return  # already scheduled for its first query
         due = await self._plan.due_at(created, provider, sample.model)
-        await self._schedules.reschedule("tasks", item.external_id, due)
+        pushed[item.external_id] = due
         self._pushed[item.external_id] = due
         self._pushed.move_to_end(item.external_id)
         if len(self._pushed) > _REMEMBERED:
             self._pushed.popitem(last=False)
 
-    async def _reschedule(self, record: TaskRecord) -> None:
-        await self._schedules.reschedule(
-            "tasks", record.task_id, await self._plan.next_check(record)
-        )
+    async def _next_checks(self, records: list[TaskRecord]) -> dict[str, datetime]:
+        return {record.task_id: await self._plan.next_check(record) for record in records}
+
+
+async def _all(work: Iterable[Awaitable[object]]) -> None:
+    """Run ``work`` together, each to its end; then raise the first failure, if any."""
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def _worth_paging(

@@ -177,7 +177,7 @@ class TaskService:
         record = await self._store.get_task(task_id)
         if record is None or (record.provider is not None and record.provider != provider):
             raise TaskNotFound(task_id)
-        await self._schedules.reschedule("tasks", task_id, self._clock())
+        await self._schedules.reschedule("tasks", {task_id: self._clock()})
         return await self._refresher.refreshed(record)
 
     async def stored(self, task_id: str) -> TaskRecord:

@@ -18,7 +18,7 @@ import itertools
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -57,6 +57,11 @@ T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
 _decode_event = msgspec.json.Decoder(Event).decode
+
+
+def _bytes(stored: bytes | str | None) -> bytes | None:
+    """A reply as bytes: the client never decodes replies, and a string is encoded back."""
+    return stored.encode() if isinstance(stored, str) else stored
 
 
 def _pack(value: TaskRecord | Event) -> bytes:
@@ -262,10 +267,24 @@ class RedisTaskStore:
         stored = await self._errors.repeatable("get_task", functools.partial(self._get, task_id))
         return None if stored is None else _decode_record(doc_of(stored))
 
+    async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
+        if not task_ids:
+            return []
+
+        async def read() -> list[Any]:
+            # One GET each, pipelined (per node on a cluster): the tasks' slots may differ.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for task_id in task_ids:
+                    pipe.get(self._keys.task(task_id))
+                found: list[Any] = await pipe.execute()
+                return found
+
+        stored = [_bytes(doc) for doc in await self._errors.repeatable("get_tasks", read)]
+        return [None if doc is None else _decode_record(doc_of(doc)) for doc in stored]
+
     async def _get(self, task_id: str) -> bytes | None:
         """The task as stored (the client answers bytes: it never decodes replies)."""
-        stored = await self._redis.get(self._keys.task(task_id))
-        return stored.encode() if isinstance(stored, str) else stored
+        return _bytes(await self._redis.get(self._keys.task(task_id)))
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
         webhook_due_ms = None
@@ -519,11 +538,21 @@ class RedisTaskStore:
             for shard, entries in zip(wanted, found, strict=True)
         ]
 
-    async def reschedule(self, queue: Schedule, task_id: str, at: datetime) -> None:
+    async def reschedule(self, queue: Schedule, due: Mapping[str, datetime]) -> None:
+        if not due:
+            return
+        by_shard: dict[int, dict[str, int]] = {}
+        for task_id, at in due.items():
+            by_shard.setdefault(id_shard(task_id), {})[task_id] = _ms(at)
         with self._errors.mapped("reschedule"):
-            await self._redis.zadd(
-                self._keys.due(queue, id_shard(task_id)), {task_id: _ms(at)}, xx=True
-            )
+            if len(by_shard) == 1:
+                ((shard, entries),) = by_shard.items()
+                await self._redis.zadd(self._keys.due(queue, shard), entries, xx=True)
+                return
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for shard, entries in by_shard.items():
+                    pipe.zadd(self._keys.due(queue, shard), entries, xx=True)
+                await pipe.execute()
 
     async def unschedule(self, queue: Schedule, task_id: str) -> None:
         with self._errors.mapped("unschedule"):

@@ -135,7 +135,7 @@ async def test_the_reconciler_lag_is_the_age_of_the_oldest_due_entry(
     await parts.reconciler.round()
     assert sample(parts.metrics, "mva_reconciler_lag_seconds", schedule="tasks") == 0
     task_id = await submit(parts)
-    await store.reschedule("tasks", task_id, clock())
+    await store.reschedule("tasks", {task_id: clock()})
     clock.advance(42)
     await parts.reconciler.round()
     assert sample(parts.metrics, "mva_reconciler_lag_seconds", schedule="tasks") == 42

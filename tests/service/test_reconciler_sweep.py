@@ -3,7 +3,10 @@ a provider has a query budget, it is never exceeded."""
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -64,6 +67,23 @@ class ListingProvider(ScriptedProvider):
         return ListPage(tasks, full=len(tasks) == self.page_size)
 
 
+class CountingStore:
+    """The store, counting the calls made to it by name (a round trip or a pipeline each)."""
+
+    def __init__(self, store: RedisTaskStore) -> None:
+        self.store = store
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self.store, name)
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return await method(*args, **kwargs)
+
+        return counted
+
+
 class Process:
     def __init__(
         self,
@@ -77,11 +97,13 @@ class Process:
         hold_s: float = 40,
     ) -> None:
         parts = make_parts(upstream, refresh_interval_s=0.001)
+        #: What the reconciler asks of the store.
+        self.counted = CountingStore(store)
         self.service = parts.tasks
         self.pacing = RedisPacing(store.redis, namespace=store.namespace)
         self.reconciler = Reconciler(
-            store=store,
-            schedules=store,
+            store=self.counted,  # type: ignore[arg-type]
+            schedules=self.counted,  # type: ignore[arg-type]
             refresher=parts.refresher,
             webhooks=webhooks_in_memory(store, key_store, clock, parts.metrics),
             clock=clock,
@@ -185,6 +207,28 @@ async def test_due_tasks_far_down_the_list_are_queried_one_by_one(
         assert await status_of(store, task_id) is TaskStatus.PROCESSING
 
 
+async def test_a_round_reads_its_tasks_together_and_each_page_schedules_its_tasks_together(
+    make_process, clock: FakeClock, store: RedisTaskStore
+) -> None:  # type: ignore[no-untyped-def]
+    """Thirty running tasks, ten a page: the round reads the thirty in one call, and each of
+    the three pages schedules its ten in one call; no task is read or scheduled alone."""
+    listing = ListingProvider(clock, page_size=10)
+    process = make_process(listing)
+    made = await submit_many(process, clock, 30)
+    for n in range(1, 31):
+        listing.set_state(f"up_{n}", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
+    assert await process.reconciler.round() == 30
+    assert listing.pages == [1, 2, 3] and listing.queries == []
+    calls = process.counted.calls
+    assert calls["get_tasks"] == 1 and calls["get_task"] == 0
+    assert calls["reschedule"] == 3
+    for task_id in made:
+        assert await status_of(store, task_id) is TaskStatus.PROCESSING
+        assert not await is_due(store, task_id, clock, 0)
+        assert await is_due(store, task_id, clock, MAX_S)
+
+
 async def test_a_task_of_ours_that_ended_is_recorded_from_a_page_without_its_own_query(
     make_process, listing: ListingProvider, store: RedisTaskStore, clock: FakeClock
 ) -> None:  # type: ignore[no-untyped-def]
@@ -212,7 +256,7 @@ async def test_a_running_task_of_ours_on_a_page_is_scheduled_as_if_just_checked(
         listing.set_state(f"up_{n}", TaskStatus.PROCESSING)
     clock.advance(FIRST_S)  # 13 s: all three, from one page, due again by 18.5 s
     await process.reconciler.round()
-    await store.reschedule("tasks", other, clock.now + timedelta(seconds=100))
+    await store.reschedule("tasks", {other: clock.now + timedelta(seconds=100)})
     clock.advance(6)  # 19 s: the first two; the page shows the third, 17 s old
     await process.reconciler.round()
     assert listing.pages == [1, 1] and listing.queries == []
@@ -231,12 +275,12 @@ async def test_a_running_task_seen_again_before_its_next_check_is_left_as_schedu
         listing.set_state(f"up_{n}", TaskStatus.PROCESSING)
     clock.advance(FIRST_S)
     await process.reconciler.round()
-    await store.reschedule("tasks", other, clock.now + timedelta(seconds=100))
+    await store.reschedule("tasks", {other: clock.now + timedelta(seconds=100)})
     clock.advance(6)  # 19 s: a sweep of the first two schedules the third for 28.5 s
     await process.reconciler.round()
-    await store.reschedule("tasks", other, clock.now + timedelta(seconds=100))
+    await store.reschedule("tasks", {other: clock.now + timedelta(seconds=100)})
     for task_id in (first, second):
-        await store.reschedule("tasks", task_id, clock.now + timedelta(seconds=5))
+        await store.reschedule("tasks", {task_id: clock.now + timedelta(seconds=5)})
     clock.advance(5)  # 24 s: the first two again; the third is scheduled past now already
     await process.reconciler.round()
     assert listing.pages == [1, 1, 1]

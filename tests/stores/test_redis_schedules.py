@@ -74,7 +74,7 @@ async def test_a_claim_holds_its_ids_until_the_hold_ends(store: RedisTaskStore) 
 async def test_reschedule_moves_the_due_time(store: RedisTaskStore) -> None:
     """A rescheduled task is due at its new time, not before."""
     await store.create_task(record(), status(TaskStatus.QUEUED))
-    await store.reschedule("tasks", "t", at(60))
+    await store.reschedule("tasks", {"t": at(60)})
     assert await claim(store, "tasks", 59) == []
     assert await claim(store, "tasks", 60) == ["t"]
 
@@ -83,8 +83,8 @@ async def test_reschedule_does_not_bring_back_an_unscheduled_task(store: RedisTa
     """Rescheduling only moves existing entries; an unscheduled task stays off the schedule."""
     await store.create_task(record(), status(TaskStatus.QUEUED))
     await store.unschedule("tasks", "t")
-    await store.reschedule("tasks", "t", at(60))
-    await store.reschedule("webhooks", "t", at(60))
+    await store.reschedule("tasks", {"t": at(60)})
+    await store.reschedule("webhooks", {"t": at(60)})
     assert await claim(store, "tasks", 3600) == []
     assert await claim(store, "webhooks", 3600) == []
 

@@ -217,7 +217,7 @@ async def test_due_tasks_are_claimed_across_shards_earliest_first_held_and_resch
     assert await claim(100, limit=5) == ids[:5]  # held until 130
     assert await claim(110) == ids[5:]  # held until 140
     assert await claim(129) == []
-    await store.reschedule("tasks", ids[0], at(200))
+    await store.reschedule("tasks", {ids[0]: at(200)})
     # The held ones come due again together (one due time: in no set order among them).
     assert sorted(await claim(130, hold_s=900)) == sorted(ids[1:5])  # until 1030
     assert sorted(await claim(140, hold_s=900)) == sorted(ids[5:])  # until 1040
@@ -227,6 +227,37 @@ async def test_due_tasks_are_claimed_across_shards_earliest_first_held_and_resch
         await store.unschedule("tasks", task_id)
     oldest = await store.oldest_due()
     assert oldest["tasks"] == at(1040) and oldest["webhooks"] is None
+
+
+async def test_tasks_are_read_together_across_shards_in_the_order_asked(
+    store: RedisTaskStore,
+) -> None:
+    """Twelve owners' tasks read in one call come back in the order of the ids asked for,
+    with ``None`` for an id never stored, and as ``get_task`` reads each."""
+    tasks = await created(store, *(record(owner) for owner in OWNERS))
+    asked = [t.task_id for t in reversed(tasks)]
+    asked.insert(3, new_task_id(OWNERS[0]))
+    found = await store.get_tasks(asked)
+    assert found[3] is None
+    assert [r.task_id for r in found if r is not None] == [t.task_id for t in reversed(tasks)]
+    assert found[0] == await store.get_task(asked[0])
+    assert await store.get_tasks([]) == []
+
+
+async def test_many_tasks_are_rescheduled_at_once_across_shards_and_only_if_scheduled(
+    store: RedisTaskStore,
+) -> None:
+    """One reschedule moves tasks of twelve shards, each to its own time; an id that is not
+    on the schedule (never stored, or taken off) is not put on it."""
+    tasks = await created(store, *(record(owner) for owner in OWNERS))
+    ids = [t.task_id for t in tasks]
+    await store.unschedule("tasks", ids[0])
+    stranger = new_task_id(OWNERS[1])
+    await store.reschedule("tasks", {task_id: at(100 + n) for n, task_id in enumerate(ids)})
+    await store.reschedule("tasks", {stranger: at(50)})
+    assert await store.claim_due("tasks", now=at(99), limit=20, hold_s=30) == []
+    claimed = await store.claim_due("tasks", now=at(200), limit=20, hold_s=30)
+    assert claimed == ids[1:]
 
 
 async def test_webhook_attempts_are_events_and_move_the_delivery(store: RedisTaskStore) -> None:
