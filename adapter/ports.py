@@ -93,6 +93,12 @@ class TaskStore(Protocol):
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """Return the stored task, or ``None``."""
 
+    async def get_task_and_key(
+        self, task_id: str, key_hash: str
+    ) -> tuple[TaskRecord | None, ApiKey | None]:
+        """The stored task and the API key stored under ``key_hash`` (``None`` for either
+        not stored), in one round trip: a request's read and its authentication together."""
+
     async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
         """The stored tasks in the order of ``task_ids`` (``None`` for one not stored), in one
         round trip."""

@@ -114,9 +114,12 @@ async def submit_task(request: Request) -> Response:
 
 
 async def get_task(request: Request) -> Response:
-    key = await _key(request)
-    record = await _services(request).tasks.get(
-        owner=key.owner, task_id=request.path_params["task_id"], mode=key.mode
+    services = _services(request)
+    _, record = await services.tasks.get_as(
+        services.keys,
+        request.headers.get("authorization"),
+        client_ip(request, services.trusted_proxies),
+        request.path_params["task_id"],
     )
     return MsgspecResponse(task_body(record, request_id_of(request.scope)))
 

@@ -85,23 +85,33 @@ class KeyService:
             ApiKeyExpired: its ``expires_at`` has passed.
             IpNotAllowed: ``client_ip`` is outside its ``allowed_ips``.
         """
+        found = await self._store.key_by_hash(self.hash_of(authorization))
+        return await self.admit(found, client_ip)
+
+    def hash_of(self, authorization: str | None) -> str:
+        """The stored hash of the key an ``Authorization: Bearer`` header value names (see
+        :meth:`admit` for the key then found); ``MissingApiKey`` when it names none."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise MissingApiKey("Send your API key as 'Authorization: Bearer mv_live_...'.")
-        key = await self._store.key_by_hash(hash_key(token))
-        if key is None:
+        return hash_key(token)
+
+    async def admit(self, found: ApiKey | None, client_ip: str | None) -> ApiKey:
+        """``found``, the key stored under :meth:`hash_of`'s hash, if it is active and may be
+        used from ``client_ip``; raises as :meth:`authenticate` does."""
+        if found is None:
             raise InvalidApiKey("The API key is not valid.")
-        if key.status != "active":
+        if found.status != "active":
             raise ApiKeyDisabled("The API key is disabled.")
-        if key.expires_at is not None and self._clock() >= key.expires_at:
-            raise ApiKeyExpired(f"The API key expired at {key.expires_at.isoformat()}.")
-        if key.allowed_ips and not _ip_allowed(client_ip, key.allowed_ips):
+        if found.expires_at is not None and self._clock() >= found.expires_at:
+            raise ApiKeyExpired(f"The API key expired at {found.expires_at.isoformat()}.")
+        if found.allowed_ips and not _ip_allowed(client_ip, found.allowed_ips):
             raise IpNotAllowed(
                 f"The API key may not be used from {client_ip or 'an unknown address'}."
             )
-        await self._mark_used(key.id)
-        return key
+        await self._mark_used(found.id)
+        return found
 
     async def last_used(self, key_ids: list[str]) -> dict[str, datetime]:
         """When each key was last used, to the minute (keys never used are left out)."""

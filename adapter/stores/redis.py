@@ -37,6 +37,7 @@ from adapter.core.errors import (
 from adapter.core.shards import SHARDS, id_shard
 from adapter.core.values import (
     Admission,
+    ApiKey,
     Event,
     Mode,
     TaskRecord,
@@ -57,6 +58,7 @@ T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 _decode_record = msgspec.json.Decoder(TaskRecord).decode
 _decode_event = msgspec.json.Decoder(Event).decode
+_decode_key = msgspec.json.Decoder(ApiKey).decode
 
 
 def _bytes(stored: bytes | str | None) -> bytes | None:
@@ -266,6 +268,22 @@ class RedisTaskStore:
     async def get_task(self, task_id: str) -> TaskRecord | None:
         stored = await self._errors.repeatable("get_task", functools.partial(self._get, task_id))
         return None if stored is None else _decode_record(doc_of(stored))
+
+    async def get_task_and_key(
+        self, task_id: str, key_hash: str
+    ) -> tuple[TaskRecord | None, ApiKey | None]:
+        async def read() -> list[Any]:
+            # Pipelined: the key's document and the task are in different slots.
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._keys.task(task_id))
+                pipe.get(self._keys.api_key(key_hash))
+                found: list[Any] = await pipe.execute()
+                return found
+
+        found, key = await self._errors.repeatable("get_task_and_key", read)
+        stored = _bytes(found)
+        record = None if stored is None else _decode_record(doc_of(stored))
+        return record, None if key is None else _decode_key(key)
 
     async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
         if not task_ids:

@@ -190,11 +190,12 @@ async def test_requests_without_a_valid_key_are_401(
     response = await client.get("/api/v1/tasks/task_x", headers={"Authorization": "Bearer mv_x"})
     assert_error(response, 401, "invalid_api_key")
     key, secret = await keys.create(name="temp")
+    own = {"Authorization": f"Bearer {secret}"}
+    task_id = (await client.post("/api/v1/tasks", json=body(), headers=own)).json()["task_id"]
     await keys.set_enabled(key.id, False)
-    response = await client.get(
-        "/api/v1/tasks/task_x", headers={"Authorization": f"Bearer {secret}"}
-    )
-    assert_error(response, 401, "api_key_disabled")
+    for task in ("task_x", task_id):  # its own task too: the key is refused first
+        response = await client.get(f"/api/v1/tasks/{task}", headers=own)
+        assert_error(response, 401, "api_key_disabled")
 
 
 async def test_unknown_and_foreign_tasks_are_404(

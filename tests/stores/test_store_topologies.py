@@ -22,10 +22,19 @@ from redis.crc import key_slot
 
 from adapter.core.errors import BudgetExceeded, ConcurrencyLimitReached, RateLimited
 from adapter.core.shards import new_key_id, new_task_id, owner_shard
-from adapter.core.values import Admission, Budget, Event, Mode, TaskRecord, TaskStatus
+from adapter.core.values import (
+    Admission,
+    ApiKey,
+    Budget,
+    Event,
+    Mode,
+    TaskRecord,
+    TaskStatus,
+)
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_feed import RedisEventFeed
+from adapter.stores.redis_keys import RedisKeyStore
 from tests.conftest import backend_client
 from tests.stores.records import NOW, task_record
 
@@ -242,6 +251,29 @@ async def test_tasks_are_read_together_across_shards_in_the_order_asked(
     assert [r.task_id for r in found if r is not None] == [t.task_id for t in reversed(tasks)]
     assert found[0] == await store.get_task(asked[0])
     assert await store.get_tasks([]) == []
+
+
+async def test_a_task_and_an_api_key_are_read_together(
+    store: RedisTaskStore, redis: RedisClient
+) -> None:
+    """A request's task and key, in other slots on a cluster, come back from one read; either
+    may be missing."""
+    keys = RedisKeyStore(redis, namespace=store.namespace)
+    key = ApiKey(
+        id=new_key_id(OWNERS[2]),
+        name="n",
+        owner=OWNERS[2],
+        key_hash="h" * 64,
+        status="active",
+        created_at=NOW,
+    )
+    await keys.add_key(key)
+    (task,) = await created(store, record(OWNERS[2]))
+    assert await store.get_task_and_key(task.task_id, key.key_hash) == (task, key)
+    assert await store.get_task_and_key(task.task_id, "x" * 64) == (task, None)
+    missing = new_task_id(OWNERS[2])
+    assert await store.get_task_and_key(missing, key.key_hash) == (None, key)
+    await keys.delete_key(key.id)
 
 
 async def test_many_tasks_are_rescheduled_at_once_across_shards_and_only_if_scheduled(
