@@ -117,6 +117,9 @@ class TaskStore(Protocol):
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
         """Store ``record`` if the stored version is ``record.version - 1``; append ``event``.
 
+        A status moves only with its ``event``: without one, the record alone changes (its
+        indexes, schedules and key counters stay as they are).
+
         Returns:
             False when another writer got there first (nothing was written).
         """

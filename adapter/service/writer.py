@@ -145,6 +145,8 @@ class TaskWriter:
     async def _stored(self, record: TaskRecord, new: TaskRecord, event: Event | None) -> bool:
         """Compare-and-set ``new`` over ``record``; a task that ends here is counted (once:
         only the writer that wins the race ends it)."""
+        if event is None and new.status is not record.status:
+            raise ValueError(f"task {new.task_id}: a status moves only with its event")
         if not await self._store.update_task(new, event):
             return False
         if new.status.is_terminal and not record.status.is_terminal:

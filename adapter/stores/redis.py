@@ -305,8 +305,16 @@ class RedisTaskStore:
         return _bytes(await self._redis.get(self._keys.task(task_id)))
 
     async def update_task(self, record: TaskRecord, event: Event | None) -> bool:
+        if event is None:  # no status moves: the record alone changes
+            with self._errors.mapped("update_task"):
+                return await self._scripts.replace(
+                    task_id=record.task_id,
+                    version=record.version,
+                    doc=_pack(record),
+                    ttl_ms=self._ttl_ms,
+                )
         webhook_due_ms = None
-        if event is not None and event.is_final and record.webhook_url:
+        if event.is_final and record.webhook_url:
             webhook_due_ms = _ms(event.at)
         with self._errors.mapped("update_task"):
             return await self._scripts.update(
@@ -316,7 +324,7 @@ class RedisTaskStore:
                 version=record.version,
                 status=record.status,
                 doc=_pack(record),
-                event=None if event is None else _pack(event),
+                event=_pack(event),
                 created_ms=_ms(record.created_at),
                 ttl_ms=self._ttl_ms,
                 terminal=record.status.is_terminal,

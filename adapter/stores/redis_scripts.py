@@ -200,14 +200,14 @@ local upstream = ARGV[14] or '0'
 local t = load(task)
 if (not t) or tonumber(t.v) ~= tonumber(version) - 1 then return 0 end
 t.v, t.doc = version, doc
-if event ~= '' then append(t, event) end
+append(t, event)
 if terminal then
   redis.call('ZREM', due_tasks, id)
   settle(t, charge, outcome, millis, upstream)
 end
 -- The task, its events and its place in the list live on together.
 save(task, t, ttl)
-if event ~= '' then redis.call('SPUBLISH', channel, id) end
+redis.call('SPUBLISH', channel, id)
 redis.call('PEXPIRE', all, ttl)
 for i, index in ipairs(by_status) do
   if i == place then
@@ -221,6 +221,19 @@ if webhook_due ~= '' then
   redis.call('ZADD', due_webhooks, 'NX', webhook_due, id)
   redis.call('PEXPIRE', due_webhooks, ttl)
 end
+return 1
+"""
+)
+
+# An update that adds no event (so moves no status): the doc alone, compare-and-set on the
+# version; every index, schedule and counter stays as it is.
+REPLACE = (
+    _RECORD
+    + """
+local t = load(KEYS[1])
+if (not t) or tonumber(t.v) ~= tonumber(ARGV[1]) - 1 then return 0 end
+t.v, t.doc = ARGV[1], ARGV[2]
+save(KEYS[1], t, ARGV[3])
 return 1
 """
 )
@@ -369,6 +382,7 @@ class TaskScripts:
         "_keys",
         "_page",
         "_release_idempotency",
+        "_replace",
         "_update",
     )
 
@@ -376,6 +390,7 @@ class TaskScripts:
         self._keys = keys
         self._create = redis.register_script(CREATE)
         self._update = redis.register_script(UPDATE)
+        self._replace = redis.register_script(REPLACE)
         self._delete = redis.register_script(DELETE)
         self._claim_due = redis.register_script(CLAIM_DUE)
         self._attempt = redis.register_script(ATTEMPT)
@@ -467,7 +482,7 @@ class TaskScripts:
         version: int,
         status: TaskStatus,
         doc: bytes,
-        event: bytes | None,
+        event: bytes,
         created_ms: int,
         ttl_ms: int,
         terminal: bool,
@@ -481,7 +496,8 @@ class TaskScripts:
     ) -> bool:
         """Replace the task at ``version - 1`` with ``doc`` at ``version``; False if it moved on.
 
-        With it, in the same step: append ``event``, move the task to the index of ``status``,
+        With it, in the same step (an update without an event is :meth:`replace`'s): append
+        ``event``, move the task to the index of ``status``,
         leave the reconcile schedule (and give back the slot of ``key_id``, the key that
         submitted it, replacing its budget reservation by ``charge_nanos``, and adding
         ``upstream_nanos``, what its host charged, to its ledger row) when ``terminal``, and
@@ -492,7 +508,7 @@ class TaskScripts:
             args=[
                 version,
                 doc,
-                b"" if event is None else event,
+                event,
                 ttl_ms,
                 _PLACE[status],
                 created_ms,
@@ -506,6 +522,12 @@ class TaskScripts:
                 upstream_nanos,
             ],
         )
+        return bool(done)
+
+    async def replace(self, *, task_id: str, version: int, doc: bytes, ttl_ms: int) -> bool:
+        """Replace the task at ``version - 1`` with ``doc`` at ``version``, and nothing else;
+        False if it moved on."""
+        done = await self._replace(keys=[self._keys.task(task_id)], args=[version, doc, ttl_ms])
         return bool(done)
 
     async def delete(

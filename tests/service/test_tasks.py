@@ -22,6 +22,7 @@ from adapter.core.errors import (
 )
 from adapter.core.values import TaskStatus, UpstreamState, Video
 from adapter.service.tasks import TaskService
+from adapter.service.writer import TaskWriter
 from adapter.stores.redis import RedisTaskStore
 from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider, seed_input
 
@@ -495,3 +496,20 @@ async def test_a_failed_media_check_cancels_the_others(
         await submit(service)
     assert caught.value.param == "input.image_url"
     assert media.cancelled_probes == 1
+
+
+async def test_a_status_never_moves_without_its_event(make_parts, store: RedisTaskStore) -> None:  # type: ignore[no-untyped-def]
+    """The writer refuses to store a status move that has no event (the store would move the
+    record but not its index, schedule or counters); nothing is written."""
+    parts = make_parts(ScriptedProvider())
+    writer = TaskWriter(
+        store=store,
+        catalog=parts.catalog,
+        router=parts.router,
+        clock=FakeClock(),
+        metrics=parts.metrics,
+    )
+    record = (await submit(parts.tasks)).record
+    with pytest.raises(ValueError, match="only with its event"):
+        await writer.save(record, status=TaskStatus.PROCESSING)
+    assert await store.get_task(record.task_id) == record

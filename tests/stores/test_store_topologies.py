@@ -276,6 +276,22 @@ async def test_a_task_and_an_api_key_are_read_together(
     await keys.delete_key(key.id)
 
 
+async def test_an_update_without_an_event_replaces_the_record_alone(
+    store: RedisTaskStore,
+) -> None:
+    """An adoption (no event): the record and its version change, compare-and-set; its
+    events, its place in the owner's index and its schedule stay as they were."""
+    (task,) = await created(store, record(OWNERS[3]))
+    adopted = msgspec.structs.replace(task, version=2, upstream_id="up_1")
+    assert await store.update_task(adopted, None)
+    assert not await store.update_task(adopted, None)  # version 2 is taken
+    assert await store.get_task(task.task_id) == adopted
+    assert [e.status for e in await store.list_events(task.task_id)] == [TaskStatus.QUEUED]
+    queued = await store.list_tasks(OWNERS[3], status=TaskStatus.QUEUED, limit=5, cursor=None)
+    assert [r.task_id for r in queued.records] == [task.task_id]
+    assert await store.claim_due("tasks", now=at(0), limit=5, hold_s=30) == [task.task_id]
+
+
 async def test_many_tasks_are_rescheduled_at_once_across_shards_and_only_if_scheduled(
     store: RedisTaskStore,
 ) -> None:
