@@ -15,6 +15,7 @@ A page the upstream cannot answer postpones the tasks still unseen, as a failed 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -31,6 +32,8 @@ from adapter.service.refresh import Refresher
 _REMEMBERED = 20_000
 #: The last page number the official Kling API takes.
 _MAX_PAGE = 1000
+#: How many of a page's tasks are looked at before requests get the loop back.
+_STEP = 50
 
 Send = Callable[[str], AbstractAsyncContextManager[bool]]
 
@@ -126,17 +129,21 @@ class Sweep:
         ones it showed (in one round trip)."""
         running: list[TaskRecord] = []
         pushed: dict[str, datetime] = {}
-        work = []
+        work: list[Callable[[], Awaitable[None]]] = []
         for item in items:
             record = wanted.pop(item.state.upstream_id, None)
             if record is not None:
-                work.append(self._listed(record, item, running))
+                work.append(functools.partial(self._listed, record, item, running))
             elif item.external_id and item.state.status.is_terminal:
-                work.append(self._ended_elsewhere(sample, item))
+                work.append(functools.partial(self._ended_elsewhere, sample, item))
             elif item.external_id:
-                work.append(self._postpone(sample, item, pushed))
+                work.append(functools.partial(self._postpone, sample, item, pushed))
         try:
-            await _all(work)
+            for start in range(0, len(work), _STEP):
+                # Most of a page is decided without a round trip: a step at a time, so that
+                # requests are answered between steps.
+                await _all(step() for step in work[start : start + _STEP])
+                await asyncio.sleep(0)
         finally:
             pushed.update(await self._next_checks(running))
             if pushed:
