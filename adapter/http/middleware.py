@@ -72,12 +72,12 @@ class RequestContextMiddleware:
 
     def _limited(self, scope: Scope, receive: Receive) -> Receive:
         """``receive``, refusing bodies over the limit: at once when declared, else as read."""
-        too_large = PayloadTooLarge(f"The request body is over {self.max_body} bytes.")
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_body:
+        limit = self.max_body
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > limit:
 
             async def refuse() -> Message:
-                raise too_large
+                raise _too_large(limit)
 
             return refuse
         received = 0
@@ -86,8 +86,8 @@ class RequestContextMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body:
-                raise too_large
+            if received > limit:
+                raise _too_large(limit)
             return message
 
         return counting
@@ -104,3 +104,7 @@ class RequestContextMiddleware:
                 status,
                 elapsed * 1000,
             )
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is over {limit} bytes.")
