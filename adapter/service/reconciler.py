@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -51,6 +52,7 @@ class Reconciler:
         hold_s: float,
         per_provider: int = 8,
         batch: int = 64,
+        max_batch: int = 1024,
         jitter: Callable[[], float] = random.random,
         plan: PollPlan | None = None,
         budget: QueryBudget | None = None,
@@ -59,7 +61,13 @@ class Reconciler:
         """``plan``: when tasks are due (by default, one that learns nothing, from
         ``min_interval_s``, ``max_interval_s`` and ``jitter``); ``budget``: each provider's
         queries a second (``None``: unpaced); ``share``: hold new items back while the
-        process is busy (``None``: never)."""
+        process is busy (``None``: never).
+
+        A round takes ``batch`` items at first. Through a backlog it takes more (twice as
+        many after a full round that took under an eighth of ``hold_s``, up to
+        ``max_batch``), and fewer again after one that took over a quarter of it: so a
+        backlog costs few rounds, each far inside its hold, however slow the upstream.
+        """
         self._store = store
         self._schedules = schedules
         self._refresher = refresher
@@ -71,6 +79,9 @@ class Reconciler:
         self._hold_s = hold_s
         self._per_provider = per_provider
         self._batch = batch
+        self._max_batch = max(batch, max_batch)
+        #: How many items the next round takes.
+        self._size = batch
         self._plan = plan or PollPlan(
             None,
             clock=clock,
@@ -90,6 +101,7 @@ class Reconciler:
             clock=clock,
             send=self._send,
             advance=self._advance,
+            paging_s=hold_s / 4,
         )
         self._stopping = False
         #: When the lag was last read: at most once a second (a read of every shard's
@@ -109,7 +121,7 @@ class Reconciler:
             except Exception:
                 log.exception("reconciler.round_failed")
                 busy = 0
-            if busy < self._batch and not self._stopping:
+            if busy < self._size and not self._stopping:
                 await asyncio.sleep(pause)
             else:
                 await asyncio.sleep(0)  # a full round: let requests in before the next
@@ -131,11 +143,11 @@ class Reconciler:
             for schedule, due_at in (await self._schedules.oldest_due()).items():
                 waited = 0.0 if due_at is None else (now - due_at).total_seconds()
                 self._metrics.schedule_lag(schedule, max(0.0, waited))
-        tasks = await self._schedules.claim_due(
-            "tasks", now=now, limit=self._batch, hold_s=self._hold_s
-        )
+        started = time.monotonic()
+        size = self._size
+        tasks = await self._schedules.claim_due("tasks", now=now, limit=size, hold_s=self._hold_s)
         hooks = await self._schedules.claim_due(
-            "webhooks", now=now, limit=self._batch, hold_s=self._hold_s
+            "webhooks", now=now, limit=size, hold_s=self._hold_s
         )
         records = await self._due(tasks)
         singles, groups = self._sweep.grouped(records, is_late=self._is_late)
@@ -146,7 +158,15 @@ class Reconciler:
             return_exceptions=True,
         )
         self._log_failures(results)
+        self._resize(full=max(len(tasks), len(hooks)) >= size, took_s=time.monotonic() - started)
         return len(tasks) + len(hooks)
+
+    def _resize(self, *, full: bool, took_s: float) -> None:
+        """The next round's size, from how this one went (see ``__init__``)."""
+        if full and took_s < self._hold_s / 8:
+            self._size = min(self._size * 2, self._max_batch)
+        elif took_s > self._hold_s / 4:
+            self._size = max(self._size // 2, self._batch)
 
     def _log_failures(self, results: list[object]) -> None:
         for result in results:

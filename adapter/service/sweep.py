@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
@@ -43,6 +44,7 @@ class Sweep:
         "_advance",
         "_clock",
         "_ended",
+        "_paging_s",
         "_plan",
         "_pushed",
         "_refresher",
@@ -61,15 +63,19 @@ class Sweep:
         clock: Callable[[], datetime],
         send: Send,
         advance: Callable[[TaskRecord], Awaitable[None]],
+        paging_s: float = 10.0,
     ) -> None:
         """``send(provider)``: a request slot, ``True`` if it may be used (its budget);
-        ``advance(record)``: query one task and schedule it again."""
+        ``advance(record)``: query one task and schedule it again; ``paging_s``: how long a
+        sweep may page (the tasks it has not seen by then are scheduled again, as after a
+        failed query)."""
         self._store = store
         self._schedules = schedules
         self._refresher = refresher
         self._plan = plan
         self._send = send
         self._advance = advance
+        self._paging_s = paging_s
         self._clock = clock
         self._ended: OrderedDict[str, None] = OrderedDict()
         #: Task id -> when this process last scheduled it from a page (a wait's end).
@@ -103,12 +109,12 @@ class Sweep:
         oldest_s = min(record.created_at.timestamp() for record in group)
         ends: list[ListedTask] = []  # the first task listed, and the last so far
         page = 1
+        until = time.monotonic() + self._paging_s
         while wanted:
             async with self._send(sample.provider or "") as allowed:
                 listing = await self._refresher.list_page(sample, page) if allowed else None
             if listing is None:  # the tasks left are postponed, as after a failed query
-                left = [record for record in wanted.values() if record is not None]
-                await self._schedules.reschedule("tasks", await self._next_checks(left))
+                await self._put_off(wanted)
                 return
             await self._page(sample, listing.tasks, wanted)
             if listing.tasks:
@@ -119,6 +125,9 @@ class Sweep:
                 or not _worth_paging(ends, len(listing.tasks), page, len(wanted), oldest_s)
             ):
                 break
+            if time.monotonic() >= until:  # out of time: the rest wait for their next check
+                await self._put_off(wanted)
+                return
             page += 1
         await _all(self._advance(left) for left in wanted.values() if left is not None)
 
@@ -200,6 +209,11 @@ class Sweep:
         self._pushed.move_to_end(item.external_id)
         if len(self._pushed) > _REMEMBERED:
             self._pushed.popitem(last=False)
+
+    async def _put_off(self, wanted: dict[str, TaskRecord | None]) -> None:
+        """Schedule the given tasks not seen yet for their next check, in one round trip."""
+        left = [record for record in wanted.values() if record is not None]
+        await self._schedules.reschedule("tasks", await self._next_checks(left))
 
     async def _next_checks(self, records: list[TaskRecord]) -> dict[str, datetime]:
         return {record.task_id: await self._plan.next_check(record) for record in records}

@@ -66,6 +66,7 @@ class Process:
         *,
         per_provider: int = 8,
         batch: int = 64,
+        max_batch: int = 1024,
         hold_s: float = 40,
     ) -> None:
         self.service = parts.tasks
@@ -82,6 +83,7 @@ class Process:
             hold_s=hold_s,
             per_provider=per_provider,
             batch=batch,
+            max_batch=max_batch,
             plan=fixed_plan(clock),
         )
 
@@ -361,3 +363,32 @@ async def test_stop_ends_run_after_its_round_with_no_cancel_needed(process: Proc
     process.reconciler.stop()
     done, _ = await asyncio.wait({running}, timeout=2)
     assert done and not running.cancelled() and running.exception() is None
+
+
+class SlowProvider(ScriptedProvider):
+    """A ScriptedProvider whose queries take ``query_s`` (0 at first)."""
+
+    query_s = 0.0
+
+    async def query(self, route: str, upstream_id: str) -> UpstreamState:
+        await asyncio.sleep(self.query_s)
+        return await super().query(route, upstream_id)
+
+
+async def test_rounds_take_more_through_a_backlog_and_fewer_when_they_run_slow(
+    make_process, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    """Forty due tasks, rounds of 2 at first and at most 8: each quick full round takes
+    twice as many as the last; a round that takes over a quarter of the hold halves it."""
+    upstream = SlowProvider()
+    process = make_process(upstream, batch=2, max_batch=8, hold_s=0.4)
+    for _ in range(40):
+        await process.submit()
+        upstream.set_state(f"up_{len(upstream.submits)}", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
+    assert [await process.reconciler.round() for _ in range(4)] == [2, 4, 8, 8]
+    upstream.query_s = 0.15  # over a quarter of the hold, under half: slow, not cut off
+    assert await process.reconciler.round() == 8
+    upstream.query_s = 0.0
+    assert [await process.reconciler.round() for _ in range(3)] == [4, 6, 0]
+    assert sorted(upstream.queries) == sorted(f"up_{n}" for n in range(1, 41))

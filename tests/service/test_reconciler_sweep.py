@@ -3,6 +3,7 @@ a provider has a query budget, it is never exceeded."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -186,6 +187,38 @@ async def test_pages_follow_while_no_dearer_than_single_queries(
     assert listing.pages == [1, 2, 3] and listing.queries == []
     for task_id in made:
         assert await status_of(store, task_id) is TaskStatus.SUCCEEDED
+
+
+class SlowListing(ListingProvider):
+    """A ListingProvider whose pages take ``page_s`` each."""
+
+    page_s = 0.12
+
+    async def list_tasks(self, route: str, page: int) -> ListPage:
+        await asyncio.sleep(self.page_s)
+        return await super().list_tasks(route, page)
+
+
+async def test_a_sweep_out_of_time_leaves_the_tasks_it_has_not_seen_for_their_next_check(
+    make_process, clock: FakeClock, store: RedisTaskStore
+) -> None:  # type: ignore[no-untyped-def]
+    """Five due tasks, two a page, pages slower than the sweep's time (a quarter of the
+    hold): one page; the two it showed are recorded, the three unseen neither queried nor
+    left due now: they come due at their next check."""
+    listing = SlowListing(clock, page_size=2)
+    process = make_process(listing, hold_s=0.4)
+    made = await submit_many(process, clock, 5)
+    for n in range(1, 6):
+        listing.set_state(f"up_{n}", TaskStatus.SUCCEEDED, seconds=8)
+    clock.advance(FIRST_S)
+    await process.reconciler.round()
+    assert listing.pages == [1] and listing.queries == []
+    assert [await status_of(store, task_id) for task_id in made] == [TaskStatus.QUEUED] * 3 + [
+        TaskStatus.SUCCEEDED
+    ] * 2
+    for task_id in made[:3]:  # not merely held (for 0.4 s) by a round cut off
+        assert not await is_due(store, task_id, clock, 1)
+        assert await is_due(store, task_id, clock, MAX_S)
 
 
 async def test_due_tasks_far_down_the_list_are_queried_one_by_one(
