@@ -8,10 +8,10 @@ once) is only scheduled for then. Where its upstream lists a family's tasks (the
 Kling API), the due tasks of one provider and family are refreshed together from list pages
 (``Sweep``); the others are queried one by one, at most ``per_provider`` requests at once per
 provider. A provider with a query budget (``QueryBudget``) gets no more queries a second from
-all processes together. While the process is busy (``CpuShare``), new items wait: requests
-come first. A task past ``deadline_s`` is checked with its upstream and, if still
-unfinished there, failed with code ``timeout``. It runs in every ``serve`` process by default,
-or alone as ``mindvideo-adapter worker``.
+all processes together. While the process is busy (``CpuShare``), new items and upstream
+requests wait: requests come first. A task past ``deadline_s`` is checked with its upstream
+and, if still unfinished there, failed with code ``timeout``. It runs in every ``serve``
+process by default, or alone as ``mindvideo-adapter worker``.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ class Reconciler:
     ) -> None:
         """``plan``: when tasks are due (by default, one that learns nothing, from
         ``min_interval_s``, ``max_interval_s`` and ``jitter``); ``budget``: each provider's
-        queries a second (``None``: unpaced); ``share``: hold new items back while the
-        process is busy (``None``: never).
+        queries a second (``None``: unpaced); ``share``: hold new items, and each upstream
+        request, back while the process is busy (``None``: never).
 
         A round takes ``batch`` items at first. Through a backlog it takes more (twice as
         many after a full round that took under an eighth of ``hold_s``, up to
@@ -223,29 +223,34 @@ class Reconciler:
         limit = self._limits.get(provider)
         if limit is None:
             limit = self._limits[provider] = asyncio.Semaphore(self._per_provider)
-        return _Sending(limit, self._budget, provider, self._hold_s / 4)
+        return _Sending(limit, self._budget, self._share, provider, self._hold_s / 4)
 
 
 class _Sending:
-    """``async with`` one provider's request slot; binds whether a token came in time."""
+    """``async with`` one provider's request slot, taken once the process is not busy (its
+    CPU share); binds whether a token of the provider's budget came in time."""
 
-    __slots__ = ("_budget", "_limit", "_provider", "_within_s")
+    __slots__ = ("_budget", "_limit", "_provider", "_share", "_within_s")
 
     def __init__(
         self,
         limit: asyncio.Semaphore,
         budget: QueryBudget | None,
+        share: CpuShare | None,
         provider: str,
         within_s: float,
     ) -> None:
         self._limit = limit
         self._budget = budget
+        self._share = share
         self._provider = provider
         self._within_s = within_s
 
     async def __aenter__(self) -> bool:
         await self._limit.acquire()
         try:
+            if self._share is not None:
+                await self._share.turn()
             if self._budget is None:
                 return True
             return await self._budget.take(self._provider, within_s=self._within_s)

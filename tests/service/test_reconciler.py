@@ -12,6 +12,7 @@ import pytest
 from adapter.bootstrap.parts import Parts
 from adapter.core.errors import ProviderUnavailable
 from adapter.core.values import TaskStatus, UpstreamState
+from adapter.service.cpu_share import CpuShare
 from adapter.service.reconciler import Reconciler
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
@@ -68,6 +69,7 @@ class Process:
         batch: int = 64,
         max_batch: int = 1024,
         hold_s: float = 40,
+        share: CpuShare | None = None,
     ) -> None:
         self.service = parts.tasks
         self.reconciler = Reconciler(
@@ -85,6 +87,7 @@ class Process:
             batch=batch,
             max_batch=max_batch,
             plan=fixed_plan(clock),
+            share=share,
         )
 
     async def submit(self) -> str:
@@ -392,3 +395,38 @@ async def test_rounds_take_more_through_a_backlog_and_fewer_when_they_run_slow(
     upstream.query_s = 0.0
     assert [await process.reconciler.round() for _ in range(3)] == [4, 6, 0]
     assert sorted(upstream.queries) == sorted(f"up_{n}" for n in range(1, 41))
+
+
+class SwitchedShare(CpuShare):
+    """A process's CPU share that reads busy while ``busy_now`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(0.5, sleep=lambda _: asyncio.sleep(0.001))
+        self.busy_now = False
+
+    def busy(self) -> bool:
+        return self.busy_now
+
+
+async def test_no_upstream_request_starts_while_the_process_is_busy(
+    make_process, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    """One request at a time: the round's three items start while the process is idle, the
+    first query goes out, then the process turns busy. The other two are not sent when the
+    slot frees, only once the load falls."""
+    upstream, share = GatedProvider(), SwitchedShare()
+    process = make_process(upstream, share=share, per_provider=1)
+    for _ in range(3):
+        await process.submit()
+        upstream.set_state(f"up_{len(upstream.submits)}", TaskStatus.PROCESSING)
+    clock.advance(FIRST_S)
+    round_ = asyncio.create_task(process.reconciler.round())
+    await asyncio.sleep(0.02)
+    assert len(upstream.started) == 1
+    share.busy_now = True
+    upstream.query_gate.set()
+    await asyncio.sleep(0.05)
+    assert len(upstream.started) == 1 and not round_.done()
+    share.busy_now = False
+    assert await round_ == 3
+    assert sorted(upstream.queries) == ["up_1", "up_2", "up_3"]
