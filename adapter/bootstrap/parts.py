@@ -134,7 +134,8 @@ def build(
             on_unavailable=counted,
         )
     if key_store is None:
-        key_store = RedisKeyStore(redis, namespace=settings.redis_namespace, on_unavailable=counted)
+        # Beside the tasks: a GET reads the key and the task together, in the store's namespace.
+        key_store = RedisKeyStore(store.redis, namespace=store.namespace, on_unavailable=counted)
     provider_stats = ProviderStats(
         # Beside the tasks, in the same namespace (an injected store may name its own).
         RedisProviderStats(store.redis, namespace=store.namespace, on_unavailable=counted),

@@ -82,6 +82,8 @@ class Reconciler:
         self._max_batch = max(batch, max_batch)
         #: How many items the next round takes.
         self._size = batch
+        #: Whether the last round took all it could: the next starts at once.
+        self._full = False
         self._plan = plan or PollPlan(
             None,
             clock=clock,
@@ -113,15 +115,14 @@ class Reconciler:
         the loop."""
         pause = tick_s if tick_s is not None else min(self._min_s, 1.0)
         while not self._stopping:
+            self._full = False
             try:
-                busy = await self.round()
+                await self.round()
             except StoreUnavailable as exc:
                 log.warning("reconciler.store_unavailable reason=%s", exc.message)
-                busy = 0
             except Exception:
                 log.exception("reconciler.round_failed")
-                busy = 0
-            if busy < self._size and not self._stopping:
+            if not self._full and not self._stopping:
                 await asyncio.sleep(pause)
             else:
                 await asyncio.sleep(0)  # a full round: let requests in before the next
@@ -146,10 +147,18 @@ class Reconciler:
         started = time.monotonic()
         size = self._size
         tasks = await self._schedules.claim_due("tasks", now=now, limit=size, hold_s=self._hold_s)
+        # Deliveries never take more than the first size: the webhook client's pool is sized
+        # for it, and a delivery queued past the pool's wait would count as a failed attempt.
         hooks = await self._schedules.claim_due(
-            "webhooks", now=now, limit=size, hold_s=self._hold_s
+            "webhooks", now=now, limit=self._batch, hold_s=self._hold_s
         )
-        records = await self._due(tasks)
+        records: list[TaskRecord] = []
+        try:
+            records = await self._due(tasks)
+        except StoreUnavailable as exc:  # the tasks wait for their hold; deliveries go on
+            log.warning("reconciler.store_unavailable reason=%s", exc.message)
+        except Exception:
+            log.exception("reconciler.read_failed")
         singles, groups = self._sweep.grouped(records, is_late=self._is_late)
         results = await asyncio.gather(
             *(self._bounded(self._advance(record)) for record in singles),
@@ -158,7 +167,8 @@ class Reconciler:
             return_exceptions=True,
         )
         self._log_failures(results)
-        self._resize(full=max(len(tasks), len(hooks)) >= size, took_s=time.monotonic() - started)
+        self._full = len(tasks) >= size or len(hooks) >= self._batch
+        self._resize(full=len(tasks) >= size, took_s=time.monotonic() - started)
         return len(tasks) + len(hooks)
 
     def _resize(self, *, full: bool, took_s: float) -> None:
@@ -176,28 +186,32 @@ class Reconciler:
                 log.error("reconciler.item_failed", exc_info=result)
 
     async def _bounded(self, work: Awaitable[object]) -> object:
-        """Cut one item off well inside its hold: a slow upstream or webhook receiver never
-        stalls the round, and its item never comes due elsewhere while still in hand."""
+        """Cut one item (a query, a sweep or a delivery) off well inside its hold: a slow
+        upstream or webhook receiver never stalls the round, and its item never comes due
+        elsewhere while still in hand. (Reading the round's tasks, one round trip, is not an
+        item.)"""
         async with asyncio.timeout(self._hold_s / 2):
             if self._share is not None:
                 await self._share.turn()
             return await work
 
     async def _due(self, task_ids: list[str]) -> list[TaskRecord]:
-        """The claimed tasks (read in one round trip) that are to be asked about now. One that
-        ended leaves the schedule; one taken before it can plausibly be done is only
-        scheduled for then (all in one more round trip)."""
+        """The claimed tasks (read in one round trip) that are to be asked about now. Those
+        taken before they can plausibly be done are only scheduled for then (in one more
+        round trip); those that ended leave the schedule (rare: ending takes a task off it)."""
         early: dict[str, datetime] = {}
+        ended = []
         asking = []
         for task_id, record in zip(task_ids, await self._store.get_tasks(task_ids), strict=True):
             if record is None or record.status.is_terminal:
-                await self._schedules.unschedule("tasks", task_id)
+                ended.append(task_id)
             elif not self._is_late(record) and await self._plan.is_early(record):
                 early[task_id] = await self._plan.next_check(record)
             else:
                 asking.append(record)
         if early:
             await self._schedules.reschedule("tasks", early)
+        await asyncio.gather(*(self._schedules.unschedule("tasks", task_id) for task_id in ended))
         return asking
 
     def _is_late(self, record: TaskRecord) -> bool:

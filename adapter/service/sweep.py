@@ -67,8 +67,8 @@ class Sweep:
     ) -> None:
         """``send(provider)``: a request slot, ``True`` if it may be used (its budget);
         ``advance(record)``: query one task and schedule it again; ``paging_s``: how long a
-        sweep may page (the tasks it has not seen by then are scheduled again, as after a
-        failed query)."""
+        sweep may page (the tasks it has not seen by then are queried one by one, within
+        the rest of the round's time)."""
         self._store = store
         self._schedules = schedules
         self._refresher = refresher
@@ -125,9 +125,8 @@ class Sweep:
                 or not _worth_paging(ends, len(listing.tasks), page, len(wanted), oldest_s)
             ):
                 break
-            if time.monotonic() >= until:  # out of time: the rest wait for their next check
-                await self._put_off(wanted)
-                return
+            if time.monotonic() >= until:  # out of time for pages: query the rest
+                break
             page += 1
         await _all(self._advance(left) for left in wanted.values() if left is not None)
 

@@ -286,18 +286,8 @@ class RedisTaskStore:
         return record, None if key is None else _decode_key(key)
 
     async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
-        if not task_ids:
-            return []
-
-        async def read() -> list[Any]:
-            # One GET each, pipelined (per node on a cluster): the tasks' slots may differ.
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for task_id in task_ids:
-                    pipe.get(self._keys.task(task_id))
-                found: list[Any] = await pipe.execute()
-                return found
-
-        stored = [_bytes(doc) for doc in await self._errors.repeatable("get_tasks", read)]
+        docs = await self._errors.repeatable("get_tasks", functools.partial(self._docs, task_ids))
+        stored = [_bytes(doc) for doc in docs]
         return [None if doc is None else _decode_record(doc_of(doc)) for doc in stored]
 
     async def _get(self, task_id: str) -> bytes | None:
@@ -485,6 +475,7 @@ class RedisTaskStore:
         return records, _write_cursor(last_score, last_id)
 
     async def _docs(self, task_ids: Sequence[str]) -> list[Any]:
+        """The tasks as stored, in one round trip (per node on a cluster: their slots differ)."""
         if not task_ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:

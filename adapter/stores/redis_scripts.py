@@ -174,8 +174,8 @@ return {1, 0}
 )
 
 # Compare-and-set on the version; the event and the index moves go in with the change or
-# not at all. place is the new status's place (1-5) in by_status; event '' is no event, and
-# webhook_due '' schedules no webhook.
+# not at all (an update without an event is REPLACE). place is the new status's place (1-5)
+# in by_status; webhook_due '' schedules no webhook.
 UPDATE = (
     _TASK_KEYS
     + """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,9 +13,9 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from adapter.bootstrap.parts import Parts
-from adapter.core.errors import InvalidRequest
+from adapter.core.errors import InvalidRequest, StoreUnavailable
 from adapter.core.task_body import rfc3339
-from adapter.core.values import Event, TaskStatus
+from adapter.core.values import Event, TaskRecord, TaskStatus
 from adapter.service.keys import ROTATION_GRACE, KeyService
 from adapter.service.reconciler import Reconciler
 from adapter.service.tasks import TaskService
@@ -427,3 +428,43 @@ async def test_a_webhook_url_to_a_non_public_host_is_refused_at_submit(
         await submit(service, webhook_url="https://x.internal/")
     assert caught.value.param == "webhook_url"
     assert provider.submits == []
+
+
+class UnreadableTasks(RedisTaskStore):
+    """The real store, whose reads of a round's tasks find Redis gone."""
+
+    async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
+        raise StoreUnavailable("The task store is unavailable: ConnectionError.")
+
+
+async def test_a_round_whose_tasks_cannot_be_read_still_delivers_its_webhooks(
+    service: TaskService,
+    provider: ScriptedProvider,
+    store: RedisTaskStore,
+    parts: Parts,
+    dispatcher: WebhookDispatcher,
+    receiver: FakeWebhooks,
+    clock: FakeClock,
+) -> None:
+    """A due task and a due delivery in one round; reading the tasks fails: the delivery is
+    made all the same, and the task waits for its hold to come due again."""
+    await succeeded(service, provider)
+    waiting = await submit(service, webhook_url=None)
+    clock.advance(600)
+    reconciler = Reconciler(
+        store=UnreadableTasks(store.redis, namespace=store.namespace, task_ttl_s=3600),
+        schedules=store,
+        refresher=parts.refresher,
+        webhooks=dispatcher,
+        clock=clock,
+        metrics=parts.metrics,
+        min_interval_s=2,
+        deadline_s=3600,
+        hold_s=40,
+    )
+    assert await reconciler.round() == 2
+    assert len(receiver.posts) == 1
+    assert not await store.claim_due("tasks", now=clock.now, limit=10, hold_s=0)
+    assert await store.claim_due(
+        "tasks", now=clock.now + timedelta(seconds=40), limit=10, hold_s=0
+    ) == [waiting]
