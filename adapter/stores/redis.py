@@ -17,6 +17,7 @@ import heapq
 import itertools
 import logging
 import math
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
+import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
@@ -81,10 +83,23 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _closed_transport(exc: BaseException) -> bool:
-    """The socket was closed under redis-py while it connected or wrote (a Redis node killed
-    mid-connect): the event loop says so with a ``RuntimeError`` that redis-py lets through."""
-    return isinstance(exc, RuntimeError) and "unable to perform operation on" in str(exc)
+def _torn_down(exc: BaseException) -> bool:
+    """redis-py's connection was closed under a command (a Redis node killed as it connected
+    or wrote), which redis-py lets through: the event loop says so with a ``RuntimeError``, or
+    redis-py, finding its stream already gone, with an ``AttributeError`` on ``None`` raised in
+    its own code."""
+    if isinstance(exc, RuntimeError):
+        return "unable to perform operation on" in str(exc)
+    if isinstance(exc, AttributeError) and str(exc).startswith("'NoneType' object"):
+        last = exc.__traceback__
+        while last is not None and last.tb_next is not None:
+            last = last.tb_next
+        return last is not None and _REDIS_PY in last.tb_frame.f_code.co_filename
+    return False
+
+
+#: Where redis-py's modules are (a frame's file under it is redis-py's code).
+_REDIS_PY = os.path.dirname(redis.__file__)
 
 
 class StoreErrors:
@@ -92,8 +107,8 @@ class StoreErrors:
     counts each by the store operation that raised it (``on_unavailable(operation)``).
 
     Besides ``RedisError``: ``RedisClusterException`` (a cluster whose slots no node could be
-    asked for; not a ``RedisError``) and a transport closed under a connection (see
-    ``_closed_transport``) mean the store is unreachable too.
+    asked for; not a ``RedisError``) and a connection closed under a command (see
+    ``_torn_down``) mean the store is unreachable too.
     """
 
     __slots__ = ("_on_unavailable",)
@@ -105,8 +120,8 @@ class StoreErrors:
     def mapped(self, operation: str) -> Iterator[None]:
         try:
             yield
-        except (RedisError, RedisClusterException, RuntimeError) as exc:
-            if isinstance(exc, RuntimeError) and not _closed_transport(exc):
+        except (RedisError, RedisClusterException, RuntimeError, AttributeError) as exc:
+            if isinstance(exc, (RuntimeError, AttributeError)) and not _torn_down(exc):
                 raise
             if self._on_unavailable is not None:
                 self._on_unavailable(operation)
@@ -124,8 +139,8 @@ class StoreErrors:
         with self.mapped(operation):
             try:
                 return await command()
-            except (RedisConnectionError, RuntimeError) as exc:
-                if isinstance(exc, RuntimeError) and not _closed_transport(exc):
+            except (RedisConnectionError, RuntimeError, AttributeError) as exc:
+                if isinstance(exc, (RuntimeError, AttributeError)) and not _torn_down(exc):
                     raise
                 if isinstance(exc.__cause__, TimeoutError):
                     raise  # no free connection in time: waiting again would only double it
