@@ -77,9 +77,20 @@ def dispatcher(
 def reconciler(
     store: RedisTaskStore, parts: Parts, dispatcher: WebhookDispatcher, clock: FakeClock
 ) -> Reconciler:
-    """Built as ``adapter.bootstrap.parts`` builds it, on the fake receiver."""
+    return reconciler_on(store, store, parts, dispatcher, clock)
+
+
+def reconciler_on(
+    tasks: RedisTaskStore,
+    store: RedisTaskStore,
+    parts: Parts,
+    dispatcher: WebhookDispatcher,
+    clock: FakeClock,
+) -> Reconciler:
+    """Built as ``adapter.bootstrap.parts`` builds it, on the fake receiver, reading the tasks
+    from ``tasks`` (the schedules are ``store``'s)."""
     return Reconciler(
-        store=store,
+        store=tasks,
         schedules=store,
         refresher=parts.refresher,
         webhooks=dispatcher,
@@ -451,17 +462,8 @@ async def test_a_round_whose_tasks_cannot_be_read_still_delivers_its_webhooks(
     await succeeded(service, provider)
     waiting = await submit(service, webhook_url=None)
     clock.advance(600)
-    reconciler = Reconciler(
-        store=UnreadableTasks(store.redis, namespace=store.namespace, task_ttl_s=3600),
-        schedules=store,
-        refresher=parts.refresher,
-        webhooks=dispatcher,
-        clock=clock,
-        metrics=parts.metrics,
-        min_interval_s=2,
-        deadline_s=3600,
-        hold_s=40,
-    )
+    unreadable = UnreadableTasks(store.redis, namespace=store.namespace, task_ttl_s=3600)
+    reconciler = reconciler_on(unreadable, store, parts, dispatcher, clock)
     assert await reconciler.round() == 2
     assert len(receiver.posts) == 1
     assert not await store.claim_due("tasks", now=clock.now, limit=10, hold_s=0)
