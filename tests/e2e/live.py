@@ -103,7 +103,7 @@ def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, exited and not yet reaped, does not)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or reaped as it was read
         return False
     return state != "Z"
 
