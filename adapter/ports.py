@@ -187,6 +187,20 @@ class IdempotencyClaims(Protocol):
         """Atomically claim ``owner``'s ``scope`` for ``task_id``, or return the existing
         claim."""
 
+    async def claim_idempotency_and_key(
+        self,
+        key_hash: str,
+        owner: str,
+        scope: str,
+        fingerprint: str,
+        task_id: str,
+        now: datetime,
+        ttl_s: int,
+    ) -> tuple[IdempotencyClaim, ApiKey | None]:
+        """:meth:`claim_idempotency`, and the API key stored under ``key_hash`` (``None``
+        when not stored), in one round trip: a submit's claim and its authentication
+        together. The caller gives the claim back if the key turns out refused."""
+
     async def release_idempotency(self, owner: str, scope: str, task_id: str) -> None:
         """Drop the claim, but only if it still belongs to ``task_id``."""
 

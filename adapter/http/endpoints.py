@@ -8,7 +8,13 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapter.core.errors import InvalidJson, InvalidRequest, StoreUnavailable, UnsupportedMediaType
+from adapter.core.errors import (
+    AdapterError,
+    InvalidJson,
+    InvalidRequest,
+    StoreUnavailable,
+    UnsupportedMediaType,
+)
 from adapter.core.task_body import task_body
 from adapter.core.values import ApiKey
 from adapter.http.client_ip import client_ip
@@ -25,6 +31,7 @@ from adapter.http.wire import (
     task_list_body,
     usage_body,
 )
+from adapter.service.keys import Credential
 
 _decode_json = msgspec.json.decode
 _SUBMIT_FIELDS = ("model", "input", "webhook_url")
@@ -37,10 +44,15 @@ def _services(request: Request) -> Services:
     return services
 
 
-async def _key(request: Request) -> ApiKey:
+def _credential(request: Request) -> Credential:
+    """The API key the request names, not yet read; ``MissingApiKey`` when it names none."""
     services = _services(request)
     address = client_ip(request, services.trusted_proxies)
-    return await services.keys.authenticate(request.headers.get("authorization"), address)
+    return services.keys.credential(request.headers.get("authorization"), address)
+
+
+async def _key(request: Request) -> ApiKey:
+    return await _services(request).keys.read(_credential(request))
 
 
 def _is_json(content_type: str) -> bool:
@@ -94,18 +106,20 @@ def _submit_fields(body: Any) -> tuple[str, Any, str | None]:
 
 
 async def submit_task(request: Request) -> Response:
-    key = await _key(request)
-    model, values, webhook_url = _submit_fields(await json_body(request))
-    _services(request).keys.allow_model(key, model)
-    submission = await _services(request).tasks.submit(
-        owner=key.owner,
+    services = _services(request)
+    credential = _credential(request)
+    try:
+        model, values, webhook_url = _submit_fields(await json_body(request))
+    except AdapterError:
+        await services.keys.read(credential)  # a refused key's error comes first
+        raise
+    submission = await services.tasks.submit_as(
+        services.keys,
+        credential,
         model=model,
         values=values,
         idempotency_key=request.headers.get("idempotency-key"),
         webhook_url=webhook_url,
-        key_id=key.id,
-        admission=key.admission,
-        mode=key.mode,
     )
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else None
     return MsgspecResponse(
@@ -116,10 +130,7 @@ async def submit_task(request: Request) -> Response:
 async def get_task(request: Request) -> Response:
     services = _services(request)
     _, record = await services.tasks.get_as(
-        services.keys,
-        request.headers.get("authorization"),
-        client_ip(request, services.trusted_proxies),
-        request.path_params["task_id"],
+        services.keys, _credential(request), request.path_params["task_id"]
     )
     return MsgspecResponse(task_body(record, request_id_of(request.scope)))
 

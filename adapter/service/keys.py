@@ -7,7 +7,7 @@ import ipaddress
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import msgspec
 
@@ -20,7 +20,7 @@ from adapter.core.errors import (
     ModelNotAllowed,
 )
 from adapter.core.shards import new_key_id
-from adapter.core.values import ApiKey, SigningSecrets
+from adapter.core.values import ApiKey, Mode, SigningSecrets
 from adapter.ports import KeyStore
 from adapter.service.signing import new_secret
 
@@ -33,6 +33,24 @@ USED_RESOLUTION = timedelta(minutes=1)
 ROTATION_GRACE = timedelta(hours=24)
 
 
+#: The most key owners a process remembers (``KeyService._owners``); past it, it starts over.
+_OWNERS_KEPT = 10_000
+
+
+class Credential(NamedTuple):
+    """The API key a request names, before it is read: the hash it is stored under, the
+    caller's address, and its mode (from its prefix)."""
+
+    key_hash: str
+    client_ip: str | None
+    mode: Mode
+    #: Whose the key was when this process last admitted it; ``None``: not admitted here
+    #: yet, or refused since. A hint, never an admission: a submit claims this owner's
+    #: Idempotency-Key while the key is read, and gives the claim back if the key is refused
+    #: or is now another owner's.
+    owner: str | None
+
+
 def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -40,13 +58,17 @@ def hash_key(secret: str) -> str:
 class KeyService:
     """Issues, checks and manages API keys. No key is cached: a disabled key is refused at once."""
 
-    __slots__ = ("_clock", "_marked", "_store")
+    __slots__ = ("_clock", "_marked", "_owners", "_store")
 
     def __init__(self, store: KeyStore, *, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._clock = clock
         #: Key id -> when this process last recorded its use: at most one write a minute.
         self._marked: dict[str, datetime] = {}
+        #: Key hash -> the owner of the key when this process last admitted it. Never used to
+        #: admit a key (each request reads its key): only to know, before the read, whose
+        #: Idempotency-Key a submit claims (see ``Credential``).
+        self._owners: dict[str, str] = {}
 
     async def create(
         self, *, name: str, owner: str | None = None, kind: Literal["live", "test"] = "live"
@@ -85,31 +107,45 @@ class KeyService:
             ApiKeyExpired: its ``expires_at`` has passed.
             IpNotAllowed: ``client_ip`` is outside its ``allowed_ips``.
         """
-        found = await self._store.key_by_hash(self.hash_of(authorization))
-        return await self.admit(found, client_ip)
+        return await self.read(self.credential(authorization, client_ip))
 
-    def hash_of(self, authorization: str | None) -> str:
-        """The stored hash of the key an ``Authorization: Bearer`` header value names (see
-        :meth:`admit` for the key then found); ``MissingApiKey`` when it names none."""
+    def credential(self, authorization: str | None, client_ip: str | None) -> Credential:
+        """The key an ``Authorization: Bearer`` header value names, used from ``client_ip``,
+        to be read (:meth:`read`, or with a request's first store read and then
+        :meth:`confirm`); ``MissingApiKey`` when it names none."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise MissingApiKey("Send your API key as 'Authorization: Bearer mv_live_...'.")
-        return hash_key(token)
+        key_hash = hash_key(token)
+        mode: Mode = "test" if token.startswith("mv_test_") else "live"
+        return Credential(key_hash, client_ip, mode, self._owners.get(key_hash))
 
-    async def admit(self, found: ApiKey | None, client_ip: str | None) -> ApiKey:
-        """``found``, the key stored under :meth:`hash_of`'s hash, if it is active and may be
-        used from ``client_ip``; raises as :meth:`authenticate` does."""
-        if found is None:
-            raise InvalidApiKey("The API key is not valid.")
-        if found.status != "active":
-            raise ApiKeyDisabled("The API key is disabled.")
-        if found.expires_at is not None and self._clock() >= found.expires_at:
-            raise ApiKeyExpired(f"The API key expired at {found.expires_at.isoformat()}.")
-        if found.allowed_ips and not _ip_allowed(client_ip, found.allowed_ips):
-            raise IpNotAllowed(
-                f"The API key may not be used from {client_ip or 'an unknown address'}."
-            )
+    async def read(self, credential: Credential) -> ApiKey:
+        """The key ``credential`` names, read now and checked as :meth:`authenticate` says."""
+        return await self.confirm(credential, await self._store.key_by_hash(credential.key_hash))
+
+    async def confirm(self, credential: Credential, found: ApiKey | None) -> ApiKey:
+        """``found``, the key stored under ``credential``'s hash, if it is active and may be
+        used from its address; raises as :meth:`authenticate` does."""
+        try:
+            if found is None:
+                raise InvalidApiKey("The API key is not valid.")
+            if found.status != "active":
+                raise ApiKeyDisabled("The API key is disabled.")
+            if found.expires_at is not None and self._clock() >= found.expires_at:
+                raise ApiKeyExpired(f"The API key expired at {found.expires_at.isoformat()}.")
+            if found.allowed_ips and not _ip_allowed(credential.client_ip, found.allowed_ips):
+                raise IpNotAllowed(
+                    "The API key may not be used from "
+                    f"{credential.client_ip or 'an unknown address'}."
+                )
+        except (InvalidApiKey, ApiKeyDisabled, ApiKeyExpired, IpNotAllowed):
+            self._owners.pop(credential.key_hash, None)
+            raise
+        if len(self._owners) >= _OWNERS_KEPT and found.key_hash not in self._owners:
+            self._owners.clear()
+        self._owners[found.key_hash] = found.owner
         await self._mark_used(found.id)
         return found
 

@@ -2,8 +2,10 @@
 
 Submit order, so that nothing is charged twice and nothing is lost:
 
-1. validate, fingerprint, and claim the Idempotency-Key (one atomic round trip); a retry
-   finds the claim and waits until the task's ``submit_state`` leaves ``submitting``;
+1. validate, fingerprint, and claim the Idempotency-Key (one atomic round trip, which also
+   reads the API key when this process knows its owner; a claim made for a key then
+   refused is given back); a retry finds the claim and waits until the task's
+   ``submit_state`` leaves ``submitting``;
 2. check media, price, and store the task as ``queued`` *before* calling the upstream;
 3. submit with our task id as ``external_task_id``. A definite "no" deletes the task and
    releases the key; an unknown outcome keeps both, and recovery settles the task later.
@@ -22,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 import msgspec
 
 from adapter.core.errors import (
+    AdapterError,
     AllProvidersFailed,
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -34,6 +37,7 @@ from adapter.core.shards import new_task_id
 from adapter.core.values import (
     MAX_AMOUNT,
     Admission,
+    ApiKey,
     Event,
     Mode,
     TaskRecord,
@@ -41,9 +45,17 @@ from adapter.core.values import (
     UpstreamState,
     VideoJob,
 )
-from adapter.ports import IdempotencyClaims, MediaInspector, Metrics, TaskStore, WebhookSender
+from adapter.ports import (
+    IdempotencyClaim,
+    IdempotencyClaims,
+    MediaInspector,
+    Metrics,
+    TaskStore,
+    WebhookSender,
+)
 from adapter.service import idempotency
 from adapter.service.catalog import ModelSpec
+from adapter.service.keys import Credential, KeyService
 from adapter.service.media import check_media
 from adapter.service.models import ModelDirectory
 from adapter.service.refresh import Refresher
@@ -167,26 +179,138 @@ class Submitter:
             ProviderRejected: the upstream refused the task (nothing was created).
             AllProvidersFailed: no provider could take it (nothing was created).
         """
+        spec, checked = await self._checked(model, values, webhook_url, mode)
+        hook = _Hook(webhook_url, key_id, admission, mode)
+        if idempotency_key is None:
+            return await self._unclaimed(owner, spec, checked, hook)
+        idempotency.check_key(idempotency_key)
+        scope = idempotency.scope(owner, idempotency_key, mode)
+        fingerprint = idempotency.fingerprint(model, checked, webhook_url)
+        return await self._claimed(owner, spec, checked, scope, fingerprint, hook)
+
+    async def submit_as(
+        self,
+        keys: KeyService,
+        credential: Credential,
+        *,
+        model: str,
+        values: Any,
+        idempotency_key: str | None,
+        webhook_url: str | None = None,
+    ) -> Submission:
+        """:meth:`submit` as the API key ``credential`` names: its owner's task, admitted
+        under its limits, and signed with its secret.
+
+        The key is read and checked (``KeyService.confirm``) before anything is created or
+        returned. When this process knows the key's owner (``Credential.owner``) and the
+        request has an Idempotency-Key, the key is read in the same round trip as the
+        owner's claim; a claim it made for a key then refused, or now another owner's, is
+        given back. Any refusal of the key comes before any refusal of the request, as if
+        the key had been read first.
+
+        Raises:
+            as ``KeyService.authenticate``, ``KeyService.allow_model`` and :meth:`submit`.
+        """
+        owner = credential.owner
+        if owner is None or idempotency_key is None:
+            key = await keys.read(credential)
+            return await self._submit_as(keys, key, model, values, idempotency_key, webhook_url)
+        mode = credential.mode
+        try:
+            spec, checked = await self._checked(model, values, webhook_url, mode)
+            idempotency.check_key(idempotency_key)
+        except AdapterError:
+            keys.allow_model(await keys.read(credential), model)
+            raise
+        scope = idempotency.scope(owner, idempotency_key, mode)
+        fingerprint = idempotency.fingerprint(model, checked, webhook_url)
+        task_id = self._new_id(owner)
+        claim, found = await self._claims.claim_idempotency_and_key(
+            credential.key_hash, owner, scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
+        )
+        try:
+            key = await keys.confirm(credential, found)
+            keys.allow_model(key, model)
+        except BaseException:
+            await self._give_back(claim, owner, scope, task_id)
+            raise
+        if key.owner != owner:  # the key was deleted, then issued again to another owner
+            await self._give_back(claim, owner, scope, task_id)
+            return await self._submit_as(keys, key, model, values, idempotency_key, webhook_url)
+        hook = _Hook(webhook_url, key.id, key.admission, mode)
+        return await self._claimed(owner, spec, checked, scope, fingerprint, hook, (task_id, claim))
+
+    async def _give_back(
+        self, claim: IdempotencyClaim, owner: str, scope: str, task_id: str
+    ) -> None:
+        """Let go of ``claim``, made for ``task_id``, if it was new."""
+        if claim.is_new:
+            await self._claims.release_idempotency(owner, scope, task_id)
+
+    async def _submit_as(
+        self,
+        keys: KeyService,
+        key: ApiKey,
+        model: str,
+        values: Any,
+        idempotency_key: str | None,
+        webhook_url: str | None,
+    ) -> Submission:
+        """:meth:`submit` as ``key``, read and admitted."""
+        keys.allow_model(key, model)
+        return await self.submit(
+            owner=key.owner,
+            model=model,
+            values=values,
+            idempotency_key=idempotency_key,
+            webhook_url=webhook_url,
+            key_id=key.id,
+            admission=key.admission,
+            mode=key.mode,
+        )
+
+    async def _checked(
+        self, model: str, values: Any, webhook_url: str | None, mode: Mode
+    ) -> tuple[ModelSpec, dict[str, Any]]:
+        """The model's spec and ``values`` checked against it (defaults applied); the
+        webhook URL checked."""
         spec = self._models.for_submit(model, mode)
         checked = spec.validate(values)
         if webhook_url is not None:
             await self._webhooks.check(webhook_url, param="webhook_url")
-        hook = _Hook(webhook_url, key_id, admission, mode)
-        if idempotency_key is None:
-            task_id = self._new_id(owner)
-            with _naming_the_task(task_id, None):
-                record = await self._create(owner, spec, checked, task_id, None, hook)
-            return Submission(record=record, replayed=False)
-        idempotency.check_key(idempotency_key)
-        scope = idempotency.scope(owner, idempotency_key, mode)
-        fingerprint = idempotency.fingerprint(model, checked, webhook_url)
+        return spec, checked
+
+    async def _unclaimed(
+        self, owner: str, spec: ModelSpec, checked: dict[str, Any], hook: _Hook
+    ) -> Submission:
+        """A new task, with no Idempotency-Key."""
+        task_id = self._new_id(owner)
+        with _naming_the_task(task_id, None):
+            record = await self._create(owner, spec, checked, task_id, None, hook)
+        return Submission(record=record, replayed=False)
+
+    async def _claimed(
+        self,
+        owner: str,
+        spec: ModelSpec,
+        checked: dict[str, Any],
+        scope: str,
+        fingerprint: str,
+        hook: _Hook,
+        first: tuple[str, IdempotencyClaim] | None = None,
+    ) -> Submission:
+        """A new task under ``owner``'s Idempotency-Key ``scope``, or the one an earlier
+        request with it made; ``first``: a claim already made for a task id."""
         deadline = time.monotonic() + self._idem_wait_s
         pause = 0.02
         while True:
-            task_id = self._new_id(owner)
-            claim = await self._claims.claim_idempotency(
-                owner, scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
-            )
+            if first is not None:
+                (task_id, claim), first = first, None
+            else:
+                task_id = self._new_id(owner)
+                claim = await self._claims.claim_idempotency(
+                    owner, scope, fingerprint, task_id, self._clock(), self._idem_ttl_s
+                )
             if claim.is_new:
                 with _naming_the_task(task_id, scope):
                     record = await self._create(owner, spec, checked, task_id, scope, hook)

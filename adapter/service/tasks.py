@@ -14,7 +14,7 @@ from typing import Any
 from adapter.core.errors import InvalidRequest, TaskNotCancellable, TaskNotFound
 from adapter.core.values import Admission, ApiKey, Event, Mode, TaskRecord, TaskStatus
 from adapter.ports import Schedules, TaskPage, TaskStore
-from adapter.service.keys import KeyService
+from adapter.service.keys import Credential, KeyService
 from adapter.service.refresh import Refresher
 from adapter.service.submission import Submission, Submitter
 from adapter.service.writer import TaskWriter
@@ -77,14 +77,34 @@ class TaskService:
         """The caller's task, refreshed from the upstream when it is due."""
         return await self._refresher.refreshed(await self.owned(owner, task_id, mode))
 
+    async def submit_as(
+        self,
+        keys: KeyService,
+        credential: Credential,
+        *,
+        model: str,
+        values: Any,
+        idempotency_key: str | None,
+        webhook_url: str | None = None,
+    ) -> Submission:
+        """:meth:`submit` as the API key ``credential`` names, read with the submit's first
+        store round trip where it can be (``Submitter.submit_as``)."""
+        return await self._submitter.submit_as(
+            keys,
+            credential,
+            model=model,
+            values=values,
+            idempotency_key=idempotency_key,
+            webhook_url=webhook_url,
+        )
+
     async def get_as(
-        self, keys: KeyService, authorization: str | None, client_ip: str | None, task_id: str
+        self, keys: KeyService, credential: Credential, task_id: str
     ) -> tuple[ApiKey, TaskRecord]:
-        """The key an ``Authorization`` header value names (checked as
-        ``KeyService.authenticate`` checks it) and its task, as :meth:`get` answers it: the key
-        and the task are read in one round trip."""
-        stored, found = await self._store.get_task_and_key(task_id, keys.hash_of(authorization))
-        key = await keys.admit(found, client_ip)
+        """The API key ``credential`` names (``KeyService.confirm``) and its task, as
+        :meth:`get` answers it: the key and the task are read in one round trip."""
+        stored, found = await self._store.get_task_and_key(task_id, credential.key_hash)
+        key = await keys.confirm(credential, found)
         return key, await self._refresher.refreshed(_owned(stored, key.owner, task_id, key.mode))
 
     async def cancel(self, *, owner: str, task_id: str, mode: Mode = "live") -> TaskRecord:

@@ -370,6 +370,17 @@ def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def claim_of(reply: Any) -> IdempotencyClaim:
+    """CLAIM_IDEMPOTENCY's reply as a claim."""
+    is_new, fp, owner_task, at = reply
+    return IdempotencyClaim(
+        is_new=bool(is_new),
+        fingerprint=text(fp),
+        task_id=text(owner_task),
+        claimed_at=datetime.fromtimestamp(int(text(at)) / 1000, UTC),
+    )
+
+
 class TaskScripts:
     """The scripts, registered on one client; a method per script builds its KEYS and ARGV."""
 
@@ -587,15 +598,39 @@ class TaskScripts:
 
         A claim by the task id that holds it answers "new" again: the same claim, repeated.
         """
-        is_new, fp, owner_task, at = await self._claim_idempotency(
-            keys=[self._keys.idempotency(owner, scope)],
-            args=[fingerprint, task_id, int(now.timestamp() * 1000), ttl_s],
+        return claim_of(
+            await self._claim_idempotency(
+                keys=[self._keys.idempotency(owner, scope)],
+                args=[fingerprint, task_id, int(now.timestamp() * 1000), ttl_s],
+            )
         )
-        return IdempotencyClaim(
-            is_new=bool(is_new),
-            fingerprint=text(fp),
-            task_id=text(owner_task),
-            claimed_at=datetime.fromtimestamp(int(text(at)) / 1000, UTC),
+
+    def queue_claim_idempotency(
+        self,
+        pipe: Any,
+        *,
+        owner: str,
+        scope: str,
+        fingerprint: str,
+        task_id: str,
+        now: datetime,
+        ttl_s: int,
+    ) -> None:
+        """Queue :meth:`claim_idempotency` on ``pipe`` (its reply: ``claim_of``) by the
+        script's hash alone. Unlike a ``Script`` called on a pipeline, this adds no
+        ``SCRIPT EXISTS`` round trip; a server that does not know the script answers
+        ``NoScriptError``, and :meth:`claim_idempotency` then loads it."""
+        # By name: a cluster's pipeline refuses its ``evalsha`` method, yet routes EVALSHA
+        # by its key like any command.
+        pipe.execute_command(
+            "EVALSHA",
+            self._claim_idempotency.sha,
+            1,
+            self._keys.idempotency(owner, scope),
+            fingerprint,
+            task_id,
+            int(now.timestamp() * 1000),
+            ttl_s,
         )
 
     async def release_idempotency(self, *, owner: str, scope: str, task_id: str) -> None:

@@ -276,6 +276,43 @@ async def test_a_task_and_an_api_key_are_read_together(
     await keys.delete_key(key.id)
 
 
+async def test_an_idempotency_claim_and_an_api_key_are_made_and_read_together(
+    store: RedisTaskStore, redis: RedisClient
+) -> None:
+    """A submit's claim and its key, in other slots on a cluster, in one round trip: a claim
+    repeated by its task id is new again, another task id learns the holder; a server that
+    lost its scripts (``SCRIPT FLUSH``) still claims."""
+    keys = RedisKeyStore(redis, namespace=store.namespace)
+    key = ApiKey(
+        id=new_key_id(OWNERS[1]),
+        name="n",
+        owner=OWNERS[1],
+        key_hash="c" * 64,
+        status="active",
+        created_at=NOW,
+    )
+    await keys.add_key(key)
+    first, second = new_task_id(OWNERS[1]), new_task_id(OWNERS[1])
+
+    async def claim(task_id: str, key_hash: str = key.key_hash) -> tuple[Any, ApiKey | None]:
+        return await store.claim_idempotency_and_key(
+            key_hash, OWNERS[1], "scope-1", "fp", task_id, NOW, 60
+        )
+
+    made, found = await claim(first)
+    assert (made.is_new, made.task_id, made.fingerprint, found) == (True, first, "fp", key)
+    assert (await claim(first))[0].is_new
+    made, found = await claim(second, "x" * 64)
+    assert (made.is_new, made.task_id, found) == (False, first, None)
+    await store.release_idempotency(OWNERS[1], "scope-1", first)
+    await redis.script_flush()
+    made, found = await claim(second)
+    assert (made.is_new, made.task_id, found) == (True, second, key)
+    assert (await claim(first))[0].task_id == second  # the script is back: one round trip again
+    await store.release_idempotency(OWNERS[1], "scope-1", second)
+    await keys.delete_key(key.id)
+
+
 async def test_an_update_without_an_event_replaces_the_record_alone(
     store: RedisTaskStore,
 ) -> None:
