@@ -41,6 +41,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapter.core.shards import SHARDS
 from benchmarks import load, redis_bytes
+from benchmarks.cpu import process_seconds
 from tests.e2e.live import Live, clean_env, delete_namespace, free_port, instant_upstream, serve
 
 KEY = "mv_live_benchmark"  # live: its tasks go to the upstream configured below
@@ -65,8 +66,17 @@ class Phase:
 class Row:
     label: str
     phase: str
-    figure: str  # "rps", "p50" or "p99"
-    goal: float | None  # rps: ratio at least; latency: ratio at most
+    figure: str  # "rps", "p50", "p99" or "cpu"
+    goal: float | None  # rps: ratio at least; latency and CPU: ratio at most
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One phase on one side: the load's figures, and the CPU the server process spent per
+    request it answered (µs; the adapter's or the ceiling's process, not the upstream's)."""
+
+    ran: load.Load
+    cpu_us: float
 
 
 class Rig:
@@ -204,13 +214,18 @@ def rows(concurrency: int) -> list[Row]:
         Row("submit p99 at c=1", "submit_c1", "p99", None),
         Row("GET p50 at c=1", "get_c1", "p50", 1.25),
         Row("GET p99 at c=1", "get_c1", "p99", None),
+        Row(f"server CPU per submit, c={c}, reconciler off", "submit_off", "cpu", None),
+        Row(f"server CPU per GET, c={c}", "get", "cpu", None),
     ]
 
 
-Results = dict[tuple[str, str], list[load.Load]]
+Results = dict[tuple[str, str], list[Sample]]
 
 
-def figure(result: load.Load, name: str) -> float:
+def figure(sample: Sample, name: str) -> float:
+    if name == "cpu":
+        return sample.cpu_us
+    result = sample.ran
     return {"rps": result.rps, "p50": result.p50_ms, "p99": result.p99_ms}[name]
 
 
@@ -225,7 +240,14 @@ def table_line(row: Row, results: Results) -> str:
         cells = [f"{mine:,.0f} req/s", f"{best:,.0f} req/s", f"{ratio:.2f}", spread]
         goal, met = f">= {row.goal}", row.goal is not None and ratio >= row.goal
     else:
-        cells = [f"{mine:.2f} ms", f"{best:.2f} ms", f"{ratio:.2f}x", spread]
+        unit = "µs" if row.figure == "cpu" else "ms"
+        digits = 0 if row.figure == "cpu" else 2
+        cells = [
+            f"{mine:,.{digits}f} {unit}",
+            f"{best:,.{digits}f} {unit}",
+            f"{ratio:.2f}x",
+            spread,
+        ]
         goal = f"<= {row.goal}x" if row.goal else "-"
         met = row.goal is not None and ratio <= row.goal
     verdict = ("yes" if met else "no") if row.goal else "-"
@@ -255,9 +277,13 @@ def measure(
         for phase in phases(args.concurrency):
             sides = ["adapter", "ceiling"] if round_ % 2 == 0 else ["ceiling", "adapter"]
             for side in sides:
-                url = rig.urls[phase.adapter if side == "adapter" else "ceiling"]
-                paths = gets.get(phase.adapter if side == "adapter" else "ceiling", [])
-                results[(phase.name, side)].append(run_phase(tool, phase, url, paths, args.seconds))
+                server = phase.adapter if side == "adapter" else "ceiling"
+                url, paths = rig.urls[server], gets.get(server, [])
+                before = process_seconds(rig.pids[server])
+                ran = run_phase(tool, phase, url, paths, args.seconds)
+                spent = process_seconds(rig.pids[server]) - before
+                cpu_us = 1e6 * spent / ran.requests if ran.requests else float("nan")
+                results[(phase.name, side)].append(Sample(ran, cpu_us))
                 if side == "adapter" and phase.adapter == "on" and phase.method == "post":
                     settled += rig.settle(timeout=max(5.0, 2 * args.seconds))
     return results, settled
@@ -319,7 +345,7 @@ def main() -> int:
         "Redis bytes per task by key type (MEMORY USAGE ... SAMPLES 0 of every key, by SCAN):\n\n"
     )
     out.write("\n".join(redis_bytes.lines(adapter_bytes, ceiling_bytes)) + "\n\n")
-    errors = {f"{p} {s}": sum(r.errors for r in rs) for (p, s), rs in results.items()}
+    errors = {f"{p} {s}": sum(r.ran.errors for r in rs) for (p, s), rs in results.items()}
     failing = {k: v for k, v in errors.items() if v}
     out.write(f"errors (4xx/5xx or failed connections): {failing or 0}\n")
     out.write(f"Redis namespaces (deleted after): {', '.join(rig.ns.values())}\n")

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
 
@@ -287,21 +288,16 @@ class RedisTaskStore:
     async def get_task_and_key(
         self, task_id: str, key_hash: str
     ) -> tuple[TaskRecord | None, ApiKey | None]:
-        async def read() -> list[Any]:
-            # Pipelined: the key's document and the task are in different slots.
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.get(self._keys.task(task_id))
-                pipe.get(self._keys.api_key(key_hash))
-                found: list[Any] = await pipe.execute()
-                return found
-
+        both = (self._keys.task(task_id), self._keys.api_key(key_hash))
+        read = functools.partial(self._strings, both)
         found, key = await self._errors.repeatable("get_task_and_key", read)
         stored = _bytes(found)
         record = None if stored is None else _decode_record(doc_of(stored))
         return record, None if key is None else _decode_key(key)
 
     async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
-        docs = await self._errors.repeatable("get_tasks", functools.partial(self._docs, task_ids))
+        keys = [self._keys.task(task_id) for task_id in task_ids]
+        docs = await self._errors.repeatable("get_tasks", functools.partial(self._strings, keys))
         stored = [_bytes(doc) for doc in docs]
         return [None if doc is None else _decode_record(doc_of(doc)) for doc in stored]
 
@@ -475,7 +471,7 @@ class RedisTaskStore:
             if oldest_ms is None or score >= oldest_ms
         ]
         ids = [task_id for task_id, _, _ in entries]
-        docs = await self._docs(ids[:limit])
+        docs = await self._strings([self._keys.task(task_id) for task_id in ids[:limit]])
         gone = [entry for entry, doc in zip(entries, docs, strict=False) if doc is None]
         for task_id, _, index in gone:
             await self._redis.zrem(index, task_id)
@@ -489,13 +485,17 @@ class RedisTaskStore:
         last_id, last_score, _ = entries[limit - 1]
         return records, _write_cursor(last_score, last_id)
 
-    async def _docs(self, task_ids: Sequence[str]) -> list[Any]:
-        """The tasks as stored, in one round trip (per node on a cluster: their slots differ)."""
-        if not task_ids:
+    async def _strings(self, keys: Sequence[str]) -> list[Any]:
+        """The values of string ``keys`` of any slots, in their order, in one round trip: an
+        ``MGET`` on one server (a pipeline costs the client about 1.6 times the CPU), a
+        pipeline of ``GET``s on a cluster (one per node: their slots differ)."""
+        if not keys:
             return []
+        if not isinstance(self._redis, RedisCluster):
+            return list(await self._redis.mget(keys))
         async with self._redis.pipeline(transaction=False) as pipe:
-            for task_id in task_ids:
-                pipe.get(self._keys.task(task_id))
+            for key in keys:
+                pipe.get(key)
             return list(await pipe.execute())
 
     async def claim_due(
