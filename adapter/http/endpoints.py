@@ -108,17 +108,22 @@ def _submit_fields(body: Any) -> tuple[str, Any, str | None]:
 async def submit_task(request: Request) -> Response:
     services = _services(request)
     credential = _credential(request)
+    idempotency_key = request.headers.get("idempotency-key")
+    # The key is read first, unless it is to be read with the Idempotency-Key's claim.
+    key = await services.keys.for_submit(credential, idempotency_key)
     try:
         model, values, webhook_url = _submit_fields(await json_body(request))
     except AdapterError:
-        await services.keys.read(credential)  # a refused key's error comes first
+        if key is None:
+            await services.keys.read(credential)  # a refused key's error comes first
         raise
     submission = await services.tasks.submit_as(
         services.keys,
         credential,
+        key,
         model=model,
         values=values,
-        idempotency_key=request.headers.get("idempotency-key"),
+        idempotency_key=idempotency_key,
         webhook_url=webhook_url,
     )
     headers = {"Idempotent-Replayed": "true"} if submission.replayed else None

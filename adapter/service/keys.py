@@ -121,6 +121,15 @@ class KeyService:
         mode: Mode = "test" if token.startswith("mv_test_") else "live"
         return Credential(key_hash, client_ip, mode, self._owners.get(key_hash))
 
+    async def for_submit(
+        self, credential: Credential, idempotency_key: str | None
+    ) -> ApiKey | None:
+        """The key ``credential`` names, read now (:meth:`read`), or ``None`` when a submit
+        with ``idempotency_key`` can read it with its claim: the key's owner is known here."""
+        if credential.owner is None or idempotency_key is None:
+            return await self.read(credential)
+        return None
+
     async def read(self, credential: Credential) -> ApiKey:
         """The key ``credential`` names, read now and checked as :meth:`authenticate` says."""
         return await self.confirm(credential, await self._store.key_by_hash(credential.key_hash))

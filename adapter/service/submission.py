@@ -192,6 +192,7 @@ class Submitter:
         self,
         keys: KeyService,
         credential: Credential,
+        key: ApiKey | None,
         *,
         model: str,
         values: Any,
@@ -201,19 +202,19 @@ class Submitter:
         """:meth:`submit` as the API key ``credential`` names: its owner's task, admitted
         under its limits, and signed with its secret.
 
-        The key is read and checked (``KeyService.confirm``) before anything is created or
-        returned. When this process knows the key's owner (``Credential.owner``) and the
-        request has an Idempotency-Key, the key is read in the same round trip as the
-        owner's claim; a claim it made for a key then refused, or now another owner's, is
-        given back. Any refusal of the key comes before any refusal of the request, as if
-        the key had been read first.
+        ``key`` is that key already read (``KeyService.for_submit``), or ``None`` when it is
+        to be read with the Idempotency-Key's claim, in one round trip: this process knows
+        the key's owner (``Credential.owner``), whose key it claims. The key is checked
+        (``KeyService.confirm``) before anything is created or returned; a new claim made
+        for a key then refused, or now another owner's, is given back. Any refusal of the
+        key comes before any refusal of the request, as if the key had been read first.
 
         Raises:
             as ``KeyService.authenticate``, ``KeyService.allow_model`` and :meth:`submit`.
         """
         owner = credential.owner
-        if owner is None or idempotency_key is None:
-            key = await keys.read(credential)
+        if key is not None or owner is None or idempotency_key is None:
+            key = key or await keys.read(credential)
             return await self._submit_as(keys, key, model, values, idempotency_key, webhook_url)
         mode = credential.mode
         try:
@@ -234,7 +235,7 @@ class Submitter:
         except BaseException:
             await self._give_back(claim, owner, scope, task_id)
             raise
-        if key.owner != owner:  # the key was deleted, then issued again to another owner
+        if key.owner != owner or key.mode != mode:  # deleted, then issued anew to another
             await self._give_back(claim, owner, scope, task_id)
             return await self._submit_as(keys, key, model, values, idempotency_key, webhook_url)
         hook = _Hook(webhook_url, key.id, key.admission, mode)
@@ -243,9 +244,15 @@ class Submitter:
     async def _give_back(
         self, claim: IdempotencyClaim, owner: str, scope: str, task_id: str
     ) -> None:
-        """Let go of ``claim``, made for ``task_id``, if it was new."""
-        if claim.is_new:
+        """Let go of ``claim``, made for ``task_id``, if it was new. If the store fails
+        meanwhile, the reason the claim is given back (the key's refusal) is what the caller
+        hears: the claim then lapses as one whose task was never stored."""
+        if not claim.is_new:
+            return
+        try:
             await self._claims.release_idempotency(owner, scope, task_id)
+        except StoreUnavailable:
+            log.warning("task.claim_kept task_id=%s: the store failed as it was released", task_id)
 
     async def _submit_as(
         self,

@@ -81,17 +81,19 @@ class TaskService:
         self,
         keys: KeyService,
         credential: Credential,
+        key: ApiKey | None,
         *,
         model: str,
         values: Any,
         idempotency_key: str | None,
         webhook_url: str | None = None,
     ) -> Submission:
-        """:meth:`submit` as the API key ``credential`` names, read with the submit's first
-        store round trip where it can be (``Submitter.submit_as``)."""
+        """:meth:`submit` as the API key ``credential`` names: ``key``, already read, or
+        ``None`` to read it with the Idempotency-Key's claim (``Submitter.submit_as``)."""
         return await self._submitter.submit_as(
             keys,
             credential,
+            key,
             model=model,
             values=values,
             idempotency_key=idempotency_key,

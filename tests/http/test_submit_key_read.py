@@ -9,8 +9,10 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
+from adapter.core.errors import StoreUnavailable
 from adapter.core.values import ApiKey
 from adapter.service.keys import KeyService
+from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_keys import RedisKeyStore
 from tests.fakes import MODEL, seed_input
 
@@ -27,9 +29,25 @@ class CountingKeyStore(RedisKeyStore):
         return await super().key_by_hash(key_hash)
 
 
+class FailingReleaseStore(RedisTaskStore):
+    """The real task store, whose claim releases fail while ``failing`` is set."""
+
+    failing = False
+
+    async def release_idempotency(self, owner: str, scope: str, task_id: str) -> None:
+        if self.failing:
+            raise StoreUnavailable("The task store is unavailable: ConnectionError.")
+        await super().release_idempotency(owner, scope, task_id)
+
+
 @pytest.fixture
 def key_store(redis: aioredis.Redis, namespace: str) -> CountingKeyStore:
     return CountingKeyStore(redis, namespace=namespace)
+
+
+@pytest.fixture
+def store(redis: aioredis.Redis, namespace: str) -> FailingReleaseStore:
+    return FailingReleaseStore(redis, namespace=namespace, task_ttl_s=3600)
 
 
 def body(**changes: object) -> dict[str, object]:
@@ -98,20 +116,54 @@ async def test_a_refused_key_leaves_a_claim_it_did_not_make(
 
 
 async def test_a_refused_key_is_answered_before_a_bad_request(
-    client: httpx.AsyncClient, keys: KeyService
+    client: httpx.AsyncClient, keys: KeyService, key_store: CountingKeyStore
 ) -> None:
     """Whatever is wrong with the request, a refused key's 401 comes first, then a model the
-    key may not submit (403), as when the key was read before the body."""
+    key may not submit (403), as when the key was read before the body; a key never admitted
+    here is read before the body is."""
     key, secret = await keys.create(name="ordered")
-    assert (await post(client, secret, "warm", body())).status_code == 200
     limited = msgspec.structs.replace(key, models=("kling-v3",))
-    await keys.replace(limited)
+
+    async def refused(payload: object, idempotency_key: str = "k3") -> tuple[int, str]:
+        """The answer to ``payload`` just after the key was disabled, while this process
+        still took it for active (its claim read with the key)."""
+        await keys.replace(limited)
+        assert (
+            await post(client, secret, None, {"model": "kling-v3", "input": {}})
+        ).status_code == 422
+        await keys.set_enabled(key.id, False)
+        reads = key_store.reads
+        answer = await post(client, secret, idempotency_key, payload)
+        assert key_store.reads - reads <= 1  # read with the claim, or once for the order
+        return code(answer)
+
     bad_input = body(duration=99)
-    assert code(await post(client, secret, "k3", bad_input)) == (403, "model_not_allowed")
-    await keys.set_enabled(key.id, False)
     for payload in (bad_input, {"model": "no-such-model", "input": {}}, [1], {"extra": 1}):
-        assert code(await post(client, secret, "k3", payload)) == (401, "api_key_disabled")
-    assert code(await post(client, secret, "bad key", body())) == (401, "api_key_disabled")
+        assert await refused(payload) == (401, "api_key_disabled")
+    assert await refused(body(), "bad key") == (401, "api_key_disabled")
+    assert await refused(body()) == (401, "api_key_disabled")
+    await keys.replace(limited)
+    assert code(await post(client, secret, "k3", bad_input)) == (403, "model_not_allowed")
+    assert code(await post(client, secret, "k3", body())) == (403, "model_not_allowed")
+    await keys.replace(msgspec.structs.replace(key, models=None))
+    made = await post(client, secret, "k3", body())
+    assert made.status_code == 200, made.text  # no refusal kept the claim on k3
+    assert "idempotent-replayed" not in made.headers
+    reads = key_store.reads
+    assert code(await post(client, "mv_test_never_issued", "k3", [1])) == (401, "invalid_api_key")
+    assert key_store.reads == reads + 1
+
+
+async def test_a_refused_key_is_refused_even_when_its_claim_cannot_be_given_back(
+    client: httpx.AsyncClient, keys: KeyService, store: FailingReleaseStore
+) -> None:
+    """The store failing as the claim is given back does not turn the key's 401 into a 503;
+    the claim then lapses like one whose task was never stored."""
+    key, secret = await keys.create(name="unreleased")
+    assert (await post(client, secret, "warm", body())).status_code == 200
+    await keys.set_enabled(key.id, False)
+    store.failing = True
+    assert code(await post(client, secret, "k5", body())) == (401, "api_key_disabled")
 
 
 async def test_a_key_issued_again_to_another_owner_submits_for_its_new_owner(

@@ -75,3 +75,26 @@ async def test_the_key_owner_defaults_to_its_name(keys: KeyService) -> None:
     key, _ = await keys.create(name="shop")
     other, _ = await keys.create(name="shop-rotated", owner="shop")
     assert key.owner == other.owner == "shop"
+
+
+async def test_a_submit_reads_a_key_first_unless_its_owner_is_known_here(
+    keys: KeyService,
+) -> None:
+    """Only a key this process has admitted, on a submit with an Idempotency-Key, is left to
+    be read with the claim; an unknown or refused key is read (and refused) first, before
+    the request's body. A refusal forgets the key's owner."""
+    key, secret = await keys.create(name="submitter", owner="owner-s")
+    unknown = keys.credential("Bearer mv_live_never_issued", None)
+    with pytest.raises(InvalidApiKey):
+        await keys.for_submit(unknown, "k1")
+    fresh = keys.credential(f"Bearer {secret}", None)
+    assert fresh.owner is None
+    assert await keys.for_submit(fresh, "k1") == key
+    known = keys.credential(f"Bearer {secret}", None)
+    assert (known.owner, known.mode) == ("owner-s", "live")
+    assert await keys.for_submit(known, "k1") is None
+    assert await keys.for_submit(known, None) == key
+    await keys.set_enabled(key.id, False)
+    with pytest.raises(ApiKeyDisabled):
+        await keys.read(known)
+    assert keys.credential(f"Bearer {secret}", None).owner is None
