@@ -79,6 +79,21 @@ class Sample:
     cpu_us: float
 
 
+def adapter_env(upstream: str, redis_url: str, namespace: str, reconciler: str) -> dict[str, str]:
+    """``serve``'s environment: a live key, one provider on ``upstream``, ``namespace``."""
+    return clean_env(
+        MVA_BOOTSTRAP_KEY=KEY,
+        KLING_BASE_URL=upstream,  # one provider, "kling", in the gateway dialect
+        KLING_API_KEY="sim-key",
+        MVA_SIMULATOR_URL=upstream,  # no second simulator inside the adapter's process
+        REDIS_URL=redis_url,
+        MVA_REDIS_NAMESPACE=namespace,
+        MVA_RECONCILER=reconciler,
+        MVA_REFRESH_INTERVAL="1",  # the default (clean_env's is the tests' 0.1)
+        MVA_LOG_LEVEL="warning",
+    )
+
+
 class Rig:
     """The processes of one run and their Redis namespaces."""
 
@@ -117,17 +132,7 @@ class Rig:
             yield self
 
     def _adapter_env(self, upstream: str, reconciler: str) -> dict[str, str]:
-        return clean_env(
-            MVA_BOOTSTRAP_KEY=KEY,
-            KLING_BASE_URL=upstream,  # one provider, "kling", in the gateway dialect
-            KLING_API_KEY="sim-key",
-            MVA_SIMULATOR_URL=upstream,  # no second simulator inside the adapter's process
-            REDIS_URL=self.redis_url,
-            MVA_REDIS_NAMESPACE=self.ns[reconciler],
-            MVA_RECONCILER=reconciler,
-            MVA_REFRESH_INTERVAL="1",  # the default (clean_env's is the tests' 0.1)
-            MVA_LOG_LEVEL="warning",
-        )
+        return adapter_env(upstream, self.redis_url, self.ns[reconciler], reconciler)
 
     def _scheduled(self, db: redis.Redis) -> int:
         """Unfinished tasks on the reconciling adapter's schedule (one per shard)."""

@@ -1,17 +1,19 @@
-"""A smoke run of benchmarks/compare.py (--quick): every row of its table, the bytes per task by
-key type, no failed request, and nothing left in Redis. No timing is asserted."""
+"""Smoke runs of benchmarks/compare.py and benchmarks/revisions.py (--quick): every row of their
+tables, the bytes per task by key type, no failed request, and nothing left in Redis or git.
+No timing is asserted."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import subprocess
 
 import pytest
 import redis
 
 from benchmarks.redis_bytes import kind_of
-from tests.benchmark_runs import run_benchmark
+from tests.benchmark_runs import ROOT, run_benchmark
 
 ROWS = [
     "submit (kling-v3), c=32, reconciler on",
@@ -21,6 +23,8 @@ ROWS = [
     "submit p99 at c=1",
     "GET p50 at c=1",
     "GET p99 at c=1",
+    "server CPU per submit, c=32, reconciler off",
+    "server CPU per GET, c=32",
     "Redis bytes per finished task (30 tasks)",
 ]
 #: A key per task each (30 tasks), then the indexes (keys shared by the tasks: the owner's in
@@ -45,7 +49,7 @@ def test_quick_run_prints_the_whole_table(tool: str) -> None:
     out = run_benchmark("compare.py", "--quick", "--load", tool, "--redis-url", url)
     assert ("load: wrk" if tool == "wrk" else "load: an aiohttp loop") in out
     for row in ROWS:
-        assert re.search(rf"^\| {re.escape(row)} \| [\d,.]+ (req/s|ms)? ?\|", out, re.M), row
+        assert re.search(rf"^\| {re.escape(row)} \| [\d,.]+ (req/s|ms|µs)? ?\|", out, re.M), row
     for kind in PER_TASK:
         assert re.search(rf"^\| {re.escape(kind)} \| 30 \| [\d,]+ \|", out, re.M), kind
     for kind in INDEXES:
@@ -54,6 +58,11 @@ def test_quick_run_prints_the_whole_table(tool: str) -> None:
         r"^\| total per task \| 30 tasks \| [\d,]+ \| 30 tasks \| [\d,]+ \|$", out, re.M
     )
     assert "errors (4xx/5xx or failed connections): 0\n" in out
+    assert_namespaces_deleted(out, url)
+
+
+def assert_namespaces_deleted(out: str, url: str) -> None:
+    """The namespaces a run printed hold no key any more."""
     namespaces = re.search(r"^Redis namespaces \(deleted after\): (.+)$", out, re.M)
     assert namespaces is not None
     db = redis.Redis.from_url(url)
@@ -107,3 +116,17 @@ def test_the_polling_benchmark_prints_requests_per_task_and_lag_for_both_dialect
         r"^\| gateway \| after learning \| 20 \| 20 \| [\d.]+ \| \d+ \| (\d+) \|", out, re.M
     )
     assert pages is not None and pages.group(1) == "0"  # the gateway dialect lists nothing
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_quick_revisions_run_compares_two_checkouts_and_cleans_up() -> None:
+    """benchmarks/revisions.py against HEAD itself: both rows, no worktree or key left."""
+    url = os.environ["REDIS_URL"]
+    out = run_benchmark("revisions.py", "--quick", "--base", "HEAD", "--redis-url", url)
+    for phase in ("submit", "get"):
+        assert re.search(rf"^\| {phase} \| [\d,]+ µs \| [\d,]+ µs \| [\d.]+x \|", out, re.M), out
+    assert_namespaces_deleted(out, url)
+    trees = subprocess.run(
+        ["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert "mva-base-" not in trees.stdout

@@ -61,13 +61,15 @@ class Live:
         port: int,
         *,
         program: tuple[str, ...] = ("-m", "adapter"),
+        cwd: Path = ROOT,
     ) -> None:
+        """``cwd``: where it runs; ``-m adapter`` runs the adapter found there."""
         self.url = f"http://127.0.0.1:{port}"
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, *program, *args],
             env=dict(env),
-            cwd=ROOT,
+            cwd=cwd,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
