@@ -300,16 +300,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--tasks", type=int, default=2000, help="finished tasks for the bytes")
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    )
-    parser.add_argument("--load", choices=("auto", "wrk", "aiohttp"), default="auto")
+    load.add_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="1 s phases, 1 round, 30 tasks")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.tasks = 1.0, 1, 30
-    if args.load == "auto":
-        args.load = "wrk" if load.wrk_path() else "aiohttp"
+    args.load = load.tool(args.load)
     return args
 
 

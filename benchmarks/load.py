@@ -7,9 +7,11 @@ POSTs carry an ``Idempotency-Key`` of their own each; GETs go through a list of 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -36,6 +38,21 @@ class Load:
 
 def wrk_path() -> str | None:
     return shutil.which("wrk")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--redis-url`` (``REDIS_URL``, else the local Redis) and ``--load`` (see :func:`tool`)."""
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    )
+    parser.add_argument("--load", choices=("auto", "wrk", "aiohttp"), default="auto")
+
+
+def tool(choice: str) -> str:
+    """The load generator ``--load`` names: ``auto`` is wrk when it is on PATH, else aiohttp."""
+    if choice != "auto":
+        return choice
+    return "wrk" if wrk_path() else "aiohttp"
 
 
 def describe(tool: str) -> str:

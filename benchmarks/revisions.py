@@ -67,16 +67,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=5.0, help="per phase and side")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    )
-    parser.add_argument("--load", choices=("auto", "wrk", "aiohttp"), default="auto")
+    load.add_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="1 s phases, 1 round")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 1.0, 1
-    if args.load == "auto":
-        args.load = "wrk" if load.wrk_path() else "aiohttp"
+    args.load = load.tool(args.load)
     return args
 
 

@@ -221,10 +221,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5.0, help="per phase and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--loaders", type=int, default=2, help="processes storing tasks")
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    )
-    parser.add_argument("--load", choices=("auto", "wrk", "aiohttp"), default="auto")
+    load.add_arguments(parser)
     parser.add_argument(
         "--quick", action="store_true", help="2,000 then 20,000 tasks, 1 s phases, 1 round"
     )
@@ -233,8 +230,7 @@ def parse() -> argparse.Namespace:
         args.base, args.tasks, args.seconds, args.rounds = 2_000, 20_000, 1.0, 1
     if args.tasks <= args.base:
         parser.error("--tasks must be above --base")
-    if args.load == "auto":
-        args.load = "wrk" if load.wrk_path() else "aiohttp"
+    args.load = load.tool(args.load)
     return args
 
 

@@ -29,7 +29,7 @@ import msgspec
 import redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from adapter.core.errors import (
     BudgetExceeded,
@@ -52,7 +52,7 @@ from adapter.ports import IdempotencyClaim, Schedule, TaskPage
 from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_keyspace import LAYOUT, KeySpace
 from adapter.stores.redis_record import doc_of, events_of, pack
-from adapter.stores.redis_scripts import TaskScripts, claim_of
+from adapter.stores.redis_scripts import TaskScripts
 from adapter.stores.redis_scripts import text as text  # re-exported: the feed and keys use it
 
 log = logging.getLogger(__name__)
@@ -620,18 +620,10 @@ class RedisTaskStore:
     async def claim_idempotency(
         self, owner: str, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
     ) -> IdempotencyClaim:
-        # Repeatable: a claim by the same task id answers "new" again (see the script).
-        return await self._errors.repeatable(
-            "claim_idempotency",
-            lambda: self._scripts.claim_idempotency(
-                owner=owner,
-                scope=scope,
-                fingerprint=fingerprint,
-                task_id=task_id,
-                now=now,
-                ttl_s=ttl_s,
-            ),
+        made, _ = await self._claim(
+            "claim_idempotency", None, owner, scope, fingerprint, task_id, now, ttl_s
         )
+        return made
 
     async def claim_idempotency_and_key(
         self,
@@ -643,41 +635,36 @@ class RedisTaskStore:
         now: datetime,
         ttl_s: int,
     ) -> tuple[IdempotencyClaim, ApiKey | None]:
-        claim = functools.partial(
-            self._scripts.claim_idempotency,
-            owner=owner,
-            scope=scope,
-            fingerprint=fingerprint,
-            task_id=task_id,
-            now=now,
-            ttl_s=ttl_s,
+        read = self._keys.api_key(key_hash)
+        made, key = await self._claim(
+            "claim_idempotency_and_key", read, owner, scope, fingerprint, task_id, now, ttl_s
         )
-
-        async def run() -> tuple[IdempotencyClaim, Any]:
-            # Pipelined: the key's document and the claim are in different slots.
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.get(self._keys.api_key(key_hash))
-                    self._scripts.queue_claim_idempotency(
-                        pipe,
-                        owner=owner,
-                        scope=scope,
-                        fingerprint=fingerprint,
-                        task_id=task_id,
-                        now=now,
-                        ttl_s=ttl_s,
-                    )
-                    key, reply = await pipe.execute()
-                return claim_of(reply), key
-            except NoScriptError:
-                # A server that lost its scripts (a restart, a promoted replica): one by one,
-                # the claim loading its script.
-                key = await self._redis.get(self._keys.api_key(key_hash))
-                return await claim(), key
-
-        # Repeatable: a claim by the same task id answers "new" again (see the script).
-        made, key = await self._errors.repeatable("claim_idempotency_and_key", run)
         return made, None if key is None else _decode_key(key)
+
+    async def _claim(
+        self,
+        operation: str,
+        read: str | None,
+        owner: str,
+        scope: str,
+        fingerprint: str,
+        task_id: str,
+        now: datetime,
+        ttl_s: int,
+    ) -> tuple[IdempotencyClaim, Any]:
+        # Repeatable: a claim by the same task id answers "new" again (see the script).
+        return await self._errors.repeatable(
+            operation,
+            lambda: self._scripts.claim_idempotency(
+                owner=owner,
+                scope=scope,
+                fingerprint=fingerprint,
+                task_id=task_id,
+                now=now,
+                ttl_s=ttl_s,
+                read=read,
+            ),
+        )
 
     async def release_idempotency(self, owner: str, scope: str, task_id: str) -> None:
         await self._errors.repeatable(

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import NoScriptError
+
 from adapter.core.shards import id_shard
 from adapter.core.values import Admission, Mode, TaskStatus, nanos
 from adapter.ports import IdempotencyClaim, Schedule
@@ -370,7 +372,7 @@ def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def claim_of(reply: Any) -> IdempotencyClaim:
+def _claim_of(reply: Any) -> IdempotencyClaim:
     """CLAIM_IDEMPOTENCY's reply as a claim."""
     is_new, fp, owner_task, at = reply
     return IdempotencyClaim(
@@ -392,12 +394,14 @@ class TaskScripts:
         "_delete",
         "_keys",
         "_page",
+        "_redis",
         "_release_idempotency",
         "_replace",
         "_update",
     )
 
     def __init__(self, redis: RedisClient, keys: KeySpace) -> None:
+        self._redis = redis
         self._keys = keys
         self._create = redis.register_script(CREATE)
         self._update = redis.register_script(UPDATE)
@@ -592,22 +596,7 @@ class TaskScripts:
         ]
 
     async def claim_idempotency(
-        self, *, owner: str, scope: str, fingerprint: str, task_id: str, now: datetime, ttl_s: int
-    ) -> IdempotencyClaim:
-        """Claim ``owner``'s ``scope`` for ``task_id``, or learn who holds it.
-
-        A claim by the task id that holds it answers "new" again: the same claim, repeated.
-        """
-        return claim_of(
-            await self._claim_idempotency(
-                keys=[self._keys.idempotency(owner, scope)],
-                args=[fingerprint, task_id, int(now.timestamp() * 1000), ttl_s],
-            )
-        )
-
-    def queue_claim_idempotency(
         self,
-        pipe: Any,
         *,
         owner: str,
         scope: str,
@@ -615,23 +604,31 @@ class TaskScripts:
         task_id: str,
         now: datetime,
         ttl_s: int,
-    ) -> None:
-        """Queue :meth:`claim_idempotency` on ``pipe`` (its reply: ``claim_of``) by the
-        script's hash alone. Unlike a ``Script`` called on a pipeline, this adds no
-        ``SCRIPT EXISTS`` round trip; a server that does not know the script answers
-        ``NoScriptError``, and :meth:`claim_idempotency` then loads it."""
-        # By name: a cluster's pipeline refuses its ``evalsha`` method, yet routes EVALSHA
-        # by its key like any command.
-        pipe.execute_command(
-            "EVALSHA",
-            self._claim_idempotency.sha,
-            1,
-            self._keys.idempotency(owner, scope),
-            fingerprint,
-            task_id,
-            int(now.timestamp() * 1000),
-            ttl_s,
-        )
+        read: str | None = None,
+    ) -> tuple[IdempotencyClaim, Any]:
+        """Claim ``owner``'s ``scope`` for ``task_id``, or learn who holds it; with ``read``,
+        also that string key's value (``None`` when it has none), in the same round trip.
+
+        A claim by the task id that holds it answers "new" again: the same claim, repeated.
+        """
+        keys = [self._keys.idempotency(owner, scope)]
+        args: list[str | int] = [fingerprint, task_id, int(now.timestamp() * 1000), ttl_s]
+        value = None
+        if read is not None:
+            # Pipelined (the two keys' slots differ), the script by its hash alone: a
+            # ``Script`` called on a pipeline adds a ``SCRIPT EXISTS`` round trip, and a
+            # cluster's pipeline refuses its ``evalsha`` method, yet routes EVALSHA by its key.
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.get(read)
+                    pipe.execute_command("EVALSHA", self._claim_idempotency.sha, 1, *keys, *args)
+                    value, reply = await pipe.execute()
+                return _claim_of(reply), value
+            except NoScriptError:
+                # A server that lost its scripts (a restart, a promoted replica): one by one,
+                # the script loaded again below.
+                value = await self._redis.get(read)
+        return _claim_of(await self._claim_idempotency(keys=keys, args=args)), value
 
     async def release_idempotency(self, *, owner: str, scope: str, task_id: str) -> None:
         """Let go of the claim on ``owner``'s ``scope``, if ``task_id`` still holds it."""

@@ -31,6 +31,7 @@ from adapter.core.values import (
     TaskRecord,
     TaskStatus,
 )
+from adapter.service.keys import hash_key
 from adapter.stores.redis import RedisTaskStore
 from adapter.stores.redis_client import RedisClient
 from adapter.stores.redis_feed import RedisEventFeed
@@ -253,21 +254,29 @@ async def test_tasks_are_read_together_across_shards_in_the_order_asked(
     assert await store.get_tasks([]) == []
 
 
+async def stored_key(
+    store: RedisTaskStore, redis: RedisClient, owner: str
+) -> tuple[RedisKeyStore, ApiKey]:
+    """An active API key of ``owner``'s, stored beside ``store`` (the caller deletes it)."""
+    keys = RedisKeyStore(redis, namespace=store.namespace)
+    key = ApiKey(
+        id=new_key_id(owner),
+        name="n",
+        owner=owner,
+        key_hash=hash_key(owner),
+        status="active",
+        created_at=NOW,
+    )
+    await keys.add_key(key)
+    return keys, key
+
+
 async def test_a_task_and_an_api_key_are_read_together(
     store: RedisTaskStore, redis: RedisClient
 ) -> None:
     """A request's task and key, in other slots on a cluster, come back from one read; either
     may be missing."""
-    keys = RedisKeyStore(redis, namespace=store.namespace)
-    key = ApiKey(
-        id=new_key_id(OWNERS[2]),
-        name="n",
-        owner=OWNERS[2],
-        key_hash="h" * 64,
-        status="active",
-        created_at=NOW,
-    )
-    await keys.add_key(key)
+    keys, key = await stored_key(store, redis, OWNERS[2])
     (task,) = await created(store, record(OWNERS[2]))
     assert await store.get_task_and_key(task.task_id, key.key_hash) == (task, key)
     assert await store.get_task_and_key(task.task_id, "x" * 64) == (task, None)
@@ -282,16 +291,7 @@ async def test_an_idempotency_claim_and_an_api_key_are_made_and_read_together(
     """A submit's claim and its key, in other slots on a cluster, in one round trip: a claim
     repeated by its task id is new again, another task id learns the holder; a server that
     does not know the script still claims, and loads it."""
-    keys = RedisKeyStore(redis, namespace=store.namespace)
-    key = ApiKey(
-        id=new_key_id(OWNERS[1]),
-        name="n",
-        owner=OWNERS[1],
-        key_hash="c" * 64,
-        status="active",
-        created_at=NOW,
-    )
-    await keys.add_key(key)
+    keys, key = await stored_key(store, redis, OWNERS[1])
     first, second = new_task_id(OWNERS[1]), new_task_id(OWNERS[1])
 
     async def claim(task_id: str, key_hash: str = key.key_hash) -> tuple[Any, ApiKey | None]:
