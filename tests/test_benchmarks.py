@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import redis
@@ -119,6 +120,9 @@ def test_the_polling_benchmark_prints_requests_per_task_and_lag_for_both_dialect
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout"
+)
 def test_quick_revisions_run_compares_two_checkouts_and_cleans_up() -> None:
     """benchmarks/revisions.py against HEAD itself: both rows, no worktree or key left."""
     url = os.environ["REDIS_URL"]
@@ -126,7 +130,10 @@ def test_quick_revisions_run_compares_two_checkouts_and_cleans_up() -> None:
     for phase in ("submit", "get"):
         assert re.search(rf"^\| {phase} \| [\d,]+ µs \| [\d,]+ µs \| [\d.]+x \|", out, re.M), out
     assert_namespaces_deleted(out, url)
+    tree = re.search(r"^the base ran in (\S+) \(removed after\)", out, re.M)
+    assert tree is not None
     trees = subprocess.run(
         ["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert "mva-base-" not in trees.stdout
+    assert tree.group(1) not in trees.stdout
+    assert not Path(tree.group(1)).exists()

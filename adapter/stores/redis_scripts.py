@@ -613,7 +613,7 @@ class TaskScripts:
         """
         keys = [self._keys.idempotency(owner, scope)]
         args: list[str | int] = [fingerprint, task_id, int(now.timestamp() * 1000), ttl_s]
-        value = None
+        value: Any = None
         if read is not None:
             # Pipelined (the two keys' slots differ), the script by its hash alone: a
             # ``Script`` called on a pipeline adds a ``SCRIPT EXISTS`` round trip, and a

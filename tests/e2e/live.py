@@ -76,7 +76,9 @@ class Live:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{args} exited early:\n{self.output()}")
+                output = self.output()
+                self.log.close()
+                raise RuntimeError(f"{args} exited early:\n{output}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
                     return

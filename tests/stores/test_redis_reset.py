@@ -78,6 +78,18 @@ async def test_an_idempotency_claim_after_a_reset_is_made_once(
     assert claim.is_new and claim.task_id == "task_2"
 
 
+async def test_a_claim_read_with_its_key_after_a_reset_is_made_once(
+    proxy: ResettingProxy, stores: tuple[RedisTaskStore, RedisKeyStore]
+) -> None:
+    """The claim and the key's read, pipelined, go through a dead connection too: the claim
+    is made once (its repeat by the same task id answers "new" again) and the key is read."""
+    tasks, _ = stores
+    await reset(proxy)
+    claim, key = await tasks.claim_idempotency_and_key("h1", "ci", "scope", "fp", "task_3", NOW, 60)
+    assert claim.is_new and claim.task_id == "task_3"
+    assert key == KEY
+
+
 async def test_a_compare_and_set_after_a_reset_is_not_repeated(
     proxy: ResettingProxy, stores: tuple[RedisTaskStore, RedisKeyStore]
 ) -> None:
