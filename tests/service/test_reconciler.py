@@ -421,12 +421,19 @@ async def test_no_upstream_request_starts_while_the_process_is_busy(
         upstream.set_state(f"up_{len(upstream.submits)}", TaskStatus.PROCESSING)
     clock.advance(FIRST_S)
     round_ = asyncio.create_task(process.reconciler.round())
-    await asyncio.sleep(0.02)
-    assert len(upstream.started) == 1
-    share.busy_now = True
-    upstream.query_gate.set()
-    await asyncio.sleep(0.05)
-    assert len(upstream.started) == 1 and not round_.done()
-    share.busy_now = False
-    assert await round_ == 3
+    try:
+        # The first query goes out however slow the machine (bounded: 5 s).
+        for _ in range(500):
+            if upstream.started:
+                break
+            await asyncio.sleep(0.01)
+        assert len(upstream.started) == 1
+        share.busy_now = True
+        upstream.query_gate.set()
+        await asyncio.sleep(0.05)
+        assert len(upstream.started) == 1 and not round_.done()
+        share.busy_now = False
+        assert await round_ == 3
+    finally:
+        round_.cancel()  # a failed check leaves no round running into the next test
     assert sorted(upstream.queries) == ["up_1", "up_2", "up_3"]
