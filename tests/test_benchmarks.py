@@ -1,4 +1,4 @@
-"""Smoke runs of benchmarks/compare.py and benchmarks/revisions.py (--quick): every row of their
+"""Smoke runs of benchmarks/compare.py, revisions.py and redis_pool.py (--quick): every row of their
 tables, the bytes per task by key type, no failed request, and nothing left in Redis or git.
 No timing is asserted."""
 
@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from benchmarks.redis_bytes import kind_of
+from benchmarks.redis_pool import POOLS
 from tests.benchmark_runs import ROOT, run_benchmark
 
 ROWS = [
@@ -137,3 +138,13 @@ def test_quick_revisions_run_compares_two_checkouts_and_cleans_up() -> None:
     )
     assert tree.group(1) not in trees.stdout
     assert not Path(tree.group(1)).exists()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_quick_pool_run_prints_each_pools_cost_and_deletes_its_key() -> None:
+    url = os.environ["REDIS_URL"]
+    out = run_benchmark("redis_pool.py", "--quick", "--redis-url", url)
+    for pool in POOLS:
+        assert re.search(rf"^  {re.escape(pool)} +[\d.]+ µs  \([\d.-]+\)  [\d.]+x base$", out, re.M)
+    with redis.Redis.from_url(url) as client:
+        assert not list(client.scan_iter(match="mvabench:pool:*"))

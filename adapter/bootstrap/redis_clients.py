@@ -1,10 +1,11 @@
 """The Redis client of the settings, made in this one place for every mode, and the start-up
 check that it answers.
 
-- ``standalone``: ``REDIS_URL``'s server through a blocking pool, or fakeredis in-process.
+- ``standalone``: ``REDIS_URL``'s server through a pool that queues for a free connection
+  (``adapter.bootstrap.redis_pool``), or fakeredis in-process.
 - ``cluster``: ``redis.asyncio.cluster.RedisCluster`` from ``REDIS_URL``, any node of it.
 - ``sentinel``: the master that ``REDIS_SENTINELS`` know as ``REDIS_SENTINEL_MASTER``, through
-  a blocking pool that asks the sentinels where the master is before each new connection, so a
+  such a pool that asks the sentinels where the master is before each new connection, so a
   failover costs the connections open to the old master and nothing else.
 """
 
@@ -19,6 +20,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import RedisClusterException
 from redis.maint_notifications import MaintNotificationsConfig
 
+from adapter.bootstrap.redis_pool import WaitingConnectionPool
 from adapter.config.settings import Settings, SettingsError, shown_url
 from adapter.core.causes import reason
 from adapter.core.errors import StoreUnavailable
@@ -63,7 +65,7 @@ def make_redis(settings: Settings) -> RedisClient:
     if settings.redis_url:
         # A busy process waits for a free connection instead of failing at once (redis-py's
         # default pool refuses the 101st concurrent command).
-        pool = aioredis.BlockingConnectionPool.from_url(
+        pool = WaitingConnectionPool.from_url(
             settings.redis_url,
             max_connections=REDIS_CONNECTIONS,
             timeout=REDIS_POOL_WAIT_S,
@@ -78,7 +80,7 @@ def make_redis(settings: Settings) -> RedisClient:
     return embedded
 
 
-class BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPool):
+class WaitingSentinelPool(SentinelConnectionPool, WaitingConnectionPool):
     """Sentinel's pool (each new connection goes where the sentinels say the master is) that
     waits for a free connection as the standalone one does, instead of refusing."""
 
@@ -104,7 +106,7 @@ def _sentinel_master(settings: Settings) -> SentinelMaster:
     master: SentinelMaster = sentinels.master_for(
         topology.master,
         redis_class=SentinelMaster,
-        connection_pool_class=BlockingSentinelPool,
+        connection_pool_class=WaitingSentinelPool,
         max_connections=REDIS_CONNECTIONS,
         timeout=REDIS_POOL_WAIT_S,
         health_check_interval=30,

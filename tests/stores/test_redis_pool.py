@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 
 import pytest
 import redis
 
 from adapter.bootstrap.redis_clients import REDIS_CONNECTIONS, make_redis
+from adapter.bootstrap.redis_pool import WaitingConnectionPool
 from adapter.config.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from tests.redis_server import RedisServer, needs_redis_server
@@ -68,3 +70,68 @@ async def test_a_command_queues_for_a_connection_longer_than_a_burst_lasts(
         for connection in busy:
             await pool.release(connection)
         await client.aclose()
+
+
+needs_redis_url = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+
+
+@pytest.fixture
+async def one_connection() -> AsyncIterator[WaitingConnectionPool]:
+    """A pool of one connection whose commands wait at most 0.5 s for it."""
+    pool = WaitingConnectionPool.from_url(os.environ["REDIS_URL"], max_connections=1, timeout=0.5)
+    yield pool
+    await pool.disconnect()
+
+
+async def served_in_turn(pool: WaitingConnectionPool, name: str, order: list[str]) -> None:
+    connection = await pool.get_connection()
+    order.append(name)
+    await asyncio.sleep(0)
+    await pool.release(connection)
+
+
+@needs_redis_url
+async def test_commands_queued_for_a_connection_are_served_first_come_first_served(
+    one_connection: WaitingConnectionPool,
+) -> None:
+    held = await one_connection.get_connection()
+    order: list[str] = []
+    queued = [asyncio.create_task(served_in_turn(one_connection, name, order)) for name in "abcd"]
+    await asyncio.sleep(0.01)
+    assert order == []
+    await one_connection.release(held)
+    await asyncio.wait_for(asyncio.gather(*queued), 1)
+    assert order == ["a", "b", "c", "d"]
+
+
+@needs_redis_url
+async def test_a_command_that_finds_no_free_connection_within_the_wait_fails(
+    one_connection: WaitingConnectionPool,
+) -> None:
+    held = await one_connection.get_connection()
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(redis.ConnectionError, match="No connection available"):
+            await one_connection.get_connection()
+        assert asyncio.get_running_loop().time() - started >= 0.5
+        assert not one_connection._waiters  # the one that gave up left the queue
+    finally:
+        await one_connection.release(held)
+    connection = await one_connection.get_connection()  # and the pool still serves
+    await one_connection.release(connection)
+
+
+@needs_redis_url
+async def test_a_queued_command_cancelled_after_its_wake_passes_the_connection_on(
+    one_connection: WaitingConnectionPool,
+) -> None:
+    held = await one_connection.get_connection()
+    order: list[str] = []
+    first = asyncio.create_task(served_in_turn(one_connection, "first", order))
+    second = asyncio.create_task(served_in_turn(one_connection, "second", order))
+    await asyncio.sleep(0.01)
+    await one_connection.release(held)  # wakes the first, which has not run yet
+    first.cancel()
+    await asyncio.wait_for(second, 1)
+    assert order == ["second"]
+    assert first.cancelled()
