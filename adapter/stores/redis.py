@@ -165,7 +165,7 @@ USAGE_TTL_S = 400 * 86_400
 class RedisTaskStore:
     """Tasks, events, idempotency claims, refresh leases, list indexes and schedules."""
 
-    __slots__ = ("_errors", "_keys", "_redis", "_scripts", "_ttl_ms", "_usage_ttl_ms")
+    __slots__ = ("_errors", "_keys", "_redis", "_scripts", "_server", "_ttl_ms", "_usage_ttl_ms")
 
     def __init__(
         self,
@@ -180,6 +180,8 @@ class RedisTaskStore:
         ``on_unavailable(operation)``: called for each operation that fails with
         ``StoreUnavailable``."""
         self._redis = redis
+        # Known once: an isinstance check against RedisCluster (a typing Protocol) is slow.
+        self._server = None if isinstance(redis, RedisCluster) else redis
         self._errors = StoreErrors(on_unavailable)
         self._keys = KeySpace(namespace)
         self._ttl_ms = task_ttl_s * 1000
@@ -491,8 +493,8 @@ class RedisTaskStore:
         pipeline of ``GET``s on a cluster (one per node: their slots differ)."""
         if not keys:
             return []
-        if not isinstance(self._redis, RedisCluster):
-            return list(await self._redis.mget(keys))
+        if self._server is not None:
+            return list(await self._server.mget(keys))
         async with self._redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.get(key)
