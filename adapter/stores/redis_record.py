@@ -44,13 +44,16 @@ _CODEC = b"z"
 #: Deflate's settings: a 4 KiB window (the dictionary fits in it) and small hash tables, the
 #: most of the compression for a fifth of the time of zlib's defaults on a task.
 _LEVEL, _WINDOW, _MEMORY = 6, -12, 2
+#: A compressor primed with the dictionary, copied for each doc: a quarter cheaper than
+#: priming a new one (5.1 against 3.8 µs for a queued task), the same bytes.
+_DEFLATE = zlib.compressobj(
+    _LEVEL, zlib.DEFLATED, _WINDOW, _MEMORY, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY
+)
 
 
 def pack(json: bytes) -> bytes:
     """A doc or event as stored: compressed with the dictionary, after the codec byte."""
-    deflate = zlib.compressobj(
-        _LEVEL, zlib.DEFLATED, _WINDOW, _MEMORY, zlib.Z_DEFAULT_STRATEGY, _DICTIONARY
-    )
+    deflate = _DEFLATE.copy()
     return _CODEC + deflate.compress(json) + deflate.flush()
 
 

@@ -31,3 +31,12 @@ def test_the_doc_and_the_events_are_read_back_from_the_header_s_length() -> None
     stored += b"".join(b"%d:%s" % (len(event), event) for event in events)
     assert doc_of(stored) == b'{"task_id":"t"}'
     assert list(events_of(stored)) == [b'{"n":1}', b":\n" * 40]
+
+
+def test_a_doc_packs_to_the_same_bytes_whatever_was_packed_before() -> None:
+    """Each doc starts from the primed dictionary alone: nothing of an earlier doc leaks in."""
+    doc = b'{"task_id":"task_1","model":"kling-v3","status":"queued"}'
+    first = pack(doc)
+    pack(b'{"task_id":"task_2","prompt":"' + b"y" * 5_000 + b'"}')
+    assert pack(doc) == first
+    assert len(first) < len(doc)  # and the dictionary does its work
