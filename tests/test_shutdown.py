@@ -84,7 +84,7 @@ async def test_many_tasks_are_stopped_together_in_one_bound() -> None:
     started = time.monotonic()
     try:
         assert await stop_tasks(tasks, what="mixed", within_s=1.0) == 5
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 1.9  # one bound for all: well under two
         assert all(task.cancelled() for task in tasks[5:])
     finally:
         state["released"] = True

@@ -11,6 +11,7 @@ from adapter.core.errors import ProviderRateLimited, ProviderRejected
 from adapter.core.values import TaskStatus
 from adapter.service.keys import KeyService
 from tests.fakes import MODEL, ScriptedProvider, seed_input
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -77,7 +78,7 @@ async def test_a_key_still_submitting_is_409_with_retry_after(
     first = asyncio.create_task(
         client.post("/api/v1/tasks", json=body(), headers={"Idempotency-Key": "slow"})
     )
-    await asyncio.sleep(0.05)
+    await until(lambda: bool(provider.submits))  # the first is at the upstream
     response = await client.post("/api/v1/tasks", json=body(), headers={"Idempotency-Key": "slow"})
     assert_error(response, 409, "idempotency_request_in_progress")
     assert response.headers["Retry-After"] == "1"

@@ -28,6 +28,7 @@ from tests.fakes import (
     seed_input,
     webhooks_in_memory,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -213,10 +214,7 @@ async def test_at_most_per_provider_queries_run_at_once(make_process, clock: Fak
         await process.submit()
     clock.advance(FIRST_S)
     round_ = asyncio.create_task(process.reconciler.round())
-    for _ in range(200):  # until the first two are at the upstream (bounded)
-        if upstream.running == 2:
-            break
-        await asyncio.sleep(0.001)
+    await until(lambda: upstream.running == 2)  # the first two are at the upstream
     for _ in range(10):
         await asyncio.sleep(0)  # give any others the chance to (wrongly) start
     assert upstream.running == 2
@@ -304,10 +302,7 @@ async def test_a_task_whose_hold_lapsed_mid_refresh_is_not_refreshed_twice(
     upstream.set_state("up_1", TaskStatus.PROCESSING)
     clock.advance(FIRST_S)
     round_ = asyncio.create_task(first.reconciler.round())
-    for _ in range(200):  # until the first query is at the upstream (bounded)
-        if upstream.running:
-            break
-        await asyncio.sleep(0.001)
+    await until(lambda: upstream.running > 0)  # the first query is at the upstream
     clock.advance(41)  # past hold_s: the schedule lets the task go
     assert await second.reconciler.round() == 1
     upstream.query_gate.set()

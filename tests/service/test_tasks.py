@@ -25,8 +25,14 @@ from adapter.service.tasks import TaskService
 from adapter.service.writer import TaskWriter
 from adapter.stores.redis import RedisTaskStore
 from tests.fakes import MODEL, FakeClock, FakeMedia, ScriptedProvider, seed_input
+from tests.waiting import SOON_S, until
 
 pytestmark = pytest.mark.anyio
+#: How long a retry waits for the first request of its Idempotency-Key where that one must
+#: end in time: generous, since the wait ends as soon as it has (CI's machine is shared).
+FIRST_ENDS_S = SOON_S
+#: A refresh interval no test outlasts: reads one after another are never due again.
+NOT_DUE_AGAIN_S = 60.0
 
 
 async def submit(service: TaskService, key: str | None = "k1", owner: str = "alice", **changes):  # type: ignore[no-untyped-def]
@@ -95,9 +101,11 @@ async def test_keys_are_scoped_to_their_owner(
 
 
 async def test_concurrent_identical_submits_make_one_task_and_one_upstream_call(
-    service: TaskService, provider: ScriptedProvider
+    make_service,
+    provider: ScriptedProvider,  # type: ignore[no-untyped-def]
 ) -> None:
     """Ten racing retries of one request produce exactly one upstream call and one task."""
+    service = make_service(provider, wait_s=FIRST_ENDS_S)
     provider.gate = asyncio.Event()
     racing = [asyncio.create_task(submit(service)) for _ in range(10)]
     await asyncio.sleep(0.05)
@@ -114,7 +122,7 @@ async def test_a_request_still_submitting_makes_the_retry_wait_then_409(
     """While the first request is in flight a retry waits briefly, then is told to retry."""
     provider.gate = asyncio.Event()
     first = asyncio.create_task(submit(service))
-    await asyncio.sleep(0.02)
+    await until(lambda: bool(provider.submits))  # the first is at the upstream
     with pytest.raises(IdempotencyInProgress) as caught:
         await submit(service)
     assert caught.value.retry_after >= 1
@@ -271,9 +279,11 @@ async def test_polling_errors_never_fail_a_task(
 
 
 async def test_refresh_is_single_flight_and_rate_limited(
-    service: TaskService, provider: ScriptedProvider
+    make_service,
+    provider: ScriptedProvider,  # type: ignore[no-untyped-def]
 ) -> None:
     """Many readers at once cause one upstream query; a read right after causes none."""
+    service = make_service(provider, refresh_interval_s=NOT_DUE_AGAIN_S)
     task_id = (await submit(service)).record.task_id
     await asyncio.gather(*(service.get(owner="alice", task_id=task_id) for _ in range(10)))
     await service.get(owner="alice", task_id=task_id)
@@ -397,7 +407,7 @@ async def test_a_rejection_that_lost_the_race_to_an_adoption_keeps_the_task(
     provider.gate = asyncio.Event()
     provider.submit_outcomes.append(ProviderRejected("kling", "duplicate external_task_id"))
     first = asyncio.create_task(submit(service))
-    await asyncio.sleep(0.05)
+    await until(lambda: bool(provider.submits))  # the first is at the upstream
     task_id = provider.submits[0].external_id
     stored = await store.get_task(task_id)
     assert stored is not None

@@ -197,7 +197,8 @@ async def test_a_task_that_stays_queued_gets_only_its_submitted_callback(
     """[sim:stay-queued] never changes status again, so no callback follows submitted."""
     sent = body("motion-control", prompt="[sim:stay-queued]", callback_url=CALLBACK)
     await submit(sim, "/kling/v1/videos/motion-control", sent)
-    await anyio.sleep(AFTER_THE_END_S)
+    await receiver.wait_for(1)  # however slow the machine
+    await anyio.sleep(AFTER_THE_END_S)  # and nothing follows it
     assert receiver.statuses == ["submitted"]
     assert callback_tasks() == []
 

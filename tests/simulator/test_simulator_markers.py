@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from adapter.simulator.clock import ManualClock
+from tests.waiting import SOON_S
 
 pytestmark = pytest.mark.anyio
 
@@ -100,9 +102,19 @@ async def test_slow_marker_records_the_task_before_answering(
 ) -> None:
     """A client that gives up on a [sim:slow] submit finds the task by external_task_id."""
     body = order(prompt="[sim:slow=30]", external_task_id="lost-reply")
-    with anyio.move_on_after(0.05) as scope:
-        await client.post(GATEWAY_SUBMIT, json=body, headers=gateway_auth)
-    assert scope.cancelled_caught
+    posting = asyncio.create_task(client.post(GATEWAY_SUBMIT, json=body, headers=gateway_auth))
+    try:
+        with anyio.fail_after(SOON_S):  # however slow the machine, the task is soon recorded
+            while True:
+                early = await client.get(QUERY + "lost-reply", headers=gateway_auth)
+                if early.status_code != 404:
+                    break
+                await anyio.sleep(0.01)
+        assert not posting.done()  # recorded while the answer is still on its way
+    finally:
+        posting.cancel()  # the client gives up
+    with pytest.raises(asyncio.CancelledError):
+        await posting
     found = await client.get(QUERY + "lost-reply", headers=gateway_auth)
     assert found.status_code == 200
     assert found.json()["data"]["task_info"]["external_task_id"] == "lost-reply"
