@@ -379,13 +379,15 @@ async def test_rounds_take_more_through_a_backlog_and_fewer_when_they_run_slow(
     """Forty due tasks, rounds of 2 at first and at most 8: each quick full round takes
     twice as many as the last; a round that takes over a quarter of the hold halves it."""
     upstream = SlowProvider()
-    process = make_process(upstream, batch=2, max_batch=8, hold_s=0.4)
+    # A 1.6 s hold: a quick round is one under 0.2 s (an eighth), a slow one over 0.4 s (a
+    # quarter); the round is cut off at 0.8 s (half). Wide, for a loaded machine.
+    process = make_process(upstream, batch=2, max_batch=8, hold_s=1.6)
     for _ in range(40):
         await process.submit()
         upstream.set_state(f"up_{len(upstream.submits)}", TaskStatus.PROCESSING)
     clock.advance(FIRST_S)
     assert [await process.reconciler.round() for _ in range(4)] == [2, 4, 8, 8]
-    upstream.query_s = 0.15  # over a quarter of the hold, under half: slow, not cut off
+    upstream.query_s = 0.6  # over a quarter of the hold, under half: slow, not cut off
     assert await process.reconciler.round() == 8
     upstream.query_s = 0.0
     assert [await process.reconciler.round() for _ in range(3)] == [4, 6, 0]

@@ -192,7 +192,7 @@ async def test_pages_follow_while_no_dearer_than_single_queries(
 class SlowListing(ListingProvider):
     """A ListingProvider whose pages take ``page_s`` each."""
 
-    page_s = 0.12
+    page_s = 0.48
 
     async def list_tasks(self, route: str, page: int) -> ListPage:
         await asyncio.sleep(self.page_s)
@@ -206,7 +206,8 @@ async def test_a_sweep_out_of_time_queries_the_tasks_it_has_not_seen_one_by_one(
     hold): one page, whose two are recorded from it; the three unseen are queried, not left
     held until the round is cut off (half the hold)."""
     listing = SlowListing(clock, page_size=2)
-    process = make_process(listing, hold_s=0.4)
+    # A 1.6 s hold: paging stops after 0.4 s (a quarter), the round is cut off at 0.8 s.
+    process = make_process(listing, hold_s=1.6)
     made = await submit_many(process, clock, 5)
     for n in range(1, 6):
         listing.set_state(f"up_{n}", TaskStatus.SUCCEEDED, seconds=8)
