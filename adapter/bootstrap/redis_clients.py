@@ -3,7 +3,8 @@ check that it answers.
 
 - ``standalone``: ``REDIS_URL``'s server through a pool that queues for a free connection
   (``adapter.bootstrap.redis_pool``), or fakeredis in-process.
-- ``cluster``: ``redis.asyncio.cluster.RedisCluster`` from ``REDIS_URL``, any node of it.
+- ``cluster``: ``redis.asyncio.cluster.RedisCluster`` from ``REDIS_URL``, any node of it,
+  whose commands queue the same way.
 - ``sentinel``: the master that ``REDIS_SENTINELS`` know as ``REDIS_SENTINEL_MASTER``, through
   such a pool that asks the sentinels where the master is before each new connection, so a
   failover costs the connections open to the old master and nothing else.
@@ -15,12 +16,11 @@ import asyncio
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.exceptions import RedisClusterException
 from redis.maint_notifications import MaintNotificationsConfig
 
-from adapter.bootstrap.redis_pool import WaitingConnectionPool
+from adapter.bootstrap.redis_pool import WaitingConnectionPool, WaitingRedisCluster
 from adapter.config.settings import Settings, SettingsError, shown_url
 from adapter.core.causes import reason
 from adapter.core.errors import StoreUnavailable
@@ -53,9 +53,10 @@ def make_redis(settings: Settings) -> RedisClient:
     mode = settings.redis_topology.mode
     if mode == "cluster":
         assert settings.redis_url is not None  # the settings refuse a cluster without one
-        return RedisCluster.from_url(
+        return WaitingRedisCluster.from_url(
             settings.redis_url,
             max_connections=REDIS_CONNECTIONS,
+            wait_s=REDIS_POOL_WAIT_S,
             health_check_interval=30,
             maint_notifications_config=_NO_MAINT,
             **_TIMEOUTS,

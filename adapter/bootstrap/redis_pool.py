@@ -1,20 +1,27 @@
-"""``WaitingConnectionPool``: redis-py's connection pool, queueing for a free connection.
+"""Redis clients whose commands queue for a free connection instead of being refused.
 
-redis-py's own pool refuses a command at once when all its connections are in use, and its
-``BlockingConnectionPool`` waits but pays for it on every command, spare connections or not
-(a condition, a timeout and a context manager: about 9 µs of a 30 µs command, measured with
-``benchmarks/redis_pool.py``). This pool takes the plain pool's path while a connection is
-free, and only a command that finds none queues, first come first served, for at most
-``timeout`` seconds.
+- ``WaitingConnectionPool`` (one server, Sentinel's master): redis-py's own pool refuses a
+  command at once when all its connections are in use, and its ``BlockingConnectionPool``
+  waits but pays for it on every command, spare connections or not (a condition, a timeout
+  and a context manager: about 8 µs of a 40 µs command, measured with
+  ``benchmarks/redis_pool.py``). This pool takes the plain pool's path while a connection is
+  free, and only a command that finds none queues, first come first served, for at most
+  ``timeout`` seconds.
+- ``WaitingRedisCluster``: redis-py's cluster client refuses (``MaxConnectionsError``) a
+  command to a node whose ``max_connections`` are all in use. This one lets at most
+  ``max_connections`` commands and pipelines be in flight at once, each of which holds at
+  most one connection to a node at a time, and queues the rest the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from contextvars import ContextVar, Token
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
@@ -78,3 +85,72 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
     async def release(self, connection: AbstractConnection) -> None:
         await super().release(connection)
         self._wake_next()
+
+
+#: Set while this task holds a place in a ``Room``: a command that a pipeline resends by itself
+#: (redirected: MOVED, ASK) runs in its pipeline's place, never waits for a second one.
+_in_room: ContextVar[bool] = ContextVar("mva_redis_in_room", default=False)
+
+
+class Room:
+    """At most ``size`` holders at once; the next waits, first come first served, up to
+    ``wait_s`` (then ``ConnectionError("No connection available.")``)."""
+
+    def __init__(self, size: int, wait_s: float) -> None:
+        self._places = asyncio.Semaphore(size)
+        self._wait_s = wait_s
+
+    async def enter(self) -> Token[bool] | None:
+        """Take a place (``None``: this task holds one already); give it back with ``leave``."""
+        if _in_room.get():
+            return None
+        if self._places.locked():
+            try:
+                async with asyncio.timeout(self._wait_s):
+                    await self._places.acquire()
+            except TimeoutError as exc:
+                raise RedisConnectionError("No connection available.") from exc
+        else:
+            await self._places.acquire()  # a free place: taken without waiting
+        return _in_room.set(True)
+
+    def leave(self, entered: Token[bool] | None) -> None:
+        if entered is not None:
+            _in_room.reset(entered)
+            self._places.release()
+
+
+class WaitingRedisCluster(RedisCluster):
+    """A cluster client whose commands and pipelines queue for a place once
+    ``max_connections`` are in flight (``wait_s`` at most), rather than being refused."""
+
+    def __init__(self, *args: Any, wait_s: float = 20, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.room = Room(kwargs.get("max_connections", 100), wait_s)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        entered = await self.room.enter()
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self.room.leave(entered)
+
+    def pipeline(
+        self, transaction: Any | None = None, shard_hint: Any | None = None
+    ) -> ClusterPipeline:
+        super().pipeline(transaction, shard_hint)  # what it refuses, this one refuses
+        # redis-py's commands Protocol declares an _event_dispatcher its pipelines never set.
+        return _WaitingClusterPipeline(self, transaction)  # type: ignore[abstract]
+
+
+class _WaitingClusterPipeline(ClusterPipeline):
+    cluster_client: WaitingRedisCluster
+
+    async def execute(
+        self, raise_on_error: bool = True, allow_redirections: bool = True
+    ) -> list[Any]:
+        entered = await self.cluster_client.room.enter()
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        finally:
+            self.cluster_client.room.leave(entered)

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 from collections.abc import AsyncIterator
 
 import pytest
 import redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from adapter.bootstrap.redis_clients import REDIS_CONNECTIONS, make_redis
-from adapter.bootstrap.redis_pool import WaitingConnectionPool
+from adapter.bootstrap.redis_pool import Room, WaitingConnectionPool, WaitingRedisCluster
 from adapter.config.settings import Settings
 from adapter.stores.redis import RedisTaskStore
+from tests.conftest import topology_settings
 from tests.redis_server import RedisServer, needs_redis_server
+from tests.redis_topologies import LocalCluster
 
 pytestmark = pytest.mark.anyio
 #: How long a queued command may wait for its connection where it must get one, and the bound
@@ -25,18 +30,88 @@ SERVED_S = 5.0
 GIVE_UP_S = 0.5
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
-async def test_more_concurrent_commands_than_connections_all_succeed() -> None:
-    """Twice the pool's size in flight at once (e.g. that many open event streams reading)."""
-    client = make_redis(Settings(redis_url=os.environ["REDIS_URL"]))
+TOPOLOGIES = [
+    pytest.param(
+        "redis",
+        marks=pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL"),
+    ),
+    "cluster",
+    "sentinel",
+]
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+async def test_more_concurrent_commands_and_pipelines_than_connections_all_succeed(
+    request: pytest.FixtureRequest, topology: str
+) -> None:
+    """Four times the pool's size in flight at once, to one node (e.g. that many open event
+    streams reading), commands and pipelines (a cluster's multi-key read) alike: they queue,
+    where redis-py's cluster client refused each one past the 256th (MaxConnectionsError)."""
+    if topology == "redis":
+        settings = Settings(redis_url=os.environ["REDIS_URL"])
+    else:
+        settings = topology_settings(request, topology)
+    client = make_redis(settings)  # the service's own client (nothing is written)
     store = RedisTaskStore(client, namespace="mvatestpool", task_ttl_s=3600)
     try:
-        found = await asyncio.gather(
-            *(store.list_events(f"task_{i}") for i in range(2 * REDIS_CONNECTIONS))
+        await store.list_events("task_0")  # the client knows its nodes
+        burst = 4 * REDIS_CONNECTIONS
+        events, tasks = await asyncio.gather(
+            asyncio.gather(*(store.list_events(f"task_{i}") for i in range(burst))),
+            asyncio.gather(*(store.get_tasks([f"task_{i}", "task_x"]) for i in range(burst))),
         )
     finally:
         await client.aclose()
-    assert found == [[]] * (2 * REDIS_CONNECTIONS)
+    assert events == [[]] * burst
+    assert tasks == [[None, None]] * burst
+
+
+async def test_a_cluster_clients_pipelines_wait_for_a_place_like_its_commands(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Four places, 64 pipelines and 64 commands at once, and no retry: none is refused.
+    (redis-py's cluster pipeline, refused a connection, closes every connection of its client
+    and tries again after 0.25 s; without retries, the refusal shows.)"""
+    cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+    client = WaitingRedisCluster.from_url(
+        cluster.url, max_connections=4, wait_s=SERVED_S, retry=Retry(NoBackoff(), 0)
+    )
+
+    async def pipelined(n: int) -> list[bytes | None]:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get(f"mvatestroom:{n}")
+            pipe.get("mvatestroom:x")
+            return list(await pipe.execute())
+
+    try:
+        await client.get("mvatestroom:x")  # the client knows its nodes
+        found = await asyncio.gather(
+            *(pipelined(n) for n in range(64)), *(client.get(f"mvatestroom:{n}") for n in range(64))
+        )
+    finally:
+        await client.aclose()
+    assert found == [[None, None]] * 64 + [None] * 64
+
+
+async def test_a_task_in_the_room_takes_no_second_place() -> None:
+    """A command its pipeline resends (redirected) runs in the pipeline's place: with every
+    place taken, it does not wait for one (and time out)."""
+    room = Room(1, wait_s=GIVE_UP_S)
+    entered = await room.enter()
+    assert entered is not None
+    assert await asyncio.wait_for(room.enter(), SERVED_S) is None  # its own place
+    room.leave(None)
+
+    async def other() -> None:
+        room.leave(await room.enter())
+
+    def another_task() -> asyncio.Task[None]:
+        return asyncio.create_task(other(), context=contextvars.Context())
+
+    with pytest.raises(redis.ConnectionError, match="No connection available"):
+        await another_task()  # it waits for the one place, and gives up
+    room.leave(entered)
+    await asyncio.wait_for(another_task(), SERVED_S)
 
 
 @needs_redis_server
