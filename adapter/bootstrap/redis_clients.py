@@ -28,8 +28,12 @@ from adapter.stores.redis import RedisTaskStore, UnusableStore
 from adapter.stores.redis_client import RedisClient
 
 #: Redis connections one process may hold at once (event streams hold none between reads); in
-#: a cluster, to each node.
+#: a cluster, commands and pipelines in flight at once (each holds at most one connection to a
+#: node at a time).
 REDIS_CONNECTIONS = 256
+#: A cluster node's connections beyond those: for what holds one outside the commands' places
+#: (the event feed's subscription, a WATCH, a connection closing after its command).
+CLUSTER_SPARE_CONNECTIONS = 32
 #: Seconds a command waits for a free connection. Long, so that a burst queues: only a Redis
 #: that cannot answer fails a request (connect 3 s, or a command's own 5 s), and such a
 #: failing command gives its connection back, so the queue moves on even then.
@@ -55,7 +59,8 @@ def make_redis(settings: Settings) -> RedisClient:
         assert settings.redis_url is not None  # the settings refuse a cluster without one
         return WaitingRedisCluster.from_url(
             settings.redis_url,
-            max_connections=REDIS_CONNECTIONS,
+            places=REDIS_CONNECTIONS,
+            max_connections=REDIS_CONNECTIONS + CLUSTER_SPARE_CONNECTIONS,
             wait_s=REDIS_POOL_WAIT_S,
             health_check_interval=30,
             maint_notifications_config=_NO_MAINT,

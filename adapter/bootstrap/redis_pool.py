@@ -8,14 +8,18 @@
   free, and only a command that finds none queues, first come first served, for at most
   ``timeout`` seconds.
 - ``WaitingRedisCluster``: redis-py's cluster client refuses (``MaxConnectionsError``) a
-  command to a node whose ``max_connections`` are all in use. This one lets at most
-  ``max_connections`` commands and pipelines be in flight at once, each of which holds at
-  most one connection to a node at a time, and queues the rest the same way.
+  command to a node whose ``max_connections`` are all in use, and a refused pipeline closes
+  every connection of the client before trying again. This one lets at most ``places``
+  commands and pipelines of the process be in flight at once (each holds at most one
+  connection to a node at a time) and queues the rest the same way; ``max_connections`` per
+  node is set above ``places``, for what holds a connection outside them (the event feed's
+  subscription, a ``WATCH``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from contextvars import ContextVar, Token
 from typing import Any
@@ -24,7 +28,9 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MaxConnectionsError
+from redis.exceptions import MaxConnectionsError, RedisClusterException
+
+NO_CONNECTION = "No connection available."
 
 
 class WaitingConnectionPool(aioredis.ConnectionPool):
@@ -35,18 +41,27 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
         super().__init__(**connection_kwargs)
         self.timeout = timeout
         self._waiters: deque[asyncio.Future[None]] = deque()
+        #: Waiters woken that have not taken their connection yet: each keeps a place.
+        self._woken = 0
+
+    def _spare(self) -> int:
+        """Places free and not kept for a woken waiter."""
+        return self.max_connections - len(self._in_use_connections) - self._woken
 
     async def get_connection(self, *args: Any, **options: Any) -> AbstractConnection:
         deadline: float | None = None
-        queued = bool(self._waiters)  # others wait already: this one goes behind them
         while True:
-            if not queued and self.can_get_connection():
+            # No place to spare while others wait: each release wakes the first in the queue.
+            if self._spare() > 0:
                 try:
                     connection: AbstractConnection = await super().get_connection()  # type: ignore[no-untyped-call]
                 except MaxConnectionsError:
                     pass  # the last one went to another command while this one took the lock
+                except BaseException:
+                    self._wake_next()  # the place this one would have used goes on
+                    raise
                 else:
-                    self._wake_next()  # one more free: the next in the queue may take it
+                    self._wake_next()  # a place left over goes to the next in the queue
                     return connection
             loop = asyncio.get_running_loop()
             first = deadline is None
@@ -54,7 +69,6 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
                 deadline = loop.time() + self.timeout
             # A command woken but beaten to the connection keeps its place at the front.
             await self._wait(loop, deadline, front=not first)
-            queued = False
 
     async def _wait(self, loop: asyncio.AbstractEventLoop, deadline: float, *, front: bool) -> None:
         """Queue until a released connection wakes this command, or ``deadline`` passes."""
@@ -68,28 +82,35 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
                 await waiter
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
+                self._woken -= 1
                 self._wake_next()  # woken, then cancelled: the wake goes to the next one
             else:
-                self._waiters.remove(waiter)
+                # Cancelled while queued; a release in between may have dropped it already.
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
             if isinstance(exc, TimeoutError):
-                raise RedisConnectionError("No connection available.") from exc
+                raise RedisConnectionError(NO_CONNECTION) from exc
             raise
+        self._woken -= 1
 
     def _wake_next(self) -> None:
-        while self._waiters and self.can_get_connection():
+        """Wake as many queued commands as there are places to spare, first come first."""
+        while self._waiters and self._spare() > 0:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                return
+                self._woken += 1
 
     async def release(self, connection: AbstractConnection) -> None:
-        await super().release(connection)
-        self._wake_next()
+        try:
+            await super().release(connection)
+        finally:
+            self._wake_next()
 
 
-#: Set while this task holds a place in a ``Room``: a command that a pipeline resends by itself
+#: The room this task holds a place in: a command that a pipeline resends by itself
 #: (redirected: MOVED, ASK) runs in its pipeline's place, never waits for a second one.
-_in_room: ContextVar[bool] = ContextVar("mva_redis_in_room", default=False)
+_in_room: ContextVar[Room | None] = ContextVar("mva_redis_room", default=None)
 
 
 class Room:
@@ -100,33 +121,33 @@ class Room:
         self._places = asyncio.Semaphore(size)
         self._wait_s = wait_s
 
-    async def enter(self) -> Token[bool] | None:
+    async def enter(self) -> Token[Room | None] | None:
         """Take a place (``None``: this task holds one already); give it back with ``leave``."""
-        if _in_room.get():
+        if _in_room.get() is self:
             return None
         if self._places.locked():
             try:
                 async with asyncio.timeout(self._wait_s):
                     await self._places.acquire()
             except TimeoutError as exc:
-                raise RedisConnectionError("No connection available.") from exc
+                raise RedisConnectionError(NO_CONNECTION) from exc
         else:
             await self._places.acquire()  # a free place: taken without waiting
-        return _in_room.set(True)
+        return _in_room.set(self)
 
-    def leave(self, entered: Token[bool] | None) -> None:
+    def leave(self, entered: Token[Room | None] | None) -> None:
         if entered is not None:
-            _in_room.reset(entered)
             self._places.release()
+            _in_room.reset(entered)
 
 
 class WaitingRedisCluster(RedisCluster):
-    """A cluster client whose commands and pipelines queue for a place once
-    ``max_connections`` are in flight (``wait_s`` at most), rather than being refused."""
+    """A cluster client whose commands and pipelines queue for one of ``places`` (``wait_s``
+    at most) rather than being refused."""
 
-    def __init__(self, *args: Any, wait_s: float = 20, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, places: int, wait_s: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.room = Room(kwargs.get("max_connections", 100), wait_s)
+        self.room = Room(places, wait_s)
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         entered = await self.room.enter()
@@ -138,7 +159,8 @@ class WaitingRedisCluster(RedisCluster):
     def pipeline(
         self, transaction: Any | None = None, shard_hint: Any | None = None
     ) -> ClusterPipeline:
-        super().pipeline(transaction, shard_hint)  # what it refuses, this one refuses
+        if shard_hint:
+            raise RedisClusterException("shard_hint is deprecated in cluster mode")
         # redis-py's commands Protocol declares an _event_dispatcher its pipelines never set.
         return _WaitingClusterPipeline(self, transaction)  # type: ignore[abstract]
 

@@ -1,13 +1,11 @@
-"""The production Redis client: it queues for a free connection instead of failing, and never
-sends a command on a pooled connection the server has closed."""
+"""The production Redis client, on each topology: it queues for a free connection instead of
+failing, and never sends a command on a pooled connection the server has closed. (Who is
+served when: tests/stores/test_waiting_pool.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import os
-from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -15,7 +13,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from adapter.bootstrap.redis_clients import REDIS_CONNECTIONS, make_redis
-from adapter.bootstrap.redis_pool import Room, WaitingConnectionPool, WaitingRedisCluster
+from adapter.bootstrap.redis_pool import WaitingRedisCluster
 from adapter.config.settings import Settings
 from adapter.stores.redis import RedisTaskStore
 from tests.conftest import topology_settings
@@ -26,9 +24,6 @@ pytestmark = pytest.mark.anyio
 #: How long a queued command may wait for its connection where it must get one, and the bound
 #: for it to be served: generous, since the wait ends as soon as it is (CI's machine is shared).
 SERVED_S = 5.0
-#: The wait of a command that is to find no free connection: the test waits it out.
-GIVE_UP_S = 0.5
-
 
 TOPOLOGIES = [
     pytest.param(
@@ -74,7 +69,11 @@ async def test_a_cluster_clients_pipelines_wait_for_a_place_like_its_commands(
     and tries again after 0.25 s; without retries, the refusal shows.)"""
     cluster: LocalCluster = request.getfixturevalue("redis_cluster")
     client = WaitingRedisCluster.from_url(
-        cluster.url, max_connections=4, wait_s=SERVED_S, retry=Retry(NoBackoff(), 0)
+        cluster.url,
+        places=4,
+        max_connections=4,
+        wait_s=SERVED_S,
+        retry=Retry(NoBackoff(), 0),
     )
 
     async def pipelined(n: int) -> list[bytes | None]:
@@ -91,27 +90,6 @@ async def test_a_cluster_clients_pipelines_wait_for_a_place_like_its_commands(
     finally:
         await client.aclose()
     assert found == [[None, None]] * 64 + [None] * 64
-
-
-async def test_a_task_in_the_room_takes_no_second_place() -> None:
-    """A command its pipeline resends (redirected) runs in the pipeline's place: with every
-    place taken, it does not wait for one (and time out)."""
-    room = Room(1, wait_s=GIVE_UP_S)
-    entered = await room.enter()
-    assert entered is not None
-    assert await asyncio.wait_for(room.enter(), SERVED_S) is None  # its own place
-    room.leave(None)
-
-    async def other() -> None:
-        room.leave(await room.enter())
-
-    def another_task() -> asyncio.Task[None]:
-        return asyncio.create_task(other(), context=contextvars.Context())
-
-    with pytest.raises(redis.ConnectionError, match="No connection available"):
-        await another_task()  # it waits for the one place, and gives up
-    room.leave(entered)
-    await asyncio.wait_for(another_task(), SERVED_S)
 
 
 @needs_redis_server
@@ -151,85 +129,3 @@ async def test_a_command_queues_for_a_connection_longer_than_a_burst_lasts(
         for connection in busy:
             await pool.release(connection)
         await client.aclose()
-
-
-needs_redis_url = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
-
-
-@contextlib.asynccontextmanager
-async def pool_of_one(wait_s: float) -> AsyncIterator[WaitingConnectionPool]:
-    """A pool of one connection whose commands wait at most ``wait_s`` for it."""
-    pool = WaitingConnectionPool.from_url(
-        os.environ["REDIS_URL"], max_connections=1, timeout=wait_s
-    )
-    try:
-        yield pool
-    finally:
-        await pool.disconnect()
-
-
-@pytest.fixture
-async def one_connection() -> AsyncIterator[WaitingConnectionPool]:
-    async with pool_of_one(SERVED_S) as pool:
-        yield pool
-
-
-@pytest.fixture
-async def one_connection_briefly() -> AsyncIterator[WaitingConnectionPool]:
-    async with pool_of_one(GIVE_UP_S) as pool:
-        yield pool
-
-
-async def served_in_turn(pool: WaitingConnectionPool, name: str, order: list[str]) -> None:
-    connection = await pool.get_connection()
-    order.append(name)
-    await asyncio.sleep(0)
-    await pool.release(connection)
-
-
-@needs_redis_url
-async def test_commands_queued_for_a_connection_are_served_first_come_first_served(
-    one_connection: WaitingConnectionPool,
-) -> None:
-    held = await one_connection.get_connection()
-    order: list[str] = []
-    queued = [asyncio.create_task(served_in_turn(one_connection, name, order)) for name in "abcd"]
-    await asyncio.sleep(0.01)
-    assert order == []
-    await one_connection.release(held)
-    await asyncio.wait_for(asyncio.gather(*queued), SERVED_S)
-    assert order == ["a", "b", "c", "d"]
-
-
-@needs_redis_url
-async def test_a_command_that_finds_no_free_connection_within_the_wait_fails(
-    one_connection_briefly: WaitingConnectionPool,
-) -> None:
-    pool = one_connection_briefly
-    held = await pool.get_connection()
-    try:
-        started = asyncio.get_running_loop().time()
-        with pytest.raises(redis.ConnectionError, match="No connection available"):
-            await pool.get_connection()
-        assert asyncio.get_running_loop().time() - started >= GIVE_UP_S
-        assert not pool._waiters  # the one that gave up left the queue
-    finally:
-        await pool.release(held)
-    connection = await pool.get_connection()  # and the pool still serves
-    await pool.release(connection)
-
-
-@needs_redis_url
-async def test_a_queued_command_cancelled_after_its_wake_passes_the_connection_on(
-    one_connection: WaitingConnectionPool,
-) -> None:
-    held = await one_connection.get_connection()
-    order: list[str] = []
-    first = asyncio.create_task(served_in_turn(one_connection, "first", order))
-    second = asyncio.create_task(served_in_turn(one_connection, "second", order))
-    await asyncio.sleep(0.01)
-    await one_connection.release(held)  # wakes the first, which has not run yet
-    first.cancel()
-    await asyncio.wait_for(second, SERVED_S)
-    assert order == ["second"]
-    assert first.cancelled()
