@@ -32,8 +32,10 @@ from adapter.stores.redis_client import RedisClient
 #: node at a time).
 REDIS_CONNECTIONS = 256
 #: A cluster node's connections beyond those: for what holds one outside the commands' places
-#: (the event feed's subscription, a WATCH, a connection closing after its command).
-CLUSTER_SPARE_CONNECTIONS = 32
+#: (the event feed's subscription, a WATCH), and for as many again as the places: after a
+#: connection error redis-py closes each of the node's connections in use as it is released,
+#: in a task of its own, and the place goes on before the close ends. Made only as needed.
+CLUSTER_SPARE_CONNECTIONS = REDIS_CONNECTIONS + 32
 #: Seconds a command waits for a free connection. Long, so that a burst queues: only a Redis
 #: that cannot answer fails a request (connect 3 s, or a command's own 5 s), and such a
 #: failing command gives its connection back, so the queue moves on even then.

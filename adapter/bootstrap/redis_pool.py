@@ -13,7 +13,7 @@
   commands and pipelines of the process be in flight at once (each holds at most one
   connection to a node at a time) and queues the rest the same way; ``max_connections`` per
   node is set above ``places``, for what holds a connection outside them (the event feed's
-  subscription, a ``WATCH``).
+  subscription, a ``WATCH``, a connection still closing after a connection error).
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
 
     async def get_connection(self, *args: Any, **options: Any) -> AbstractConnection:
         deadline: float | None = None
+        woken = False
         while True:
-            # No place to spare while others wait: each release wakes the first in the queue.
-            if self._spare() > 0:
+            # A newcomer goes behind those queued; one woken takes the place kept for it.
+            if (woken or not self._waiters) and self._spare() > 0:
                 try:
                     connection: AbstractConnection = await super().get_connection()  # type: ignore[no-untyped-call]
                 except MaxConnectionsError:
@@ -69,6 +70,7 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
                 deadline = loop.time() + self.timeout
             # A command woken but beaten to the connection keeps its place at the front.
             await self._wait(loop, deadline, front=not first)
+            woken = True
 
     async def _wait(self, loop: asyncio.AbstractEventLoop, deadline: float, *, front: bool) -> None:
         """Queue until a released connection wakes this command, or ``deadline`` passes."""
@@ -77,12 +79,15 @@ class WaitingConnectionPool(aioredis.ConnectionPool):
             self._waiters.appendleft(waiter)
         else:
             self._waiters.append(waiter)
+        self._wake_next()  # a place spare already (a release still under way) goes in order
         try:
             async with asyncio.timeout_at(deadline):
                 await waiter
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled():
                 self._woken -= 1
+                if isinstance(exc, TimeoutError):
+                    return  # woken as its time ran out: it takes the place kept for it
                 self._wake_next()  # woken, then cancelled: the wake goes to the next one
             else:
                 # Cancelled while queued; a release in between may have dropped it already.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from typing import Any
 
 import pytest
@@ -23,10 +24,15 @@ GIVE_UP_S = 0.3
 
 
 class IdleConnection:
-    """A connection the pool can lend: connected, nothing to read; ``refuse`` makes the next
-    connect fail, as a Redis that has gone away would."""
+    """A connection the pool can lend: connected, nothing to read. Set on the class (with
+    ``monkeypatch``): ``refuse``, the next connect fails, as to a Redis that has gone away;
+    ``closing``, the pool closes each connection given back, which takes ``close_s`` and
+    then fails if ``close_fails``."""
 
     refuse = False
+    closing = False
+    close_s = 0.0
+    close_fails = False
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -40,10 +46,12 @@ class IdleConnection:
         return False
 
     def should_reconnect(self) -> bool:
-        return False
+        return IdleConnection.closing
 
     async def disconnect(self, nowait: bool = False) -> None:
-        return None
+        await asyncio.sleep(IdleConnection.close_s)
+        if IdleConnection.close_fails:
+            raise redis.ConnectionError("could not close")
 
     async def re_auth(self) -> None:
         return None
@@ -66,6 +74,13 @@ def queue(pool: WaitingConnectionPool, names: str, order: list[str]) -> list[asy
     return [asyncio.create_task(served_in_turn(pool, name, order)) for name in names]
 
 
+def assert_settled(pool: WaitingConnectionPool) -> None:
+    """Nothing queued, nothing kept, every place free: the queue's counts came back even."""
+    assert not pool._waiters
+    assert pool._woken == 0
+    assert pool._spare() == pool.max_connections
+
+
 async def test_commands_queued_for_a_connection_are_served_first_come_first_served() -> None:
     pool = pool_of_one()
     held = await pool.get_connection()
@@ -76,6 +91,7 @@ async def test_commands_queued_for_a_connection_are_served_first_come_first_serv
     await pool.release(held)
     await asyncio.wait_for(asyncio.gather(*queued), SERVED_S)
     assert order == ["a", "b", "c", "d"]
+    assert_settled(pool)
 
 
 async def test_a_command_arriving_as_a_queued_one_is_woken_waits_its_turn() -> None:
@@ -90,6 +106,7 @@ async def test_a_command_arriving_as_a_queued_one_is_woken_waits_its_turn() -> N
     await pool.release(held)
     await asyncio.wait_for(asyncio.gather(first, late), SERVED_S)
     assert order == ["a", "b"]
+    assert_settled(pool)
 
 
 async def test_a_command_that_finds_no_free_connection_within_the_wait_fails() -> None:
@@ -101,6 +118,7 @@ async def test_a_command_that_finds_no_free_connection_within_the_wait_fails() -
     assert asyncio.get_running_loop().time() - started >= GIVE_UP_S
     await pool.release(held)
     await pool.release(await asyncio.wait_for(pool.get_connection(), SERVED_S))  # it still serves
+    assert_settled(pool)
 
 
 async def test_a_queued_command_cancelled_after_its_wake_passes_the_connection_on() -> None:
@@ -114,6 +132,7 @@ async def test_a_queued_command_cancelled_after_its_wake_passes_the_connection_o
     await asyncio.wait_for(second, SERVED_S)
     assert order == ["b"]
     assert first.cancelled()
+    assert_settled(pool)
 
 
 async def test_a_queued_command_cancelled_as_a_connection_is_released_ends_cancelled() -> None:
@@ -130,21 +149,85 @@ async def test_a_queued_command_cancelled_as_a_connection_is_released_ends_cance
     with pytest.raises(asyncio.CancelledError):
         await first
     assert order == ["b"]
+    assert_settled(pool)
 
 
-async def test_a_woken_command_whose_connection_fails_passes_its_turn_on() -> None:
+async def test_a_woken_command_whose_connection_fails_passes_its_turn_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pool = pool_of_one()
     held = await pool.get_connection()
-    await pool.disconnect()  # the next to take it connects anew
     order: list[str] = []
     first, second = queue(pool, "ab", order)
     await asyncio.sleep(0.01)
-    IdleConnection.refuse = True
+    monkeypatch.setattr(IdleConnection, "refuse", True)  # the pool checks it on each loan
     await pool.release(held)
     with pytest.raises(redis.ConnectionError, match="refused"):
         await asyncio.wait_for(first, SERVED_S)
     await asyncio.wait_for(second, SERVED_S)
     assert order == ["b"]
+    assert_settled(pool)
+
+
+async def test_a_connection_that_fails_to_close_as_it_is_given_back_still_wakes_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = pool_of_one()
+    held = await pool.get_connection()
+    order: list[str] = []
+    [queued] = queue(pool, "a", order)
+    await asyncio.sleep(0.01)
+    monkeypatch.setattr(IdleConnection, "closing", True)
+    monkeypatch.setattr(IdleConnection, "close_fails", True)
+    with pytest.raises(redis.ConnectionError, match="could not close"):
+        await pool.release(held)
+    monkeypatch.setattr(IdleConnection, "closing", False)
+    await asyncio.wait_for(queued, SERVED_S)  # on a new connection
+    assert order == ["a"]
+    assert_settled(pool)
+
+
+async def test_a_command_arriving_while_a_connection_closes_goes_behind_the_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A release that closes its connection frees the place before it wakes anyone: a
+    command arriving meanwhile still goes behind the one queued."""
+    pool = pool_of_one()
+    held = await pool.get_connection()
+    order: list[str] = []
+    [first] = queue(pool, "a", order)
+    await asyncio.sleep(0.01)
+    monkeypatch.setattr(IdleConnection, "closing", True)
+    monkeypatch.setattr(IdleConnection, "close_s", 0.05)
+    releasing = asyncio.create_task(pool.release(held))
+    await asyncio.sleep(0.01)  # the release is closing the connection
+    [late] = queue(pool, "b", order)
+    monkeypatch.setattr(IdleConnection, "closing", False)
+    await asyncio.wait_for(asyncio.gather(releasing, first, late), SERVED_S)
+    assert order == ["a", "b"]
+    assert_settled(pool)
+
+
+async def test_a_command_woken_as_its_wait_runs_out_takes_its_connection() -> None:
+    """The release and the end of its wait come in one turn of the loop: the place kept for
+    it is not wasted on an error."""
+    pool = pool_of_one(GIVE_UP_S)
+    held = await pool.get_connection()
+    order: list[str] = []
+    [queued] = queue(pool, "a", order)
+    await asyncio.sleep(0.01)
+    loop = asyncio.get_running_loop()
+    releases: list[asyncio.Task[None]] = []
+
+    def late_release() -> None:
+        time.sleep(GIVE_UP_S)  # the loop is held past the queued command's deadline
+        releases.append(loop.create_task(pool.release(held)))  # first in the deadline's turn
+
+    loop.call_soon(late_release)
+    await asyncio.wait_for(queued, SERVED_S)
+    await releases[0]
+    assert order == ["a"]
+    assert_settled(pool)
 
 
 async def test_a_task_in_the_room_takes_no_second_place() -> None:
