@@ -17,7 +17,17 @@ from typing import Any
 
 
 class CpuShare:
-    __slots__ = ("_at", "_busy", "_cpu", "_cpu_time", "_most", "_now", "_sleep", "_window_s")
+    __slots__ = (
+        "_at",
+        "_busy",
+        "_cpu",
+        "_cpu_time",
+        "_most",
+        "_now",
+        "_sleep",
+        "_watch",
+        "_window_s",
+    )
 
     def __init__(
         self,
@@ -39,11 +49,26 @@ class CpuShare:
         self._at = now()
         self._cpu = cpu_time()
         self._busy = False
+        #: Set once the one caller looking at the load finds it fallen (or stops looking).
+        self._watch: asyncio.Event | None = None
 
     async def turn(self) -> None:
-        """Return once the process was not busy over the last window (at once, mostly)."""
+        """Return once the process was not busy over the last window (at once, mostly).
+
+        However many wait (a round's items, up to a thousand), one of them looks at the load
+        once a window and the others wait for it: a busy process is not made busier by its
+        waiting work."""
         while self.busy():
-            await self._sleep(self._window_s)
+            if self._watch is not None:
+                await self._watch.wait()
+                continue
+            watch = self._watch = asyncio.Event()
+            try:
+                while self.busy():
+                    await self._sleep(self._window_s)
+            finally:
+                self._watch = None
+                watch.set()  # the others look again; if this one was cancelled, one takes over
 
     def busy(self) -> bool:
         """Whether the process used more than its share over the last full window."""
