@@ -1,4 +1,4 @@
-"""Smoke runs of benchmarks/compare.py, revisions.py and redis_pool.py (--quick): every row of their
+"""Short runs of the benchmarks (--quick, or polling.py's few tasks): every row of their
 tables, the bytes per task by key type, no failed request, and nothing left in Redis or git.
 No timing is asserted."""
 
@@ -144,3 +144,13 @@ def test_quick_pool_run_prints_each_pools_cost_and_deletes_its_key() -> None:
         assert re.search(rf"^  {re.escape(pool)} +[\d.]+ µs  \([\d.-]+\)  [\d.]+x base$", out, re.M)
     with redis.Redis.from_url(url) as client:
         assert not list(client.scan_iter(match="mvabench:pool:*"))
+
+
+def test_quick_share_run_prints_both_ways_of_waiting() -> None:
+    out = run_benchmark("cpu_share.py", "--quick")
+    assert re.search(
+        r"^  each item looks on its own \(before, base\) +[\d.]+ ms .* 1\.00x base$", out, re.M
+    )
+    assert re.search(
+        r"^  CpuShare\.turn \(one looks for all\) +[\d.]+ ms .* [\d.]+x base$", out, re.M
+    )
