@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import uvloop
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapter.service.cpu_share import CpuShare
+from benchmarks.rounds import against_base
 
 Wait = Callable[[CpuShare], Awaitable[None]]
 
@@ -77,16 +79,13 @@ def main() -> None:
     if args.quick:
         args.seconds, args.rounds = 0.3, 1
     figures = uvloop.run(measure(args))
-    base = statistics.median(next(iter(figures.values())))
     lines = [
         f"{args.items:,} items waiting {args.seconds} s for a busy process's share, "
         f"{args.rounds} rounds; CPU of the waiting, median of rounds:"
     ]
-    for name, values in figures.items():
-        median = statistics.median(values)
-        share = median / args.seconds
-        cpu = f"{median * 1000:7.1f} ms  ({share:.1%} of a core)"
-        lines.append(f"  {name:44} {cpu}  {median / base:.2f}x base")
+    for row in against_base(figures):
+        cpu = f"{row.median * 1000:7.1f} ms  ({row.median / args.seconds:.1%} of a core)"
+        lines.append(f"  {row.name:44} {cpu}  {row.ratio:.2f}x base")
     sys.stdout.write("\n".join(lines) + "\n")
 
 

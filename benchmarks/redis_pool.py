@@ -15,16 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import redis.asyncio as aioredis
 import uvloop
 from redis.maint_notifications import MaintNotificationsConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapter.bootstrap.redis_pool import WaitingConnectionPool
+from benchmarks.rounds import against_base
 
 Pool = Callable[[str, int], aioredis.ConnectionPool]
 _NO_MAINT = MaintNotificationsConfig(enabled=False)
@@ -97,18 +99,18 @@ def main() -> None:
     if args.quick:
         args.commands, args.rounds = 500, 1
     figures = uvloop.run(measure(args))
-    base = statistics.median(next(iter(figures.values())))
     lines = [
         f"{args.commands:,} MGETs of 2 keys, c={args.concurrency}, {args.connections} "
         f"connections, {args.rounds} rounds; client CPU per command, median of rounds:"
     ]
-    for name, values in figures.items():
-        if not values:
+    rows = {row.name: row for row in against_base(figures)}
+    for name in figures:
+        if name not in rows:
             lines.append(f"  {name:44} not run: fewer connections than commands at once")
             continue
-        median = statistics.median(values)
-        spread = f"{min(values):.1f}-{max(values):.1f}"
-        lines.append(f"  {name:44} {median:7.1f} µs  ({spread})  {median / base:.2f}x base")
+        row = rows[name]
+        spread = f"{row.low:.1f}-{row.high:.1f}"
+        lines.append(f"  {name:44} {row.median:7.1f} µs  ({spread})  {row.ratio:.2f}x base")
     sys.stdout.write("\n".join(lines) + "\n")
 
 
